@@ -1,0 +1,40 @@
+// The `switchyard` command. Each subcommand lives in its own module, loaded only when used, so that
+// `switchyard check` does not pay for starting the proxy and `switchyard build` does not load undici.
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  run: { summary: "run the host: run --config <file> [--plugins <dir>] [--state <dir>] [--workers N]", load: async () => (await import("./run.js")).run },
+  demo: { summary: "run the host on the demo config with demo upstreams and the example plugins", load: async () => (await import("./demo.js")).run },
+  check: { summary: "validate a config: check <file>", load: async () => (await import("./check.js")).run },
+  build: { summary: "compile and package a plugin bundle: build <plugin-dir> [--out <dir>]", load: async () => (await import("./build.js")).run },
+  push: { summary: "send a plugin config: push <name> <file|-> [--admin URL] [--token T]", load: async () => (await import("./push.js")).run },
+  explain: { summary: "show what each plugin kept for a sample request: explain --config <file> [--header 'k: v'] [--path /p]", load: async () => (await import("./explain.js")).run },
+  schema: { summary: "print the JSON Schema of the config", load: async () => (await import("./schema.js")).run },
+};
+
+function usage(): string {
+  const lines = ["usage: switchyard <command> [options]", "", "commands:"];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
+  return lines.join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(usage() + "\n");
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`switchyard: unknown command "${name}"\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await (await command.load())(rest);
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    process.stderr.write(`switchyard ${name}: ${e.code ? e.code + ": " : ""}${e.message ?? String(err)}\n`);
+    return 1;
+  }
+}
