@@ -1,0 +1,186 @@
+// Loading and verifying a bundle folder (sdk/ABI.md §9): metadata.json checked field by field, the wasm's
+// sha256, that it is wasm at all, its exports and imports, and what the module says of itself (ABI version,
+// name, order) against what metadata.json says. Each failure is its own coded BundleError naming the bundle.
+
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { ABI_VERSION, MAX_CONFIG_BYTES } from "../abi/limits.js";
+import { Guest, inspectModule } from "../abi/guest.js";
+import { BundleError } from "./errors.js";
+
+export type FailurePolicy = "open" | "closed";
+
+export interface BundleBudget {
+  /** CPU budget of one call, in milliseconds of plugin work (converted to fuel by the sandbox). */
+  readonly cpuMs?: number;
+  /** Raw fuel units, when the author prefers them to milliseconds. */
+  readonly fuel?: number;
+  /** Memory cap in 64 KiB pages. */
+  readonly memoryPages?: number;
+}
+
+export interface BundleMetadata {
+  readonly name: string;
+  readonly version: string;
+  readonly order: number;
+  readonly abi: number;
+  readonly wasm: string;
+  readonly sha256: string;
+  /** Lowercase header names the plugin reads, or null for every header. */
+  readonly headers: readonly string[] | null;
+  readonly defaultConfig: string;
+  readonly failurePolicy: FailurePolicy;
+  readonly budget: BundleBudget;
+}
+
+export interface Bundle {
+  readonly dir: string;
+  readonly metadata: BundleMetadata;
+  /** The verified module as the author built it (the sandbox may instrument a copy). */
+  readonly module: WebAssembly.Module;
+  readonly wasmBytes: Uint8Array;
+}
+
+export interface LoadOptions {
+  /** Rewrites the verified wasm before compiling, e.g. the sandbox's fuel metering and memory cap. */
+  readonly transform?: (wasm: Uint8Array, metadata: BundleMetadata) => Uint8Array;
+}
+
+const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const HEADER_RE = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
+/** Validates metadata.json's parsed value; every problem names its field. */
+export function parseMetadata(raw: unknown, bundle: string): BundleMetadata {
+  const fail = (field: string, expected: string): never => {
+    throw new BundleError("E_BUNDLE_METADATA", bundle, `metadata.json: ${field}: expected ${expected}`);
+  };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("(root)", "an object");
+  const m = raw as Record<string, unknown>;
+  const name = m.name;
+  if (typeof name !== "string" || !NAME_RE.test(name)) fail("name", "a lowercase name of 1-63 characters [a-z0-9._-]");
+  if (typeof m.version !== "string" || m.version.length === 0 || m.version.length > 64) fail("version", "a non-empty string of at most 64 characters");
+  if (!Number.isInteger(m.order) || (m.order as number) < -1_000_000 || (m.order as number) > 1_000_000) fail("order", "an integer in -1000000..1000000");
+  if (!Number.isInteger(m.abi)) fail("abi", `an integer (this host speaks ABI ${ABI_VERSION})`);
+  if (m.abi !== ABI_VERSION) throw new BundleError("E_BUNDLE_ABI_VERSION", bundle, `metadata.json says ABI ${String(m.abi)}, this host speaks ABI ${ABI_VERSION}`);
+  const wasm = m.wasm ?? "plugin.wasm";
+  if (typeof wasm !== "string" || wasm !== basename(wasm) || !wasm.endsWith(".wasm")) fail("wasm", "a file name ending in .wasm inside the bundle folder");
+  if (typeof m.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(m.sha256)) fail("sha256", "64 lowercase hex digits");
+  let headers: string[] | null = null;
+  if (m.headers !== undefined && m.headers !== null) {
+    if (!Array.isArray(m.headers)) fail("headers", "an array of header names, or null for all headers");
+    headers = (m.headers as unknown[]).map((h, i) => {
+      if (typeof h !== "string" || !HEADER_RE.test(h.toLowerCase())) fail(`headers[${i}]`, "an HTTP header name");
+      return (h as string).toLowerCase();
+    });
+  }
+  const defaultConfig = m.defaultConfig ?? "";
+  if (typeof defaultConfig !== "string") fail("defaultConfig", "a string (the config text passed to configure)");
+  if (Buffer.byteLength(defaultConfig as string) > MAX_CONFIG_BYTES) fail("defaultConfig", `at most ${MAX_CONFIG_BYTES} bytes`);
+  const failurePolicy = m.failurePolicy ?? "open";
+  if (failurePolicy !== "open" && failurePolicy !== "closed") fail("failurePolicy", '"open" or "closed"');
+  const budget: Record<string, number> = {};
+  if (m.budget !== undefined) {
+    if (typeof m.budget !== "object" || m.budget === null || Array.isArray(m.budget)) fail("budget", "an object");
+    const b = m.budget as Record<string, unknown>;
+    for (const key of ["cpuMs", "fuel", "memoryPages"] as const) {
+      if (b[key] === undefined) continue;
+      if (typeof b[key] !== "number" || !(b[key] > 0) || !Number.isFinite(b[key])) fail(`budget.${key}`, "a positive number");
+      budget[key] = b[key] as number;
+    }
+  }
+  return Object.freeze({
+    name: name as string,
+    version: m.version as string,
+    order: m.order as number,
+    abi: m.abi as number,
+    wasm: wasm as string,
+    sha256: m.sha256 as string,
+    headers: headers === null ? null : Object.freeze(headers),
+    defaultConfig: defaultConfig as string,
+    failurePolicy: failurePolicy as FailurePolicy,
+    budget: Object.freeze(budget),
+  });
+}
+
+async function readText(path: string, bundle: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    throw new BundleError("E_BUNDLE_METADATA", bundle, `cannot read ${basename(path)}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Loads and verifies the bundle in `dir`. Nothing is registered anywhere: the caller swaps it in. */
+export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<Bundle> {
+  const label = basename(dir);
+  const text = await readText(join(dir, "metadata.json"), label);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new BundleError("E_BUNDLE_METADATA", label, `metadata.json is not JSON: ${(err as Error).message}`);
+  }
+  const metadata = parseMetadata(raw, label);
+  const bundle = metadata.name;
+  let wasmBytes: Uint8Array;
+  try {
+    wasmBytes = new Uint8Array(await readFile(join(dir, metadata.wasm)));
+  } catch (err) {
+    throw new BundleError("E_BUNDLE_NOT_WASM", bundle, `cannot read ${metadata.wasm}: ${(err as Error).message}`, { cause: err });
+  }
+  const digest = createHash("sha256").update(wasmBytes).digest("hex");
+  if (digest !== metadata.sha256) {
+    throw new BundleError("E_BUNDLE_SHA256", bundle, `${metadata.wasm} has sha256 ${digest}, metadata.json says ${metadata.sha256}`);
+  }
+  const module = compile(wasmBytes, bundle, "");
+  verifyModule(module, bundle);
+  const runnable = opts.transform ? compile(opts.transform(wasmBytes, metadata), bundle, " after instrumentation") : module;
+  probe(runnable, metadata);
+  return Object.freeze({ dir, metadata, module: runnable, wasmBytes });
+}
+
+function compile(bytes: Uint8Array, bundle: string, when: string): WebAssembly.Module {
+  const magic = bytes.length >= 8 && bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d;
+  if (!magic) throw new BundleError("E_BUNDLE_NOT_WASM", bundle, `the file is not WebAssembly (no \\0asm header${when})`);
+  try {
+    return new WebAssembly.Module(bytes);
+  } catch (err) {
+    throw new BundleError("E_BUNDLE_NOT_WASM", bundle, `the module does not compile${when}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function verifyModule(module: WebAssembly.Module, bundle: string): void {
+  const { missing, badImports } = inspectModule(module);
+  if (missing.length > 0) throw new BundleError("E_BUNDLE_MISSING_EXPORT", bundle, `missing required export(s): ${missing.join(", ")}`);
+  if (badImports.length > 0) {
+    throw new BundleError("E_BUNDLE_IMPORT", bundle, `imports ${badImports.join(", ")}; only switchyard.sy_log and env.abort are provided`);
+  }
+}
+
+/** Instantiates once to check what the module says of itself against metadata.json. */
+function probe(module: WebAssembly.Module, metadata: BundleMetadata): void {
+  const bundle = metadata.name;
+  let guest: Guest;
+  try {
+    guest = Guest.instantiate(module, { enabled: () => false, log: () => undefined });
+  } catch (err) {
+    throw new BundleError("E_BUNDLE_START", bundle, `instantiation failed: ${(err as Error).message}`, { cause: err });
+  }
+  let abi: number;
+  let name: string;
+  let order: number;
+  try {
+    abi = guest.exports.sy_abi_version();
+    if (abi !== ABI_VERSION) throw new BundleError("E_BUNDLE_ABI_VERSION", bundle, `sy_abi_version() returned ${abi}, this host speaks ABI ${ABI_VERSION}`);
+    const status = guest.exports.sy_name();
+    if (status !== 0) throw new BundleError("E_BUNDLE_NAME_MISMATCH", bundle, `sy_name() returned status ${status}`);
+    name = guest.message();
+    order = guest.exports.sy_order();
+  } catch (err) {
+    if (err instanceof BundleError) throw err;
+    throw new BundleError("E_BUNDLE_START", bundle, `probing the module failed: ${(err as Error).message}`, { cause: err });
+  }
+  if (name !== metadata.name) throw new BundleError("E_BUNDLE_NAME_MISMATCH", bundle, `sy_name() says "${name}", metadata.json says "${metadata.name}"`);
+  if (order !== metadata.order) throw new BundleError("E_BUNDLE_NAME_MISMATCH", bundle, `sy_order() says ${order}, metadata.json says ${metadata.order}`);
+}

@@ -1,0 +1,57 @@
+// Every error of loading and running plugins: a stable code, a default message, and what it names (the
+// bundle or plugin). test/plugin-errors.test.ts walks them all.
+
+export class SwitchyardError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A bundle could not be loaded; `bundle` names the folder (or the plugin once known). */
+export class BundleError extends SwitchyardError {
+  constructor(code: BundleErrorCode, readonly bundle: string, detail: string, options?: { cause?: unknown }) {
+    super(code, `bundle ${bundle}: ${detail}`, options);
+  }
+}
+
+export const BUNDLE_ERROR_CODES = [
+  "E_BUNDLE_METADATA",
+  "E_BUNDLE_SHA256",
+  "E_BUNDLE_NOT_WASM",
+  "E_BUNDLE_ABI_VERSION",
+  "E_BUNDLE_MISSING_EXPORT",
+  "E_BUNDLE_IMPORT",
+  "E_BUNDLE_NAME_MISMATCH",
+  "E_BUNDLE_CONFIG_REJECTED",
+  "E_BUNDLE_START",
+] as const;
+export type BundleErrorCode = (typeof BUNDLE_ERROR_CODES)[number];
+
+/** What kind of failure a plugin call ended in; each kind is counted apart in metrics and logs. */
+export type FailureKind = "trap" | "abort" | "budget" | "memory" | "answer" | "status" | "area";
+
+/**
+ * A plugin call that failed. Wrapped with its origin so that a log line says whose fault it was
+ * (extism: "Plugin-originated error").
+ */
+export class PluginFailure extends SwitchyardError {
+  constructor(
+    readonly kind: FailureKind,
+    readonly plugin: string,
+    readonly version: string,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`E_PLUGIN_${kind.toUpperCase()}`, `plugin ${plugin}@${version} failed (${kind}): ${detail}`, options);
+  }
+}
+
+/** A config the plugin's own configure refused; `reason` is the plugin's message, verbatim. */
+export class ConfigRejected extends SwitchyardError {
+  constructor(readonly plugin: string, readonly reason: string) {
+    super("E_PLUGIN_CONFIG_REJECTED", `plugin ${plugin} rejected its config: ${reason}`);
+  }
+}

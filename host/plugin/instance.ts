@@ -1,0 +1,154 @@
+// One live instance of a plugin: a Guest plus what has been loaded into it (its config, its host tables).
+// It turns ABI statuses and traps into typed outcomes; it never decides policy (that is plugin.ts's).
+
+import type { ClusterSnapshot } from "../cluster/types.js";
+import { AnswerError, AnswerHeader, HeaderFilter, type RequestParts, requestMaxBytes, writeRequest } from "../abi/codec.js";
+import { Guest, GuestAbort, GuestAreaError, type GuestLogSink } from "../abi/guest.js";
+import {
+  MAX_CONFIG_BYTES,
+  MAX_REQUEST_BYTES,
+  MAX_TABLES,
+  STATUS_BAD_INPUT,
+  STATUS_NOT_CONFIGURED,
+  STATUS_NO_TABLE,
+  STATUS_OK,
+  STATUS_REJECTED,
+} from "../abi/limits.js";
+import { type FailureKind } from "./errors.js";
+
+const encoder = new TextEncoder();
+
+/** Classifies what a call into the guest threw. The sandbox refines trap into budget / memory. */
+export interface FailureClassifier {
+  classify(err: unknown, guest: Guest): { kind: FailureKind; detail: string };
+}
+
+export const defaultClassifier: FailureClassifier = {
+  classify(err: unknown): { kind: FailureKind; detail: string } {
+    if (err instanceof GuestAbort) return { kind: "abort", detail: err.message };
+    if (err instanceof AnswerError) return { kind: "answer", detail: err.message };
+    if (err instanceof GuestAreaError) return { kind: "area", detail: err.message };
+    if (err instanceof WebAssembly.RuntimeError) return { kind: "trap", detail: err.message };
+    if (err instanceof RangeError) return { kind: "memory", detail: err.message };
+    return { kind: "trap", detail: err instanceof Error ? err.message : String(err) };
+  },
+};
+
+/** A failed call: the instance must not be used again (its memory is in an unknown state). */
+export class InstanceFailure extends Error {
+  constructor(readonly kind: FailureKind, readonly detail: string) {
+    super(detail);
+  }
+}
+
+/** Arms a per-call budget before each call into the guest (the sandbox's fuel); a no-op by default. */
+export interface CallMeter {
+  arm(guest: Guest): void;
+}
+
+export const noMeter: CallMeter = { arm: () => undefined };
+
+export class PluginInstance {
+  readonly guest: Guest;
+  readonly answer = new AnswerHeader();
+  /** The snapshot loaded under each table id, compared by identity on every request. */
+  private readonly tables: (ClusterSnapshot | undefined)[] = [];
+  private readonly filter: HeaderFilter | null;
+
+  constructor(
+    module: WebAssembly.Module,
+    headers: readonly string[] | null,
+    sink: GuestLogSink,
+    private readonly meter: CallMeter = noMeter,
+    private readonly classifier: FailureClassifier = defaultClassifier,
+  ) {
+    this.filter = headers === null ? null : new HeaderFilter(headers);
+    this.guest = Guest.instantiate(module, sink);
+  }
+
+  private fail(err: unknown): never {
+    if (err instanceof InstanceFailure) throw err;
+    const { kind, detail } = this.classifier.classify(err, this.guest);
+    throw new InstanceFailure(kind, this.guest.abortMessage ?? detail);
+  }
+
+  /** Runs configure; returns null when accepted, else the plugin's message. Throws InstanceFailure. */
+  configure(text: string): string | null {
+    const bytes = encoder.encode(text);
+    if (bytes.length > MAX_CONFIG_BYTES) return `config is ${bytes.length} bytes, more than MAX_CONFIG_BYTES ${MAX_CONFIG_BYTES}`;
+    let status: number;
+    try {
+      const len = this.guest.writeInput(bytes);
+      this.meter.arm(this.guest);
+      status = this.guest.exports.sy_configure(len);
+      if (status === STATUS_OK) return null;
+      if (status === STATUS_REJECTED || status === STATUS_BAD_INPUT) return this.guest.message();
+    } catch (err) {
+      this.fail(err);
+    }
+    throw new InstanceFailure("status", `sy_configure returned unknown status ${status}`);
+  }
+
+  /** Makes sure table `id` holds `snapshot`; writes the encoded table only when the snapshot changed. */
+  loadTable(id: number, snapshot: ClusterSnapshot, encoded: Uint8Array): void {
+    if (this.tables[id] === snapshot) return;
+    if (id < 0 || id >= MAX_TABLES) throw new RangeError(`table id ${id} is outside 0..${MAX_TABLES - 1}`);
+    let status: number;
+    try {
+      const len = this.guest.writeInput(encoded);
+      this.meter.arm(this.guest);
+      status = this.guest.exports.sy_set_hosts(id, len);
+    } catch (err) {
+      this.fail(err);
+    }
+    if (status !== STATUS_OK) {
+      const why = status === STATUS_BAD_INPUT ? `: ${safeMessage(this.guest)}` : "";
+      throw new InstanceFailure("status", `sy_set_hosts(${id}) returned status ${status}${why}`);
+    }
+    this.tables[id] = snapshot;
+  }
+
+  /**
+   * Writes the request and the offered subset and calls sy_route. On return `answer` holds the checked answer
+   * header; kept indices (when answer.kept >= 0) are at guest.u32[subsetIndex()].
+   */
+  route(id: number, req: RequestParts, offered: Uint32Array | null, offeredCount: number, hostCount: number): void {
+    const g = this.guest;
+    let status: number;
+    try {
+      const need = requestMaxBytes(req, this.filter);
+      if (need > MAX_REQUEST_BYTES * 3) throw new RangeError(`request needs ${need} bytes`);
+      const ptr = g.input(need);
+      const len = writeRequest(g.view(), ptr, req, this.filter) - ptr;
+      const subsetPtr = g.subset(hostCount);
+      if (offered !== null) {
+        g.view();
+        g.u32.set(offered.subarray(0, offeredCount), subsetPtr >>> 2);
+      }
+      this.meter.arm(g);
+      status = g.exports.sy_route(id, len, offered === null ? -1 : offeredCount);
+      if (status === STATUS_OK) {
+        this.answer.read(g.view(), g.output(), offered === null ? hostCount : offeredCount);
+        return;
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+    const names: Record<number, string> = { [STATUS_NO_TABLE]: "NO_TABLE", [STATUS_NOT_CONFIGURED]: "NOT_CONFIGURED", [STATUS_BAD_INPUT]: "BAD_INPUT" };
+    const why = status === STATUS_BAD_INPUT ? `: ${safeMessage(g)}` : "";
+    throw new InstanceFailure("status", `sy_route returned status ${status}${names[status] ? ` (${names[status]})` : ""}${why}`);
+  }
+
+  /** Index into guest.u32 where the subset area starts (valid after route()). */
+  subsetIndex(hostCount: number): number {
+    return this.guest.subset(hostCount) >>> 2;
+  }
+}
+
+function safeMessage(g: Guest): string {
+  try {
+    return g.message();
+  } catch (err) {
+    return `(unreadable message: ${(err as Error).message})`;
+  }
+}

@@ -1,0 +1,176 @@
+// A router plugin as the host's business code sees it: a name, an order, a config with a version, a failure
+// policy, and a live instance that is replaced — never repaired — after a failure. Quarantine follows the
+// proxy-wasm spec and Envoy's FAIL_RELOAD with backoff: after `threshold` consecutive failures the plugin is not
+// called; after a growing delay a fresh instance is tried again.
+
+import type { GuestLogSink } from "../abi/guest.js";
+import type { Bundle, FailurePolicy } from "./bundle.js";
+import { BundleError, ConfigRejected, type FailureKind, PluginFailure } from "./errors.js";
+import { type CallMeter, type FailureClassifier, InstanceFailure, PluginInstance, defaultClassifier, noMeter } from "./instance.js";
+
+export type Clock = () => number; // milliseconds, monotonic
+
+export interface QuarantinePolicy {
+  /** Consecutive failures that quarantine the plugin. */
+  readonly threshold: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_QUARANTINE: QuarantinePolicy = Object.freeze({ threshold: 5, baseDelayMs: 1000, maxDelayMs: 60_000 });
+
+export interface PluginOptions {
+  readonly clock?: Clock;
+  readonly sink?: GuestLogSink;
+  readonly meter?: CallMeter;
+  readonly classifier?: FailureClassifier;
+  readonly quarantine?: QuarantinePolicy;
+  /** Called on every failure and state change, for logs and metrics. */
+  readonly events?: PluginEvents;
+}
+
+export interface PluginEvents {
+  failed?(plugin: RouterPlugin, failure: PluginFailure): void;
+  quarantined?(plugin: RouterPlugin, untilMs: number, failures: number): void;
+  recovered?(plugin: RouterPlugin): void;
+}
+
+const silentSink: GuestLogSink = { enabled: () => false, log: () => undefined };
+
+export interface PluginStats {
+  calls: number;
+  failures: number;
+  failuresByKind: Partial<Record<FailureKind, number>>;
+  quarantines: number;
+}
+
+export class RouterPlugin {
+  readonly name: string;
+  readonly order: number;
+  readonly version: string;
+  readonly policy: FailurePolicy;
+  readonly headers: readonly string[] | null;
+  readonly stats: PluginStats = { calls: 0, failures: 0, failuresByKind: {}, quarantines: 0 };
+  private current: PluginInstance | null;
+  private consecutive = 0;
+  private quarantineLevel = 0;
+  private quarantinedUntil = 0;
+  private readonly clock: Clock;
+  private readonly opts: PluginOptions;
+
+  private constructor(
+    readonly bundle: Bundle,
+    readonly config: string,
+    readonly configVersion: number,
+    instance: PluginInstance,
+    opts: PluginOptions,
+  ) {
+    const m = bundle.metadata;
+    this.name = m.name;
+    this.order = m.order;
+    this.version = m.version;
+    this.policy = m.failurePolicy;
+    this.headers = m.headers;
+    this.current = instance;
+    this.opts = opts;
+    this.clock = opts.clock ?? (() => performance.now());
+  }
+
+  /**
+   * Builds a configured plugin aside: a fresh instance configured with `config` (the bundle's default when
+   * undefined). Throws BundleError E_BUNDLE_CONFIG_REJECTED / ConfigRejected, or PluginFailure.
+   */
+  static create(bundle: Bundle, config: string | undefined, configVersion: number, opts: PluginOptions = {}): RouterPlugin {
+    const m = bundle.metadata;
+    const text = config ?? m.defaultConfig;
+    const instance = RouterPlugin.freshInstance(bundle, opts);
+    let message: string | null;
+    try {
+      message = instance.configure(text);
+    } catch (err) {
+      const f = err as InstanceFailure;
+      throw new PluginFailure(f.kind, m.name, m.version, `configure: ${f.detail}`, { cause: err });
+    }
+    if (message !== null) {
+      if (config === undefined) throw new BundleError("E_BUNDLE_CONFIG_REJECTED", m.name, `its configure rejected the default config: ${message}`);
+      throw new ConfigRejected(m.name, message);
+    }
+    return new RouterPlugin(bundle, text, configVersion, instance, opts);
+  }
+
+  private static freshInstance(bundle: Bundle, opts: PluginOptions): PluginInstance {
+    const m = bundle.metadata;
+    try {
+      return new PluginInstance(bundle.module, m.headers, opts.sink ?? silentSink, opts.meter ?? noMeter, opts.classifier ?? defaultClassifier);
+    } catch (err) {
+      throw new PluginFailure("trap", m.name, m.version, `instantiation failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** A new plugin object for a pushed config, built aside; this one keeps serving until the caller swaps. */
+  reconfigure(config: string, configVersion: number): RouterPlugin {
+    return RouterPlugin.create(this.bundle, config, configVersion, this.opts);
+  }
+
+  get quarantined(): boolean {
+    return this.quarantinedUntil > 0 && this.clock() < this.quarantinedUntil;
+  }
+
+  get state(): "ready" | "quarantined" | "retrying" {
+    if (this.quarantinedUntil === 0) return "ready";
+    return this.clock() < this.quarantinedUntil ? "quarantined" : "retrying";
+  }
+
+  /**
+   * The instance to call for this request, or null while quarantined. After a failure the next call gets a
+   * fresh instance configured with the current config; if that fails too, it counts as another failure.
+   */
+  instance(): PluginInstance | null {
+    if (this.quarantinedUntil > 0 && this.clock() < this.quarantinedUntil) return null;
+    if (this.current !== null) return this.current;
+    try {
+      const inst = RouterPlugin.freshInstance(this.bundle, this.opts);
+      const message = inst.configure(this.config);
+      if (message !== null) throw new InstanceFailure("status", `a fresh instance rejected the current config: ${message}`);
+      this.current = inst;
+      return inst;
+    } catch (err) {
+      const f = err instanceof InstanceFailure ? err : new InstanceFailure("trap", (err as Error).message);
+      this.failed(f.kind, `re-instantiation: ${f.detail}`);
+      return null;
+    }
+  }
+
+  /** Records a successful call: ends a quarantine probe and resets the consecutive count. */
+  succeeded(): void {
+    this.stats.calls++;
+    if (this.consecutive !== 0 || this.quarantinedUntil !== 0) {
+      const wasQuarantined = this.quarantinedUntil !== 0;
+      this.consecutive = 0;
+      this.quarantineLevel = 0;
+      this.quarantinedUntil = 0;
+      if (wasQuarantined) this.opts.events?.recovered?.(this);
+    }
+  }
+
+  /** Records a failed call; drops the instance (never reused after a failure) and may quarantine. */
+  failed(kind: FailureKind, detail: string): PluginFailure {
+    this.stats.calls++;
+    this.stats.failures++;
+    this.stats.failuresByKind[kind] = (this.stats.failuresByKind[kind] ?? 0) + 1;
+    this.current = null;
+    this.consecutive++;
+    const failure = new PluginFailure(kind, this.name, this.version, detail);
+    this.opts.events?.failed?.(this, failure);
+    const q = this.opts.quarantine ?? DEFAULT_QUARANTINE;
+    // A failing probe after a quarantine goes straight back in, with a longer delay.
+    if (this.consecutive >= q.threshold || this.quarantinedUntil !== 0) {
+      const delay = Math.min(q.maxDelayMs, q.baseDelayMs * 2 ** this.quarantineLevel);
+      this.quarantineLevel++;
+      this.quarantinedUntil = this.clock() + delay;
+      this.stats.quarantines++;
+      this.opts.events?.quarantined?.(this, this.quarantinedUntil, this.consecutive);
+    }
+    return failure;
+  }
+}
