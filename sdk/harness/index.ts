@@ -1,0 +1,157 @@
+// The test harness for plugin authors: load a built bundle, configure it, give it a request and hosts, and
+// assert what it kept, its metadata and its verdict. It runs the real wasm through the host's own ABI code
+// (no mocks), so a plugin that passes here behaves the same inside the host.
+//
+//   const p = await loadBundle("plugins/header-canary/bundle");
+//   expect(p.configure('{"header":"x-canary","values":["1"]}').ok).toBe(true);
+//   const r = p.route({ headers: { "x-canary": "1" } }, hosts);
+//   expect(r.keptAddresses).toEqual(["10.0.0.4:80"]);
+
+import { AnswerError, encodeHostTable, readBody, readMetadata } from "../../host/abi/codec.js";
+import { loadBundle as loadVerified, type Bundle, type LoadOptions } from "../../host/plugin/bundle.js";
+import { PluginFailure } from "../../host/plugin/errors.js";
+import { InstanceFailure, PluginInstance } from "../../host/plugin/instance.js";
+import { HostStatus, type ClusterSnapshot, type Host, type HostSpec } from "../../host/cluster/types.js";
+
+export interface TestRequest {
+  method?: string;
+  path?: string;
+  authority?: string;
+  /** Pairs keep repeated headers and their order; a record is the short form. */
+  headers?: readonly (readonly [string, string])[] | Readonly<Record<string, string>>;
+}
+
+export interface TestResult {
+  verdict: "accept" | "reject" | "wait";
+  /** Table indices of the kept hosts, increasing (empty for reject and wait). */
+  kept: number[];
+  keptAddresses: string[];
+  metadata: Record<string, string>;
+  status?: number;
+  body?: string;
+  waitMs?: number;
+}
+
+export interface LogLine {
+  level: number;
+  message: string;
+}
+
+export class TestPlugin {
+  readonly name: string;
+  readonly order: number;
+  /** Everything the plugin logged through the SDK, in order. */
+  readonly logs: LogLine[] = [];
+  private instance: PluginInstance;
+  private snapshots = new Map<readonly HostSpec[], ClusterSnapshot>();
+  private nextId = 1;
+
+  constructor(readonly bundle: Bundle) {
+    this.name = bundle.metadata.name;
+    this.order = bundle.metadata.order;
+    this.instance = this.fresh();
+  }
+
+  private fresh(): PluginInstance {
+    return new PluginInstance(this.bundle.module, this.bundle.metadata.headers, {
+      enabled: () => true,
+      log: (level, message) => this.logs.push({ level, message }),
+    });
+  }
+
+  private failure(err: unknown, what: string): never {
+    // A failed instance is never reused, as in the host: the next call starts from a fresh one.
+    this.instance = this.fresh();
+    this.snapshots.clear();
+    if (err instanceof InstanceFailure) throw new PluginFailure(err.kind, this.name, this.bundle.metadata.version, `${what}: ${err.detail}`, { cause: err });
+    throw err;
+  }
+
+  /** Configures the plugin; the default config when `text` is omitted. */
+  configure(text: string = this.bundle.metadata.defaultConfig): { ok: boolean; message?: string } {
+    let message: string | null;
+    try {
+      message = this.instance.configure(text);
+    } catch (err) {
+      return this.failure(err, "configure");
+    }
+    return message === null ? { ok: true } : { ok: false, message };
+  }
+
+  private snapshotOf(hosts: readonly HostSpec[]): ClusterSnapshot {
+    let s = this.snapshots.get(hosts);
+    if (s === undefined) {
+      const list: Host[] = hosts.map((h) =>
+        Object.freeze({ address: h.address, hostname: h.hostname, weight: h.weight, tags: h.tags, healthy: h.healthy ?? true, status: HostStatus.Available, pending: 0 }),
+      );
+      s = Object.freeze({ cluster: "harness", version: this.nextId, id: this.nextId++, hosts: Object.freeze(list) });
+      this.snapshots.set(hosts, s);
+    }
+    return s;
+  }
+
+  /**
+   * Routes one request over `hosts` (the same array object keeps its table loaded, as a snapshot does in the
+   * host). `offered` limits what the plugin is offered, as an earlier plugin of a chain would.
+   */
+  route(request: TestRequest, hosts: readonly HostSpec[], offered?: readonly number[]): TestResult {
+    const snapshot = this.snapshotOf(hosts);
+    const raw: string[] = [];
+    const h = request.headers ?? [];
+    const pairs = Array.isArray(h) ? (h as readonly (readonly [string, string])[]) : Object.entries(h as Record<string, string>);
+    for (const [k, v] of pairs) raw.push(k, v);
+    const req = { method: request.method ?? "GET", path: request.path ?? "/", authority: request.authority ?? "localhost", rawHeaders: raw };
+    const offer = offered === undefined ? null : Uint32Array.from([...offered].sort((a, b) => a - b));
+    const inst = this.instance;
+    try {
+      inst.loadTable(0, snapshot, encodeTable(snapshot));
+      inst.route(0, req, offer, offer?.length ?? hosts.length, hosts.length);
+      const a = inst.answer;
+      const g = inst.guest;
+      const metadata = Object.fromEntries(readMetadata(g.view(), g.output(), a));
+      if (a.verdict === "reject") return { verdict: "reject", kept: [], keptAddresses: [], metadata, status: a.arg, body: readBody(g.view(), g.output(), a) };
+      if (a.verdict === "wait") return { verdict: "wait", kept: [], keptAddresses: [], metadata, waitMs: a.arg };
+      let kept: number[];
+      if (a.kept < 0) kept = offer ? [...offer] : hosts.map((_, i) => i);
+      else {
+        const start = inst.subsetIndex(hosts.length);
+        kept = [...g.u32.subarray(start, start + a.kept)];
+        checkIndices(kept, hosts.length, offer);
+        kept.sort((x, y) => x - y);
+      }
+      return { verdict: "accept", kept, keptAddresses: kept.map((i) => hosts[i]!.address), metadata };
+    } catch (err) {
+      return this.failure(err, "route");
+    }
+  }
+}
+
+const encoded = new WeakMap<ClusterSnapshot, Uint8Array>();
+function encodeTable(s: ClusterSnapshot): Uint8Array {
+  let b = encoded.get(s);
+  if (b === undefined) encoded.set(s, (b = encodeHostTable(s.hosts)));
+  return b;
+}
+
+function checkIndices(kept: number[], count: number, offer: Uint32Array | null): void {
+  const seen = new Set<number>();
+  const allowed = offer ? new Set(offer) : null;
+  kept.forEach((idx, i) => {
+    if (idx >= count) throw new InstanceFailure("answer", new AnswerError(`kept[${i}]`, `index ${idx} is out of range (table has ${count} hosts)`).message);
+    if (seen.has(idx)) throw new InstanceFailure("answer", new AnswerError(`kept[${i}]`, `index ${idx} is given twice`).message);
+    if (allowed && !allowed.has(idx)) throw new InstanceFailure("answer", new AnswerError(`kept[${i}]`, `index ${idx} was not offered`).message);
+    seen.add(idx);
+  });
+}
+
+/** Loads and verifies a bundle folder exactly as the host does, and configures it with its default config. */
+export async function loadBundle(dir: string, opts: LoadOptions & { configure?: boolean } = {}): Promise<TestPlugin> {
+  const plugin = new TestPlugin(await loadVerified(dir, opts));
+  if (opts.configure !== false) {
+    const r = plugin.configure();
+    if (!r.ok) throw new Error(`${plugin.name} rejected its default config: ${r.message}`);
+  }
+  return plugin;
+}
+
+export type { HostSpec };
