@@ -1,0 +1,108 @@
+// The set of loaded plugins and the chains built from it. Changes build a new set aside and swap it in whole;
+// a request takes the chain once and runs on it to the end, so it never sees half of a change.
+
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { type Bundle, type LoadOptions, loadBundle } from "./bundle.js";
+import { PluginChain, TableRegistry } from "./chain.js";
+import { RouterPlugin, type PluginOptions } from "./plugin.js";
+
+export interface LoadReport {
+  readonly loaded: RouterPlugin[];
+  readonly refused: { dir: string; error: Error & { code?: string } }[];
+}
+
+export class PluginRegistry {
+  readonly tables = new TableRegistry();
+  private plugins: ReadonlyMap<string, RouterPlugin> = new Map();
+  private chains = new Map<string, PluginChain>();
+  private listeners: (() => void)[] = [];
+  /** Increases on every swap; chains and admin answers carry it. */
+  generation = 0;
+
+  constructor(readonly options: PluginOptions & LoadOptions = {}) {}
+
+  get(name: string): RouterPlugin | undefined {
+    return this.plugins.get(name);
+  }
+
+  list(): RouterPlugin[] {
+    return [...this.plugins.values()];
+  }
+
+  /** The chain for a route's plugin selection (null: every loaded plugin). Cached until the next swap. */
+  chainFor(selection: readonly string[] | null): PluginChain {
+    const key = selection === null ? "*" : selection.join("\u0000");
+    let chain = this.chains.get(key);
+    if (chain === undefined) {
+      const chosen = selection === null ? this.list() : selection.flatMap((n) => this.plugins.get(n) ?? []);
+      chain = new PluginChain(chosen, this.tables);
+      this.chains.set(key, chain);
+    }
+    return chain;
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Swaps in a new plugin set built by `edit` over a copy of the current one. */
+  private swap(edit: (next: Map<string, RouterPlugin>) => void): void {
+    const next = new Map(this.plugins);
+    edit(next);
+    this.plugins = next;
+    this.chains = new Map();
+    this.generation++;
+    for (const l of this.listeners) l();
+  }
+
+  install(plugin: RouterPlugin): void {
+    this.swap((m) => m.set(plugin.name, plugin));
+  }
+
+  remove(name: string): boolean {
+    if (!this.plugins.has(name)) return false;
+    this.swap((m) => m.delete(name));
+    return true;
+  }
+
+  /** Builds a plugin from a verified bundle with `config` (default config when undefined), aside. */
+  build(bundle: Bundle, config: string | undefined, configVersion: number): RouterPlugin {
+    return RouterPlugin.create(bundle, config, configVersion, this.options);
+  }
+
+  /**
+   * Loads every bundle folder in `dir` (a folder holding metadata.json). A refused bundle is reported and
+   * skipped; the others load. `configs` gives persisted configs by plugin name.
+   */
+  async loadDir(dir: string, configs: ReadonlyMap<string, { text: string; version: number }> = new Map()): Promise<LoadReport> {
+    const loaded: RouterPlugin[] = [];
+    const refused: LoadReport["refused"] = [];
+    for (const entry of (await readdir(dir)).sort()) {
+      const bundleDir = join(dir, entry);
+      if (!(await stat(bundleDir)).isDirectory()) continue;
+      try {
+        await stat(join(bundleDir, "metadata.json"));
+      } catch {
+        continue; // not a bundle (a source folder, say)
+      }
+      try {
+        const bundle = await loadBundle(bundleDir, this.options);
+        const saved = configs.get(bundle.metadata.name);
+        loaded.push(this.build(bundle, saved?.text, saved?.version ?? 0));
+      } catch (err) {
+        refused.push({ dir: bundleDir, error: err as Error });
+      }
+    }
+    const unique = new Map<string, RouterPlugin>();
+    for (const p of loaded) {
+      if (unique.has(p.name)) {
+        refused.push({ dir: p.bundle.dir, error: Object.assign(new Error(`bundle ${p.name}: a second bundle with the same name; the first one found is kept`), { code: "E_BUNDLE_DUPLICATE" }) });
+      } else unique.set(p.name, p);
+    }
+    this.swap((m) => {
+      for (const p of unique.values()) m.set(p.name, p);
+    });
+    return { loaded: [...unique.values()], refused };
+  }
+}

@@ -1,0 +1,132 @@
+// MOSN's RouteHandler adaptor (seeds/001): a route handler answers IsAvailable(ctx, clusterManager) with a
+// (snapshot, status) pair. Handlers run in order: NotAvailable hands over to the next one, Stop fails the
+// request now, Available routes to the (filtered) snapshot. The plugin handler runs the plugin chain over the
+// request and the cluster's snapshot and applies the route's fallback when the chain keeps nothing.
+
+import type { ClusterSnapshot, Subset } from "../cluster/types.js";
+import type { RequestParts } from "../abi/codec.js";
+import type { ChainDecision, ChainStep, PluginChain } from "../plugin/chain.js";
+import type { PluginFailure } from "../plugin/errors.js";
+
+export const enum HandlerStatus {
+  Available = 0,
+  NotAvailable = 1,
+  Stop = 2,
+}
+
+/** What happens when the chain keeps nothing (Envoy's and MOSN's subset load balancer fallback policies). */
+export type FallbackPolicy = "none" | "any" | "default";
+
+/** The part of a cluster manager a handler needs: MOSN's GetClusterSnapshot. */
+export interface SnapshotSource {
+  getClusterSnapshot(cluster: string): ClusterSnapshot | undefined;
+}
+
+export interface HandlerContext {
+  readonly request: RequestParts;
+  readonly cluster: string;
+  /** Route metadata_match: tags every chosen host must carry (MOSN's subset LB). */
+  readonly metadataMatch: Readonly<Record<string, string>> | null;
+  readonly fallback: FallbackPolicy;
+  /** The cluster's default subset, for fallback "default". */
+  readonly defaultSubset: Readonly<Record<string, string>> | null;
+}
+
+export type HandlerResult =
+  | { readonly status: HandlerStatus.Available; readonly subset: Subset; readonly steps: readonly ChainStep[]; readonly metadata: readonly [string, string][]; readonly fallback?: FallbackPolicy }
+  | { readonly status: HandlerStatus.NotAvailable; readonly reason: string; readonly steps: readonly ChainStep[] }
+  | {
+      readonly status: HandlerStatus.Stop;
+      readonly reason: string;
+      readonly steps: readonly ChainStep[];
+      /** A plugin's verdict that ends the request: reject answers now, wait decides again later. */
+      readonly verdict?: { readonly kind: "reject"; readonly status: number; readonly body: string; readonly plugin: string } | { readonly kind: "wait"; readonly waitMs: number; readonly plugin: string };
+      readonly failure?: PluginFailure;
+    };
+
+export interface RouteHandler {
+  readonly name: string;
+  isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult;
+}
+
+const NO_STEPS: readonly ChainStep[] = Object.freeze([]);
+
+/** Keeps the hosts of `subset` that carry every tag of `match`. */
+export function narrowByTags(subset: Subset, match: Readonly<Record<string, string>>): Subset {
+  const hosts = subset.snapshot.hosts;
+  const keys = Object.keys(match);
+  if (keys.length === 0) return subset;
+  const out = new Uint32Array(subset.count);
+  let n = 0;
+  for (let i = 0; i < subset.count; i++) {
+    const idx = subset.indices === null ? i : subset.indices[i]!;
+    const tags = hosts[idx]!.tags;
+    let ok = true;
+    for (const k of keys) if (tags[k] !== match[k]) { ok = false; break; }
+    if (ok) out[n++] = idx;
+  }
+  return { snapshot: subset.snapshot, indices: out.subarray(0, n), count: n };
+}
+
+export function wholeCluster(snapshot: ClusterSnapshot): Subset {
+  return { snapshot, indices: null, count: snapshot.hosts.length };
+}
+
+/** The plugin handler: the chain of router plugins over the cluster's snapshot. */
+export class PluginRouteHandler implements RouteHandler {
+  readonly name = "plugins";
+  constructor(private readonly chain: PluginChain) {}
+
+  isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult {
+    const snapshot = clusters.getClusterSnapshot(ctx.cluster);
+    if (snapshot === undefined) return { status: HandlerStatus.NotAvailable, reason: `cluster ${ctx.cluster} not found`, steps: NO_STEPS };
+    const d: ChainDecision = this.chain.run(ctx.request, snapshot);
+    switch (d.outcome) {
+      case "reject":
+        return { status: HandlerStatus.Stop, reason: `rejected by plugin ${d.plugin}`, steps: d.steps, verdict: { kind: "reject", status: d.status, body: d.body, plugin: d.plugin } };
+      case "wait":
+        return { status: HandlerStatus.Stop, reason: `plugin ${d.plugin} asked to wait ${d.waitMs} ms`, steps: d.steps, verdict: { kind: "wait", waitMs: d.waitMs, plugin: d.plugin } };
+      case "fail":
+        return { status: HandlerStatus.Stop, reason: d.failure.message, steps: d.steps, failure: d.failure };
+      case "accept": {
+        const subset = ctx.metadataMatch ? narrowByTags(d.subset, ctx.metadataMatch) : d.subset;
+        if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps: d.steps, metadata: d.metadata };
+        return applyFallback(ctx, snapshot, d.steps, d.metadata);
+      }
+    }
+  }
+}
+
+/** The handler for routes without plugins: the cluster, narrowed by the route's metadata_match. */
+export class ClusterRouteHandler implements RouteHandler {
+  readonly name = "cluster";
+  isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult {
+    const snapshot = clusters.getClusterSnapshot(ctx.cluster);
+    if (snapshot === undefined) return { status: HandlerStatus.NotAvailable, reason: `cluster ${ctx.cluster} not found`, steps: NO_STEPS };
+    const all = wholeCluster(snapshot);
+    const subset = ctx.metadataMatch ? narrowByTags(all, ctx.metadataMatch) : all;
+    if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps: NO_STEPS, metadata: [] };
+    return applyFallback(ctx, snapshot, NO_STEPS, []);
+  }
+}
+
+function applyFallback(ctx: HandlerContext, snapshot: ClusterSnapshot, steps: readonly ChainStep[], metadata: readonly [string, string][]): HandlerResult {
+  if (ctx.fallback === "any" && snapshot.hosts.length > 0) {
+    return { status: HandlerStatus.Available, subset: wholeCluster(snapshot), steps, metadata, fallback: "any" };
+  }
+  if (ctx.fallback === "default" && ctx.defaultSubset !== null) {
+    const subset = narrowByTags(wholeCluster(snapshot), ctx.defaultSubset);
+    if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps, metadata, fallback: "default" };
+  }
+  return { status: HandlerStatus.Stop, reason: `no host left for cluster ${ctx.cluster} (fallback ${ctx.fallback})`, steps };
+}
+
+/** MOSN's handler chain: the first Available wins, Stop ends the search, NotAvailable goes on. */
+export function runHandlers(handlers: readonly RouteHandler[], ctx: HandlerContext, clusters: SnapshotSource): HandlerResult {
+  let last: HandlerResult = { status: HandlerStatus.NotAvailable, reason: "no route handler", steps: NO_STEPS };
+  for (const h of handlers) {
+    last = h.isAvailable(ctx, clusters);
+    if (last.status !== HandlerStatus.NotAvailable) return last;
+  }
+  return last;
+}
