@@ -1,0 +1,91 @@
+// The state folder: accepted plugin configs and cluster host lists, each in its own file replaced atomically,
+// so that a restart comes back with the last accepted state. Leftover temp files from a crash are ignored.
+
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { HostSpec } from "../cluster/types.js";
+import { writeFileAtomic } from "./atomic-file.js";
+
+export interface SavedConfig {
+  readonly name: string;
+  readonly version: number;
+  readonly config: string;
+  readonly savedAt: string;
+}
+
+export interface SavedHosts {
+  readonly cluster: string;
+  readonly version: number;
+  readonly hosts: readonly HostSpec[];
+  readonly savedAt: string;
+}
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export class StateStore {
+  constructor(readonly dir: string, private readonly now: () => Date = () => new Date()) {}
+
+  private file(kind: "plugins" | "clusters", name: string): string {
+    if (!SAFE_NAME.test(name)) throw new Error(`state: "${name}" is not a safe file name`);
+    return join(this.dir, kind, `${name}.json`);
+  }
+
+  async savePluginConfig(name: string, version: number, config: string): Promise<void> {
+    const saved: SavedConfig = { name, version, config, savedAt: this.now().toISOString() };
+    await writeFileAtomic(this.file("plugins", name), JSON.stringify(saved, null, 2) + "\n");
+  }
+
+  async saveClusterHosts(cluster: string, version: number, hosts: readonly HostSpec[]): Promise<void> {
+    const saved: SavedHosts = { cluster, version, hosts, savedAt: this.now().toISOString() };
+    await writeFileAtomic(this.file("clusters", cluster), JSON.stringify(saved, null, 2) + "\n");
+  }
+
+  /** Every saved plugin config; a file that does not parse is reported, not fatal. */
+  async loadPluginConfigs(onBad: (file: string, why: string) => void = () => undefined): Promise<Map<string, { text: string; version: number }>> {
+    const out = new Map<string, { text: string; version: number }>();
+    for (const [file, value] of await this.readAll("plugins", onBad)) {
+      const v = value as Partial<SavedConfig>;
+      if (typeof v.name !== "string" || typeof v.config !== "string" || !Number.isInteger(v.version)) {
+        onBad(file, "expected {name, version, config}");
+        continue;
+      }
+      out.set(v.name, { text: v.config, version: v.version! });
+    }
+    return out;
+  }
+
+  async loadClusterHosts(onBad: (file: string, why: string) => void = () => undefined): Promise<Map<string, { hosts: HostSpec[]; version: number }>> {
+    const out = new Map<string, { hosts: HostSpec[]; version: number }>();
+    for (const [file, value] of await this.readAll("clusters", onBad)) {
+      const v = value as Partial<SavedHosts>;
+      if (typeof v.cluster !== "string" || !Array.isArray(v.hosts) || !Number.isInteger(v.version)) {
+        onBad(file, "expected {cluster, version, hosts}");
+        continue;
+      }
+      out.set(v.cluster, { hosts: v.hosts as HostSpec[], version: v.version! });
+    }
+    return out;
+  }
+
+  private async readAll(kind: "plugins" | "clusters", onBad: (file: string, why: string) => void): Promise<[string, unknown][]> {
+    const dir = join(this.dir, kind);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+    const out: [string, unknown][] = [];
+    for (const n of names.sort()) {
+      if (!n.endsWith(".json") || n.startsWith(".")) continue; // temp files of an interrupted write
+      const file = join(dir, n);
+      try {
+        out.push([file, JSON.parse(await readFile(file, "utf8"))]);
+      } catch (err) {
+        onBad(file, (err as Error).message);
+      }
+    }
+    return out;
+  }
+}
