@@ -1,16 +1,9 @@
 // The set of loaded plugins and the chains built from it. Changes build a new set aside and swap it in whole;
 // a request takes the chain once and runs on it to the end, so it never sees half of a change.
 
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { type Bundle, type LoadOptions, loadBundle } from "./bundle.js";
+import type { Bundle, LoadOptions } from "./bundle.js";
 import { PluginChain, TableRegistry } from "./chain.js";
 import { RouterPlugin, type PluginOptions } from "./plugin.js";
-
-export interface LoadReport {
-  readonly loaded: RouterPlugin[];
-  readonly refused: { dir: string; error: Error & { code?: string } }[];
-}
 
 export class PluginRegistry {
   readonly tables = new TableRegistry();
@@ -69,40 +62,5 @@ export class PluginRegistry {
   /** Builds a plugin from a verified bundle with `config` (default config when undefined), aside. */
   build(bundle: Bundle, config: string | undefined, configVersion: number): RouterPlugin {
     return RouterPlugin.create(bundle, config, configVersion, this.options);
-  }
-
-  /**
-   * Loads every bundle folder in `dir` (a folder holding metadata.json). A refused bundle is reported and
-   * skipped; the others load. `configs` gives persisted configs by plugin name.
-   */
-  async loadDir(dir: string, configs: ReadonlyMap<string, { text: string; version: number }> = new Map()): Promise<LoadReport> {
-    const loaded: RouterPlugin[] = [];
-    const refused: LoadReport["refused"] = [];
-    for (const entry of (await readdir(dir)).sort()) {
-      const bundleDir = join(dir, entry);
-      if (!(await stat(bundleDir)).isDirectory()) continue;
-      try {
-        await stat(join(bundleDir, "metadata.json"));
-      } catch {
-        continue; // not a bundle (a source folder, say)
-      }
-      try {
-        const bundle = await loadBundle(bundleDir, this.options);
-        const saved = configs.get(bundle.metadata.name);
-        loaded.push(this.build(bundle, saved?.text, saved?.version ?? 0));
-      } catch (err) {
-        refused.push({ dir: bundleDir, error: err as Error });
-      }
-    }
-    const unique = new Map<string, RouterPlugin>();
-    for (const p of loaded) {
-      if (unique.has(p.name)) {
-        refused.push({ dir: p.bundle.dir, error: Object.assign(new Error(`bundle ${p.name}: a second bundle with the same name; the first one found is kept`), { code: "E_BUNDLE_DUPLICATE" }) });
-      } else unique.set(p.name, p);
-    }
-    this.swap((m) => {
-      for (const p of unique.values()) m.set(p.name, p);
-    });
-    return { loaded: [...unique.values()], refused };
   }
 }
