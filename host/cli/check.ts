@@ -1,0 +1,46 @@
+// `switchyard check <file>`: validate a config without starting anything. Exit 0 with "ok" and the
+// warnings, 1 with every problem (each with its JSON path), 2 on a usage error.
+
+import { ConfigError } from "../config/errors.js";
+import { loadConfigFile } from "../config/load.js";
+import { compileAllRoutes } from "../router/table.js";
+
+export interface CheckIo {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+const STDIO: CheckIo = {
+  out: (line) => process.stdout.write(line + "\n"),
+  err: (line) => process.stderr.write(line + "\n"),
+};
+
+export async function run(args: string[], io: CheckIo = STDIO): Promise<number> {
+  const files = args.filter((a) => !a.startsWith("-"));
+  const flags = args.filter((a) => a.startsWith("-"));
+  if (files.length !== 1 || flags.length > 0) {
+    io.err("usage: switchyard check <config.json>");
+    return 2;
+  }
+  const file = files[0]!;
+  try {
+    const { config, warnings } = await loadConfigFile(file);
+    // Compiling the route tables is what `run` does next; doing it here means "ok" promises it will work.
+    compileAllRoutes(config);
+    const routes = config.routerConfigs.reduce((n, rc) => n + rc.virtualHosts.reduce((m, vh) => m + vh.routes.length, 0), 0);
+    io.out(
+      `ok: ${file}: ${plural(config.listeners.length, "listener")}, ${plural(config.routerConfigs.length, "router config")}, ` +
+        `${plural(routes, "route")}, ${plural(config.clusters.length, "cluster")}, ${plural(warnings.length, "warning")}`,
+    );
+    for (const w of warnings) io.out(`warning: ${w.path || "(document)"}: ${w.message}`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`${err.code}: ${err.message}`);
+    return 1;
+  }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,118 @@
+// cluster_manager.clusters[] → ClusterConfig.
+
+import type { HostSpec } from "../cluster/types.js";
+import { MAX_HOSTS, MAX_TAGS_PER_HOST, MAX_WEIGHT } from "../abi/limits.js";
+import { parseHostPort } from "./address.js";
+import { FIELDS } from "./fields.js";
+import { readFallback, readTags } from "./metadata.js";
+import { indexPath, keyPath, type Reader } from "./reader.js";
+import { DEFAULTS, type ClusterConfig, type Fallback, type LbType } from "./types.js";
+
+const LB_NAMES: Record<string, LbType> = {
+  LB_ROUNDROBIN: "round_robin",
+  LB_RANDOM: "random",
+  LB_WEIGHTED_ROUNDROBIN: "weighted_round_robin",
+  LB_LEAST_REQUEST: "least_request",
+  LB_MAGLEV: "maglev",
+  LB_RINGHASH: "ring_hash",
+  round_robin: "round_robin",
+  random: "random",
+  weighted_round_robin: "weighted_round_robin",
+  least_request: "least_request",
+  maglev: "maglev",
+  ring_hash: "ring_hash",
+};
+// MOSN balancers we do not have, and the nearest one we use instead.
+const LB_SUBSTITUTES: Record<string, LbType> = { LB_LEAST_CONNECTION: "least_request", LB_PEAK_EWMA: "least_request" };
+
+const DISCOVERY: Record<string, ClusterConfig["discovery"]> = { SIMPLE: "static", STRICT_DNS: "strict_dns" };
+const DISCOVERY_AS_STATIC = new Set(["EDS", "DYNAMIC", "ORIGINAL_DST", "LOGICAL_DNS"]);
+
+export function readCluster(r: Reader, value: unknown, path: string): ClusterConfig | undefined {
+  const c = r.object(value, path, FIELDS.cluster);
+  if (c === undefined) return undefined;
+  // MOSN's own examples spell it "Name" (Go's case-insensitive JSON); we accept both, not both at once.
+  if (c["name"] !== undefined && c["Name"] !== undefined) r.error(keyPath(path, "Name"), 'give "name" or "Name", not both');
+  const name = c["name"] !== undefined ? r.string(c, "name", path, true) : r.string(c, "Name", path, false);
+  if (c["name"] === undefined && c["Name"] === undefined) r.error(keyPath(path, "name"), "required, expected a string");
+
+  let discovery: ClusterConfig["discovery"] = "static";
+  const type = r.string(c, "type", path, false);
+  if (type !== undefined) {
+    const t = type.toUpperCase();
+    if (DISCOVERY[t] !== undefined) discovery = DISCOVERY[t];
+    else if (DISCOVERY_AS_STATIC.has(t)) r.warn(keyPath(path, "type"), `cluster type ${type} is not supported; its hosts are used as a static list (SIMPLE)`);
+    else r.error(keyPath(path, "type"), `expected "SIMPLE" or "STRICT_DNS", got ${JSON.stringify(type)}`);
+    if (t === "STRICT_DNS") r.warn(keyPath(path, "type"), "STRICT_DNS: host names are resolved when connecting, not re-resolved periodically");
+  }
+
+  let lbType: LbType = DEFAULTS.lbType;
+  const lb = r.string(c, "lb_type", path, false);
+  if (lb !== undefined) {
+    const found = LB_NAMES[lb] ?? LB_NAMES[lb.toUpperCase()];
+    if (found !== undefined) lbType = found;
+    else if (LB_SUBSTITUTES[lb.toUpperCase()] !== undefined) {
+      lbType = LB_SUBSTITUTES[lb.toUpperCase()]!;
+      r.warn(keyPath(path, "lb_type"), `${lb} is not supported; ${lbType} is used instead`);
+    } else {
+      r.error(keyPath(path, "lb_type"), `expected one of ${Object.keys(LB_NAMES).join(", ")}, got ${JSON.stringify(lb)}`);
+    }
+  }
+
+  const hosts: HostSpec[] = [];
+  const hostList = r.array(c, "hosts", path) ?? [];
+  if (hostList.length > MAX_HOSTS) r.error(keyPath(path, "hosts"), `at most ${MAX_HOSTS} hosts per cluster, got ${hostList.length}`);
+  const seen = new Map<string, number>();
+  hostList.forEach((h, i) => {
+    const where = indexPath(keyPath(path, "hosts"), i);
+    const host = readHost(r, h, where);
+    if (host === undefined) return;
+    const before = seen.get(host.address);
+    if (before !== undefined) r.error(keyPath(where, "address"), `duplicate host address ${host.address} (also hosts[${before}])`);
+    seen.set(host.address, i);
+    hosts.push(host);
+  });
+
+  let fallback: Fallback = "none";
+  let defaultSubset: Record<string, string> = {};
+  if (c["lb_subset_config"] !== undefined) {
+    const where = keyPath(path, "lb_subset_config");
+    const s = r.object(c["lb_subset_config"], where, FIELDS.lbSubsetConfig);
+    if (s !== undefined) {
+      if (s["fall_back_policy"] !== undefined) fallback = readFallback(r, s["fall_back_policy"], keyPath(where, "fall_back_policy")) ?? "none";
+      if (s["default_subset"] !== undefined) defaultSubset = readTags(r, s["default_subset"], keyPath(where, "default_subset"));
+      if (fallback === "default" && Object.keys(defaultSubset).length === 0) {
+        r.warn(keyPath(where, "default_subset"), "fall_back_policy DefaultSubset with an empty default_subset uses every host, as Envoy does");
+      }
+    }
+  }
+
+  const connectTimeoutMs = r.duration(c, "connect_timeout", path) ?? DEFAULTS.connectTimeoutMs;
+  let hashHeader: string | null = null;
+  const hh = r.string(c, "hash_header", path, false);
+  if (hh !== undefined) {
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(hh)) r.error(keyPath(path, "hash_header"), `expected an HTTP header name, got ${JSON.stringify(hh)}`);
+    hashHeader = hh.toLowerCase();
+  }
+  if ((lbType === "ring_hash" || lbType === "maglev") && hashHeader === null) {
+    r.warn(keyPath(path, "hash_header"), `${lbType} without hash_header: every request hashes to the same key`);
+  }
+  if (name === undefined) return undefined;
+  return { name, where: path, discovery, lbType, hosts, connectTimeoutMs, fallback, defaultSubset, hashHeader };
+}
+
+function readHost(r: Reader, value: unknown, path: string): HostSpec | undefined {
+  const h = r.object(value, path, FIELDS.host);
+  if (h === undefined) return undefined;
+  const address = r.string(h, "address", path, true);
+  if (address !== undefined) {
+    const parsed = parseHostPort(address, false);
+    if (typeof parsed === "string") r.error(keyPath(path, "address"), parsed);
+  }
+  const hostname = r.string(h, "hostname", path, false);
+  const weight = r.number(h, "weight", path, { integer: true, min: 1, max: MAX_WEIGHT }) ?? 1;
+  const tags = h["metadata"] === undefined ? {} : readTags(r, h["metadata"], keyPath(path, "metadata"));
+  if (Object.keys(tags).length > MAX_TAGS_PER_HOST) r.error(keyPath(path, "metadata"), `at most ${MAX_TAGS_PER_HOST} tags per host`);
+  if (address === undefined) return undefined;
+  return hostname === undefined ? { address, weight, tags } : { address, hostname, weight, tags };
+}

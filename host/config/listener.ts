@@ -1,0 +1,85 @@
+// servers[].listeners[] → ListenerConfig. A MOSN listener names its router config in a `proxy` filter; a
+// `connection_manager` filter carries a router config inline (and names it, so a proxy filter of the same
+// chain, or the listener itself, can use it).
+
+import { parseHostPort } from "./address.js";
+import { FIELDS } from "./fields.js";
+import { indexPath, keyPath, type Json, type Reader } from "./reader.js";
+import type { DownstreamProtocol, ListenerConfig } from "./types.js";
+
+const DOWNSTREAM: Record<string, DownstreamProtocol> = { http1: "http1", auto: "auto" };
+const UPSTREAM_OK = new Set(["http1", "auto"]);
+
+/** An inline router config found in a connection_manager filter, to be read with the others. */
+export interface InlineRouterConfig {
+  readonly name: string;
+  readonly obj: Json;
+  readonly path: string;
+}
+
+export function readListener(r: Reader, value: unknown, path: string, inline: InlineRouterConfig[]): Omit<ListenerConfig, "routerConfigName"> & { routerConfigName: string | undefined } | undefined {
+  const l = r.object(value, path, FIELDS.listener);
+  if (l === undefined) return undefined;
+  const address = r.string(l, "address", path, true);
+  let host = "";
+  let port = 0;
+  if (address !== undefined) {
+    const parsed = parseHostPort(address, true);
+    if (typeof parsed === "string") r.error(keyPath(path, "address"), parsed);
+    else ({ host, port } = parsed);
+  }
+  const name = r.string(l, "name", path, false) ?? address ?? path;
+
+  let proxyName: string | undefined;
+  let proxyWhere = "";
+  let inlineName: string | undefined;
+  let downstreamProtocol: DownstreamProtocol = "http1";
+  const chains = r.array(l, "filter_chains", path, true) ?? [];
+  chains.forEach((chain, ci) => {
+    const chainPath = indexPath(keyPath(path, "filter_chains"), ci);
+    const ch = r.object(chain, chainPath, FIELDS.filterChain);
+    if (ch === undefined) return;
+    (r.array(ch, "filters", chainPath, true) ?? []).forEach((f, fi) => {
+      const where = indexPath(keyPath(chainPath, "filters"), fi);
+      const filter = r.object(f, where, FIELDS.filter);
+      if (filter === undefined) return;
+      const type = r.string(filter, "type", where, true);
+      const configPath = keyPath(where, "config");
+      if (type === "proxy") {
+        if (proxyName !== undefined) {
+          r.error(where, `a listener has one proxy filter; another is at ${proxyWhere}`);
+          return;
+        }
+        const c = r.object(filter["config"], configPath, FIELDS.proxyConfig);
+        if (c === undefined) return;
+        proxyWhere = where;
+        proxyName = r.string(c, "router_config_name", configPath, true) ?? "";
+        const down = r.string(c, "downstream_protocol", configPath, false);
+        if (down !== undefined) {
+          const p = DOWNSTREAM[down.toLowerCase()];
+          if (p === undefined) r.error(keyPath(configPath, "downstream_protocol"), `expected "Http1" or "Auto", got ${JSON.stringify(down)}`);
+          else downstreamProtocol = p;
+        }
+        const up = r.string(c, "upstream_protocol", configPath, false);
+        if (up !== undefined && !UPSTREAM_OK.has(up.toLowerCase())) {
+          r.warn(keyPath(configPath, "upstream_protocol"), `upstream protocol ${up} is not supported; HTTP/1.1 is used`);
+        }
+      } else if (type === "connection_manager") {
+        const c = r.object(filter["config"], configPath, FIELDS.connectionManagerConfig);
+        if (c === undefined) return;
+        const rcName = r.string(c, "router_config_name", configPath, true);
+        if (rcName === undefined) return;
+        if (inlineName !== undefined) r.error(where, "a listener has one connection_manager filter");
+        inlineName ??= rcName;
+        inline.push({ name: rcName, obj: c, path: configPath });
+      } else if (type !== undefined) {
+        r.warn(keyPath(where, "type"), `filter type "${type}" is not supported; ignored (Switchyard proxies HTTP with "proxy")`);
+      }
+    });
+  });
+  const routerConfigName = proxyName ?? inlineName;
+  if (routerConfigName === undefined && Array.isArray(l["filter_chains"])) {
+    r.error(keyPath(path, "filter_chains"), 'expected a "proxy" filter with config.router_config_name, or a "connection_manager" filter');
+  }
+  return { name, where: path, address: address ?? "", host, port, downstreamProtocol, routerConfigName };
+}

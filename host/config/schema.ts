@@ -1,0 +1,214 @@
+// The JSON Schema (draft 2020-12) of the config, printed by `switchyard schema` for editors and CI.
+// It describes structure; parseConfig also checks what a schema cannot (cross-references, regexes,
+// addresses, durations). Objects allow other properties because a MOSN config carries many fields we
+// ignore with a warning. test/config-schema.test.ts keeps it in step with host/config/fields.ts.
+
+const ref = (name: string) => ({ $ref: `#/$defs/${name}` });
+const str = { type: "string" } as const;
+const nonEmpty = { type: "string", minLength: 1 } as const;
+const duration = {
+  description: 'A duration: a Go duration string ("10s", "500ms", "1m30s") or a number of milliseconds.',
+  oneOf: [{ type: "string", pattern: "^(0|((\\d+(\\.\\d*)?|\\.\\d+)(ns|us|µs|ms|s|m|h))+)$" }, { type: "number", minimum: 0 }],
+};
+const tagValue = { type: ["string", "number", "boolean"] };
+const tagMap = { type: "object", additionalProperties: tagValue };
+
+export const CONFIG_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "https://switchyard.dev/schema/config.json",
+  title: "Switchyard config (MOSN v2 JSON shape)",
+  type: "object",
+  required: ["servers"],
+  properties: {
+    servers: { type: "array", minItems: 1, items: ref("server") },
+    cluster_manager: ref("clusterManager"),
+    admin: ref("admin"),
+    switchyard: ref("switchyard"),
+  },
+  $defs: {
+    server: {
+      type: "object",
+      required: ["listeners"],
+      properties: { listeners: { type: "array", items: ref("listener") }, routers: { type: "array", items: ref("routerConfig") } },
+    },
+    listener: {
+      type: "object",
+      required: ["address", "filter_chains"],
+      properties: {
+        name: str,
+        address: { type: "string", pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]\\s]+):\\d{1,5}$", description: '"ip:port"' },
+        filter_chains: { type: "array", items: ref("filterChain") },
+      },
+    },
+    filterChain: { type: "object", required: ["filters"], properties: { filters: { type: "array", items: ref("filter") } } },
+    filter: {
+      type: "object",
+      required: ["type"],
+      properties: { type: str, config: { type: "object" } },
+      allOf: [
+        { if: { properties: { type: { const: "proxy" } } }, then: { properties: { config: ref("proxyConfig") } } },
+        { if: { properties: { type: { const: "connection_manager" } } }, then: { properties: { config: ref("connectionManagerConfig") } } },
+      ],
+    },
+    proxyConfig: {
+      type: "object",
+      required: ["router_config_name"],
+      properties: {
+        downstream_protocol: { enum: ["Http1", "Auto", "http1", "auto", "HTTP1", "AUTO"] },
+        upstream_protocol: str,
+        router_config_name: nonEmpty,
+      },
+    },
+    connectionManagerConfig: {
+      type: "object",
+      required: ["router_config_name", "virtual_hosts"],
+      properties: { router_config_name: nonEmpty, virtual_hosts: { type: "array", items: ref("virtualHost") } },
+    },
+    routerConfig: {
+      type: "object",
+      required: ["router_config_name", "virtual_hosts"],
+      properties: { router_config_name: nonEmpty, virtual_hosts: { type: "array", items: ref("virtualHost") } },
+    },
+    virtualHost: {
+      type: "object",
+      required: ["domains", "routers"],
+      properties: {
+        name: str,
+        domains: { type: "array", minItems: 1, items: { type: "string", pattern: "^(\\*|\\*?[^*\\s/?#@]+)$" } },
+        routers: { type: "array", items: ref("router") },
+      },
+    },
+    router: {
+      type: "object",
+      required: ["match"],
+      oneOf: [{ required: ["route"] }, { required: ["direct_response"] }],
+      properties: { match: ref("match"), route: ref("route"), direct_response: ref("directResponse") },
+    },
+    match: {
+      type: "object",
+      properties: { prefix: str, path: { type: "string", pattern: "^/" }, regex: str, headers: { type: "array", items: ref("headerMatcher") } },
+    },
+    headerMatcher: {
+      type: "object",
+      required: ["name", "value"],
+      properties: { name: nonEmpty, value: str, regex: { type: "boolean" } },
+    },
+    route: {
+      type: "object",
+      properties: {
+        cluster_name: nonEmpty,
+        weighted_clusters: { type: "array", items: ref("weightedCluster") },
+        metadata_match: ref("metadata"),
+        timeout: duration,
+        retry_policy: ref("retryPolicy"),
+        prefix_rewrite: str,
+        host_rewrite: nonEmpty,
+        request_headers_to_add: { type: "array", items: ref("headerToAdd") },
+        switchyard: ref("routeSwitchyard"),
+      },
+    },
+    weightedCluster: { type: "object", required: ["cluster"], properties: { cluster: ref("clusterWeight") } },
+    clusterWeight: {
+      type: "object",
+      required: ["name", "weight"],
+      properties: { name: nonEmpty, weight: { type: "integer", minimum: 0, maximum: 1000000 }, metadata_match: ref("metadata") },
+    },
+    retryPolicy: {
+      type: "object",
+      properties: {
+        retry_on: { type: "boolean" },
+        retry_timeout: duration,
+        num_retries: { type: "integer", minimum: 0, maximum: 10 },
+        retry_on_statuses: { type: "array", items: { type: "integer", minimum: 400, maximum: 599 } },
+      },
+    },
+    headerToAdd: { type: "object", required: ["header"], properties: { header: ref("headerValue"), append: { type: "boolean" } } },
+    headerValue: { type: "object", required: ["key", "value"], properties: { key: nonEmpty, value: str } },
+    directResponse: {
+      type: "object",
+      required: ["status"],
+      properties: { status: { type: "integer", minimum: 200, maximum: 599 }, body: str },
+    },
+    routeSwitchyard: {
+      type: "object",
+      description: "Switchyard's per-route extension: which plugins run and what happens when they keep no host.",
+      properties: {
+        plugins: { type: "array", items: nonEmpty, description: "plugin names; absent: every loaded plugin" },
+        fallback: { enum: ["none", "any", "default"] },
+        wait: ref("wait"),
+        fail_fast: { type: "boolean" },
+      },
+    },
+    wait: { type: "object", properties: { max_count: { type: "integer", minimum: 0, maximum: 100 } } },
+    clusterManager: { type: "object", properties: { clusters: { type: "array", items: ref("cluster") } } },
+    cluster: {
+      type: "object",
+      anyOf: [{ required: ["name"] }, { required: ["Name"] }],
+      properties: {
+        name: nonEmpty,
+        Name: nonEmpty,
+        type: { enum: ["SIMPLE", "STRICT_DNS", "EDS", "DYNAMIC", "ORIGINAL_DST", "LOGICAL_DNS"] },
+        lb_type: {
+          enum: [
+            "LB_ROUNDROBIN", "LB_RANDOM", "LB_WEIGHTED_ROUNDROBIN", "LB_LEAST_REQUEST", "LB_MAGLEV", "LB_RINGHASH",
+            "LB_LEAST_CONNECTION", "LB_PEAK_EWMA",
+            "round_robin", "random", "weighted_round_robin", "least_request", "maglev", "ring_hash",
+          ],
+        },
+        hosts: { type: "array", items: ref("host") },
+        lb_subset_config: ref("lbSubsetConfig"),
+        connect_timeout: duration,
+        hash_header: nonEmpty,
+      },
+    },
+    host: {
+      type: "object",
+      required: ["address"],
+      properties: {
+        address: { type: "string", pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]\\s]+):\\d{1,5}$" },
+        hostname: str,
+        weight: { type: "integer", minimum: 1, maximum: 1000000 },
+        metadata: ref("metadata"),
+      },
+    },
+    metadata: {
+      description: 'Tags: a plain map, or MOSN\'s {"filter_metadata": {"mosn.lb": {…}}}.',
+      oneOf: [
+        { type: "object", required: ["filter_metadata"], properties: { filter_metadata: { type: "object", properties: { "mosn.lb": tagMap } } } },
+        { type: "object", not: { required: ["filter_metadata"] }, additionalProperties: tagValue },
+      ],
+    },
+    lbSubsetConfig: {
+      type: "object",
+      properties: {
+        fall_back_policy: {
+          oneOf: [
+            { enum: [0, 1, 2] },
+            { enum: ["NoFallback", "AnyEndpoint", "DefaultSubset", "NO_FALLBACK", "ANY_ENDPOINT", "DEFAULT_SUBSET", "none", "any", "default"] },
+          ],
+        },
+        default_subset: ref("metadata"),
+      },
+    },
+    admin: {
+      type: "object",
+      properties: { address: { oneOf: [{ type: "string" }, ref("adminAddress")] } },
+    },
+    adminAddress: { type: "object", required: ["socket_address"], properties: { socket_address: ref("socketAddress") } },
+    socketAddress: {
+      type: "object",
+      required: ["address", "port_value"],
+      properties: { address: nonEmpty, port_value: { type: "integer", minimum: 0, maximum: 65535 } },
+    },
+    switchyard: {
+      type: "object",
+      description: "Switchyard's own settings. Relative paths are resolved against the config file's folder.",
+      properties: {
+        plugins_dir: nonEmpty,
+        state_dir: nonEmpty,
+        admin_token_file: nonEmpty,
+        log_level: { enum: ["trace", "debug", "info", "warn", "error", "fatal", "silent"] },
+      },
+    },
+  },
+} as const;

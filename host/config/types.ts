@@ -1,0 +1,172 @@
+// The normalized config: what parseConfig returns once a MOSN v2 JSON document (plus our `switchyard`
+// extension) has been checked. Every field is typed and defaulted, durations are milliseconds, names are
+// our lowercase vocabulary, and the whole object is deep-frozen: a reload builds a new Config and swaps it.
+//
+// `where` fields hold the JSON path of the thing in the source document, so that logs, `explain` and
+// later errors can point at the line a user wrote.
+
+import type { HostSpec } from "../cluster/types.js";
+
+export type LbType = "round_robin" | "random" | "least_request" | "weighted_round_robin" | "ring_hash" | "maglev";
+export const LB_TYPES: readonly LbType[] = ["round_robin", "random", "least_request", "weighted_round_robin", "ring_hash", "maglev"];
+
+/** What a route does when its plugin chain keeps no host (Envoy / MOSN subset fall_back_policy). */
+export type Fallback = "none" | "any" | "default";
+export const FALLBACKS: readonly Fallback[] = ["none", "any", "default"];
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+export const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+export type DownstreamProtocol = "http1" | "auto";
+
+/** Where a problem or a warning is: the source (file name) and the JSON path inside it. */
+export interface ConfigProblem {
+  readonly path: string; // "servers[0].listeners[1].address"; "" for the document itself
+  readonly message: string;
+}
+export type ConfigWarning = ConfigProblem;
+
+export interface Config {
+  /** The file (or label) the config was read from. */
+  readonly source: string;
+  readonly listeners: readonly ListenerConfig[];
+  /** Every router config, from `servers[].routers[]` and from inline `connection_manager` filters. */
+  readonly routerConfigs: readonly RouterConfig[];
+  readonly clusters: readonly ClusterConfig[];
+  readonly admin: AdminConfig;
+  readonly switchyard: SwitchyardSettings;
+}
+
+export interface ListenerConfig {
+  readonly name: string;
+  readonly where: string;
+  /** As written: "ip:port". */
+  readonly address: string;
+  readonly host: string; // IPv6 without brackets
+  readonly port: number; // 0 .. 65535 (0: any free port, for tests)
+  readonly downstreamProtocol: DownstreamProtocol;
+  readonly routerConfigName: string;
+}
+
+export interface AdminConfig {
+  readonly address: string; // "127.0.0.1:9901"
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Our `switchyard` top-level block. Relative paths are resolved against the config file's folder. */
+export interface SwitchyardSettings {
+  readonly pluginsDir: string | null;
+  readonly stateDir: string | null;
+  readonly adminTokenFile: string | null;
+  readonly logLevel: LogLevel;
+}
+
+export interface RouterConfig {
+  readonly name: string; // router_config_name
+  readonly where: string;
+  readonly virtualHosts: readonly VirtualHostConfig[];
+}
+
+export interface VirtualHostConfig {
+  readonly name: string;
+  readonly where: string;
+  /** Lowercased, port removed: "example.com", "*.example.com", "*". */
+  readonly domains: readonly string[];
+  readonly routes: readonly RouteConfig[];
+}
+
+export interface HeaderMatchConfig {
+  readonly name: string; // lowercased
+  readonly value: string;
+  readonly regex: boolean; // value is a regex that must match the whole header value
+}
+
+export interface RouteMatchConfig {
+  /** At most one of path, prefix, regex; none means any path (MOSN's header-only routes). */
+  readonly path: string | null;
+  readonly prefix: string | null;
+  readonly regex: string | null; // must match the whole path, query excluded
+  readonly headers: readonly HeaderMatchConfig[];
+}
+
+export interface RouteConfig {
+  readonly where: string; // "servers[0].routers[0].virtual_hosts[0].routers[2]"
+  readonly match: RouteMatchConfig;
+  readonly action: RouteAction | DirectResponse;
+}
+
+export interface DirectResponse {
+  readonly kind: "direct";
+  readonly status: number;
+  readonly body: string;
+}
+
+export interface ClusterChoice {
+  readonly name: string;
+  readonly weight: number; // 1 for a single cluster_name
+  /** Tags every chosen host must carry: route metadata_match merged with the weighted cluster's own. */
+  readonly metadataMatch: Readonly<Record<string, string>>;
+  /** The route's `switchyard.fallback`, else the cluster's lb_subset_config fall_back_policy, else "none". */
+  readonly fallback: Fallback;
+}
+
+export interface RetryPolicy {
+  /** 0 when the route has no retry_policy or retry_on is false. */
+  readonly numRetries: number;
+  readonly perTryTimeoutMs: number | null;
+  /** Upstream statuses that are retried on another host (connect errors always are, when numRetries > 0). */
+  readonly retryOnStatuses: readonly number[];
+}
+
+export interface HeaderToAdd {
+  readonly name: string; // lowercased
+  readonly value: string;
+  /** true: add another value; false: replace any value the request had. MOSN's default is true. */
+  readonly append: boolean;
+}
+
+export interface RouteAction {
+  readonly kind: "route";
+  /** One entry for `cluster_name`, several for `weighted_clusters`. */
+  readonly clusters: readonly ClusterChoice[];
+  readonly totalWeight: number;
+  readonly timeoutMs: number; // 0: no route timeout
+  readonly retry: RetryPolicy;
+  readonly prefixRewrite: string | null;
+  readonly hostRewrite: string | null;
+  readonly requestHeadersToAdd: readonly HeaderToAdd[];
+  /** Plugin names to run, in chain order decided by the plugins; null: every loaded plugin. */
+  readonly plugins: readonly string[] | null;
+  /** How many Wait verdicts the route honours before it answers 503. */
+  readonly waitMaxCount: number;
+  /** When no host can be had, answer at once instead of waiting or falling back further. */
+  readonly failFast: boolean;
+}
+
+export interface ClusterConfig {
+  readonly name: string;
+  readonly where: string;
+  /** SIMPLE → "static"; STRICT_DNS keeps hostnames in addresses, resolved when connecting. */
+  readonly discovery: "static" | "strict_dns";
+  readonly lbType: LbType;
+  readonly hosts: readonly HostSpec[];
+  readonly connectTimeoutMs: number;
+  readonly fallback: Fallback;
+  /** lb_subset_config.default_subset: the tags of the hosts used by the "default" fallback. */
+  readonly defaultSubset: Readonly<Record<string, string>>;
+  /** For ring_hash / maglev: the request header whose value is hashed (lowercase), or null. */
+  readonly hashHeader: string | null;
+}
+
+/** Defaults that the docs promise; one place so that docs/config.md and the code agree. */
+export const DEFAULTS = {
+  adminAddress: "127.0.0.1:9901",
+  routeTimeoutMs: 60_000, // MOSN's global default
+  connectTimeoutMs: 3_000, // MOSN's default
+  numRetriesWhenOn: 1, // retry_on: true without num_retries
+  retryOnStatuses: [502, 503, 504] as readonly number[],
+  waitMaxCount: 3,
+  logLevel: "info" as LogLevel,
+  lbType: "round_robin" as LbType,
+} as const;
