@@ -1,0 +1,21 @@
+// The clock and timers that cluster code uses, injected so that tests drive time by hand.
+
+export type TimerHandle = unknown;
+
+export interface Clock {
+  /** Milliseconds; only differences matter. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The process clock. Timers are unref'd: a pending ejection or wait must not keep the process alive. */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};

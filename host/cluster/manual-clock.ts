@@ -1,0 +1,58 @@
+// A clock that moves only when told to, for tests of ejections, waits and deadlines.
+
+import type { Clock, TimerHandle } from "./clock.js";
+
+interface Timer {
+  readonly id: number;
+  readonly at: number;
+  readonly fn: () => void;
+}
+
+/**
+ * @example
+ * const clock = new ManualClock();
+ * clock.setTimeout(() => console.log("fired"), 100);
+ * clock.advance(100); // prints "fired"
+ */
+export class ManualClock implements Clock {
+  private time: number;
+  private nextId = 1;
+  private timers: Timer[] = [];
+
+  constructor(start = 0) {
+    this.time = start;
+  }
+
+  now(): number {
+    return this.time;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const timer = { id: this.nextId++, at: this.time + Math.max(0, ms), fn };
+    this.timers = [...this.timers, timer];
+    return timer.id;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+
+  /** Timers not fired yet. */
+  get pending(): number {
+    return this.timers.length;
+  }
+
+  /** Moves time forward by `ms`, firing due timers in time order (timers set while firing included). */
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      let due: Timer | undefined;
+      for (const t of this.timers) if (t.at <= end && (due === undefined || t.at < due.at)) due = t;
+      if (due === undefined) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.time = due.at;
+      due.fn();
+    }
+    this.time = end;
+  }
+}
