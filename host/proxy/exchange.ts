@@ -1,0 +1,371 @@
+// One client request and its attempts upstream. The Exchange is itself the undici dispatch handler (the
+// legacy onConnect/onHeaders/onData/onComplete/onError form, which undici runs unwrapped and which hands
+// rawHeaders as Buffers), so a request costs one object, one header array and one dispatch-options object;
+// listeners on the response are shared functions that find the exchange through a symbol.
+//
+// Retry rule (go-kit Retry: bounded attempts, one deadline, the balancer asked again per attempt):
+//   - an attempt that cannot connect, is reset before any response byte, or passes its per-try timeout is
+//     retried when retry.onConnectFailure is set; a response whose status is in retry.onStatuses is drained
+//     (not sent) and retried when another host is left;
+//   - never more than retry.attempts attempts, never after the route deadline;
+//   - a request with a body is retried only if no body byte was read from the client yet (the body is a
+//     stream, not replayable): in practice connect failures, and answers given before the body was read.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Dispatcher, Pool } from "undici";
+import type { Host } from "../cluster/types.js";
+import { type AccessLogger, type ForwardOutcome, writeAccessLog } from "./access-log.js";
+import {
+  ClientAbortedError,
+  NoHostError,
+  type ProxyError,
+  RequestInvalidError,
+  RouteTimeoutError,
+  UpstreamConnectError,
+  UpstreamProtocolError,
+  UpstreamResetError,
+  UpstreamTimeoutError,
+} from "./errors.js";
+import { buildRequestHeaders, buildResponseHeaders, HAS_BODY } from "./headers.js";
+import { hostFinished, hostStarted } from "./host-tracking.js";
+import type { ForwardPolicy, HostPicker } from "./policy.js";
+import type { PoolRegistry } from "./pools.js";
+
+/** What every exchange of one Forwarder shares. */
+export interface ExchangeContext {
+  readonly pools: PoolRegistry;
+  readonly logger: AccessLogger;
+  readonly clock: () => number;
+}
+
+const kExchange = Symbol("switchyard.exchange");
+type TaggedResponse = ServerResponse & { [kExchange]?: Exchange };
+
+const NO_HOSTS: ReadonlySet<Host> = new Set();
+
+const enum Phase {
+  /** No response byte sent to the client yet: a failure can still be answered with a status. */
+  Waiting,
+  /** Upstream headers were sent to the client: a failure can only cut the client connection. */
+  Streaming,
+  /** The outcome is decided and logged; late upstream callbacks only release the host. */
+  Done,
+}
+
+const enum Failure {
+  Connect,
+  Reset,
+  Timeout,
+  Other,
+}
+
+// Errors that mean the request never reached an upstream application: safe to try another host.
+const CONNECT_CODES = new Set([
+  "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT",
+]);
+const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+
+function classify(err: Error): Failure {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== "string") return Failure.Other;
+  if (CONNECT_CODES.has(code)) return Failure.Connect;
+  if (RESET_CODES.has(code)) return Failure.Reset;
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return Failure.Timeout;
+  return Failure.Other;
+}
+
+function onResponseClose(this: TaggedResponse): void {
+  this[kExchange]?.clientClosed();
+}
+
+function onResponseDrain(this: TaggedResponse): void {
+  this[kExchange]?.clientDrained();
+}
+
+function onDeadline(exchange: Exchange): void {
+  exchange.deadlinePassed();
+}
+
+/** Turns "/a/b?x" into the path sent upstream; null when the request target is not a path. */
+function upstreamPath(url: string, rewrite: ForwardPolicy["prefixRewrite"]): string | null {
+  let path = url;
+  if (path.charCodeAt(0) !== 47 /* / */) {
+    // Absolute form ("GET http://host/p"), which a client may send to a proxy: keep the path.
+    const m = /^https?:\/\/[^/?#]*/i.exec(path);
+    if (m === null) return null;
+    path = path.slice(m[0].length);
+    if (path.charCodeAt(0) !== 47) path = `/${path}`;
+  }
+  if (rewrite !== null && path.startsWith(rewrite.prefix)) {
+    path = rewrite.replacement + path.slice(rewrite.prefix.length);
+    if (path.charCodeAt(0) !== 47) path = `/${path}`;
+  }
+  return path;
+}
+
+export class Exchange implements Dispatcher.DispatchHandler {
+  private phase = Phase.Waiting;
+  private attempts = 0;
+  private failed: Set<Host> | null = null;
+  private host: Host | null = null;
+  /** Host picked for the next attempt while a retriable answer is drained. */
+  private next: Host | null = null;
+  private draining = false;
+  private abortUpstream: ((err?: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  private listeningDrain = false;
+  private timer: NodeJS.Timeout | null = null;
+  private status = 0;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private error: ProxyError | null = null;
+  private readonly started: number;
+  private readonly opts: Dispatcher.DispatchOptions;
+  private readonly hasBody: boolean;
+  private readonly path: string | null;
+  private resolve: ((outcome: ForwardOutcome) => void) | null = null;
+
+  constructor(
+    private readonly ctx: ExchangeContext,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly policy: ForwardPolicy,
+    private readonly picker: HostPicker,
+    private readonly fields: Readonly<Record<string, unknown>> | undefined,
+  ) {
+    this.started = ctx.clock();
+    const headers: string[] = [];
+    const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
+    this.hasBody = (buildRequestHeaders(req.rawHeaders, req.socket.remoteAddress, proto, policy, headers) & HAS_BODY) !== 0;
+    this.path = upstreamPath(req.url ?? "/", policy.prefixRewrite);
+    this.opts = {
+      path: this.path ?? "/",
+      method: req.method as Dispatcher.HttpMethod,
+      headers,
+      body: this.hasBody ? req : null,
+      headersTimeout: policy.retry.perTryTimeoutMs,
+    };
+  }
+
+  /** Starts the first attempt; resolves once the client got its answer or the reason it did not is logged. */
+  run(): Promise<ForwardOutcome> {
+    const promise = new Promise<ForwardOutcome>((resolve) => {
+      this.resolve = resolve;
+    });
+    if (this.path === null) {
+      this.fail(new RequestInvalidError(`request target ${JSON.stringify(this.req.url)} is not a path`));
+      return promise;
+    }
+    const res = this.res as TaggedResponse;
+    res[kExchange] = this;
+    res.on("close", onResponseClose);
+    if (this.policy.timeoutMs > 0) {
+      this.timer = setTimeout(onDeadline, this.policy.timeoutMs, this);
+    }
+    this.attempt(null);
+    return promise;
+  }
+
+  // --- attempts -------------------------------------------------------------------------------------------
+
+  private attempt(preselected: Host | null): void {
+    const host = preselected ?? this.picker.pick(this.failed ?? NO_HOSTS);
+    if (host === null) {
+      this.fail(this.error ?? new NoHostError(this.attempts));
+      return;
+    }
+    let pool: Pool;
+    try {
+      pool = this.ctx.pools.get(host, this.policy.connectTimeoutMs);
+    } catch (err) {
+      this.fail(err as ProxyError);
+      return;
+    }
+    this.attempts++;
+    this.host = host;
+    this.draining = false;
+    this.next = null;
+    this.abortUpstream = null;
+    this.resumeUpstream = null;
+    hostStarted(host);
+    pool.dispatch(this.opts, this);
+  }
+
+  /** Whether one more attempt is allowed (the deadline is checked by the timer, which ends the exchange). */
+  private canRetry(): boolean {
+    if (this.attempts >= this.policy.retry.attempts) return false;
+    if (!this.hasBody) return true;
+    return !this.req.readableDidRead && !this.req.destroyed;
+  }
+
+  private markFailed(host: Host): void {
+    (this.failed ??= new Set()).add(host);
+  }
+
+  // --- undici handler ----------------------------------------------------------------------------------
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.phase === Phase.Done) {
+      // The deadline passed or the client left while this attempt waited for a connection.
+      abort(this.error ?? undefined);
+      return;
+    }
+    this.abortUpstream = abort;
+  }
+
+  onBodySent(chunk: unknown): void {
+    this.bytesIn += (chunk as Buffer).length;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (this.phase === Phase.Done) return false;
+    const host = this.host!;
+    if (this.policy.retry.onStatuses.has(statusCode) && this.canRetry()) {
+      this.markFailed(host);
+      const next = this.picker.pick(this.failed!);
+      if (next !== null) {
+        // Drain this answer to completion so that its connection stays reusable, then try `next`.
+        this.draining = true;
+        this.next = next;
+        return true;
+      }
+    }
+    this.resumeUpstream = resume;
+    const headers: string[] = [];
+    buildResponseHeaders(rawHeaders, headers);
+    this.status = statusCode;
+    this.phase = Phase.Streaming;
+    this.res.writeHead(statusCode, headers);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.draining) return true;
+    if (this.phase !== Phase.Streaming) return false;
+    this.bytesOut += chunk.length;
+    if (this.res.write(chunk)) return true;
+    // Backpressure: undici stops reading the upstream socket until the client drains.
+    if (!this.listeningDrain) {
+      this.listeningDrain = true;
+      this.res.on("drain", onResponseDrain);
+    }
+    return false;
+  }
+
+  onComplete(): void {
+    hostFinished(this.host!);
+    if (this.phase === Phase.Done) return;
+    if (this.draining) {
+      this.attempt(this.next);
+      return;
+    }
+    this.phase = Phase.Done;
+    this.res.end();
+    this.finish(null);
+  }
+
+  onError(err: Error): void {
+    const host = this.host;
+    if (host !== null) hostFinished(host);
+    if (this.phase === Phase.Done) return;
+    const address = host?.address ?? "(none)";
+    if (this.phase === Phase.Streaming) {
+      const kind = classify(err);
+      this.fail(
+        kind === Failure.Reset
+          ? new UpstreamResetError(address, true, { cause: err })
+          : new UpstreamProtocolError(address, true, { cause: err }),
+      );
+      return;
+    }
+    const kind = this.draining ? Failure.Reset : classify(err);
+    let error: ProxyError;
+    switch (kind) {
+      case Failure.Connect:
+        error = new UpstreamConnectError(address, { cause: err });
+        break;
+      case Failure.Reset:
+        error = new UpstreamResetError(address, false, { cause: err });
+        break;
+      case Failure.Timeout:
+        error = new UpstreamTimeoutError(address, this.policy.retry.perTryTimeoutMs ?? 0, { cause: err });
+        break;
+      default:
+        this.fail(new UpstreamProtocolError(address, false, { cause: err }));
+        return;
+    }
+    this.error = error;
+    if ((this.draining || this.policy.retry.onConnectFailure) && this.canRetry()) {
+      if (host !== null) this.markFailed(host);
+      this.attempt(this.next);
+      return;
+    }
+    this.fail(error);
+  }
+
+  // --- client side -------------------------------------------------------------------------------------
+
+  clientDrained(): void {
+    const resume = this.resumeUpstream;
+    if (resume !== null && this.phase === Phase.Streaming) resume();
+  }
+
+  clientClosed(): void {
+    if (this.phase === Phase.Done) return;
+    // 'close' before we ended the response: the client went away.
+    this.error = new ClientAbortedError();
+    this.phase = Phase.Done;
+    this.abortUpstream?.(this.error);
+    this.finish(this.error);
+  }
+
+  deadlinePassed(): void {
+    this.timer = null;
+    if (this.phase === Phase.Done) return;
+    const error = new RouteTimeoutError(this.policy.timeoutMs, this.phase === Phase.Streaming);
+    this.error = error;
+    this.abortUpstream?.(error);
+    this.fail(error);
+  }
+
+  // --- ending ------------------------------------------------------------------------------------------
+
+  /** Ends the exchange with `error`: an error status if nothing was sent yet, else a cut connection. */
+  private fail(error: ProxyError): void {
+    if (this.phase === Phase.Done) return;
+    this.phase = Phase.Done;
+    const res = this.res;
+    if (error.status !== 0 && !res.headersSent && !res.destroyed) {
+      const body = JSON.stringify({ error: error.code, message: error.message });
+      this.status = error.status;
+      res.writeHead(error.status, ["content-type", "application/json", "content-length", String(Buffer.byteLength(body))]);
+      res.end(body);
+    } else {
+      // Headers already left: truncating silently would let the client take a partial body for a whole one.
+      res.destroy();
+      this.status = 0;
+    }
+    this.finish(error);
+  }
+
+  private finish(error: ProxyError | null): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.error = error;
+    const outcome: ForwardOutcome = {
+      status: this.status,
+      upstream: this.host?.address ?? null,
+      attempts: this.attempts,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      durationMs: this.ctx.clock() - this.started,
+      error,
+    };
+    writeAccessLog(this.ctx.logger, this.req.method ?? "", this.req.url ?? "", outcome, this.fields);
+    const resolve = this.resolve;
+    this.resolve = null;
+    resolve?.(outcome);
+  }
+}

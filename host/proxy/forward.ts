@@ -1,0 +1,49 @@
+// The upstream forwarder: takes a request that routing already resolved to a policy and a host picker, and
+// proxies it over pooled keep-alive connections, with retries, deadlines and streaming both ways.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import type { AccessLogger, ForwardOutcome } from "./access-log.js";
+import { Exchange, type ExchangeContext } from "./exchange.js";
+import type { ForwardPolicy, HostPicker } from "./policy.js";
+import type { PoolRegistry } from "./pools.js";
+
+export interface ForwarderOptions {
+  readonly pools: PoolRegistry;
+  /** A pino logger; one line per request at info (warn when the request failed). */
+  readonly logger: AccessLogger;
+  /** Milliseconds, for durations; performance.now by default. */
+  readonly clock?: () => number;
+}
+
+/**
+ * @example
+ * const forwarder = new Forwarder({ pools: new PoolRegistry(), logger: pino() });
+ * const policy = compileForwardPolicy({ timeoutMs: 15_000, retry: { attempts: 2, onStatuses: [503] } });
+ * http.createServer((req, res) => {
+ *   void forwarder.forward(req, res, policy, { pick: (exclude) => balancer.pick(subset, { exclude }) }, { route: "r1" });
+ * });
+ */
+export class Forwarder {
+  private readonly ctx: ExchangeContext;
+
+  constructor(options: ForwarderOptions) {
+    this.ctx = { pools: options.pools, logger: options.logger, clock: options.clock ?? (() => performance.now()) };
+  }
+
+  /**
+   * Forwards `req` and answers on `res`. Never rejects: every failure ends in an answer to the client
+   * (503 no host / connect failure, 502 reset or bad upstream answer, 504 deadline, 400 bad target) or a
+   * destroyed client socket when the response had started, and in the resolved outcome and the access log.
+   * `fields` are added to the access log line (route, cluster, chain summary).
+   */
+  forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    policy: ForwardPolicy,
+    picker: HostPicker,
+    fields?: Readonly<Record<string, unknown>>,
+  ): Promise<ForwardOutcome> {
+    return new Exchange(this.ctx, req, res, policy, picker, fields).run();
+  }
+}
