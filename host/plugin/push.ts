@@ -1,0 +1,62 @@
+// A config push: the plugin's own configure decides. Accepted → the new config is persisted (atomically) and
+// then swapped in, so the answer "accepted" is only given for a config that a restart will keep. Rejected →
+// the pusher gets the plugin's message and nothing changes. Pushes to one plugin are serialized, so that the
+// optional If-Match version check and the swap are one step.
+
+import { MAX_CONFIG_BYTES } from "../abi/limits.js";
+import type { StateStore } from "../state/store.js";
+import { SwitchyardError } from "./errors.js";
+import type { RouterPlugin } from "./plugin.js";
+import type { PluginRegistry } from "./registry.js";
+
+export class PushError extends SwitchyardError {
+  constructor(code: "E_PUSH_UNKNOWN_PLUGIN" | "E_PUSH_VERSION_MISMATCH" | "E_PUSH_TOO_LARGE" | "E_PUSH_NOT_TEXT", message: string, readonly httpStatus: number) {
+    super(code, message);
+  }
+}
+
+export interface PushResult {
+  readonly plugin: string;
+  readonly version: number;
+}
+
+export class ConfigPusher {
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly registry: PluginRegistry, private readonly store: StateStore | null) {}
+
+  /**
+   * Pushes `config` to plugin `name`. `ifMatch` is the config version the pusher last saw. Throws PushError,
+   * ConfigRejected (the plugin's message) or PluginFailure (configure trapped or ran over budget).
+   */
+  push(name: string, config: string, ifMatch?: number): Promise<PushResult> {
+    const prev = this.queues.get(name) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.pushNow(name, config, ifMatch));
+    this.queues.set(name, next);
+    void next.finally(() => {
+      if (this.queues.get(name) === next) this.queues.delete(name);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  private async pushNow(name: string, config: string, ifMatch: number | undefined): Promise<PushResult> {
+    const current: RouterPlugin | undefined = this.registry.get(name);
+    if (current === undefined) throw new PushError("E_PUSH_UNKNOWN_PLUGIN", `no plugin named "${name}" is loaded`, 404);
+    if (ifMatch !== undefined && ifMatch !== current.configVersion) {
+      throw new PushError("E_PUSH_VERSION_MISMATCH", `plugin ${name} is at config version ${current.configVersion}, If-Match says ${ifMatch}`, 409);
+    }
+    if (Buffer.byteLength(config) > MAX_CONFIG_BYTES) throw new PushError("E_PUSH_TOO_LARGE", `config is larger than ${MAX_CONFIG_BYTES} bytes`, 413);
+    if (config.includes("\u0000")) throw new PushError("E_PUSH_NOT_TEXT", "config contains a NUL byte; it must be text", 400);
+    const version = current.configVersion + 1;
+    // Throws ConfigRejected with the plugin's message, or PluginFailure; the serving plugin is untouched.
+    const next = current.reconfigure(config, version);
+    await this.store?.savePluginConfig(name, version, config);
+    // The bundle may have been swapped while configure ran; the push then applies to the new bundle only if
+    // it is still the same one, otherwise the pusher retries against the new version.
+    if (this.registry.get(name) !== current) {
+      throw new PushError("E_PUSH_VERSION_MISMATCH", `plugin ${name} changed while the push was applied; push again`, 409);
+    }
+    this.registry.install(next);
+    return { plugin: name, version };
+  }
+}
