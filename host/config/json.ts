@@ -1,4 +1,6 @@
-// JSON.parse with a position that people can use: V8 reports "at position 1234", editors want line:column.
+// JSON.parse with a position people can use. V8 names the position of only some syntax errors ("… is not
+// valid JSON" has none), so on failure a small scanner walks the text again to find the first bad
+// character, and the error says line and column.
 
 import { ConfigError } from "./errors.js";
 
@@ -6,19 +8,13 @@ export function parseJsonText(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const message = (err as Error).message;
-    const { line, column } = locate(text, message);
-    const detail = message.replace(/^Unexpected/, "unexpected").replace(/ in JSON at position \d+.*$/, "").replace(/\s*\(line \d+ column \d+\)$/, "");
-    throw new ConfigError("E_CONFIG_INVALID", source, [{ path: "", message: `malformed JSON at line ${line}, column ${column}: ${detail}` }], { cause: err });
+    const found = findSyntaxError(text);
+    const { line, column } = lineColumn(text, found.offset);
+    throw new ConfigError("E_CONFIG_INVALID", source, [{ path: "", message: `malformed JSON at line ${line}, column ${column}: ${found.message}` }], { cause: err });
   }
 }
 
-function locate(text: string, message: string): { line: number; column: number } {
-  // Node 20 says "… at position N"; newer V8 also says "(line L column C)".
-  const lc = /line (\d+) column (\d+)/.exec(message);
-  if (lc) return { line: Number(lc[1]), column: Number(lc[2]) };
-  const pos = /at position (\d+)/.exec(message);
-  const offset = pos ? Number(pos[1]) : text.length; // no position: the text ended too early
+export function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < offset && i < text.length; i++) {
@@ -28,4 +24,97 @@ function locate(text: string, message: string): { line: number; column: number }
     }
   }
   return { line, column: offset - lineStart + 1 };
+}
+
+class Stop {
+  constructor(readonly offset: number, readonly message: string) {}
+}
+
+/** The offset and a description of the first syntax error; only called on text JSON.parse refused. */
+export function findSyntaxError(text: string): { offset: number; message: string } {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r")) i++;
+  };
+  const fail = (what: string): never => {
+    if (i >= text.length) throw new Stop(text.length, `unexpected end of input, expected ${what}`);
+    throw new Stop(i, `unexpected ${JSON.stringify(text[i])}, expected ${what}`);
+  };
+  const str = () => {
+    i++; // opening quote
+    while (i < text.length && text[i] !== '"') {
+      const c = text.charCodeAt(i);
+      if (c < 0x20) throw new Stop(i, "control character inside a string (write it escaped)");
+      if (text[i] === "\\") {
+        i++;
+        if (text[i] === "u") {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) throw new Stop(i - 1, "bad \\u escape, expected 4 hex digits");
+          i += 4;
+        } else if (i >= text.length || !'"\\/bfnrt'.includes(text[i]!)) {
+          throw new Stop(i - 1, "bad escape inside a string");
+        }
+      }
+      i++;
+    }
+    if (i >= text.length) throw new Stop(text.length, "unexpected end of input inside a string");
+    i++;
+  };
+  const value = (depth: number): void => {
+    if (depth > 10_000) throw new Stop(i, "nested too deeply");
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text[i] === "}") return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail("a property name in double quotes");
+        str();
+        ws();
+        if (text[i] !== ":") fail('":" after a property name');
+        i++;
+        value(depth + 1);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          ws();
+          if (text[i] === "}") throw new Stop(i, 'unexpected "}" after ",": trailing commas are not allowed');
+          continue;
+        }
+        if (text[i] === "}") return void i++;
+        fail('"," or "}"');
+      }
+    }
+    if (c === "[") {
+      i++;
+      ws();
+      if (text[i] === "]") return void i++;
+      for (;;) {
+        value(depth + 1);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          ws();
+          if (text[i] === "]") throw new Stop(i, 'unexpected "]" after ",": trailing commas are not allowed');
+          continue;
+        }
+        if (text[i] === "]") return void i++;
+        fail('"," or "]"');
+      }
+    }
+    if (c === '"') return str();
+    const lit = /^(true|false|null|-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?)/.exec(text.slice(i, i + 400));
+    if (lit === null) fail("a value");
+    i += lit![0].length;
+  };
+  try {
+    value(0);
+    ws();
+    if (i < text.length) fail("the end of the document");
+    return { offset: text.length, message: "invalid JSON" };
+  } catch (e) {
+    if (e instanceof Stop) return { offset: e.offset, message: e.message };
+    throw e;
+  }
 }
