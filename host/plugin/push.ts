@@ -23,7 +23,11 @@ export interface PushResult {
 export class ConfigPusher {
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly registry: PluginRegistry, private readonly store: StateStore | null) {}
+  constructor(
+    private readonly registry: PluginRegistry,
+    private readonly store: StateStore | null,
+    private readonly onAccepted: (name: string, version: number, config: string) => void = () => undefined,
+  ) {}
 
   /**
    * Pushes `config` to plugin `name`. `ifMatch` is the config version the pusher last saw. Throws PushError,
@@ -57,6 +61,7 @@ export class ConfigPusher {
       throw new PushError("E_PUSH_VERSION_MISMATCH", `plugin ${name} changed while the push was applied; push again`, 409);
     }
     this.registry.install(next);
+    this.onAccepted(name, version, config);
     return { plugin: name, version };
   }
 }

@@ -1,0 +1,218 @@
+// One Switchyard host process: the config's clusters, the plugins folder, the state folder, the listeners and
+// the admin API, wired together. start() comes up in an order where nothing serves before it can route:
+// state → clusters → plugins → listeners → admin.
+
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import pino, { type Logger } from "pino";
+import { ClusterManager } from "../cluster/cluster-manager.js";
+import { validateHostSpecs } from "../cluster/host-spec.js";
+import type { ClusterConfig as ClusterSettingsInput } from "../cluster/cluster-config.js";
+import type { HostSpec, RandomSource } from "../cluster/types.js";
+import type { ClusterConfig, Config, RouteAction } from "../config/types.js";
+import { compileAllRoutes } from "../router/index.js";
+import { AdminToken } from "../admin/auth.js";
+import { AdminServer, type Broadcaster, type ClusterAdmin } from "../admin/server.js";
+import { ConfigPusher } from "../plugin/push.js";
+import { PluginRegistry } from "../plugin/registry.js";
+import { BundleWatcher, type ScanResult } from "../plugin/watcher.js";
+import type { PluginOptions } from "../plugin/plugin.js";
+import type { LoadOptions } from "../plugin/bundle.js";
+import { PoolRegistry } from "../proxy/pools.js";
+import { Forwarder } from "../proxy/forward.js";
+import { StateStore } from "../state/store.js";
+import { compileRoute, type CompiledRoute } from "./compiled-route.js";
+import { Pipeline, type RequestEvent, type RoutingState } from "./pipeline.js";
+
+export interface HostOptions {
+  readonly config: Config;
+  /** Overrides config.switchyard.pluginsDir. */
+  readonly pluginsDir?: string | null;
+  readonly stateDir?: string | null;
+  readonly logger?: Logger;
+  readonly random?: RandomSource;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Listen on the admin address (default true). */
+  readonly admin?: boolean;
+  readonly plugin?: PluginOptions & LoadOptions;
+  readonly observe?: (event: RequestEvent) => void;
+  readonly broadcast?: Broadcaster;
+  /** Watch the plugins folder for changes (default true). */
+  readonly watch?: boolean;
+}
+
+export function toClusterInput(c: ClusterConfig, hosts: readonly HostSpec[] = c.hosts): ClusterSettingsInput {
+  return { name: c.name, lbPolicy: c.lbType, fallback: c.fallback, defaultSubset: c.defaultSubset, ...(c.hashHeader ? { hashHeader: c.hashHeader } : {}), hosts };
+}
+
+/** Accepts a host list in the config's shape: metadata as a plain map or as MOSN's filter_metadata. */
+export function normalizeHostList(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.map((h: unknown) => {
+    if (typeof h !== "object" || h === null || Array.isArray(h)) return h;
+    const o = h as Record<string, unknown>;
+    const meta = o.metadata as Record<string, unknown> | undefined;
+    const fm = meta && typeof meta === "object" ? (meta.filter_metadata as Record<string, unknown> | undefined)?.["mosn.lb"] : undefined;
+    const tags = fm ?? meta ?? o.tags ?? {};
+    const out: Record<string, unknown> = { address: o.address, weight: o.weight ?? 1, tags };
+    if (o.hostname !== undefined) out.hostname = o.hostname;
+    if (o.healthy !== undefined) out.healthy = o.healthy;
+    return out;
+  });
+}
+
+export function buildRouting(config: Config, routerConfigName: string): RoutingState {
+  const tables = compileAllRoutes(config);
+  const table = tables.get(routerConfigName);
+  if (table === undefined) throw new Error(`router config ${routerConfigName} not found`);
+  const compiled = new Map<RouteAction, CompiledRoute>();
+  for (const rc of config.routerConfigs) {
+    if (rc.name !== routerConfigName) continue;
+    for (const vh of rc.virtualHosts) {
+      for (const route of vh.routes) {
+        if (route.action.kind !== "route") continue;
+        const first = config.clusters.find((c) => c.name === (route.action as RouteAction).clusters[0]?.name);
+        compiled.set(route.action, compileRoute(route, route.action, first?.connectTimeoutMs ?? null));
+      }
+    }
+  }
+  return { table, compiled };
+}
+
+export class SwitchyardHost {
+  readonly log: Logger;
+  readonly clusters: ClusterManager;
+  readonly registry: PluginRegistry;
+  readonly pools: PoolRegistry;
+  readonly store: StateStore | null;
+  readonly pusher: ConfigPusher;
+  readonly servers: { name: string; server: Server; pipeline: Pipeline; address: AddressInfo | null }[] = [];
+  admin: AdminServer | null = null;
+  adminAddress: AddressInfo | null = null;
+  watcher: BundleWatcher | null = null;
+  private ready = false;
+  private savedConfigs = new Map<string, { text: string; version: number }>();
+  private readonly clusterVersions = new Map<string, number>();
+
+  constructor(private readonly opts: HostOptions) {
+    const config = opts.config;
+    this.log = opts.logger ?? pino({ level: config.switchyard.logLevel });
+    this.clusters = new ClusterManager({ random: opts.random ?? Math.random });
+    this.pools = new PoolRegistry();
+    this.clusters.onHostsRemoved((_cluster, hosts) => {
+      for (const h of hosts) void this.pools.release(h.address);
+    });
+    const stateDir = opts.stateDir !== undefined ? opts.stateDir : config.switchyard.stateDir;
+    this.store = stateDir ? new StateStore(stateDir) : null;
+    const pluginLog = this.log.child({ component: "plugins" });
+    this.registry = new PluginRegistry({
+      events: {
+        failed: (p, f) => pluginLog.warn({ plugin: p.name, version: p.version, kind: f.kind, err: f.detail, event: "failed" }, "plugin call failed"),
+        quarantined: (p, until, n) => pluginLog.error({ plugin: p.name, version: p.version, failures: n, retryInMs: Math.round(until - performance.now()), event: "quarantined" }, "plugin quarantined"),
+        recovered: (p) => pluginLog.info({ plugin: p.name, version: p.version, event: "recovered" }, "plugin recovered from quarantine"),
+      },
+      ...opts.plugin,
+    });
+    // A bundle swapped in later is configured with the last accepted push, kept here as it is persisted.
+    this.pusher = new ConfigPusher(this.registry, this.store, (name, version, text) => this.savedConfigs.set(name, { text, version }));
+  }
+
+  get config(): Config {
+    return this.opts.config;
+  }
+
+  /** Starts everything; resolves when listeners and the admin API accept connections. */
+  async start(): Promise<{ plugins: ScanResult | null }> {
+    const config = this.opts.config;
+    const onBad = (file: string, why: string) => this.log.error({ file, err: why }, "state file ignored");
+    if (this.store) this.savedConfigs = await this.store.loadPluginConfigs(onBad);
+    const savedHosts = this.store ? await this.store.loadClusterHosts(onBad) : new Map<string, { hosts: HostSpec[]; version: number }>();
+
+    this.clusters.replaceAll(config.clusters.map((c) => {
+      const saved = savedHosts.get(c.name);
+      if (saved) this.clusterVersions.set(c.name, saved.version);
+      return toClusterInput(c, saved?.hosts ?? c.hosts);
+    }));
+
+    let plugins: ScanResult | null = null;
+    const pluginsDir = this.opts.pluginsDir !== undefined ? this.opts.pluginsDir : config.switchyard.pluginsDir;
+    if (pluginsDir) {
+      this.watcher = new BundleWatcher(pluginsDir, this.registry, {
+        log: this.log.child({ component: "plugins" }),
+        savedConfig: (name) => this.savedConfigs.get(name),
+      });
+      plugins = this.opts.watch === false ? await this.watcher.scan() : await this.watcher.start();
+    }
+
+    const forwarder = new Forwarder({ pools: this.pools, logger: this.log.child({ component: "access" }) });
+    for (const l of config.listeners) {
+      const pipeline = new Pipeline(buildRouting(config, l.routerConfigName), {
+        clusters: this.clusters,
+        registry: this.registry,
+        forwarder,
+        log: this.log.child({ component: "access" }),
+        random: this.opts.random ?? Math.random,
+        listener: l.name,
+        ...(this.opts.observe ? { observe: this.opts.observe } : {}),
+      });
+      const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => pipeline.handle(req, res));
+      const entry = { name: l.name, server, pipeline, address: null as AddressInfo | null };
+      this.servers.push(entry);
+      entry.address = await new Promise<AddressInfo>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(l.port, l.host, () => resolve(server.address() as AddressInfo));
+      });
+      this.log.info({ listener: l.name, address: `${entry.address.address}:${entry.address.port}` }, "listener started");
+    }
+
+    if (this.opts.admin !== false) {
+      const token = AdminToken.fromEnvOrFile(this.opts.env ?? process.env, config.switchyard.adminTokenFile ?? undefined);
+      this.admin = new AdminServer({
+        registry: this.registry,
+        pusher: this.pusher,
+        clusters: this.clusterAdmin(),
+        token,
+        ready: () => this.ready,
+        log: this.log.child({ component: "admin" }),
+        ...(this.opts.broadcast ? { broadcast: this.opts.broadcast } : {}),
+      });
+      this.adminAddress = await this.admin.listen(config.admin.port, config.admin.host);
+      this.log.info({ address: `${this.adminAddress.address}:${this.adminAddress.port}`, tokenConfigured: token.configured }, "admin API started");
+    }
+    this.ready = true;
+    return { plugins };
+  }
+
+  clusterAdmin(): ClusterAdmin {
+    return {
+      list: () =>
+        this.clusters.names().map((name) => {
+          const s = this.clusters.snapshot(name);
+          return { name, version: s.version, hosts: s.hosts.map((h) => ({ address: h.address, weight: h.weight, healthy: h.healthy, status: h.status, pending: h.pending, tags: h.tags })) };
+        }),
+      replaceHosts: async (name, hosts) => {
+        const cluster = this.clusters.get(name);
+        if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND", status: 404 });
+        // Validated in full before anything changes; persisted before it is swapped in.
+        const specs = validateHostSpecs(name, normalizeHostList(hosts));
+        const version = (this.clusterVersions.get(name) ?? 0) + 1;
+        await this.store?.saveClusterHosts(name, version, specs);
+        cluster.update(specs);
+        this.clusterVersions.set(name, version);
+        this.log.info({ cluster: name, hosts: specs.length, version, event: "hosts-updated" }, "cluster hosts replaced");
+        return { version };
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.ready = false;
+    this.watcher?.stop();
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
+      s.server.close(() => resolve());
+      s.server.closeIdleConnections();
+    })));
+    await this.admin?.close();
+    await this.pools.close();
+  }
+}
