@@ -15,11 +15,13 @@ export interface SchemaCheckOptions {
 
 export function checkAgainstSchema(value: unknown, schema: Schema, options: SchemaCheckOptions = {}): ConfigProblem[] {
   const out: ConfigProblem[] = [];
-  walk(value, schema, schema, "", out, options.strict ?? false);
+  walk(value, schema, schema, "", out, options.strict ?? false, true);
   return out;
 }
 
-function walk(value: unknown, schema: Schema, root: Schema, path: string, out: ConfigProblem[], strict: boolean): void {
+// `own` is false for the applicators of an object's schema (allOf, then, oneOf, …): they see the same
+// object, so only the object's own schema, knowing every property they declare, reports undeclared ones.
+function walk(value: unknown, schema: Schema, root: Schema, path: string, out: ConfigProblem[], strict: boolean, own: boolean): void {
   const s = resolveRef(schema, root);
   if (s["type"] !== undefined && !typeMatches(value, s["type"] as string | string[])) {
     out.push({ path, message: `expected ${JSON.stringify(s["type"])}, got ${jsonType(value)}` });
@@ -39,7 +41,7 @@ function walk(value: unknown, schema: Schema, root: Schema, path: string, out: C
   }
   if (Array.isArray(value)) {
     if (typeof s["minItems"] === "number" && value.length < s["minItems"]) out.push({ path, message: `expected at least ${s["minItems"]} items` });
-    if (s["items"] !== undefined) value.forEach((v, i) => walk(v, s["items"] as Schema, root, indexPath(path, i), out, strict));
+    if (s["items"] !== undefined) value.forEach((v, i) => walk(v, s["items"] as Schema, root, indexPath(path, i), out, strict, true));
   }
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;
@@ -47,14 +49,15 @@ function walk(value: unknown, schema: Schema, root: Schema, path: string, out: C
       if (!(key in obj)) out.push({ path: keyPath(path, key), message: "required" });
     }
     const props = s["properties"] as Record<string, Schema> | undefined;
+    const declared = own && strict && props !== undefined ? declaredKeys(s, root) : undefined;
     for (const [key, v] of Object.entries(obj)) {
       const where = keyPath(path, key);
-      if (props?.[key] !== undefined) walk(v, props[key], root, where, out, strict);
-      else if (s["additionalProperties"] !== undefined && typeof s["additionalProperties"] === "object") walk(v, s["additionalProperties"] as Schema, root, where, out, strict);
-      else if (s["additionalProperties"] === false || (strict && props !== undefined)) out.push({ path: where, message: "not in the schema" });
+      if (props?.[key] !== undefined) walk(v, props[key], root, where, out, strict, true);
+      else if (s["additionalProperties"] !== undefined && typeof s["additionalProperties"] === "object") walk(v, s["additionalProperties"] as Schema, root, where, out, strict, true);
+      else if (s["additionalProperties"] === false || (declared !== undefined && !declared.has(key))) out.push({ path: where, message: "not in the schema" });
     }
   }
-  for (const sub of (s["allOf"] as Schema[] | undefined) ?? []) walk(value, sub, root, path, out, strict);
+  for (const sub of (s["allOf"] as Schema[] | undefined) ?? []) walk(value, sub, root, path, out, strict, false);
   if (s["anyOf"] !== undefined) {
     const ok = (s["anyOf"] as Schema[]).some((sub) => checkSub(value, sub, root, path, strict).length === 0);
     if (!ok) out.push({ path, message: "matches none of the allowed shapes (anyOf)" });
@@ -69,14 +72,27 @@ function walk(value: unknown, schema: Schema, root: Schema, path: string, out: C
   }
   if (s["not"] !== undefined && checkSub(value, s["not"] as Schema, root, path, strict).length === 0) out.push({ path, message: "matches a shape that is not allowed" });
   if (s["if"] !== undefined && checkSub(value, s["if"] as Schema, root, path, false).length === 0 && s["then"] !== undefined) {
-    walk(value, s["then"] as Schema, root, path, out, strict);
+    walk(value, s["then"] as Schema, root, path, out, strict, false);
   }
 }
 
 function checkSub(value: unknown, schema: Schema, root: Schema, path: string, strict: boolean): ConfigProblem[] {
   const out: ConfigProblem[] = [];
-  walk(value, schema, root, path, out, strict);
+  walk(value, schema, root, path, out, strict, false);
   return out;
+}
+
+/** Property names an object's schema declares, its allOf / then branches included. */
+function declaredKeys(schema: Schema, root: Schema): Set<string> {
+  const keys = new Set<string>();
+  const visit = (sch: Schema): void => {
+    const s = resolveRef(sch, root);
+    for (const k of Object.keys((s["properties"] as object | undefined) ?? {})) keys.add(k);
+    for (const sub of (s["allOf"] as Schema[] | undefined) ?? []) visit(sub);
+    if (s["then"] !== undefined) visit(s["then"] as Schema);
+  };
+  visit(schema);
+  return keys;
 }
 
 function resolveRef(schema: Schema, root: Schema): Schema {
