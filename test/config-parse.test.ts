@@ -91,7 +91,7 @@ describe("parseConfig: the MOSN examples", () => {
     expect(action.plugins).toBeNull();
     expect(action.clusters[0]!.fallback).toBe("any");
     expect(action.waitMaxCount).toBe(3);
-    expect(config.switchyard.pluginsDir).toBe(resolve("plugins"));
+    expect(config.switchyard.pluginsDir).toBe(resolve("build/plugins"));
   });
 });
 
