@@ -21,6 +21,7 @@ import type { LoadOptions } from "../plugin/bundle.js";
 import { PoolRegistry } from "../proxy/pools.js";
 import { Forwarder } from "../proxy/forward.js";
 import { StateStore } from "../state/store.js";
+import { explain, type SampleRequest } from "../explain/explain.js";
 import { compileRoute, type CompiledRoute } from "./compiled-route.js";
 import { Pipeline, type RequestEvent, type RoutingState } from "./pipeline.js";
 
@@ -173,6 +174,7 @@ export class SwitchyardHost {
         clusters: this.clusterAdmin(),
         token,
         ready: () => this.ready,
+        explain: (body) => explain({ config, clusters: this.clusters, registry: this.registry }, body as SampleRequest),
         log: this.log.child({ component: "admin" }),
         ...(this.opts.broadcast ? { broadcast: this.opts.broadcast } : {}),
       });

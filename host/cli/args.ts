@@ -1,0 +1,48 @@
+// A small, strict argument parser: `--name value` and `--flag`; an unknown option is an error naming it.
+
+export interface ParsedArgs {
+  readonly positional: string[];
+  readonly options: Map<string, string | true>;
+}
+
+export class UsageError extends Error {
+  readonly code = "E_USAGE";
+}
+
+export function parseArgs(args: readonly string[], spec: { values?: readonly string[]; flags?: readonly string[]; repeat?: readonly string[] }): ParsedArgs & { all: Map<string, string[]> } {
+  const values = new Set(spec.values ?? []);
+  const flags = new Set(spec.flags ?? []);
+  const repeat = new Set(spec.repeat ?? []);
+  const positional: string[] = [];
+  const options = new Map<string, string | true>();
+  const all = new Map<string, string[]>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--") {
+      positional.push(...args.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith("--") || a === "-") {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (flags.has(name)) {
+      options.set(name, true);
+    } else if (values.has(name) || repeat.has(name)) {
+      const v = eq > 0 ? a.slice(eq + 1) : args[++i];
+      if (v === undefined) throw new UsageError(`option --${name} needs a value`);
+      options.set(name, v);
+      all.set(name, [...(all.get(name) ?? []), v]);
+    } else {
+      throw new UsageError(`unknown option --${name}`);
+    }
+  }
+  return { positional, options, all };
+}
+
+export function str(p: ParsedArgs, name: string): string | undefined {
+  const v = p.options.get(name);
+  return typeof v === "string" ? v : undefined;
+}

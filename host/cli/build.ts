@@ -1,0 +1,47 @@
+// `switchyard build <plugin-dir> [--out <dir>] [--no-check]`: compile and package a plugin bundle.
+
+import { relative } from "node:path";
+import { buildPlugin } from "../build/build-plugin.js";
+import { formatDiagnostic } from "../build/compile.js";
+import { BuildError } from "../build/errors.js";
+
+const USAGE = "usage: switchyard build <plugin-dir> [--out <dir>] [--no-check]";
+
+export async function run(args: string[]): Promise<number> {
+  let dir: string | undefined;
+  let out: string | undefined;
+  let check = true;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--out") {
+      out = args[++i];
+      if (out === undefined || out.startsWith("--")) return usage("--out needs a directory");
+    } else if (a.startsWith("--out=")) out = a.slice("--out=".length);
+    else if (a === "--no-check") check = false;
+    else if (a === "--help" || a === "-h") {
+      process.stdout.write(USAGE + "\n");
+      return 0;
+    } else if (a.startsWith("-")) return usage(`unknown option ${a}`);
+    else if (dir === undefined) dir = a;
+    else return usage(`unexpected argument ${a}`);
+  }
+  if (dir === undefined) return usage("missing <plugin-dir>");
+  try {
+    const r = await buildPlugin(dir, out, { check });
+    for (const w of r.warnings) process.stderr.write(formatDiagnostic(w) + "\n");
+    const m = r.metadata;
+    process.stdout.write(`built ${m.name}@${m.version} (order ${m.order}, ${r.wasmBytes} bytes, sha256 ${m.sha256}) into ${relative(process.cwd(), r.outDir) || "."}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof BuildError) {
+      process.stderr.write(`switchyard build: ${err.code}: ${err.message}\n`);
+      return err.code === "E_BUILD_USAGE" ? 2 : 1;
+    }
+    throw err;
+  }
+}
+
+function usage(problem: string): number {
+  process.stderr.write(`switchyard build: ${problem}\n${USAGE}\n`);
+  return 2;
+}

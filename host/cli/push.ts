@@ -1,0 +1,42 @@
+// `switchyard push <name> <file|-> [--admin URL] [--token T] [--if-match V]`: sends a plugin config to the
+// admin API. The token comes from --token or SWITCHYARD_ADMIN_TOKEN. Exit 0 accepted, 1 refused, 2 usage.
+
+import { readFile } from "node:fs/promises";
+import { request } from "undici";
+import { parseArgs, str, UsageError } from "./args.js";
+
+async function readSource(source: string): Promise<string> {
+  if (source !== "-") return readFile(source, "utf8");
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export async function run(args: string[]): Promise<number> {
+  const p = parseArgs(args, { values: ["admin", "token", "if-match"] });
+  const [name, source] = p.positional;
+  if (name === undefined || source === undefined) throw new UsageError("usage: switchyard push <plugin-name> <file|-> [--admin URL] [--token T] [--if-match V]");
+  const admin = str(p, "admin") ?? process.env.SWITCHYARD_ADMIN_URL ?? "http://127.0.0.1:9901";
+  const token = str(p, "token") ?? process.env.SWITCHYARD_ADMIN_TOKEN;
+  const body = await readSource(source);
+  const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  const ifMatch = str(p, "if-match");
+  if (ifMatch !== undefined) headers["if-match"] = ifMatch;
+  const res = await request(new URL(`/plugins/${encodeURIComponent(name)}/config`, admin), { method: "PUT", headers, body });
+  const text = await res.body.text();
+  if (res.statusCode === 200) {
+    const r = JSON.parse(text) as { configVersion: number; appliedWorkers: number };
+    process.stdout.write(`accepted: ${name} is at config version ${r.configVersion} (${r.appliedWorkers} worker(s))\n`);
+    return 0;
+  }
+  let message = text;
+  try {
+    const e = JSON.parse(text) as { error: { code: string; message: string } };
+    message = `${e.error.code}: ${e.error.message}`;
+  } catch {
+    // not JSON: print as is
+  }
+  process.stderr.write(`refused (HTTP ${res.statusCode}): ${message.trim()}\n`);
+  return 1;
+}

@@ -1,0 +1,158 @@
+// `explain`: for a sample request, with no upstream call, what the host would do and why — the route matched,
+// each plugin of the chain in order with hosts in → out, its metadata and verdict, the fallback if it applied,
+// and the host the balancer would pick. The same code serves the CLI and POST /explain.
+
+import type { ClusterManager } from "../cluster/cluster-manager.js";
+import type { RandomSource, Subset } from "../cluster/types.js";
+import type { Config } from "../config/types.js";
+import { PluginChain } from "../plugin/chain.js";
+import type { PluginRegistry } from "../plugin/registry.js";
+import { pickCluster } from "../router/index.js";
+import { HandlerStatus, narrowByTags, PluginRouteHandler, ClusterRouteHandler, runHandlers } from "../route/handler.js";
+import { buildRouting } from "../server/host.js";
+
+export interface SampleRequest {
+  readonly method?: string;
+  readonly path?: string;
+  readonly authority?: string;
+  readonly headers?: Readonly<Record<string, string>> | readonly (readonly [string, string])[];
+  readonly listener?: string;
+}
+
+export interface ExplainDeps {
+  readonly config: Config;
+  readonly clusters: ClusterManager;
+  readonly registry: PluginRegistry;
+  readonly random?: RandomSource;
+}
+
+export interface PluginExplanation {
+  plugin: string;
+  order: number;
+  in: number;
+  out: number;
+  outcome: string;
+  kept?: string[];
+  metadata?: Record<string, string>;
+  failure?: string;
+}
+
+export interface Explanation {
+  request: { method: string; path: string; authority: string; headers: [string, string][] };
+  listener: string;
+  route: string | null;
+  virtualHost?: string;
+  direct?: { status: number; body: string };
+  cluster?: string;
+  clusterHosts?: number;
+  plugins: PluginExplanation[];
+  decision: string;
+  fallback?: string;
+  candidates?: string[];
+  pick?: string | null;
+  verdict?: { kind: string; status?: number; body?: string; waitMs?: number; plugin: string };
+}
+
+export class ExplainError extends Error {
+  readonly code = "E_EXPLAIN";
+}
+
+const SHOW_HOSTS = 20;
+
+function addresses(subset: Subset): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < subset.count && out.length < SHOW_HOSTS; i++) out.push(subset.snapshot.hosts[subset.indices === null ? i : subset.indices[i]!]!.address);
+  if (subset.count > SHOW_HOSTS) out.push(`… ${subset.count - SHOW_HOSTS} more`);
+  return out;
+}
+
+function headerPairs(h: SampleRequest["headers"]): [string, string][] {
+  if (h === undefined) return [];
+  if (Array.isArray(h)) return h.map(([k, v]) => [String(k), String(v)]);
+  if (typeof h !== "object" || h === null) throw new ExplainError("headers: expected an object of name → value or an array of [name, value]");
+  return Object.entries(h as Record<string, string>).map(([k, v]) => [k, String(v)]);
+}
+
+export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
+  if (typeof sample !== "object" || sample === null) throw new ExplainError("the sample request must be a JSON object");
+  const headers = headerPairs(sample.headers);
+  const lower = new Map(headers.map(([k, v]) => [k.toLowerCase(), v]));
+  const method = sample.method ?? "GET";
+  const path = sample.path ?? "/";
+  const authority = sample.authority ?? lower.get("host") ?? "localhost";
+  if (!path.startsWith("/")) throw new ExplainError(`path: expected a path starting with "/", got ${JSON.stringify(path)}`);
+  const listener = sample.listener ? deps.config.listeners.find((l) => l.name === sample.listener) : deps.config.listeners[0];
+  if (listener === undefined) throw new ExplainError(sample.listener ? `listener ${sample.listener} is not in the config` : "the config has no listener");
+  const out: Explanation = { request: { method, path, authority, headers }, listener: listener.name, route: null, plugins: [], decision: "" };
+
+  const routing = buildRouting(deps.config, listener.routerConfigName);
+  const m = routing.table.match(authority, path, (n) => lower.get(n));
+  if (m === null) return { ...out, decision: "404: no route matches" };
+  out.route = m.route.where;
+  out.virtualHost = m.virtualHost;
+  if (m.action.kind === "direct") return { ...out, direct: { status: m.action.status, body: m.action.body }, decision: `direct response ${m.action.status}` };
+  const action = m.action;
+  const choice = pickCluster(action, deps.random ?? Math.random);
+  const cluster = deps.clusters.get(choice.name);
+  out.cluster = choice.name;
+  if (cluster === undefined) return { ...out, decision: `503: cluster ${choice.name} not found` };
+  const snapshot = cluster.snapshot();
+  out.clusterHosts = snapshot.hosts.length;
+  const request = { method, path, authority, rawHeaders: headers.flat() };
+
+  // Run the chain one plugin longer at a time, to show what each plugin kept.
+  const chain = deps.registry.chainFor(action.plugins);
+  for (let k = 1; k <= chain.plugins.length; k++) {
+    const prefix = new PluginChain(chain.plugins.slice(0, k), deps.registry.tables);
+    const d = prefix.run(request, snapshot);
+    const step = d.steps[d.steps.length - 1];
+    if (step === undefined || step.plugin !== chain.plugins[k - 1]!.name) continue;
+    const e: PluginExplanation = { plugin: step.plugin, order: chain.plugins[k - 1]!.order, in: step.in, out: step.out, outcome: step.outcome };
+    if (d.outcome === "accept") e.kept = addresses(d.subset);
+    if (step.metadata) e.metadata = Object.fromEntries(step.metadata);
+    if (step.failure) e.failure = step.failure.message;
+    out.plugins.push(e);
+    if (d.outcome !== "accept") break;
+  }
+
+  const ctx = {
+    request,
+    cluster: choice.name,
+    metadataMatch: Object.keys(choice.metadataMatch).length > 0 ? choice.metadataMatch : null,
+    fallback: choice.fallback,
+    defaultSubset: Object.keys(cluster.settings.defaultSubset).length > 0 ? cluster.settings.defaultSubset : null,
+  };
+  const handlers = chain.plugins.length > 0 ? [new PluginRouteHandler(chain)] : [new ClusterRouteHandler()];
+  const r = runHandlers(handlers, ctx, deps.clusters);
+  if (r.status === HandlerStatus.Available) {
+    const hv = cluster.settings.hashHeader ? lower.get(cluster.settings.hashHeader) : undefined;
+    const pick = cluster.balancer.pick(r.subset, { hashKey: hv });
+    const result: Explanation = { ...out, decision: r.fallback ? `fallback ${r.fallback}: no plugin left a host` : "route to the kept hosts", candidates: addresses(r.subset), pick: pick?.address ?? null };
+    if (r.fallback) result.fallback = r.fallback;
+    if (ctx.metadataMatch) result.decision += `, narrowed by metadata_match ${JSON.stringify(ctx.metadataMatch)} (${narrowByTags(r.subset, ctx.metadataMatch).count} hosts)`;
+    return result;
+  }
+  if (r.status === HandlerStatus.Stop && r.verdict) {
+    const v = r.verdict;
+    return { ...out, decision: v.kind === "reject" ? `reject ${v.status}` : `wait ${v.waitMs} ms, then decide again`, verdict: v.kind === "reject" ? { kind: "reject", status: v.status, body: v.body, plugin: v.plugin } : { kind: "wait", waitMs: v.waitMs, plugin: v.plugin } };
+  }
+  return { ...out, decision: `503: ${r.reason}` };
+}
+
+/** A terminal rendering of an explanation. */
+export function formatExplanation(e: Explanation): string {
+  const lines = [`${e.request.method} ${e.request.path}  (Host: ${e.request.authority}, listener ${e.listener})`];
+  lines.push(`route     ${e.route ?? "(none)"}${e.virtualHost ? `  [virtual host ${e.virtualHost}]` : ""}`);
+  if (e.cluster) lines.push(`cluster   ${e.cluster} (${e.clusterHosts ?? 0} hosts)`);
+  for (const p of e.plugins) {
+    let l = `plugin    ${p.plugin.padEnd(16)} order ${String(p.order).padStart(3)}  ${String(p.in).padStart(5)} → ${String(p.out).padEnd(5)} ${p.outcome}`;
+    if (p.metadata) l += `  metadata ${JSON.stringify(p.metadata)}`;
+    if (p.failure) l += `  failure: ${p.failure}`;
+    lines.push(l);
+    if (p.kept) lines.push(`          kept ${p.kept.join(", ") || "(none)"}`);
+  }
+  lines.push(`decision  ${e.decision}`);
+  if (e.candidates) lines.push(`hosts     ${e.candidates.join(", ")}`);
+  if (e.pick !== undefined) lines.push(`pick      ${e.pick ?? "(none available)"}`);
+  return lines.join("\n");
+}

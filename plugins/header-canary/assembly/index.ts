@@ -1,0 +1,60 @@
+// header-canary: requests whose header holds one of the canary values go to the hosts tagged as canary;
+// the others go to the hosts not tagged as canary (or to every host, with "others": "all").
+//
+// config: {"header":"x-canary","values":["1","true"],"tag":"version","tagValue":"canary","others":"non-canary"}
+
+import { ConfigReader, Configured, Handler, Hosts, register, Request, Result, RouterFactory } from "../../../sdk/assembly";
+export * from "../../../sdk/assembly/abi/exports";
+
+class CanaryHandler extends Handler {
+  constructor(
+    private header: string,
+    private values: string[],
+    private tag: string,
+    private tagValue: string,
+    private othersToAll: bool,
+  ) {
+    super();
+  }
+
+  route(request: Request, hosts: Hosts, result: Result): void {
+    const value = request.header(this.header);
+    if (value !== null && this.values.includes(value)) {
+      // O(canary hosts): the tag index lists them; an empty list leaves the route's fallback to decide.
+      result.keepNone();
+      result.keepEach(hosts.withTag(this.tag, this.tagValue));
+      result.setMetadata(this.tag, this.tagValue);
+      return;
+    }
+    if (this.othersToAll) return;
+    const canary = hosts.withTag(this.tag, this.tagValue);
+    for (let i = 0; i < canary.length; i++) result.drop(canary[i]);
+  }
+}
+
+class CanaryFactory extends RouterFactory {
+  name(): string {
+    return "header-canary";
+  }
+
+  order(): i32 {
+    return 10;
+  }
+
+  configure(config: string): Configured {
+    const c = ConfigReader.parse(config);
+    c.allowOnly(["header", "values", "tag", "tagValue", "others"]);
+    const header = c.requireString("header");
+    const values = c.requireStringArray("values");
+    const tag = c.optionalString("tag", "version");
+    const tagValue = c.optionalString("tagValue", "canary");
+    const others = c.optionalString("others", "non-canary");
+    if (others != "non-canary" && others != "all") {
+      c.fail("config field \"others\": expected \"non-canary\" or \"all\", got \"" + others + "\"");
+    }
+    if (!c.ok) return Configured.reject(c.error);
+    return Configured.ok(new CanaryHandler(header.toLowerCase(), values, tag, tagValue, others == "all"));
+  }
+}
+
+register(new CanaryFactory());

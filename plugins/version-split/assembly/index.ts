@@ -1,0 +1,53 @@
+// version-split: a sticky percentage split between two versions. A user whose header value hashes
+// (FNV-1a 32 of its UTF-8 bytes, mod 100) below `percent` goes to hosts tagged tag=to, every other
+// request (including one without the header) to tag=from. The same user always lands on the same side.
+//
+// config: {"header":"x-user","percent":20,"tag":"version","from":"v1","to":"v2"}
+
+import { ConfigReader, Configured, fnv1a32, Handler, Hosts, register, Request, Result, RouterFactory } from "../../../sdk/assembly";
+export * from "../../../sdk/assembly/abi/exports";
+
+class SplitHandler extends Handler {
+  constructor(
+    private header: string,
+    private percent: u32,
+    private tag: string,
+    private from: string,
+    private to: string,
+  ) {
+    super();
+  }
+
+  route(request: Request, hosts: Hosts, result: Result): void {
+    const user = request.header(this.header);
+    const version = user !== null && fnv1a32(user) % 100 < this.percent ? this.to : this.from;
+    result.keepNone();
+    result.keepEach(hosts.withTag(this.tag, version));
+    result.setMetadata(this.tag, version);
+  }
+}
+
+class SplitFactory extends RouterFactory {
+  name(): string {
+    return "version-split";
+  }
+
+  order(): i32 {
+    return 30;
+  }
+
+  configure(config: string): Configured {
+    const c = ConfigReader.parse(config);
+    c.allowOnly(["header", "percent", "tag", "from", "to"]);
+    const header = c.requireString("header");
+    const percent = c.requireInt("percent", 0, 100);
+    const tag = c.optionalString("tag", "version");
+    const from = c.requireString("from");
+    const to = c.requireString("to");
+    if (c.ok && from == to) c.fail("config fields \"from\" and \"to\": expected two different versions, both are \"" + from + "\"");
+    if (!c.ok) return Configured.reject(c.error);
+    return Configured.ok(new SplitHandler(header.toLowerCase(), <u32>percent, tag, from, to));
+  }
+}
+
+register(new SplitFactory());

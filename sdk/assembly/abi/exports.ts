@@ -1,0 +1,137 @@
+// The sy_* exports of ABI v1 §3. This file only marshals: check what the host passed, decode it, call the
+// registered factory or handler, encode the answer, return a status. A plugin's entry file re-exports it:
+//
+//   export * from "<path to sdk>/assembly/abi/exports";
+
+import { ABI_VERSION, MAX_CONFIG_BYTES, MAX_REQUEST_BYTES, MAX_TABLES } from "../limits";
+import { offeredMarks } from "../marks";
+import { Hosts } from "../hosts";
+import { decodeRequest, requestError } from "../request";
+import { Result } from "../result";
+import { currentHandler, registeredFactory, setCurrentHandler } from "../router";
+import { decodeTable, HostTable, tableError } from "../table";
+import { decodeUtf8 } from "../utf8";
+import { areaAddress, areaCapacity, reserve } from "./areas";
+import { writeAnswer, writeMessage } from "./encode";
+import {
+  AREA_INPUT,
+  AREA_SUBSET,
+  STATUS_BAD_INPUT,
+  STATUS_NO_TABLE,
+  STATUS_NOT_CONFIGURED,
+  STATUS_OK,
+  STATUS_REJECTED,
+} from "./status";
+
+const tables = new StaticArray<HostTable | null>(MAX_TABLES);
+
+const NO_FACTORY = "no RouterFactory registered: call register(new MyFactory()) at the top level of the plugin's entry file";
+
+export function sy_abi_version(): i32 {
+  return ABI_VERSION;
+}
+
+export function sy_reserve(area: i32, bytes: i32): i32 {
+  return <i32>reserve(area, bytes);
+}
+
+export function sy_name(): i32 {
+  const factory = registeredFactory();
+  if (factory === null) return badInput(NO_FACTORY);
+  writeMessage(factory.name());
+  return STATUS_OK;
+}
+
+export function sy_order(): i32 {
+  const factory = registeredFactory();
+  return factory === null ? 0 : factory.order();
+}
+
+export function sy_configure(len: i32): i32 {
+  const factory = registeredFactory();
+  if (factory === null) return badInput(NO_FACTORY);
+  if (!inputHolds(len, MAX_CONFIG_BYTES)) return badLength("sy_configure", len, MAX_CONFIG_BYTES);
+  const configured = factory.configure(decodeUtf8(areaAddress(AREA_INPUT), len));
+  const handler = configured.handler;
+  if (handler === null) {
+    writeMessage(configured.message);
+    return STATUS_REJECTED;
+  }
+  setCurrentHandler(handler);
+  return STATUS_OK;
+}
+
+export function sy_set_hosts(table: i32, len: i32): i32 {
+  if (table < 0 || table >= MAX_TABLES) return badInput("sy_set_hosts: table id " + table.toString() + " is not in 0.." + (MAX_TABLES - 1).toString());
+  if (!inputHolds(len, i32.MAX_VALUE)) return badLength("sy_set_hosts", len, areaCapacity(AREA_INPUT));
+  const decoded = decodeTable(areaAddress(AREA_INPUT), <u32>len);
+  if (decoded === null) return badInput(tableError);
+  tables[table] = decoded;
+  return STATUS_OK;
+}
+
+export function sy_drop_hosts(table: i32): i32 {
+  if (table < 0 || table >= MAX_TABLES || tables[table] === null) return STATUS_NO_TABLE;
+  tables[table] = null;
+  return STATUS_OK;
+}
+
+export function sy_route(table: i32, len: i32, subset: i32): i32 {
+  const handler = currentHandler();
+  if (handler === null) return STATUS_NOT_CONFIGURED;
+  if (table < 0 || table >= MAX_TABLES) return STATUS_NO_TABLE;
+  const hostTable = tables[table];
+  if (hostTable === null) return STATUS_NO_TABLE;
+  if (!inputHolds(len, MAX_REQUEST_BYTES)) return badLength("sy_route", len, MAX_REQUEST_BYTES);
+  const request = decodeRequest(areaAddress(AREA_INPUT), <u32>len);
+  if (request === null) return badInput(requestError);
+
+  let hosts: Hosts;
+  if (subset == -1) {
+    hosts = new Hosts(hostTable, 0, hostTable.count);
+  } else {
+    const problem = markOffered(hostTable.count, subset);
+    if (problem !== null) return badInput(problem);
+    hosts = new Hosts(hostTable, areaAddress(AREA_SUBSET), subset);
+  }
+  const result = new Result(hosts);
+  handler.route(request, hosts, result);
+  if (!result.raw) writeAnswer(result);
+  return STATUS_OK;
+}
+
+/** Check the offered indices (§4.3: each < count, increasing) and mark them; an error text or null. */
+function markOffered(count: i32, subset: i32): string | null {
+  if (subset < 0 || subset > count) {
+    return "sy_route: subset " + subset.toString() + " is neither -1 nor in 0.." + count.toString();
+  }
+  if (areaCapacity(AREA_SUBSET) < subset * 4) {
+    return "sy_route: subset of " + subset.toString() + " indices exceeds the reserved subset area";
+  }
+  offeredMarks.clear(count);
+  const at = areaAddress(AREA_SUBSET);
+  let previous: i64 = -1;
+  for (let i = 0; i < subset; i++) {
+    const index = load<u32>(at + (<usize>i << 2));
+    if (<i64>index <= previous || index >= <u32>count) {
+      return "sy_route: subset entry " + i.toString() + " (" + index.toString() + ") is not increasing or not < count " + count.toString();
+    }
+    offeredMarks.add(<i32>index);
+    previous = index;
+  }
+  return null;
+}
+
+function inputHolds(len: i32, max: i32): bool {
+  return len >= 0 && len <= max && len <= areaCapacity(AREA_INPUT);
+}
+
+function badLength(call: string, len: i32, max: i32): i32 {
+  const capacity = areaCapacity(AREA_INPUT);
+  return badInput(call + ": length " + len.toString() + " is negative, over " + max.toString() + " or over the reserved input area of " + capacity.toString() + " bytes");
+}
+
+function badInput(message: string): i32 {
+  writeMessage(message);
+  return STATUS_BAD_INPUT;
+}

@@ -1,0 +1,107 @@
+// The hosts offered to a plugin for one request: a table plus a subset of it (ABI v1 §4.3). Lookups go
+// through the table's tag index, so their cost is the number of matching hosts, not the table size.
+
+import { offeredMarks } from "./marks";
+import { Host, HostTable } from "./table";
+
+export { Host } from "./table";
+
+export class Hosts {
+  private _healthyCount: i32 = -1;
+
+  constructor(
+    private table: HostTable,
+    /** Address of the offered indices (u32 each), or 0 when the whole table is offered. */
+    private subset: usize,
+    /** Number of offered hosts. */
+    readonly length: i32,
+  ) {}
+
+  /** Whether every host of the table is offered (the host passed subset -1). */
+  get all(): bool {
+    return this.subset == 0;
+  }
+
+  /** Number of hosts in the table, offered or not. */
+  get tableSize(): i32 {
+    return this.table.count;
+  }
+
+  /** The i-th offered host, 0 <= i < length, in table order. */
+  at(i: i32): Host {
+    return this.table.host(this.indexAt(i));
+  }
+
+  /** Table index of the i-th offered host. */
+  indexAt(i: i32): i32 {
+    if (i < 0 || i >= this.length) abort("Hosts.at: position " + i.toString() + " out of range 0.." + this.length.toString());
+    return this.subset == 0 ? i : <i32>load<u32>(this.subset + (<usize>i << 2));
+  }
+
+  /** Whether table index `index` is offered to this plugin. O(1). */
+  offers(index: i32): bool {
+    if (index < 0 || index >= this.table.count) return false;
+    return this.subset == 0 || offeredMarks.has(index);
+  }
+
+  /** The offered host at table index `index`, or null when it is not offered. */
+  byIndex(index: i32): Host | null {
+    return this.offers(index) ? this.table.host(index) : null;
+  }
+
+  /** Offered hosts tagged key=value, in table order. O(hosts of the table with that tag). */
+  withTag(key: string, value: string): Host[] {
+    const out = new Array<Host>();
+    const list = this.table.tagged(key, value);
+    if (list === null) return out;
+    for (let i = 0; i < list.length; i++) {
+      const index = unchecked(list[i]);
+      if (this.subset == 0 || offeredMarks.has(index)) out.push(this.table.host(index));
+    }
+    return out;
+  }
+
+  /** Number of offered hosts tagged key=value; with `healthyOnly`, of those that are healthy. */
+  countWithTag(key: string, value: string, healthyOnly: bool = false): i32 {
+    const list = this.table.tagged(key, value);
+    if (list === null) return 0;
+    let n = 0;
+    for (let i = 0; i < list.length; i++) {
+      const index = unchecked(list[i]);
+      if (this.subset != 0 && !offeredMarks.has(index)) continue;
+      if (healthyOnly && !this.table.host(index).healthy) continue;
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Offered hosts that do NOT carry tag key=value, in table order. O(offered hosts): use it for the
+   * complement of a small tagged group.
+   */
+  withoutTag(key: string, value: string): Host[] {
+    const out = new Array<Host>();
+    for (let i = 0; i < this.length; i++) {
+      const h = this.at(i);
+      if (!h.hasTag(key, value)) out.push(h);
+    }
+    return out;
+  }
+
+  /** Number of healthy offered hosts; O(1) for the whole table, O(offered) once per request otherwise. */
+  get healthyCount(): i32 {
+    if (this.subset == 0) return this.table.healthyCount;
+    if (this._healthyCount < 0) {
+      let n = 0;
+      for (let i = 0; i < this.length; i++) if (this.at(i).healthy) n++;
+      this._healthyCount = n;
+    }
+    return this._healthyCount;
+  }
+
+  /** The distinct values of tag `key` in the table (offered or not), in no particular order. */
+  tagValues(key: string): string[] {
+    if (!this.table.byTag.has(key)) return new Array<string>();
+    return this.table.byTag.get(key).keys();
+  }
+}

@@ -1,0 +1,171 @@
+// The request a handler routes (ABI v1 §4.2), decoded lazily: sy_route only checks the bounds of every
+// field and records where it lies in the input area; a string is made only when the handler asks for it,
+// so headers nobody reads cost no allocation.
+
+import { MAX_HEADERS } from "./limits";
+import { asciiNameEquals, decodeUtf8 } from "./utf8";
+
+// Per header: name offset, name length, value offset, value length (offsets from the request start).
+const SLOTS: i32 = 4;
+const spans = new StaticArray<u32>(MAX_HEADERS * SLOTS);
+
+/** Why the last decodeRequest returned null. */
+export let requestError: string = "";
+
+/**
+ * One request as the host wrote it. Valid during `Handler.route` only: the host overwrites the input area
+ * with the next call, so keep strings (which are copies), not the Request.
+ */
+export class Request {
+  private _method: string | null = null;
+  private _path: string | null = null;
+  private _authority: string | null = null;
+
+  constructor(
+    private base: usize,
+    private methodAt: u32,
+    private methodLen: u32,
+    private pathAt: u32,
+    private pathLen: u32,
+    private authorityAt: u32,
+    private authorityLen: u32,
+    /** Number of headers written by the host (only those the bundle declares; repeats count once each). */
+    readonly headerCount: i32,
+  ) {}
+
+  get method(): string {
+    let s = this._method;
+    if (s === null) this._method = s = decodeUtf8(this.base + this.methodAt, this.methodLen);
+    return s;
+  }
+
+  /** The request target as received, with its query. */
+  get path(): string {
+    let s = this._path;
+    if (s === null) this._path = s = decodeUtf8(this.base + this.pathAt, this.pathLen);
+    return s;
+  }
+
+  /** The Host header (HTTP/1.1) or :authority. */
+  get authority(): string {
+    let s = this._authority;
+    if (s === null) this._authority = s = decodeUtf8(this.base + this.authorityAt, this.authorityLen);
+    return s;
+  }
+
+  /** The first value of header `name` (any case), or null when the request does not carry it. */
+  header(name: string): string | null {
+    const i = this.find(name, 0);
+    return i < 0 ? null : this.headerValueAt(i);
+  }
+
+  /** Whether the request carries header `name` (any case); allocates nothing. */
+  hasHeader(name: string): bool {
+    return this.find(name, 0) >= 0;
+  }
+
+  /** Every value of header `name` (any case) in arrival order; empty when absent. */
+  headerAll(name: string): string[] {
+    const out = new Array<string>();
+    let i = this.find(name, 0);
+    while (i >= 0) {
+      out.push(this.headerValueAt(i));
+      i = this.find(name, i + 1);
+    }
+    return out;
+  }
+
+  /** The lowercase name of the i-th header, 0 <= i < headerCount. */
+  headerNameAt(i: i32): string {
+    this.check(i);
+    const s = i * SLOTS;
+    return decodeUtf8(this.base + spans[s], spans[s + 1]);
+  }
+
+  /** The value of the i-th header, 0 <= i < headerCount. */
+  headerValueAt(i: i32): string {
+    this.check(i);
+    const s = i * SLOTS;
+    return decodeUtf8(this.base + spans[s + 2], spans[s + 3]);
+  }
+
+  private find(name: string, from: i32): i32 {
+    for (let i = from; i < this.headerCount; i++) {
+      const s = i * SLOTS;
+      if (asciiNameEquals(this.base + spans[s], spans[s + 1], name)) return i;
+    }
+    return -1;
+  }
+
+  private check(i: i32): void {
+    if (i < 0 || i >= this.headerCount) {
+      abort("Request: header index " + i.toString() + " out of range 0.." + this.headerCount.toString());
+    }
+  }
+}
+
+/**
+ * Check the bounds of a request of `len` bytes at `ptr` and record its fields; null (with requestError
+ * set) when a field runs past the end, there are too many headers, or bytes are left over.
+ */
+export function decodeRequest(ptr: usize, len: u32): Request | null {
+  let pos: u32 = 0;
+  // Each length is checked against what is left before it is used, so nothing reads past `len`.
+  if (len - pos < 4) return fail("method length", pos);
+  const methodLen = load<u32>(ptr + pos);
+  pos += 4;
+  if (methodLen > len - pos) return fail("method", pos);
+  const methodAt = pos;
+  pos += methodLen;
+  if (len - pos < 4) return fail("path length", pos);
+  const pathLen = load<u32>(ptr + pos);
+  pos += 4;
+  if (pathLen > len - pos) return fail("path", pos);
+  const pathAt = pos;
+  pos += pathLen;
+  if (len - pos < 4) return fail("authority length", pos);
+  const authorityLen = load<u32>(ptr + pos);
+  pos += 4;
+  if (authorityLen > len - pos) return fail("authority", pos);
+  const authorityAt = pos;
+  pos += authorityLen;
+  if (len - pos < 4) return fail("header_count", pos);
+  const count = load<u32>(ptr + pos);
+  pos += 4;
+  if (count > <u32>MAX_HEADERS) {
+    requestError = "request: header_count " + count.toString() + " exceeds MAX_HEADERS " + MAX_HEADERS.toString();
+    return null;
+  }
+  for (let i: u32 = 0; i < count; i++) {
+    const s = <i32>i * SLOTS;
+    if (len - pos < 4) return failHeader("name length", i, pos);
+    const nameLen = load<u32>(ptr + pos);
+    pos += 4;
+    if (nameLen > len - pos) return failHeader("name", i, pos);
+    unchecked((spans[s] = pos));
+    unchecked((spans[s + 1] = nameLen));
+    pos += nameLen;
+    if (len - pos < 4) return failHeader("value length", i, pos);
+    const valueLen = load<u32>(ptr + pos);
+    pos += 4;
+    if (valueLen > len - pos) return failHeader("value", i, pos);
+    unchecked((spans[s + 2] = pos));
+    unchecked((spans[s + 3] = valueLen));
+    pos += valueLen;
+  }
+  if (pos != len) {
+    requestError = "request: " + (len - pos).toString() + " bytes left over after the last header at offset " + pos.toString();
+    return null;
+  }
+  return new Request(ptr, methodAt, methodLen, pathAt, pathLen, authorityAt, authorityLen, <i32>count);
+}
+
+function fail(field: string, pos: u32): Request | null {
+  requestError = "request: " + field + " runs past the end of the request at offset " + pos.toString();
+  return null;
+}
+
+function failHeader(field: string, i: u32, pos: u32): Request | null {
+  requestError = "request: header " + i.toString() + " " + field + " runs past the end of the request at offset " + pos.toString();
+  return null;
+}

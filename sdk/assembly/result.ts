@@ -1,0 +1,148 @@
+// What a handler decides for one request. The default answer keeps every offered host (ABI kept = -1),
+// which costs nothing per host. Limits of ABI v1 §5.2 are enforced here, at the call that breaks them,
+// so an author sees an abort naming the call instead of a host-side E_PLUGIN_ANSWER.
+
+import { MAX_BODY_BYTES, MAX_META_BYTES, MAX_META_PAIRS, MAX_WAIT_MS } from "./limits";
+import { keptMarks } from "./marks";
+import { Host, Hosts } from "./hosts";
+import { VERDICT_ACCEPT, VERDICT_REJECT, VERDICT_WAIT } from "./abi/status";
+
+/** Nothing decided yet: every offered host is kept; the first keep() narrows to what is kept. */
+const MODE_DEFAULT: i32 = 0;
+/** keepAll(): every offered host is kept; keep() changes nothing. */
+const MODE_ALL: i32 = 1;
+/** An explicit set in keptMarks / kept. */
+const MODE_SOME: i32 = 2;
+
+export class Result {
+  verdict: u32 = VERDICT_ACCEPT;
+  /** REJECT: HTTP status; WAIT: milliseconds. */
+  arg: u32 = 0;
+  body: string = "";
+  bodyBytes: i32 = 0;
+  metaKeys: string[] = [];
+  metaValues: string[] = [];
+  /** Bytes of the encoded metadata pairs (u32 len + bytes per string). */
+  metaBytes: i32 = 0;
+  mode: i32 = MODE_DEFAULT;
+  /** Candidates in keep order; an entry counts only while keptMarks has it (drop() unmarks). */
+  kept: i32[] = [];
+  /** Whether `kept` is in increasing order, so the answer needs no sort. */
+  keptAscending: bool = true;
+  /** Set by unsafe.rawAnswer: the plugin wrote the output area itself. */
+  raw: bool = false;
+
+  constructor(private hosts: Hosts) {}
+
+  /** Keep `host`. The first keep() after no decision narrows the answer to the hosts kept. */
+  keep(host: Host): void {
+    if (this.mode == MODE_ALL) return;
+    this.check(host, "keep");
+    if (this.mode == MODE_DEFAULT) this.startSome();
+    const index = host.index;
+    if (keptMarks.has(index)) return;
+    keptMarks.add(index);
+    const n = this.kept.length;
+    if (n > 0 && unchecked(this.kept[n - 1]) > index) this.keptAscending = false;
+    this.kept.push(index);
+  }
+
+  /** Keep every host of `hosts`. */
+  keepEach(hosts: Host[]): void {
+    for (let i = 0; i < hosts.length; i++) this.keep(unchecked(hosts[i]));
+  }
+
+  /** Drop `host`. After no decision or keepAll() this costs O(offered) once: the set becomes explicit. */
+  drop(host: Host): void {
+    this.check(host, "drop");
+    if (this.mode != MODE_SOME) {
+      this.startSome();
+      for (let i = 0; i < this.hosts.length; i++) {
+        const index = this.hosts.indexAt(i);
+        keptMarks.add(index);
+        this.kept.push(index);
+      }
+    }
+    keptMarks.remove(host.index);
+  }
+
+  /** Keep every offered host. */
+  keepAll(): void {
+    this.mode = MODE_ALL;
+    this.kept.length = 0;
+    this.keptAscending = true;
+  }
+
+  /** Keep no host: an empty subset (the route's fallback policy decides what happens). */
+  keepNone(): void {
+    this.startSome();
+  }
+
+  /** Whether `host` is kept by the answer as it stands. */
+  isKept(host: Host): bool {
+    if (!this.hosts.offers(host.index)) return false;
+    return this.mode != MODE_SOME || keptMarks.has(host.index);
+  }
+
+  /** Require every kept host to carry tag key=value (MOSN: "all hosts must contain the same tag"). */
+  setMetadata(key: string, value: string): void {
+    let index = -1;
+    for (let i = 0; i < this.metaKeys.length; i++) if (this.metaKeys[i] == key) index = i;
+    const size = 8 + String.UTF8.byteLength(key) + String.UTF8.byteLength(value);
+    let total = this.metaBytes + size;
+    if (index >= 0) {
+      total -= 8 + String.UTF8.byteLength(key) + String.UTF8.byteLength(this.metaValues[index]);
+    } else if (this.metaKeys.length >= MAX_META_PAIRS) {
+      abort("Result.setMetadata: more than MAX_META_PAIRS (" + MAX_META_PAIRS.toString() + ") pairs, adding key \"" + key + "\"");
+    }
+    if (total > MAX_META_BYTES) {
+      abort("Result.setMetadata: metadata of " + total.toString() + " bytes exceeds MAX_META_BYTES (" + MAX_META_BYTES.toString() + "), adding key \"" + key + "\"");
+    }
+    if (index >= 0) this.metaValues[index] = value;
+    else {
+      this.metaKeys.push(key);
+      this.metaValues.push(value);
+    }
+    this.metaBytes = total;
+  }
+
+  /** Answer the request now with `status` (200..599) and `body`; later plugins are not called. */
+  reject(status: i32, body: string): void {
+    if (status < 200 || status > 599) abort("Result.reject: status " + status.toString() + " is not in 200..599");
+    const bytes = String.UTF8.byteLength(body);
+    if (bytes > MAX_BODY_BYTES) {
+      abort("Result.reject: body of " + bytes.toString() + " bytes exceeds MAX_BODY_BYTES (" + MAX_BODY_BYTES.toString() + ")");
+    }
+    this.verdict = VERDICT_REJECT;
+    this.arg = <u32>status;
+    this.body = body;
+    this.bodyBytes = bytes;
+  }
+
+  /** Ask the host to decide this request again after `ms` (1..MAX_WAIT_MS) milliseconds. */
+  wait(ms: i32): void {
+    if (ms < 1 || ms > MAX_WAIT_MS) abort("Result.wait: " + ms.toString() + " ms is not in 1.." + MAX_WAIT_MS.toString());
+    this.verdict = VERDICT_WAIT;
+    this.arg = <u32>ms;
+    this.body = "";
+    this.bodyBytes = 0;
+  }
+
+  /** Whether the answer keeps every offered host (encoded as kept = -1). */
+  get keepsAll(): bool {
+    return this.mode != MODE_SOME;
+  }
+
+  private startSome(): void {
+    this.mode = MODE_SOME;
+    this.kept.length = 0;
+    this.keptAscending = true;
+    keptMarks.clear(this.hosts.tableSize);
+  }
+
+  private check(host: Host, call: string): void {
+    if (!this.hosts.offers(host.index)) {
+      abort("Result." + call + ": host " + host.index.toString() + " (" + host.address + ") was not offered to this plugin");
+    }
+  }
+}

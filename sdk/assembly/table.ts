@@ -1,0 +1,224 @@
+// A host table (ABI v1 §4.1) as the plugin keeps it between requests: a private copy of the bytes the host
+// wrote, the offset of every host record, and an index of hosts by tag built once per table, so that a
+// request never scans every host. Host objects are made on first use and cached.
+
+import { MAX_HOSTS, MAX_TAGS_PER_HOST, MAX_WEIGHT } from "./limits";
+import { decodeUtf8, utf8Equals } from "./utf8";
+
+/** Why the last decodeTable returned null. */
+export let tableError: string = "";
+
+/** One upstream host of a table. Its fields never change: a new snapshot arrives as a new table. */
+export class Host {
+  private _address: string | null = null;
+
+  constructor(
+    private table: HostTable,
+    /** Position in the host table: the index the answer carries. */
+    readonly index: i32,
+    readonly weight: u32,
+    readonly healthy: bool,
+    private addressAt: u32,
+    private addressLen: u32,
+    /** Offset of the first tag key's length in the table bytes. */
+    private tagsAt: u32,
+    /** Number of tags, in configuration order. */
+    readonly tagCount: i32,
+  ) {}
+
+  /** "ip:port" or "name:port". */
+  get address(): string {
+    let s = this._address;
+    if (s === null) this._address = s = decodeUtf8(this.table.base() + this.addressAt, this.addressLen);
+    return s;
+  }
+
+  /** The value of tag `key`, or null when the host has no such tag. Scans this host's tags only. */
+  tag(key: string): string | null {
+    const base = this.table.base();
+    let pos = this.tagsAt;
+    for (let i = 0; i < this.tagCount; i++) {
+      const keyLen = load<u32>(base + pos);
+      const keyAt = pos + 4;
+      const valueLen = load<u32>(base + keyAt + keyLen);
+      const valueAt = keyAt + keyLen + 4;
+      if (utf8Equals(base + keyAt, keyLen, key)) return decodeUtf8(base + valueAt, valueLen);
+      pos = valueAt + valueLen;
+    }
+    return null;
+  }
+
+  /** Whether the host carries tag `key` with `value`; allocates nothing for ASCII arguments. */
+  hasTag(key: string, value: string): bool {
+    const base = this.table.base();
+    let pos = this.tagsAt;
+    for (let i = 0; i < this.tagCount; i++) {
+      const keyLen = load<u32>(base + pos);
+      const keyAt = pos + 4;
+      const valueLen = load<u32>(base + keyAt + keyLen);
+      const valueAt = keyAt + keyLen + 4;
+      if (utf8Equals(base + keyAt, keyLen, key)) return utf8Equals(base + valueAt, valueLen, value);
+      pos = valueAt + valueLen;
+    }
+    return false;
+  }
+
+  tagKeyAt(i: i32): string {
+    return this.tagPart(i, false);
+  }
+
+  tagValueAt(i: i32): string {
+    return this.tagPart(i, true);
+  }
+
+  private tagPart(i: i32, value: bool): string {
+    if (i < 0 || i >= this.tagCount) {
+      abort("Host.tagKeyAt/tagValueAt: tag index " + i.toString() + " out of range 0.." + this.tagCount.toString());
+    }
+    const base = this.table.base();
+    let pos = this.tagsAt;
+    for (let k = 0; k < i; k++) {
+      pos += 4 + load<u32>(base + pos);
+      pos += 4 + load<u32>(base + pos);
+    }
+    if (value) pos += 4 + load<u32>(base + pos);
+    return decodeUtf8(base + pos + 4, load<u32>(base + pos));
+  }
+}
+
+export class HostTable {
+  /** Hosts with tag key → value → ascending table indices. */
+  readonly byTag: Map<string, Map<string, Array<i32>>> = new Map();
+  private cache: StaticArray<Host | null>;
+  healthyCount: i32 = 0;
+
+  constructor(
+    private bytes: ArrayBuffer,
+    readonly count: i32,
+    /** Offset of every host record in `bytes`. */
+    private records: StaticArray<u32>,
+  ) {
+    this.cache = new StaticArray<Host | null>(count);
+  }
+
+  base(): usize {
+    return changetype<usize>(this.bytes);
+  }
+
+  /** The host at table index `index` (0 <= index < count). */
+  host(index: i32): Host {
+    let h = this.cache[index];
+    if (h === null) {
+      const base = this.base();
+      let pos = unchecked(this.records[index]);
+      const addressLen = load<u32>(base + pos);
+      const addressAt = pos + 4;
+      pos = addressAt + addressLen;
+      const weight = load<u32>(base + pos);
+      const flags = load<u32>(base + pos + 4);
+      const tagCount = load<u32>(base + pos + 8);
+      h = new Host(this, index, weight, (flags & 1) != 0, addressAt, addressLen, pos + 12, <i32>tagCount);
+      this.cache[index] = h;
+    }
+    return h;
+  }
+
+  /** Ascending table indices of the hosts tagged key=value (the whole table), or null when none. */
+  tagged(key: string, value: string): Array<i32> | null {
+    if (!this.byTag.has(key)) return null;
+    const values = this.byTag.get(key);
+    return values.has(value) ? values.get(value) : null;
+  }
+}
+
+/**
+ * Check and copy a host table of `len` bytes at `ptr`; null (with tableError set) when a field runs past
+ * the end or breaks a limit. The table is built aside and only handed out whole.
+ */
+export function decodeTable(ptr: usize, len: u32): HostTable | null {
+  if (len < 4) return failTable("count runs past the end of the table", 0);
+  const count = load<u32>(ptr);
+  if (count > <u32>MAX_HOSTS) {
+    tableError = "host table: count " + count.toString() + " exceeds MAX_HOSTS " + MAX_HOSTS.toString();
+    return null;
+  }
+  const bytes = new ArrayBuffer(<i32>len);
+  memory.copy(changetype<usize>(bytes), ptr, <usize>len);
+  const base = changetype<usize>(bytes);
+  const records = new StaticArray<u32>(<i32>count);
+  const table = new HostTable(bytes, <i32>count, records);
+  let healthy = 0;
+  let pos: u32 = 4;
+  for (let i: u32 = 0; i < count; i++) {
+    unchecked((records[<i32>i] = pos));
+    if (len - pos < 4) return failHost(i, "address length", pos);
+    const addressLen = load<u32>(base + pos);
+    pos += 4;
+    if (addressLen > len - pos) return failHost(i, "address", pos);
+    pos += addressLen;
+    if (len - pos < 12) return failHost(i, "weight, flags and tag_count", pos);
+    const weight = load<u32>(base + pos);
+    const flags = load<u32>(base + pos + 4);
+    const tagCount = load<u32>(base + pos + 8);
+    if (weight > <u32>MAX_WEIGHT) return failHostValue(i, "weight " + weight.toString() + " exceeds MAX_WEIGHT " + MAX_WEIGHT.toString(), pos);
+    if ((flags & ~1) != 0) return failHostValue(i, "flags " + flags.toString() + " has bits other than bit 0", pos + 4);
+    if (tagCount > <u32>MAX_TAGS_PER_HOST) {
+      return failHostValue(i, "tag_count " + tagCount.toString() + " exceeds MAX_TAGS_PER_HOST " + MAX_TAGS_PER_HOST.toString(), pos + 8);
+    }
+    if ((flags & 1) != 0) healthy++;
+    pos += 12;
+    for (let t: u32 = 0; t < tagCount; t++) {
+      if (len - pos < 4) return failHost(i, "tag key length", pos);
+      const keyLen = load<u32>(base + pos);
+      pos += 4;
+      if (keyLen > len - pos) return failHost(i, "tag key", pos);
+      const keyAt = pos;
+      pos += keyLen;
+      if (len - pos < 4) return failHost(i, "tag value length", pos);
+      const valueLen = load<u32>(base + pos);
+      pos += 4;
+      if (valueLen > len - pos) return failHost(i, "tag value", pos);
+      const valueAt = pos;
+      pos += valueLen;
+      indexTag(table, decodeUtf8(base + keyAt, keyLen), decodeUtf8(base + valueAt, valueLen), <i32>i);
+    }
+  }
+  if (pos != len) {
+    tableError = "host table: " + (len - pos).toString() + " bytes left over after the last host at offset " + pos.toString();
+    return null;
+  }
+  table.healthyCount = healthy;
+  return table;
+}
+
+function indexTag(table: HostTable, key: string, value: string, index: i32): void {
+  let values: Map<string, Array<i32>>;
+  if (table.byTag.has(key)) values = table.byTag.get(key);
+  else {
+    values = new Map<string, Array<i32>>();
+    table.byTag.set(key, values);
+  }
+  let list: Array<i32>;
+  if (values.has(value)) list = values.get(value);
+  else {
+    list = new Array<i32>();
+    values.set(value, list);
+  }
+  // A host repeating the same tag must not appear twice in the list.
+  if (list.length == 0 || list[list.length - 1] != index) list.push(index);
+}
+
+function failTable(what: string, pos: u32): HostTable | null {
+  tableError = "host table: " + what + " at offset " + pos.toString();
+  return null;
+}
+
+function failHost(i: u32, field: string, pos: u32): HostTable | null {
+  tableError = "host table: host " + i.toString() + " " + field + " runs past the end of the table at offset " + pos.toString();
+  return null;
+}
+
+function failHostValue(i: u32, what: string, pos: u32): HostTable | null {
+  tableError = "host table: host " + i.toString() + " " + what + " at offset " + pos.toString();
+  return null;
+}
