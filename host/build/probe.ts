@@ -1,0 +1,66 @@
+// What a freshly compiled module says of itself, asked the way the host will ask it: instantiate once with
+// the ABI's imports, read sy_abi_version / sy_name / sy_order, and try the default config.
+
+import { ABI_VERSION, STATUS_OK, STATUS_REJECTED } from "../abi/limits.js";
+import { Guest, inspectModule } from "../abi/guest.js";
+import { BuildError } from "./errors.js";
+
+export interface ProbeResult {
+  readonly abi: number;
+  readonly name: string | null;
+  readonly order: number | null;
+  /** Lines the plugin logged while probed, as "level: message". */
+  readonly logs: readonly string[];
+}
+
+export interface ProbeOptions {
+  /** Refuse modules the host would refuse, and run configure(defaultConfig). */
+  readonly check: boolean;
+  readonly defaultConfig: string;
+}
+
+/** Probes `module`; `label` names the plugin folder in errors. */
+export function probeModule(module: WebAssembly.Module, label: string, opts: ProbeOptions): ProbeResult {
+  const logs: string[] = [];
+  if (opts.check) {
+    const { missing, badImports } = inspectModule(module);
+    if (missing.length > 0) {
+      throw new BuildError("E_BUILD_MODULE", `${label}: the module lacks required export(s) ${missing.join(", ")}; does the entry file have \`export * from ".../sdk/assembly/abi/exports"\`?`);
+    }
+    if (badImports.length > 0) {
+      throw new BuildError("E_BUILD_MODULE", `${label}: the module imports ${badImports.join(", ")}; the host provides only switchyard.sy_log and env.abort (Math.random, Date and console are not available to plugins)`);
+    }
+  }
+  const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  const call = <T>(what: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw new BuildError("E_BUILD_MODULE", `${label}: ${what} failed: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  const guest = call("instantiating the module (its top-level code)", () =>
+    Guest.instantiate(module, { enabled: () => true, log: (level, message) => logs.push(`${level}: ${message}`) }),
+  );
+  const abi = exported.has("sy_abi_version") ? call("sy_abi_version()", () => guest.exports.sy_abi_version()) : -1;
+  if (opts.check && abi !== ABI_VERSION) {
+    throw new BuildError("E_BUILD_MODULE", `${label}: sy_abi_version() returned ${abi}, the SDK and host speak ABI ${ABI_VERSION}`);
+  }
+  let name: string | null = null;
+  if (exported.has("sy_name")) {
+    const status = call("sy_name()", () => guest.exports.sy_name());
+    const message = call("reading the name", () => guest.message());
+    if (status !== STATUS_OK) throw new BuildError("E_BUILD_MODULE", `${label}: sy_name() returned status ${status}: ${message}`);
+    name = message;
+  }
+  const order = exported.has("sy_order") ? call("sy_order()", () => guest.exports.sy_order()) : null;
+  if (opts.check) {
+    const bytes = Buffer.from(opts.defaultConfig, "utf8");
+    const status = call("configure(defaultConfig)", () => guest.exports.sy_configure(guest.writeInput(bytes)));
+    if (status === STATUS_REJECTED) {
+      throw new BuildError("E_BUILD_CONFIG_REJECTED", `${label}: the plugin rejected its defaultConfig: ${guest.message()}`);
+    }
+    if (status !== STATUS_OK) throw new BuildError("E_BUILD_MODULE", `${label}: sy_configure returned status ${status}: ${guest.message()}`);
+  }
+  return { abi, name, order, logs };
+}
