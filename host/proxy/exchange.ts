@@ -66,6 +66,7 @@ const CONNECT_CODES = new Set([
 const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
 
 function classify(err: Error): Failure {
+  if (err instanceof UpstreamTimeoutError) return Failure.Timeout;
   const code = (err as { code?: unknown }).code;
   if (typeof code !== "string") return Failure.Other;
   if (CONNECT_CODES.has(code)) return Failure.Connect;
@@ -84,6 +85,10 @@ function onResponseDrain(this: TaggedResponse): void {
 
 function onDeadline(exchange: Exchange): void {
   exchange.deadlinePassed();
+}
+
+function onTryDeadline(exchange: Exchange): void {
+  exchange.tryDeadlinePassed();
 }
 
 /** Turns "/a/b?x" into the path sent upstream; null when the request target is not a path. */
@@ -115,6 +120,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private resumeUpstream: (() => void) | null = null;
   private listeningDrain = false;
   private timer: NodeJS.Timeout | null = null;
+  /** Per-try timer, ours rather than undici's headersTimeout, which ticks in ~0.5 s steps. */
+  private tryTimer: NodeJS.Timeout | null = null;
+  private tryExpired: UpstreamTimeoutError | null = null;
   private status = 0;
   private bytesIn = 0;
   private bytesOut = 0;
@@ -143,7 +151,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
       method: req.method as Dispatcher.HttpMethod,
       headers,
       body: this.hasBody ? req : null,
-      headersTimeout: policy.retry.perTryTimeoutMs,
     };
   }
 
@@ -187,7 +194,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.next = null;
     this.abortUpstream = null;
     this.resumeUpstream = null;
+    this.tryExpired = null;
     hostStarted(host);
+    const perTry = this.policy.retry.perTryTimeoutMs;
+    if (perTry !== null) this.tryTimer = setTimeout(onTryDeadline, perTry, this);
     pool.dispatch(this.opts, this);
   }
 
@@ -210,6 +220,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
       abort(this.error ?? undefined);
       return;
     }
+    if (this.tryExpired !== null) {
+      abort(this.tryExpired);
+      return;
+    }
     this.abortUpstream = abort;
   }
 
@@ -219,6 +233,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (this.phase === Phase.Done) return false;
+    this.clearTryTimer();
     const host = this.host!;
     if (this.policy.retry.onStatuses.has(statusCode) && this.canRetry()) {
       this.markFailed(host);
@@ -253,6 +268,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    this.clearTryTimer();
     hostFinished(this.host!);
     if (this.phase === Phase.Done) return;
     if (this.draining) {
@@ -265,6 +281,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    this.clearTryTimer();
     const host = this.host;
     if (host !== null) hostFinished(host);
     if (this.phase === Phase.Done) return;
@@ -288,7 +305,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         error = new UpstreamResetError(address, false, { cause: err });
         break;
       case Failure.Timeout:
-        error = new UpstreamTimeoutError(address, this.policy.retry.perTryTimeoutMs ?? 0, { cause: err });
+        error = err instanceof UpstreamTimeoutError ? err : new UpstreamTimeoutError(address, this.policy.retry.perTryTimeoutMs ?? 0, { cause: err });
         break;
       default:
         this.fail(new UpstreamProtocolError(address, false, { cause: err }));
@@ -323,9 +340,24 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.timer = null;
     if (this.phase === Phase.Done) return;
     const error = new RouteTimeoutError(this.policy.timeoutMs, this.phase === Phase.Streaming);
-    this.error = error;
-    this.abortUpstream?.(error);
+    // Answer first: undici reports the abort synchronously through onError, which must find us Done.
     this.fail(error);
+    this.abortUpstream?.(error);
+  }
+
+  tryDeadlinePassed(): void {
+    this.tryTimer = null;
+    if (this.phase === Phase.Done) return;
+    this.tryExpired = new UpstreamTimeoutError(this.host?.address ?? "(none)", this.policy.retry.perTryTimeoutMs ?? 0);
+    // Not connected yet: onConnect aborts the attempt when the pool gets to it.
+    this.abortUpstream?.(this.tryExpired);
+  }
+
+  private clearTryTimer(): void {
+    if (this.tryTimer !== null) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = null;
+    }
   }
 
   // --- ending ------------------------------------------------------------------------------------------
@@ -349,6 +381,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private finish(error: ProxyError | null): void {
+    this.clearTryTimer();
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;

@@ -21,7 +21,7 @@ export interface RetryPolicy {
   readonly onConnectFailure: boolean;
   /** Upstream statuses answered by another host when one is left (the rejected answer is drained, not sent). */
   readonly onStatuses: ReadonlySet<number>;
-  /** Time allowed for one attempt until its response headers; null: only the route deadline applies. */
+  /** Time allowed for one attempt until its response headers (timed by the forwarder, to the ms); null: none. */
   readonly perTryTimeoutMs: number | null;
 }
 

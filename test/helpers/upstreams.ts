@@ -33,6 +33,8 @@ export interface UpstreamBehaviour {
   resetBeforeResponse?: boolean;
   /** Read the request body with this pause between chunks (a slow reader, to test backpressure). */
   readIntervalMs?: number;
+  /** Stop reading the request body once, for `ms`, after `afterBytes` bytes (a stalled reader). */
+  readStall?: { afterBytes: number; ms: number; onStall?: (bodyBytes: number) => void };
 }
 
 export interface RecordedRequest {
@@ -76,10 +78,16 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function drainBody(req: IncomingMessage, rec: RecordedRequest, intervalMs: number | undefined): Promise<void> {
+async function drainBody(req: IncomingMessage, rec: RecordedRequest, b: UpstreamBehaviour): Promise<void> {
+  let stall = b.readStall;
   for await (const chunk of req) {
     rec.bodyBytes += (chunk as Buffer).length;
-    if (intervalMs) await sleep(intervalMs);
+    if (b.readIntervalMs) await sleep(b.readIntervalMs);
+    if (stall !== undefined && rec.bodyBytes >= stall.afterBytes) {
+      await sleep(stall.ms);
+      stall.onStall?.(rec.bodyBytes);
+      stall = undefined;
+    }
   }
 }
 
@@ -152,7 +160,7 @@ export async function startUpstream(name: string, behaviour: Upstream["behaviour
       res.end();
       return;
     }
-    await drainBody(req, rec, b.readIntervalMs);
+    await drainBody(req, rec, b);
     if (b.delayMs) await sleep(b.delayMs);
     if (res.destroyed) return;
     const chunkBytes = b.chunkBytes ?? FILL.length;
