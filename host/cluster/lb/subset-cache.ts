@@ -3,9 +3,12 @@
 //
 // Keyed by the snapshot's hosts array rather than its id: a health flip makes a new snapshot over the
 // same frozen array, and health is read at pick time, so rings and tables survive it. Old arrays drop
-// out with their snapshots (WeakMap). Explicit subsets are found by a fingerprint of their indices and
-// then compared in full, because the chain may hand the same indices in a fresh or a reused buffer:
-// O(count) per pick and no allocation, against a build that is O(count) at best.
+// out with their snapshots (WeakMap). This relies on snapshots being immutable: a hosts array whose
+// content changed after a pick would be served stale state.
+//
+// Explicit subsets are found by a fingerprint of their indices and then compared in full, because the
+// chain may hand the same indices in a fresh or a reused buffer: O(count) per pick and no allocation,
+// against a build that is O(count) at best.
 
 import type { Host, Subset } from "../types.js";
 import { fingerprint } from "./hash.js";
