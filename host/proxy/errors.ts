@@ -25,6 +25,7 @@ export const PROXY_ERROR_CODES = [
   "E_CLIENT_ABORTED",
   "E_POOLS_CLOSED",
   "E_REQUEST_INVALID",
+  "E_POOL_OPTIONS_INVALID",
 ] as const;
 export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
 
@@ -109,5 +110,12 @@ function causeText(options: { cause?: unknown } | undefined): string {
 export class RequestInvalidError extends ProxyError {
   constructor(detail: string) {
     super("E_REQUEST_INVALID", 400, `request cannot be forwarded: ${detail}`);
+  }
+}
+
+/** PoolRegistry options that cannot be used; `where` names the option. */
+export class PoolOptionsError extends ProxyError {
+  constructor(readonly where: string, detail: string) {
+    super("E_POOL_OPTIONS_INVALID", 0, `${where}: ${detail}`);
   }
 }

@@ -4,7 +4,7 @@
 
 import { Pool } from "undici";
 import { HostStatus, type Host } from "../cluster/types.js";
-import { PoolsClosedError } from "./errors.js";
+import { PoolOptionsError, PoolsClosedError } from "./errors.js";
 import { setHostStatus } from "./host-tracking.js";
 
 export interface PoolRegistryOptions {
@@ -54,10 +54,10 @@ export class PoolRegistry {
     const o = { ...POOL_DEFAULTS, ...stripUndefined(options) };
     for (const [key, value] of Object.entries(o)) {
       if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-        throw new RangeError(`PoolRegistry option ${key} must be a finite number > 0, got ${JSON.stringify(value)}`);
+        throw new PoolOptionsError(`pools.${key}`, `must be a finite number > 0, got ${JSON.stringify(value)}`);
       }
     }
-    if (!Number.isInteger(o.connections)) throw new RangeError(`PoolRegistry option connections must be an integer, got ${o.connections}`);
+    if (!Number.isInteger(o.connections)) throw new PoolOptionsError("pools.connections", `must be an integer, got ${o.connections}`);
     this.options = o;
   }
 
