@@ -157,3 +157,29 @@ describe("forwarding", () => {
     expect(JSON.parse(r.body.toString()).url).toBe("/abs?q=1");
   });
 });
+
+describe("forwarding, edge cases", () => {
+  it("answers 502 E_UPSTREAM_PROTOCOL to an upstream answer that does not parse", async () => {
+    const net = await import("node:net");
+    // A raw upstream sending a control character in a header value.
+    const server = net.createServer((socket) => {
+      socket.once("data", () => {
+        socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Bad: a\u0001b\r\n\r\nok");
+      });
+    });
+    server.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    const port = (server.address() as { port: number }).port;
+    const h2 = await startHarness([`127.0.0.1:${port}`]);
+    try {
+      const r = await send(h2.front.url);
+      expect(r.status).toBe(502);
+      expect(JSON.parse(r.body.toString()).error).toBe("E_UPSTREAM_PROTOCOL");
+      await waitFor("outcome", () => h2.outcomes.length === 1);
+      expect(h2.hosts[0]!.pending).toBe(0);
+    } finally {
+      await h2.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

@@ -164,6 +164,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return promise;
     }
     const res = this.res as TaggedResponse;
+    if (res.destroyed) {
+      // The client left before routing finished: no 'close' is coming, and nobody to send to.
+      this.phase = Phase.Done;
+      this.finish(new ClientAbortedError());
+      return promise;
+    }
     res[kExchange] = this;
     res.on("close", onResponseClose);
     if (this.policy.timeoutMs > 0) {
@@ -248,9 +254,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.resumeUpstream = resume;
     const headers: string[] = [];
     buildResponseHeaders(rawHeaders, headers);
+    // Throws on a header Node refuses; undici then aborts the attempt and onError, still Waiting, answers 502.
+    this.res.writeHead(statusCode, headers);
     this.status = statusCode;
     this.phase = Phase.Streaming;
-    this.res.writeHead(statusCode, headers);
     return true;
   }
 
