@@ -1,0 +1,161 @@
+// What the sandbox costs: ns per call of a route-like function and of a hot loop, instrumented vs not; the
+// price of arming; fuel burned per ms in V8's baseline and optimising tiers (the figure behind FUEL_PER_MS);
+// how long instrumenting takes. Reports, never asserts. `node dist/host/sandbox/bench.js` prints the table.
+
+import { pathToFileURL } from "node:url";
+import { FUEL_PER_MS, FuelBudget } from "./budget.js";
+import { MAX_FUEL, type SandboxExports } from "./exports.js";
+import { LOOPS_WAT, ROUTE_WAT, watToWasm } from "./fixtures.js";
+import { instrument } from "./instrument.js";
+
+export interface Row {
+  readonly name: string;
+  readonly variant: string;
+  readonly value: number;
+  readonly unit: string;
+}
+
+type Ex = SandboxExports & Record<string, (...a: number[]) => number>;
+
+const ROUNDS = 7;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Calls `fn` for about `ms` (at most 1e6 times), then yields so that V8's background TurboFan compile of the
+ * hot functions can land: on a loaded 2-core machine it lags, and a bench of baseline code says little.
+ */
+async function warm(fn: () => void, ms: number, now: () => number): Promise<void> {
+  const end = now() + ms;
+  for (let i = 0; i < 1_000_000 && now() < end; i++) fn();
+  await sleep(50);
+  for (let i = 0; i < 100; i++) fn();
+}
+
+/** A copy of `wasm` with a custom section naming `tag`: V8 shares compiled code between identical bytes. */
+function distinct(wasm: Uint8Array, tag: number): Uint8Array {
+  const name = new TextEncoder().encode(`sy.bench.${tag}`);
+  const out = new Uint8Array(wasm.length + 3 + name.length);
+  out.set(wasm);
+  out.set([0, name.length + 1, name.length], wasm.length); // id 0, section size, name size (all < 128)
+  out.set(name, wasm.length + 3);
+  return out;
+}
+
+/** Median over ROUNDS of ns per call of `fn`; `calls` per round bounds the work. */
+async function nsPerCall(fn: () => void, calls: number, now: () => number): Promise<number> {
+  await warm(fn, 300, now);
+  const rounds: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const t0 = now();
+    for (let i = 0; i < calls; i++) fn();
+    rounds.push(((now() - t0) * 1e6) / calls);
+  }
+  return median(rounds);
+}
+
+function instantiate(wasm: Uint8Array): Ex {
+  return new WebAssembly.Instance(new WebAssembly.Module(wasm), {}).exports as unknown as Ex;
+}
+
+/** Fuel per ms of `count` on a fresh module (its first call runs in the baseline tier), then once warm. */
+async function fuelRates(now: () => number): Promise<{ baseline: number; optimized: number }> {
+  const wasm = instrument(watToWasm(LOOPS_WAT), { maxMemoryPages: 1 }).wasm;
+  const sample = (ex: Ex, n: number): number => {
+    ex.sy_fuel_set(MAX_FUEL);
+    const t0 = now();
+    ex.count!(n);
+    return (MAX_FUEL - ex.sy_fuel_left()) / (now() - t0);
+  };
+  const baseline: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) baseline.push(sample(instantiate(distinct(wasm, r)), 2_000_000));
+  const hot = instantiate(wasm);
+  await warm(() => sample(hot, 20_000), 300, now);
+  const optimized: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) optimized.push(sample(hot, 2_000_000));
+  return { baseline: median(baseline), optimized: median(optimized) };
+}
+
+export async function benchSandbox(now: () => number = () => performance.now()): Promise<Row[]> {
+  const rows: Row[] = [];
+  const routeWasm = watToWasm(ROUTE_WAT);
+  instrument(routeWasm, { maxMemoryPages: 1 }); // binaryen's own warm-up is not the instrumentation's cost
+  const times: number[] = [];
+  let metered = routeWasm;
+  for (let r = 0; r < ROUNDS; r++) {
+    const t0 = now();
+    metered = instrument(routeWasm, { maxMemoryPages: 1 }).wasm;
+    times.push(now() - t0);
+  }
+  rows.push({ name: "instrument (route-like module)", variant: `${routeWasm.length} → ${metered.length} bytes`, value: median(times), unit: "ms" });
+
+  const plain = instantiate(routeWasm);
+  const inst = instantiate(metered);
+  plain.fill!();
+  inst.sy_fuel_set(MAX_FUEL);
+  inst.fill!();
+  const budget = new FuelBudget(MAX_FUEL);
+  const base = await nsPerCall(() => void plain.route!(100), 2_000, now);
+  const armed = await nsPerCall(() => {
+    budget.arm(inst);
+    inst.route!(100);
+  }, 2_000, now);
+  rows.push({ name: "route(100 items, FNV hash)", variant: "plain", value: base, unit: "ns/call" });
+  rows.push({ name: "route(100 items, FNV hash)", variant: "metered + arm", value: armed, unit: "ns/call" });
+  rows.push({ name: "route(100 items, FNV hash)", variant: "overhead", value: (armed / base - 1) * 100, unit: "%" });
+
+  const loops = watToWasm(LOOPS_WAT);
+  const hotPlain = instantiate(loops);
+  const hotInst = instantiate(instrument(loops, { maxMemoryPages: 1 }).wasm);
+  const hotBase = await nsPerCall(() => void hotPlain.count!(100_000), 200, now);
+  const hotMetered = await nsPerCall(() => {
+    hotInst.sy_fuel_set(MAX_FUEL);
+    hotInst.count!(100_000);
+  }, 200, now);
+  rows.push({ name: "tightest loop, 100k iterations", variant: "plain", value: hotBase, unit: "ns/call" });
+  rows.push({ name: "tightest loop, 100k iterations", variant: "metered", value: hotMetered, unit: "ns/call" });
+  rows.push({ name: "tightest loop, 100k iterations", variant: "overhead", value: (hotMetered / hotBase - 1) * 100, unit: "%" });
+
+  rows.push({ name: "arm + read fuel", variant: "sy_fuel_set + sy_fuel_left", value: await nsPerCall(() => {
+    inst.sy_fuel_set(1000);
+    inst.sy_fuel_left();
+  }, 100_000, now), unit: "ns/call" });
+
+  const rates = await fuelRates(now);
+  rows.push({ name: "fuel per ms (tightest loop)", variant: "baseline tier (fresh module)", value: rates.baseline, unit: "fuel/ms" });
+  rows.push({ name: "fuel per ms (tightest loop)", variant: "optimised tier (warm)", value: rates.optimized, unit: "fuel/ms" });
+  rows.push({ name: "fuel per ms (tightest loop)", variant: "FUEL_PER_MS constant", value: FUEL_PER_MS, unit: "fuel/ms" });
+
+  // A fresh module: the first runaway calls of a new plugin run in the baseline tier, the slowest case.
+  const spin = instantiate(distinct(instrument(loops, { maxMemoryPages: 1 }).wasm, ROUNDS));
+  const five = FuelBudget.fromMs(5);
+  const traps: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    five.arm(spin);
+    const t0 = now();
+    try {
+      spin.spin!();
+    } catch {
+      // the budget trap is the point
+    }
+    traps.push(now() - t0);
+  }
+  rows.push({ name: "infinite loop, 5 ms budget", variant: "time to trap", value: median(traps), unit: "ms" });
+  return rows;
+}
+
+export function formatRows(rows: readonly Row[]): string {
+  const fmt = (v: number) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(1));
+  const w0 = Math.max(...rows.map((r) => r.name.length));
+  const w1 = Math.max(...rows.map((r) => r.variant.length));
+  return rows.map((r) => `${r.name.padEnd(w0)}  ${r.variant.padEnd(w1)}  ${fmt(r.value).padStart(12)} ${r.unit}`).join("\n");
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  console.log(formatRows(await benchSandbox()));
+}
