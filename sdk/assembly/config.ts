@@ -7,7 +7,7 @@
 //   c.allowOnly(["header", "percent"]);
 //   if (!c.ok) return Configured.reject(c.error);
 
-import { JsonValue, parseJson } from "./json";
+import { formatNumber, JsonValue, parseJson } from "./json";
 
 export class ConfigReader {
   /** The first problem found, or "" while there is none. */
@@ -159,7 +159,7 @@ export class ConfigReader {
     }
     const n = v.asNumber();
     if (!v.isInteger || n < <f64>min || n > <f64>max) {
-      this.fail("config field \"" + field + "\": expected an integer in " + range + ", got " + n.toString());
+      this.fail("config field \"" + field + "\": expected an integer in " + range + ", got " + formatNumber(n));
       return min;
     }
     return <i32>n;

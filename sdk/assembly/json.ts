@@ -127,6 +127,12 @@ export class JsonValue {
   }
 }
 
+/** `n` as JavaScript prints it for integers ("3", not AssemblyScript's "3.0"); other values as f64.toString. */
+export function formatNumber(n: f64): string {
+  if (Math.floor(n) == n && Math.abs(n) < 9007199254740992) return (<i64>n).toString();
+  return n.toString();
+}
+
 export function kindName(kind: JsonKind): string {
   switch (kind) {
     case JsonKind.Null:
