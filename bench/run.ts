@@ -16,6 +16,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err);
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
   process.exitCode = 1;
 });
