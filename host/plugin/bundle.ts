@@ -135,7 +135,17 @@ export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<B
   }
   const module = compile(wasmBytes, bundle, "");
   verifyModule(module, bundle);
-  const runnable = opts.transform ? compile(opts.transform(wasmBytes, metadata), bundle, " after instrumentation") : module;
+  let runnable = module;
+  if (opts.transform) {
+    let transformed: Uint8Array;
+    try {
+      transformed = opts.transform(wasmBytes, metadata);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      throw new BundleError("E_BUNDLE_SANDBOX", bundle, `the sandbox refused the module${e.code ? ` (${e.code})` : ""}: ${e.message}`, { cause: err });
+    }
+    runnable = compile(transformed, bundle, " after instrumentation");
+  }
   probe(runnable, metadata);
   return Object.freeze({ dir, metadata, module: runnable, wasmBytes });
 }

@@ -27,6 +27,7 @@ export const BUNDLE_ERROR_CODES = [
   "E_BUNDLE_NAME_MISMATCH",
   "E_BUNDLE_CONFIG_REJECTED",
   "E_BUNDLE_START",
+  "E_BUNDLE_SANDBOX",
 ] as const;
 export type BundleErrorCode = (typeof BUNDLE_ERROR_CODES)[number];
 

@@ -29,7 +29,8 @@ export const defaultClassifier: FailureClassifier = {
     if (err instanceof AnswerError) return { kind: "answer", detail: err.message };
     if (err instanceof GuestAreaError) return { kind: "area", detail: err.message };
     if (err instanceof WebAssembly.RuntimeError) return { kind: "trap", detail: err.message };
-    if (err instanceof RangeError) return { kind: "memory", detail: err.message };
+    // V8 reports a wasm stack overflow as a RangeError too: that is the plugin's own trap, not memory.
+    if (err instanceof RangeError) return { kind: /call stack/i.test(err.message) ? "trap" : "memory", detail: err.message };
     return { kind: "trap", detail: err instanceof Error ? err.message : String(err) };
   },
 };

@@ -4,7 +4,7 @@
 // called; after a growing delay a fresh instance is tried again.
 
 import type { GuestLogSink } from "../abi/guest.js";
-import type { Bundle, FailurePolicy } from "./bundle.js";
+import type { Bundle, BundleMetadata, FailurePolicy } from "./bundle.js";
 import { BundleError, ConfigRejected, type FailureKind, PluginFailure } from "./errors.js";
 import { type CallMeter, type FailureClassifier, InstanceFailure, PluginInstance, defaultClassifier, noMeter } from "./instance.js";
 
@@ -24,6 +24,8 @@ export interface PluginOptions {
   readonly sink?: GuestLogSink;
   readonly meter?: CallMeter;
   readonly classifier?: FailureClassifier;
+  /** A meter and classifier per bundle (each bundle has its own CPU budget): the sandbox's hooks. */
+  readonly guard?: (metadata: BundleMetadata) => { meter: CallMeter; classifier: FailureClassifier };
   readonly quarantine?: QuarantinePolicy;
   /** Called on every failure and state change, for logs and metrics. */
   readonly events?: PluginEvents;
@@ -100,8 +102,9 @@ export class RouterPlugin {
 
   private static freshInstance(bundle: Bundle, opts: PluginOptions): PluginInstance {
     const m = bundle.metadata;
+    const guard = opts.guard?.(m);
     try {
-      return new PluginInstance(bundle.module, m.headers, opts.sink ?? silentSink, opts.meter ?? noMeter, opts.classifier ?? defaultClassifier);
+      return new PluginInstance(bundle.module, m.headers, opts.sink ?? silentSink, guard?.meter ?? opts.meter ?? noMeter, guard?.classifier ?? opts.classifier ?? defaultClassifier);
     } catch (err) {
       throw new PluginFailure("trap", m.name, m.version, `instantiation failed: ${(err as Error).message}`, { cause: err });
     }

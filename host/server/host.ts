@@ -2,6 +2,7 @@
 // the admin API, wired together. start() comes up in an order where nothing serves before it can route:
 // state → clusters → plugins → listeners → admin.
 
+import { EventEmitter } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
@@ -22,6 +23,7 @@ import { PoolRegistry } from "../proxy/pools.js";
 import { Forwarder } from "../proxy/forward.js";
 import { StateStore } from "../state/store.js";
 import { explain, type SampleRequest } from "../explain/explain.js";
+import { sandboxOptions, type SandboxSettings } from "../sandbox/options.js";
 import { compileRoute, type CompiledRoute } from "./compiled-route.js";
 import { Pipeline, type RequestEvent, type RoutingState } from "./pipeline.js";
 
@@ -37,6 +39,8 @@ export interface HostOptions {
   readonly admin?: boolean;
   readonly plugin?: PluginOptions & LoadOptions;
   readonly observe?: (event: RequestEvent) => void;
+  /** CPU budget and memory cap of plugins (default on, 5 ms and 16 MiB unless a bundle says otherwise). */
+  readonly sandbox?: SandboxSettings | false;
   readonly broadcast?: Broadcaster;
   /** Watch the plugins folder for changes (default true). */
   readonly watch?: boolean;
@@ -80,7 +84,12 @@ export function buildRouting(config: Config, routerConfigName: string): RoutingS
   return { table, compiled };
 }
 
+/**
+ * Events for observers (metrics): "request" (RequestEvent), "plugin-failed" (plugin, PluginFailure),
+ * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin).
+ */
 export class SwitchyardHost {
+  readonly events = new EventEmitter();
   readonly log: Logger;
   readonly clusters: ClusterManager;
   readonly registry: PluginRegistry;
@@ -108,10 +117,20 @@ export class SwitchyardHost {
     const pluginLog = this.log.child({ component: "plugins" });
     this.registry = new PluginRegistry({
       events: {
-        failed: (p, f) => pluginLog.warn({ plugin: p.name, version: p.version, kind: f.kind, err: f.detail, event: "failed" }, "plugin call failed"),
-        quarantined: (p, until, n) => pluginLog.error({ plugin: p.name, version: p.version, failures: n, retryInMs: Math.round(until - performance.now()), event: "quarantined" }, "plugin quarantined"),
-        recovered: (p) => pluginLog.info({ plugin: p.name, version: p.version, event: "recovered" }, "plugin recovered from quarantine"),
+        failed: (p, f) => {
+          pluginLog.warn({ plugin: p.name, version: p.version, kind: f.kind, err: f.detail, event: "failed" }, "plugin call failed");
+          this.events.emit("plugin-failed", p, f);
+        },
+        quarantined: (p, until, n) => {
+          pluginLog.error({ plugin: p.name, version: p.version, failures: n, retryInMs: Math.round(until - performance.now()), event: "quarantined" }, "plugin quarantined");
+          this.events.emit("plugin-quarantined", p, until, n);
+        },
+        recovered: (p) => {
+          pluginLog.info({ plugin: p.name, version: p.version, event: "recovered" }, "plugin recovered from quarantine");
+          this.events.emit("plugin-recovered", p);
+        },
       },
+      ...(opts.sandbox === false ? {} : sandboxOptions(opts.sandbox ?? {})),
       ...opts.plugin,
     });
     // A bundle swapped in later is configured with the last accepted push, kept here as it is persisted.
@@ -154,7 +173,10 @@ export class SwitchyardHost {
         log: this.log.child({ component: "access" }),
         random: this.opts.random ?? Math.random,
         listener: l.name,
-        ...(this.opts.observe ? { observe: this.opts.observe } : {}),
+        observe: (e) => {
+          this.opts.observe?.(e);
+          this.events.emit("request", e);
+        },
       });
       const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => pipeline.handle(req, res));
       const entry = { name: l.name, server, pipeline, address: null as AddressInfo | null };
