@@ -3,22 +3,9 @@ import { Cluster } from "../host/cluster/cluster.js";
 import { mutableHost } from "../host/cluster/host.js";
 import { createBalancer } from "../host/cluster/lb/index.js";
 import { RandomBalancer } from "../host/cluster/lb/random.js";
-import type { ClusterSnapshot, Host, RandomSource, Subset } from "../host/cluster/types.js";
+import type { ClusterSnapshot, Host, Subset } from "../host/cluster/types.js";
+import { seeded, sequence } from "./helpers/random.js";
 
-function mulberry32(seed: number): RandomSource {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function sequence(values: number[]): RandomSource {
-  let i = 0;
-  return () => values[i++ % values.length]!;
-}
 function snapshotOf(n: number): ClusterSnapshot {
   const hosts = Array.from({ length: n }, (_, i) => ({ address: `10.0.0.${i + 1}:80`, weight: 1, tags: {} }));
   return new Cluster({ name: "rnd", hosts }).snapshot();
@@ -43,8 +30,8 @@ describe("random", () => {
 
   it("is reproducible with a seeded source and spreads evenly (within 5% over 40,000 picks)", () => {
     const s = snapshotOf(4);
-    const a = createBalancer("LB_RANDOM", { random: mulberry32(7) });
-    const b = createBalancer("random", { random: mulberry32(7) });
+    const a = createBalancer("LB_RANDOM", { random: seeded(7) });
+    const b = createBalancer("random", { random: seeded(7) });
     const counts = [0, 0, 0, 0];
     let differ = 0;
     for (let i = 0; i < 40_000; i++) {

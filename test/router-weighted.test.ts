@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seeded } from "./helpers/random.js";
 import type { RandomSource } from "../host/cluster/types.js";
 import type { ClusterChoice, RouteAction } from "../host/config/types.js";
 import { pickCluster } from "../host/router/weighted.js";
@@ -13,17 +14,6 @@ function action(weights: Record<string, number>): RouteAction {
 }
 const fixed = (value: number): RandomSource => () => value;
 
-/** A deterministic uniform source (mulberry32), so ratio tests do not flake. */
-function seeded(seed: number): RandomSource {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("pickCluster", () => {
   const a = action({ stable: 90, canary: 10 });
