@@ -1,0 +1,172 @@
+// A whole Switchyard host for end-to-end tests: a config (object or JSON text) parsed as `switchyard run`
+// parses it, the example plugin bundles built by `make build` copied into a temp plugins folder, a state
+// folder, listeners on 127.0.0.1 port 0 and every pino line captured in memory.
+//
+//   const sy = await startSwitchyard({ config: mosnConfig({ clusters, virtualHosts }), plugins: ["deny"] });
+//   const r = await send(sy.url, { path: "/" });
+//   expect(sy.accessLog().at(-1)).toMatchObject({ status: 200 });
+//   await sy.close();
+
+import { access, cp, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { Writable } from "node:stream";
+import pino from "pino";
+import type { RandomSource } from "../../host/cluster/types.js";
+import { parseConfig } from "../../host/config/index.js";
+import type { RequestEvent } from "../../host/server/pipeline.js";
+import { SwitchyardHost } from "../../host/server/host.js";
+
+export const REPO = new URL("../../", import.meta.url).pathname;
+/** Where `make build` puts the example plugin bundles. */
+export const BUILT_PLUGINS = join(REPO, "build/plugins");
+
+export interface StartOptions {
+  readonly config: object | string;
+  /**
+   * Bundles copied into the plugins folder: an example plugin's name ("deny": build/plugins/deny) or a
+   * bundle folder relative to the repository ("test/fixtures/echo/bundle").
+   */
+  readonly plugins?: readonly string[];
+  /** Randomness for weighted clusters and balancers; Math.random by default. */
+  readonly random?: RandomSource;
+  readonly logLevel?: pino.Level;
+}
+
+export interface RunningSwitchyard {
+  readonly host: SwitchyardHost;
+  /** "http://127.0.0.1:port" of each listener, in config order. */
+  readonly urls: readonly string[];
+  /** The first listener's URL. */
+  readonly url: string;
+  readonly pluginsDir: string;
+  readonly stateDir: string;
+  /** Every pino line, parsed, in order. */
+  readonly logs: Record<string, unknown>[];
+  /** Every decision the pipeline reported (the metrics hook), in order of completion. */
+  readonly events: RequestEvent[];
+  /** The access log: the lines whose msg is "request". */
+  accessLog(): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Memory destination for pino: one parsed object per line. */
+function captured(logs: Record<string, unknown>[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString("utf8").split("\n")) if (line !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+}
+
+export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitchyard> {
+  const text = typeof opts.config === "string" ? opts.config : JSON.stringify(opts.config);
+  const { config } = parseConfig(text, "e2e.json");
+  const root = await mkdtemp(join(tmpdir(), "switchyard-e2e-"));
+  const pluginsDir = join(root, "plugins");
+  const stateDir = join(root, "state");
+  for (const [i, name] of (opts.plugins ?? []).entries()) {
+    const from = name.includes("/") ? join(REPO, name) : join(BUILT_PLUGINS, name);
+    await access(join(from, "metadata.json")).catch(() => {
+      throw new Error(`plugin bundle ${from} is missing: run \`make build\` first`);
+    });
+    await cp(from, join(pluginsDir, `${i}-${basename(name)}`), { recursive: true });
+  }
+  const logs: Record<string, unknown>[] = [];
+  const events: RequestEvent[] = [];
+  const logger = pino({ level: opts.logLevel ?? "info" }, captured(logs));
+  const host = new SwitchyardHost({
+    config,
+    pluginsDir: (opts.plugins ?? []).length > 0 ? pluginsDir : null,
+    stateDir,
+    logger,
+    admin: false,
+    watch: false,
+    observe: (e) => events.push(e),
+    ...(opts.random ? { random: opts.random } : {}),
+  });
+  try {
+    const { plugins } = await host.start();
+    const refused = plugins?.refused ?? [];
+    if (refused.length > 0) throw new Error(`plugins refused: ${JSON.stringify(refused)}`);
+  } catch (err) {
+    await host.stop().catch(() => undefined);
+    await rm(root, { recursive: true, force: true });
+    throw err;
+  }
+  const urls = host.servers.map((s) => `http://127.0.0.1:${s.address!.port}`);
+  return {
+    host,
+    urls,
+    url: urls[0]!,
+    pluginsDir,
+    stateDir,
+    logs,
+    events,
+    accessLog: () => logs.filter((l) => l.msg === "request"),
+    async close() {
+      // Clients of a test may leave keep-alive sockets behind: stop() must not wait for them.
+      for (const s of host.servers) s.server.closeAllConnections();
+      await host.stop();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ClusterSpec {
+  readonly name: string;
+  /** Host addresses, or hosts with their tags (plain metadata map). */
+  readonly hosts: readonly (string | { address: string; tags?: Record<string, string>; weight?: number })[];
+  readonly lb?: string;
+  readonly extra?: Record<string, unknown>;
+}
+
+/** A MOSN-shaped config: one listener on 127.0.0.1:0 with a proxy filter, `servers[].routers`, clusters. */
+export function mosnConfig(spec: { clusters: readonly ClusterSpec[]; virtualHosts: readonly object[] }): object {
+  return {
+    servers: [
+      {
+        routers: [{ router_config_name: "r", virtual_hosts: spec.virtualHosts }],
+        listeners: [
+          {
+            name: "main",
+            address: "127.0.0.1:0",
+            filter_chains: [{ filters: [{ type: "proxy", config: { downstream_protocol: "Http1", router_config_name: "r" } }] }],
+          },
+        ],
+      },
+    ],
+    cluster_manager: { clusters: spec.clusters.map(clusterJson) },
+  };
+}
+
+export function clusterJson(c: ClusterSpec): object {
+  return {
+    name: c.name,
+    type: "SIMPLE",
+    lb_type: c.lb ?? "LB_ROUNDROBIN",
+    hosts: c.hosts.map((h) =>
+      typeof h === "string"
+        ? { address: h }
+        : { address: h.address, weight: h.weight ?? 1, metadata: { filter_metadata: { "mosn.lb": h.tags ?? {} } } },
+    ),
+    ...c.extra,
+  };
+}
+
+/** One catch-all virtual host with these router entries. */
+export function anyHost(routers: readonly object[]): object {
+  return { name: "any", domains: ["*"], routers };
+}
+
+/** A random source that returns `values` in turn (cycling), for weighted cluster picks by table. */
+export function sequence(values: readonly number[]): RandomSource {
+  let i = 0;
+  return () => values[i++ % values.length]!;
+}
+
+/** The JSON body our test upstreams answer with: which upstream answered, and the URL it saw. */
+export function upstreamOf(body: Buffer): { upstream: string; url: string; method: string } {
+  return JSON.parse(body.toString("utf8")) as { upstream: string; url: string; method: string };
+}
