@@ -5,12 +5,17 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import { waitForAvailable } from "../cluster/available.js";
+import { systemClock } from "../cluster/clock.js";
 import type { ClusterManager } from "../cluster/cluster-manager.js";
-import type { Host, RandomSource, Subset } from "../cluster/types.js";
+import type { OutlierDetector } from "../cluster/outlier.js";
+import { HostStatus, type ClusterSnapshot, type Host, type RandomSource, type Subset } from "../cluster/types.js";
 import type { RouteAction } from "../config/types.js";
 import type { ChainStep, PluginChain } from "../plugin/chain.js";
 import type { PluginRegistry } from "../plugin/registry.js";
+import type { ForwardOutcome } from "../proxy/access-log.js";
 import type { Forwarder } from "../proxy/forward.js";
+import type { ForwardPolicy } from "../proxy/policy.js";
 import { pickCluster, type RouteTable } from "../router/index.js";
 import { ClusterRouteHandler, HandlerStatus, PluginRouteHandler, runHandlers, type HandlerContext, type HandlerResult, type RouteHandler } from "../route/handler.js";
 import type { CompiledRoute } from "./compiled-route.js";
@@ -30,6 +35,11 @@ export interface PipelineDeps {
   readonly listener: string;
   /** Observes every decision (metrics); optional. */
   readonly observe?: (event: RequestEvent) => void;
+  /**
+   * The outlier detector of a cluster, if it has one: every forwarded request reports its hosts' failures
+   * (connect errors, resets, timeouts, 5xx, retried or not) and the last host's success to it.
+   */
+  readonly outliers?: (cluster: string) => OutlierDetector | undefined;
 }
 
 export interface RequestEvent {
@@ -65,6 +75,41 @@ export function summarize(steps: readonly ChainStep[]): string | undefined {
   return s;
 }
 
+// Route matching is synchronous, so one lookup function serves every request, reading the headers of the
+// request being matched: no closure per request.
+let matching: IncomingMessage["headers"] | null = null;
+function lookupHeader(name: string): string | undefined {
+  const v = matching![name];
+  return Array.isArray(v) ? v.join(",") : v;
+}
+
+/** A tags map with no key (config maps are frozen and small: no Object.keys array per request). */
+function isEmpty(tags: Readonly<Record<string, string>>): boolean {
+  for (const _ in tags) return false;
+  return true;
+}
+
+function hasAvailableHost(snapshot: ClusterSnapshot | undefined): boolean {
+  if (snapshot === undefined) return false;
+  for (const h of snapshot.hosts) if (h.status === HostStatus.Available) return true;
+  return false;
+}
+
+/** Errors of a forwarded request that count against the host that served it (Envoy's gateway failures). */
+const HOST_FAILURES: ReadonlySet<string> = new Set(["E_UPSTREAM_CONNECT", "E_UPSTREAM_RESET", "E_UPSTREAM_TIMEOUT", "E_UPSTREAM_PROTOCOL", "E_ROUTE_TIMEOUT"]);
+
+function isHostFailure(outcome: ForwardOutcome): boolean {
+  return outcome.error === null ? outcome.status >= 500 : HOST_FAILURES.has(outcome.error.code);
+}
+
+/** Per request: when it started and how long it has waited (Wait verdicts, no host available). */
+interface Progress {
+  readonly started: number;
+  waits: number;
+  /** Whether time was spent waiting: the forwarder then gets what is left of the route timeout. */
+  waited: boolean;
+}
+
 export class Pipeline {
   constructor(private state: RoutingState, private readonly deps: PipelineDeps) {}
 
@@ -82,10 +127,9 @@ export class Pipeline {
     const headers = req.headers;
     const authority = headers.host ?? "";
     const path = req.url ?? "/";
-    const m = state.table.match(authority, path, (name) => {
-      const v = headers[name];
-      return Array.isArray(v) ? v.join(",") : v;
-    });
+    matching = headers;
+    const m = state.table.match(authority, path, lookupHeader);
+    matching = null;
     if (m === null) return this.answer(req, res, 404, "no route matches this request\n", started, null, null, [], "E_NO_ROUTE");
     const action = m.action;
     if (action.kind === "direct") return this.answer(req, res, action.status, action.body, started, m.route.where, null, [], null);
@@ -94,22 +138,23 @@ export class Pipeline {
     const choice = pickCluster(action, this.deps.random);
     const cluster = this.deps.clusters.get(choice.name);
     if (cluster === undefined) return this.answer(req, res, 503, `cluster ${choice.name} not found\n`, started, m.route.where, choice.name, [], "E_NO_CLUSTER");
-    const settings = cluster.settings;
+    const defaultSubset = cluster.settings.defaultSubset;
     const ctx: HandlerContext = {
       request: { method: req.method ?? "GET", path, authority, rawHeaders: req.rawHeaders },
       cluster: choice.name,
-      metadataMatch: Object.keys(choice.metadataMatch).length > 0 ? choice.metadataMatch : null,
+      metadataMatch: isEmpty(choice.metadataMatch) ? null : choice.metadataMatch,
       fallback: choice.fallback,
-      defaultSubset: Object.keys(settings.defaultSubset).length > 0 ? settings.defaultSubset : null,
+      defaultSubset: isEmpty(defaultSubset) ? null : defaultSubset,
     };
-    this.decide(req, res, action, compiled, ctx, m.route.where, started, 0);
+    this.decide(req, res, action, compiled, ctx, m.route.where, { started, waits: 0, waited: false });
   }
 
-  /** Runs the route handlers; a Wait verdict runs them again after the wait, within the route's bounds. */
-  private decide(req: IncomingMessage, res: ServerResponse, action: RouteAction, compiled: CompiledRoute, ctx: HandlerContext, route: string, started: number, waits: number): void {
+  /** Runs the route handlers; a Wait verdict, or no available host, runs them again later within the route's bounds. */
+  private decide(req: IncomingMessage, res: ServerResponse, action: RouteAction, compiled: CompiledRoute, ctx: HandlerContext, route: string, p: Progress): void {
     const chain = this.deps.registry.chainFor(action.plugins);
     const result: HandlerResult = runHandlers(handlersFor(chain), ctx, this.deps.clusters);
-    if (result.status === HandlerStatus.Available) return this.forward(req, res, compiled, ctx, result.subset, route, result.steps, started, result.fallback);
+    const started = p.started;
+    if (result.status === HandlerStatus.Available) return this.forward(req, res, compiled, ctx, result.subset, route, result.steps, p, result.fallback);
     if (result.status === HandlerStatus.Stop && result.verdict?.kind === "reject") {
       return this.answer(req, res, result.verdict.status, result.verdict.body, started, route, ctx.cluster, result.steps, null, result.verdict.plugin);
     }
@@ -117,25 +162,58 @@ export class Pipeline {
       const waitMs = result.verdict.waitMs;
       const elapsed = performance.now() - started;
       const deadline = action.timeoutMs > 0 ? action.timeoutMs : Infinity;
-      if (waits >= action.waitMaxCount || elapsed + waitMs >= deadline) {
-        const why = waits >= action.waitMaxCount ? `still waiting after ${waits} waits (wait.max_count)` : "the wait would pass the route timeout";
+      if (p.waits >= action.waitMaxCount || elapsed + waitMs >= deadline) {
+        const why = p.waits >= action.waitMaxCount ? `still waiting after ${p.waits} waits (wait.max_count)` : "the wait would pass the route timeout";
         return this.answer(req, res, 503, `plugin ${result.verdict.plugin} asked to wait: ${why}\n`, started, route, ctx.cluster, result.steps, "E_WAIT_EXHAUSTED", result.verdict.plugin);
       }
+      p.waits++;
+      p.waited = true;
+      // The response's 'close' (not the request's, which also fires once a body was read) says the client left.
+      const onClose = () => {
+        clearTimeout(timer);
+        this.gone(req, started, route, ctx.cluster, result.steps);
+      };
       const timer = setTimeout(() => {
-        req.off("close", onClose);
-        this.decide(req, res, action, compiled, ctx, route, started, waits + 1);
+        res.off("close", onClose);
+        this.decide(req, res, action, compiled, ctx, route, p);
       }, waitMs);
-      const onClose = () => clearTimeout(timer); // the client went away while waiting
-      req.once("close", onClose);
+      res.once("close", onClose);
       return;
     }
-    if (result.status === HandlerStatus.Stop && "failure" in result && result.failure !== undefined) {
+    if (result.status === HandlerStatus.Stop && result.failure !== undefined) {
       return this.answer(req, res, 503, `routing failed: plugin ${result.failure.plugin} failed and its policy is fail-closed\n`, started, route, ctx.cluster, result.steps, result.failure.code, result.failure.plugin);
+    }
+    // No host: when the cluster has no available host at all (none yet, or every one unreachable), wait for
+    // one within the route timeout, as gRPC does without fail-fast; a route without a timeout has nothing to
+    // wait within. When hosts are available and still none is left, the chain and fallback said no: 503 now.
+    const cluster = this.deps.clusters.get(ctx.cluster);
+    const remaining = action.timeoutMs - (performance.now() - started);
+    if (!action.failFast && cluster !== undefined && action.timeoutMs > 0 && remaining > 0 && !hasAvailableHost(cluster.snapshot())) {
+      p.waited = true;
+      let left = false;
+      const onClose = () => {
+        left = true;
+        this.gone(req, started, route, ctx.cluster, result.steps);
+      };
+      res.once("close", onClose);
+      // A client that leaves does not cancel the wait: its listeners go at the deadline or the next host.
+      waitForAvailable(cluster, systemClock.now() + remaining, systemClock).then(
+        () => {
+          res.off("close", onClose);
+          if (!left) this.decide(req, res, action, compiled, ctx, route, p);
+        },
+        (err: Error) => {
+          res.off("close", onClose);
+          if (!left) this.answer(req, res, 503, `${result.reason}; ${err.message}\n`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
+        },
+      );
+      return;
     }
     return this.answer(req, res, 503, `${result.reason}\n`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, compiled: CompiledRoute, ctx: HandlerContext, subset: Subset, route: string, steps: readonly ChainStep[], started: number, fallback: string | undefined): void {
+  private forward(req: IncomingMessage, res: ServerResponse, compiled: CompiledRoute, ctx: HandlerContext, subset: Subset, route: string, steps: readonly ChainStep[], p: Progress, fallback: string | undefined): void {
+    const started = p.started;
     const cluster = this.deps.clusters.get(ctx.cluster)!;
     const balancer = cluster.balancer;
     const hashHeader = cluster.settings.hashHeader;
@@ -146,20 +224,50 @@ export class Pipeline {
     if (chain !== undefined) fields.chain = chain;
     if (fallback !== undefined) fields.fallback = fallback;
     const observe = this.deps.observe;
+    const outliers = this.deps.outliers?.(ctx.cluster);
+    // The hosts that failed this request arrive in the exclude set, in order; `reported` of them were told.
+    let reported = 0;
+    let failed: ReadonlySet<Host> | null = null;
+    let last: Host | null = null;
     void this.deps.forwarder
-      .forward(req, res, compiled.policy, {
+      .forward(req, res, p.waited ? remainingPolicy(compiled.policy, started) : compiled.policy, {
         pick(exclude) {
+          if (outliers !== undefined && exclude.size > reported) {
+            let i = 0;
+            for (const h of exclude) if (i++ >= reported) outliers.reportFailure(h);
+            reported = exclude.size;
+            failed = exclude;
+          }
           pickCtx.exclude = exclude.size > 0 ? exclude : undefined;
-          return balancer.pick(subset, pickCtx);
+          const host = balancer.pick(subset, pickCtx);
+          if (host !== null) last = host;
+          return host;
         },
       }, fields)
       .then((outcome) => {
+        if (outliers !== undefined && last !== null && !(failed as ReadonlySet<Host> | null)?.has(last)) {
+          if (isHostFailure(outcome)) outliers.reportFailure(last);
+          else if (outcome.error === null) outliers.reportSuccess(last);
+        }
         observe?.({ listener: this.deps.listener, route, cluster: ctx.cluster, status: outcome.status, steps, durationMs: performance.now() - started });
       });
   }
 
+  /** The client left before a decision was made (while waiting): logged as the forwarder logs it. */
+  private gone(req: IncomingMessage, started: number, route: string, cluster: string, steps: readonly ChainStep[]): void {
+    const durationMs = performance.now() - started;
+    const log = this.deps.log;
+    if (log.isLevelEnabled("info")) {
+      const line: Record<string, unknown> = { listener: this.deps.listener, route, cluster, method: req.method, path: req.url, status: 0, durationMs: Math.round(durationMs * 1000) / 1000, upstream: null, attempts: 0, reason: "E_CLIENT_ABORTED" };
+      const chain = summarize(steps);
+      if (chain !== undefined) line.chain = chain;
+      log.info(line, "request");
+    }
+    this.deps.observe?.({ listener: this.deps.listener, route, cluster, status: 0, steps, durationMs });
+  }
+
   private answer(req: IncomingMessage, res: ServerResponse, status: number, body: string, started: number, route: string | null, cluster: string | null, steps: readonly ChainStep[], reason: string | null, plugin?: string): void {
-    if (!res.headersSent) {
+    if (!res.headersSent && !res.destroyed) {
       res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body) });
       res.end(body);
     }
@@ -178,4 +286,14 @@ export class Pipeline {
     }
     this.deps.observe?.({ listener: this.deps.listener, route, cluster, status, steps, durationMs });
   }
+}
+
+/**
+ * The route timeout covers the whole request, waits included (docs/config.md): after a wait the forwarder
+ * gets what is left of it. Only requests that waited pay for this copy.
+ */
+function remainingPolicy(policy: ForwardPolicy, started: number): ForwardPolicy {
+  if (policy.timeoutMs === 0) return policy;
+  const left = Math.max(1, Math.floor(policy.timeoutMs - (performance.now() - started)));
+  return Object.freeze({ ...policy, timeoutMs: left });
 }
