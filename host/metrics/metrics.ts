@@ -1,0 +1,264 @@
+// Prometheus metrics of one host process, on a registry of its own (never prom-client's global one, so that
+// two hosts in one process — tests, workers — never mix their numbers). Counters move from the host's events;
+// everything that is state (hosts' pending requests and connection status, plugins' config and bundle
+// versions, quarantine state) is read from the live objects at scrape time, so a request pays nothing for it.
+//
+// Per request the cost is: three nested Map lookups for the (listener, route, cluster) children, one counter
+// increment, one histogram observation, and per chain step one Map lookup and a few increments. Label
+// children are bound once per key and cached: no label object is built per request.
+
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ChainStep } from "../plugin/chain.js";
+import type { PluginFailure } from "../plugin/errors.js";
+import type { RouterPlugin } from "../plugin/plugin.js";
+import type { RequestEvent } from "../server/pipeline.js";
+import type { SwitchyardHost } from "../server/host.js";
+
+/** What the metrics read of a host: its events, clusters and plugins (a SwitchyardHost has all three). */
+export type MetricsSource = Pick<SwitchyardHost, "events" | "clusters" | "registry">;
+
+export interface MetricsOptions {
+  /** Prefix of every metric name; "switchyard_" by default. */
+  readonly prefix?: string;
+  /** Upper bounds of the request duration histogram, in seconds. */
+  readonly durationBuckets?: readonly number[];
+  /** Dropped plugin log lines by plugin (host/logging PluginLogs.droppedByPlugin), read at scrape time. */
+  readonly droppedLogLines?: () => ReadonlyMap<string, number>;
+}
+
+/** Loopback proxying is sub-millisecond; the tail reaches route timeouts of seconds. */
+export const DEFAULT_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Status class label by status / 100; a status of 0 (the client got no status line) is "none". */
+const STATUS_CLASSES = ["none", "1xx", "2xx", "3xx", "4xx", "5xx"] as const;
+
+const HOST_STATUS = ["unavailable", "connecting", "available"] as const;
+
+interface RouteChildren {
+  /** By status class index (STATUS_CLASSES); bound on first use. */
+  readonly requests: (Counter.Internal | undefined)[];
+  readonly duration: Histogram.Internal<string>;
+  readonly retries: Counter.Internal;
+}
+
+interface PluginChildren {
+  readonly calls: Counter.Internal;
+  readonly kept: Counter.Internal;
+  readonly dropped: Counter.Internal;
+  readonly accept: Counter.Internal;
+  readonly reject: Counter.Internal;
+  readonly wait: Counter.Internal;
+  readonly skipped: Counter.Internal;
+}
+
+/** A RequestEvent may carry the forwarder's attempt count; today's pipeline does not send it yet. */
+type WithAttempts = RequestEvent & { readonly attempts?: number };
+
+/**
+ * The metrics of one host. `attachMetrics(host)` builds and subscribes one; `scrape()` is what GET /metrics
+ * answers.
+ *
+ * @example
+ * const metrics = attachMetrics(host);
+ * const { contentType, body } = await metrics.scrape();
+ */
+export class SwitchyardMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<string>;
+  private readonly duration: Histogram<string>;
+  private readonly retries: Counter<string>;
+  private readonly pluginCalls: Counter<string>;
+  private readonly pluginKept: Counter<string>;
+  private readonly pluginDropped: Counter<string>;
+  private readonly pluginVerdicts: Counter<string>;
+  private readonly pluginSkipped: Counter<string>;
+  private readonly pluginFailures: Counter<string>;
+  private readonly pluginQuarantines: Counter<string>;
+  private readonly pluginRecoveries: Counter<string>;
+  // listener → route → cluster → children. Nested maps, so that a lookup builds no key string.
+  private readonly routeChildren = new Map<string, Map<string, Map<string, RouteChildren>>>();
+  private readonly pluginChildren = new Map<string, PluginChildren>();
+  private readonly unsubscribe: () => void;
+
+  constructor(source: MetricsSource, opts: MetricsOptions = {}) {
+    const p = opts.prefix ?? "switchyard_";
+    const registers = [this.registry];
+    this.requests = new Counter({ name: `${p}requests_total`, help: "Requests answered, by listener, route, cluster and status class.", labelNames: ["listener", "route", "cluster", "status_class"], registers });
+    this.duration = new Histogram({ name: `${p}request_duration_seconds`, help: "Time from request to the end of the answer, routing and upstream included.", labelNames: ["listener", "route", "cluster"], buckets: [...(opts.durationBuckets ?? DEFAULT_DURATION_BUCKETS)], registers });
+    this.retries = new Counter({ name: `${p}upstream_retries_total`, help: "Upstream attempts beyond the first (only when the request event carries attempts).", labelNames: ["listener", "route", "cluster"], registers });
+    this.pluginCalls = new Counter({ name: `${p}plugin_calls_total`, help: "Requests a plugin was called for (quarantined skips not included).", labelNames: ["plugin"], registers });
+    this.pluginKept = new Counter({ name: `${p}plugin_hosts_kept_total`, help: "Hosts a plugin kept, summed over requests it accepted.", labelNames: ["plugin"], registers });
+    this.pluginDropped = new Counter({ name: `${p}plugin_hosts_dropped_total`, help: "Hosts a plugin was offered and did not keep, summed over requests it accepted.", labelNames: ["plugin"], registers });
+    this.pluginVerdicts = new Counter({ name: `${p}plugin_verdicts_total`, help: "Verdicts a plugin gave: accept, reject, wait.", labelNames: ["plugin", "verdict"], registers });
+    this.pluginSkipped = new Counter({ name: `${p}plugin_quarantined_skips_total`, help: "Requests for which a plugin was skipped because it was quarantined.", labelNames: ["plugin"], registers });
+    this.pluginFailures = new Counter({ name: `${p}plugin_failures_total`, help: "Plugin failures by kind: trap, abort, budget, memory, answer, status, area.", labelNames: ["plugin", "kind"], registers });
+    this.pluginQuarantines = new Counter({ name: `${p}plugin_quarantines_total`, help: "Times a plugin was put in quarantine.", labelNames: ["plugin"], registers });
+    this.pluginRecoveries = new Counter({ name: `${p}plugin_recoveries_total`, help: "Times a plugin came back from quarantine.", labelNames: ["plugin"], registers });
+
+    const { clusters, registry } = source;
+    new Gauge({
+      name: `${p}host_pending_requests`, help: "Requests sent to a host and not finished yet.", labelNames: ["cluster", "host"], registers,
+      collect() {
+        this.reset();
+        for (const name of clusters.names()) for (const h of clusters.snapshot(name).hosts) this.set({ cluster: name, host: h.address }, h.pending);
+      },
+    });
+    new Gauge({
+      name: `${p}host_connection_status`, help: "1 for the host's current connection status (unavailable, connecting, available).", labelNames: ["cluster", "host", "status"], registers,
+      collect() {
+        this.reset();
+        for (const name of clusters.names()) for (const h of clusters.snapshot(name).hosts) this.set({ cluster: name, host: h.address, status: HOST_STATUS[h.status] ?? String(h.status) }, 1);
+      },
+    });
+    new Gauge({
+      name: `${p}host_healthy`, help: "1 when the host is healthy, 0 when configured unhealthy or ejected by outlier detection or health checks.", labelNames: ["cluster", "host"], registers,
+      collect() {
+        this.reset();
+        for (const name of clusters.names()) for (const h of clusters.snapshot(name).hosts) this.set({ cluster: name, host: h.address }, h.healthy ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${p}cluster_snapshot_version`, help: "Version of the cluster's current host snapshot.", labelNames: ["cluster"], registers,
+      collect() {
+        this.reset();
+        for (const name of clusters.names()) this.set({ cluster: name }, clusters.snapshot(name).version);
+      },
+    });
+    new Gauge({
+      name: `${p}plugin_config_version`, help: "Config version a plugin serves with (0: its default config).", labelNames: ["plugin"], registers,
+      collect() {
+        this.reset();
+        for (const pl of registry.list()) this.set({ plugin: pl.name }, pl.configVersion);
+      },
+    });
+    new Gauge({
+      name: `${p}plugin_bundle_info`, help: "1 for each loaded plugin, labelled with its bundle version, order and sha256.", labelNames: ["plugin", "version", "order", "sha256"], registers,
+      collect() {
+        this.reset();
+        for (const pl of registry.list()) this.set({ plugin: pl.name, version: pl.version, order: String(pl.order), sha256: pl.bundle.metadata.sha256 }, 1);
+      },
+    });
+    new Gauge({
+      name: `${p}plugin_quarantined`, help: "1 while a plugin is quarantined (not called).", labelNames: ["plugin"], registers,
+      collect() {
+        this.reset();
+        for (const pl of registry.list()) this.set({ plugin: pl.name }, pl.quarantined ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${p}plugins_generation`, help: "Increases on every plugin swap (bundle loaded, swapped or removed, config pushed).", registers,
+      collect() {
+        this.set(registry.generation);
+      },
+    });
+    const dropped = opts.droppedLogLines;
+    if (dropped !== undefined) {
+      new Counter({
+        name: `${p}plugin_log_lines_dropped_total`, help: "Plugin log lines dropped by the per-plugin rate limit.", labelNames: ["plugin"], registers,
+        collect() {
+          this.reset();
+          for (const [plugin, n] of dropped()) this.inc({ plugin }, n);
+        },
+      });
+    }
+
+    const onRequest = (e: RequestEvent) => this.observe(e);
+    const onFailed = (pl: RouterPlugin, f: PluginFailure) => this.pluginFailures.labels(pl.name, f.kind).inc();
+    const onQuarantined = (pl: RouterPlugin) => this.pluginQuarantines.labels(pl.name).inc();
+    const onRecovered = (pl: RouterPlugin) => this.pluginRecoveries.labels(pl.name).inc();
+    source.events.on("request", onRequest);
+    source.events.on("plugin-failed", onFailed);
+    source.events.on("plugin-quarantined", onQuarantined);
+    source.events.on("plugin-recovered", onRecovered);
+    this.unsubscribe = () => {
+      source.events.off("request", onRequest);
+      source.events.off("plugin-failed", onFailed);
+      source.events.off("plugin-quarantined", onQuarantined);
+      source.events.off("plugin-recovered", onRecovered);
+    };
+  }
+
+  /** Records one answered request. Called by the "request" event; public for benchmarks. */
+  observe(e: RequestEvent): void {
+    const c = this.childrenOf(e.listener, e.route ?? "", e.cluster ?? "");
+    const cls = e.status >= 100 && e.status < 600 ? (e.status / 100) | 0 : 0;
+    (c.requests[cls] ??= this.requests.labels(e.listener, e.route ?? "", e.cluster ?? "", STATUS_CLASSES[cls]!)).inc();
+    c.duration.observe(e.durationMs / 1000);
+    const attempts = (e as WithAttempts).attempts;
+    if (attempts !== undefined && attempts > 1) c.retries.inc(attempts - 1);
+    const steps = e.steps;
+    for (let i = 0; i < steps.length; i++) this.observeStep(steps[i]!);
+  }
+
+  private observeStep(s: ChainStep): void {
+    const c = this.pluginChildrenOf(s.plugin);
+    switch (s.outcome) {
+      case "accept":
+        c.calls.inc();
+        c.accept.inc();
+        if (s.out > 0) c.kept.inc(s.out);
+        if (s.in > s.out) c.dropped.inc(s.in - s.out);
+        break;
+      case "reject":
+        c.calls.inc();
+        c.reject.inc();
+        break;
+      case "wait":
+        c.calls.inc();
+        c.wait.inc();
+        break;
+      case "failed":
+        // Failures are counted by kind from the "plugin-failed" event, which also sees re-instantiation.
+        c.calls.inc();
+        break;
+      case "quarantined":
+        c.skipped.inc();
+        break;
+    }
+  }
+
+  private childrenOf(listener: string, route: string, cluster: string): RouteChildren {
+    let byRoute = this.routeChildren.get(listener);
+    if (byRoute === undefined) this.routeChildren.set(listener, (byRoute = new Map()));
+    let byCluster = byRoute.get(route);
+    if (byCluster === undefined) byRoute.set(route, (byCluster = new Map()));
+    let c = byCluster.get(cluster);
+    if (c === undefined) {
+      c = { requests: [], duration: this.duration.labels(listener, route, cluster), retries: this.retries.labels(listener, route, cluster) };
+      byCluster.set(cluster, c);
+    }
+    return c;
+  }
+
+  private pluginChildrenOf(plugin: string): PluginChildren {
+    let c = this.pluginChildren.get(plugin);
+    if (c === undefined) {
+      c = {
+        calls: this.pluginCalls.labels(plugin),
+        kept: this.pluginKept.labels(plugin),
+        dropped: this.pluginDropped.labels(plugin),
+        accept: this.pluginVerdicts.labels(plugin, "accept"),
+        reject: this.pluginVerdicts.labels(plugin, "reject"),
+        wait: this.pluginVerdicts.labels(plugin, "wait"),
+        skipped: this.pluginSkipped.labels(plugin),
+      };
+      this.pluginChildren.set(plugin, c);
+    }
+    return c;
+  }
+
+  /** The Prometheus text exposition: what GET /metrics answers. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** Stops listening to the host's events; the registry keeps its last values. */
+  detach(): void {
+    this.unsubscribe();
+  }
+}
+
+/** Builds the metrics of `host` and subscribes them to its events. Call before or after host.start(). */
+export function attachMetrics(host: MetricsSource, opts: MetricsOptions = {}): SwitchyardMetrics {
+  return new SwitchyardMetrics(host, opts);
+}
