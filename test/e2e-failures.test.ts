@@ -1,0 +1,200 @@
+// End to end: upstream failures through a whole host. Retries landing on another host, a slow upstream cut
+// by the route timeout, an upstream killed mid-response, a client that leaves cancelling the upstream
+// request, a cluster with no host (fail_fast, or waiting for one), and outlier detection fed by the pipeline.
+
+import { afterEach, describe, expect, it } from "vitest";
+import pino from "pino";
+import { systemClock } from "../host/cluster/clock.js";
+import { OutlierDetector } from "../host/cluster/outlier.js";
+import { Forwarder } from "../host/proxy/forward.js";
+import { Pipeline } from "../host/server/pipeline.js";
+import { type FrontServer, send, startFront } from "./helpers/front.js";
+import { anyHost, mosnConfig, type RunningSwitchyard, startSwitchyard, upstreamOf } from "./helpers/switchyard.js";
+import { refusingAddress, startUpstreams, type Upstreams, waitFor } from "./helpers/upstreams.js";
+
+let ups: Upstreams | undefined;
+let sy: RunningSwitchyard | undefined;
+let front: FrontServer | undefined;
+let outliers: OutlierDetector | undefined;
+
+afterEach(async () => {
+  outliers?.close();
+  await front?.close();
+  await sy?.close();
+  await ups?.close();
+  outliers = undefined;
+  front = undefined;
+  sy = undefined;
+  ups = undefined;
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** One cluster "c" over `addresses` (round robin), one catch-all route with `route` fields. */
+function oneRoute(addresses: readonly string[], route: object): object {
+  return mosnConfig({
+    clusters: [{ name: "c", hosts: addresses }],
+    virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", ...route } }])],
+  });
+}
+
+describe("retries", () => {
+  it("a 503 is retried on the other host", async () => {
+    ups = await startUpstreams(2);
+    ups.list[0]!.behaviour = { status: 503 };
+    sy = await startSwitchyard({ config: oneRoute(ups.addresses, { retry_policy: { retry_on: true, num_retries: 2 } }) });
+    const r = await send(sy.url, { path: "/" });
+    expect(r.status).toBe(200);
+    expect(upstreamOf(r.body).upstream).toBe("up1");
+    expect(ups.list[0]!.requests).toHaveLength(1);
+    expect(sy.accessLog()[0]).toMatchObject({ status: 200, attempts: 2, upstream: ups.addresses[1] });
+  });
+
+  it("a refused connection is retried on another host", async () => {
+    ups = await startUpstreams(1);
+    const dead = await refusingAddress();
+    sy = await startSwitchyard({ config: oneRoute([dead, ups.addresses[0]!], { retry_policy: { retry_on: true, num_retries: 1 } }) });
+    const r = await send(sy.url, { path: "/" });
+    expect(r.status).toBe(200);
+    expect(sy.accessLog()[0]).toMatchObject({ status: 200, attempts: 2, upstream: ups.addresses[0] });
+  });
+
+  it("without a retry policy the upstream's 503 reaches the client", async () => {
+    ups = await startUpstreams(2);
+    ups.list[0]!.behaviour = { status: 503 };
+    sy = await startSwitchyard({ config: oneRoute(ups.addresses, {}) });
+    const r = await send(sy.url, { path: "/" });
+    expect(r.status).toBe(503);
+    expect(upstreamOf(r.body).upstream).toBe("up0");
+    expect(ups.list[1]!.requests).toHaveLength(0);
+  });
+});
+
+describe("upstream failures", () => {
+  it("a slow upstream is answered 504 within the route timeout", async () => {
+    ups = await startUpstreams(1, { delayMs: 3_000 });
+    sy = await startSwitchyard({ config: oneRoute(ups.addresses, { timeout: "300ms" }) });
+    const t0 = performance.now();
+    const r = await send(sy.url, { path: "/slow" });
+    const took = performance.now() - t0;
+    expect(r.status).toBe(504);
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(1_000);
+    expect(sy.accessLog()[0]).toMatchObject({ status: 504, reason: "E_ROUTE_TIMEOUT", cluster: "c" });
+    await waitFor("the upstream request cancelled", () => ups!.list[0]!.requests[0]?.aborted === true);
+  });
+
+  it("an upstream killed mid-response cuts the client's connection (no silent truncation)", async () => {
+    ups = await startUpstreams(1, { resetAfterBytes: 100_000 });
+    sy = await startSwitchyard({ config: oneRoute(ups.addresses, {}) });
+    const r = await send(sy.url, { path: "/big" });
+    expect(r.status).toBe(200);
+    expect(r.complete).toBe(false);
+    expect(r.body.length).toBeLessThan(200_001);
+    await waitFor("access log", () => sy!.accessLog().length === 1);
+    expect(sy.accessLog()[0]).toMatchObject({ reason: "E_UPSTREAM_RESET", upstream: ups.addresses[0] });
+  });
+
+  it("an upstream that resets before answering gives 502", async () => {
+    ups = await startUpstreams(1, { resetBeforeResponse: true });
+    sy = await startSwitchyard({ config: oneRoute(ups.addresses, {}) });
+    const r = await send(sy.url, { path: "/" });
+    expect(r.status).toBe(502);
+  });
+
+  it("a client that goes away cancels the upstream request", async () => {
+    ups = await startUpstreams(1, { delayMs: 2_000 });
+    sy = await startSwitchyard({ config: oneRoute(ups.addresses, {}) });
+    await expect(send(sy.url, { path: "/gone", timeoutMs: 200 })).rejects.toThrow(/no complete answer/);
+    await waitFor("the upstream request aborted", () => ups!.list[0]!.requests[0]?.aborted === true, 1_500);
+    await waitFor("access log", () => sy!.accessLog().length === 1);
+    expect(sy.accessLog()[0]).toMatchObject({ path: "/gone", reason: "E_CLIENT_ABORTED", status: 0 });
+  });
+});
+
+describe("a cluster with no host", () => {
+  it("fail_fast answers 503 at once", async () => {
+    sy = await startSwitchyard({ config: oneRoute([], { timeout: "5s", switchyard: { fail_fast: true } }) });
+    const t0 = performance.now();
+    const r = await send(sy.url, { path: "/" });
+    expect(r.status).toBe(503);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(sy.accessLog()[0]).toMatchObject({ status: 503, reason: "E_NO_HOST" });
+  });
+
+  it("otherwise the request waits for a host, and is forwarded when one arrives", async () => {
+    ups = await startUpstreams(1);
+    sy = await startSwitchyard({ config: oneRoute([], { timeout: "5s" }) });
+    const pending = send(sy.url, { path: "/later" });
+    await sleep(150);
+    sy.host.clusters.get("c")!.update([{ address: ups.addresses[0]!, weight: 1, tags: {} }]);
+    const r = await pending;
+    expect(r.status).toBe(200);
+    expect(upstreamOf(r.body).url).toBe("/later");
+  });
+
+  it("and answers 503 at the route timeout when none arrives", async () => {
+    sy = await startSwitchyard({ config: oneRoute([], { timeout: "300ms" }) });
+    const t0 = performance.now();
+    const r = await send(sy.url, { path: "/" });
+    const took = performance.now() - t0;
+    expect(r.status).toBe(503);
+    expect(r.body.toString()).toMatch(/no host became available/);
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(1_000);
+  });
+});
+
+describe("outlier detection", () => {
+  // The host process does not create detectors yet: a pipeline over the running host's clusters and plugins
+  // is served here with a detector for cluster "c".
+  async function withOutliers(route: object): Promise<string> {
+    ups = await startUpstreams(2);
+    ups.list[0]!.behaviour = { status: 503 };
+    sy = await startSwitchyard({ config: oneRoute(ups.addresses, route) });
+    const cluster = sy.host.clusters.get("c")!;
+    outliers = new OutlierDetector(cluster, { consecutiveFailures: 2, baseEjectionMs: 60_000, maxEjectionMs: 60_000 }, systemClock);
+    const detector = outliers;
+    const log = pino({ level: "silent" });
+    const pipeline = new Pipeline(sy.host.servers[0]!.pipeline.routing, {
+      clusters: sy.host.clusters,
+      registry: sy.host.registry,
+      forwarder: new Forwarder({ pools: sy.host.pools, logger: log }),
+      log,
+      random: Math.random,
+      listener: "outliers",
+      outliers: (name) => (name === "c" ? detector : undefined),
+    });
+    front = await startFront((req, res) => pipeline.handle(req, res));
+    return front.url;
+  }
+
+  it("ejects a host after consecutive 5xx; the balancer then avoids it", async () => {
+    const url = await withOutliers({});
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await send(url, { path: "/" })).status);
+    expect(statuses).toEqual([503, 200, 503, 200]);
+    const bad = sy!.host.clusters.get("c")!.host(ups!.addresses[0]!)!;
+    expect(outliers!.isEjected(bad)).toBe(true);
+    expect(bad.healthy).toBe(false);
+    for (let i = 0; i < 4; i++) expect((await send(url, { path: "/" })).status).toBe(200);
+    expect(ups!.list[0]!.requests).toHaveLength(2);
+  });
+
+  it("a failure that was retried on another host counts too; a success resets the count", async () => {
+    const url = await withOutliers({ retry_policy: { retry_on: true, num_retries: 1 } });
+    expect((await send(url, { path: "/" })).status).toBe(200); // up0 503 → up1
+    const bad = sy!.host.clusters.get("c")!.host(ups!.addresses[0]!)!;
+    expect(outliers!.isEjected(bad)).toBe(false);
+    ups!.list[0]!.behaviour = {};
+    expect((await send(url, { path: "/" })).status).toBe(200); // up0 answers: the count starts again
+    ups!.list[0]!.behaviour = { status: 503 };
+    await send(url, { path: "/" }); // up1
+    expect((await send(url, { path: "/" })).status).toBe(200); // up0 503 → up1
+    expect(outliers!.isEjected(bad)).toBe(false);
+    expect((await send(url, { path: "/" })).status).toBe(200); // up0 503 again, the second in a row → up1
+    expect(outliers!.isEjected(bad)).toBe(true);
+  });
+});
