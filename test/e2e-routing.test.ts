@@ -186,4 +186,22 @@ describe("rewrites and added headers", () => {
     expect(seen.headers["x-added"]).toBe("client, one");
     expect(seen.headers["x-replaced"]).toBe("proxy");
   });
+
+  it("prefix_rewrite on a route that matches any path prepends, as MOSN does; a regex route keeps its path", async () => {
+    ups = await startUpstreams(1);
+    sy = await startSwitchyard({
+      config: mosnConfig({
+        clusters: [{ name: "c", hosts: ups.addresses }],
+        virtualHosts: [anyHost([
+          { match: { headers: [{ name: "x-v", value: "2" }] }, route: { cluster_name: "c", prefix_rewrite: "/v2" } },
+          { match: { regex: "/r/.*" }, route: { cluster_name: "c", prefix_rewrite: "/ignored" } },
+          { match: { prefix: "" }, route: { cluster_name: "c", prefix_rewrite: "/any" } },
+        ])],
+      }),
+    });
+    const urlSeen = async (path: string, headers: Record<string, string> = {}) => upstreamOf((await send(sy!.url, { path, headers })).body).url;
+    expect(await urlSeen("/a/b?q=1", { "x-v": "2" })).toBe("/v2/a/b?q=1");
+    expect(await urlSeen("/r/x")).toBe("/r/x");
+    expect(await urlSeen("/p")).toBe("/any/p");
+  });
 });

@@ -9,9 +9,22 @@ export interface CompiledRoute {
   readonly policy: ForwardPolicy;
 }
 
-export function compileRoute(route: RouteConfig, action: RouteAction, connectTimeoutMs: number | null): CompiledRoute {
+/**
+ * What prefix_rewrite replaces, as MOSN does: the matched prefix or path. A route that matches any path
+ * (prefix "", or headers only) matched the empty prefix, so the rewrite is prepended: "/" becomes
+ * rewrite + "/" (the forwarder wants a prefix that is a path). A regex route has no prefix to replace;
+ * MOSN leaves its path alone and so do we.
+ */
+function rewriteOf(route: RouteConfig, rewrite: string | null): { prefix: string; replacement: string } | null {
+  if (rewrite === null) return null;
   const m = route.match;
-  const matched = m.prefix ?? m.path;
+  if (m.regex !== null) return null;
+  const matched = m.path ?? m.prefix ?? "";
+  if (matched === "") return { prefix: "/", replacement: `${rewrite}/` };
+  return { prefix: matched, replacement: rewrite };
+}
+
+export function compileRoute(route: RouteConfig, action: RouteAction, connectTimeoutMs: number | null): CompiledRoute {
   const policy = compileForwardPolicy(
     {
       timeoutMs: action.timeoutMs,
@@ -20,7 +33,7 @@ export function compileRoute(route: RouteConfig, action: RouteAction, connectTim
         action.retry.numRetries > 0
           ? { attempts: action.retry.numRetries + 1, onConnectFailure: true, onStatuses: action.retry.retryOnStatuses, perTryTimeoutMs: action.retry.perTryTimeoutMs }
           : null,
-      prefixRewrite: action.prefixRewrite !== null && matched !== null ? { prefix: matched, replacement: action.prefixRewrite } : null,
+      prefixRewrite: rewriteOf(route, action.prefixRewrite),
       hostRewrite: action.hostRewrite,
       headersToAdd: action.requestHeadersToAdd,
     },
