@@ -81,7 +81,7 @@ describe("upstream failures", () => {
     const took = performance.now() - t0;
     expect(r.status).toBe(504);
     expect(took).toBeGreaterThanOrEqual(290);
-    expect(took).toBeLessThan(1_000);
+    expect(took).toBeLessThan(2_500); // the upstream takes 3 s; loose for a busy machine
     expect(sy.accessLog()[0]).toMatchObject({ status: 504, reason: "E_ROUTE_TIMEOUT", cluster: "c" });
     await waitFor("the upstream request cancelled", () => ups!.list[0]!.requests[0]?.aborted === true);
   });
@@ -120,7 +120,7 @@ describe("a cluster with no host", () => {
     const t0 = performance.now();
     const r = await send(sy.url, { path: "/" });
     expect(r.status).toBe(503);
-    expect(performance.now() - t0).toBeLessThan(500);
+    expect(performance.now() - t0).toBeLessThan(2_000); // the route timeout is 5 s
     expect(sy.accessLog()[0]).toMatchObject({ status: 503, reason: "E_NO_HOST" });
   });
 
@@ -143,7 +143,7 @@ describe("a cluster with no host", () => {
     expect(r.status).toBe(503);
     expect(r.body.toString()).toMatch(/no host became available/);
     expect(took).toBeGreaterThanOrEqual(290);
-    expect(took).toBeLessThan(1_000);
+    expect(took).toBeLessThan(2_000);
   });
 });
 

@@ -72,6 +72,25 @@ export function wholeCluster(snapshot: ClusterSnapshot): Subset {
   return { snapshot, indices: null, count: snapshot.hosts.length };
 }
 
+// The whole cluster narrowed by a config's tags (a route's metadata_match, a cluster's default_subset) is
+// the same for every request of one snapshot: built once per (snapshot, tags), not per request. Both keys
+// are immutable and weakly held, so a new snapshot or a reloaded config simply starts afresh.
+const narrowed = new WeakMap<ClusterSnapshot, WeakMap<Readonly<Record<string, string>>, Subset>>();
+
+function clusterWithTags(snapshot: ClusterSnapshot, match: Readonly<Record<string, string>>): Subset {
+  let bySnapshot = narrowed.get(snapshot);
+  if (bySnapshot === undefined) {
+    bySnapshot = new WeakMap();
+    narrowed.set(snapshot, bySnapshot);
+  }
+  let subset = bySnapshot.get(match);
+  if (subset === undefined) {
+    subset = narrowByTags(wholeCluster(snapshot), match);
+    bySnapshot.set(match, subset);
+  }
+  return subset;
+}
+
 /** The plugin handler: the chain of router plugins over the cluster's snapshot. */
 export class PluginRouteHandler implements RouteHandler {
   readonly name = "plugins";
@@ -89,7 +108,8 @@ export class PluginRouteHandler implements RouteHandler {
       case "fail":
         return { status: HandlerStatus.Stop, reason: d.failure.message, steps: d.steps, failure: d.failure };
       case "accept": {
-        const subset = ctx.metadataMatch ? narrowByTags(d.subset, ctx.metadataMatch) : d.subset;
+        const m = ctx.metadataMatch;
+        const subset = m === null ? d.subset : d.subset.indices === null ? clusterWithTags(snapshot, m) : narrowByTags(d.subset, m);
         if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps: d.steps, metadata: d.metadata };
         return applyFallback(ctx, snapshot, d.steps, d.metadata);
       }
@@ -103,8 +123,7 @@ export class ClusterRouteHandler implements RouteHandler {
   isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult {
     const snapshot = clusters.getClusterSnapshot(ctx.cluster);
     if (snapshot === undefined) return { status: HandlerStatus.NotAvailable, reason: `cluster ${ctx.cluster} not found`, steps: NO_STEPS };
-    const all = wholeCluster(snapshot);
-    const subset = ctx.metadataMatch ? narrowByTags(all, ctx.metadataMatch) : all;
+    const subset = ctx.metadataMatch ? clusterWithTags(snapshot, ctx.metadataMatch) : wholeCluster(snapshot);
     if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps: NO_STEPS, metadata: [] };
     return applyFallback(ctx, snapshot, NO_STEPS, []);
   }
@@ -115,10 +134,18 @@ function applyFallback(ctx: HandlerContext, snapshot: ClusterSnapshot, steps: re
     return { status: HandlerStatus.Available, subset: wholeCluster(snapshot), steps, metadata, fallback: "any" };
   }
   if (ctx.fallback === "default" && ctx.defaultSubset !== null) {
-    const subset = narrowByTags(wholeCluster(snapshot), ctx.defaultSubset);
+    const subset = clusterWithTags(snapshot, ctx.defaultSubset);
     if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps, metadata, fallback: "default" };
   }
-  return { status: HandlerStatus.Stop, reason: `no host left for cluster ${ctx.cluster} (fallback ${ctx.fallback})`, steps };
+  return { status: HandlerStatus.Stop, reason: `no host left for cluster ${ctx.cluster} (fallback ${ctx.fallback}${fallbackWhy(ctx, snapshot)})`, steps };
+}
+
+/** Why a fallback found nothing, when it is not plain: built only on the failure path. */
+function fallbackWhy(ctx: HandlerContext, snapshot: ClusterSnapshot): string {
+  if (snapshot.hosts.length === 0) return ": the cluster has no host";
+  if (ctx.fallback !== "default") return "";
+  if (ctx.defaultSubset === null) return ": the cluster has no lb_subset_config.default_subset";
+  return `: no host carries the default_subset ${JSON.stringify(ctx.defaultSubset)}`;
 }
 
 /** MOSN's handler chain: the first Available wins, Stop ends the search, NotAvailable goes on. */
