@@ -106,6 +106,15 @@ describe("route matching", () => {
     expect(await by("other.test")).toBe("up5");
   });
 
+  it("an absolute-form request target routes by its authority and path", async () => {
+    sy = await matchHost();
+    const r = await send(sy.url, { path: "http://api.example.com/any?x=1", headers: { host: "other.test" } });
+    expect(r.status).toBe(200);
+    expect(upstreamOf(r.body)).toMatchObject({ upstream: "up0", url: "/any?x=1" });
+    const exact = await send(sy.url, { path: "http://other.test/exact" });
+    expect(upstreamOf(exact.body).upstream).toBe("up2");
+  });
+
   it("path, regex, prefix with a header regex, and the first matching entry wins", async () => {
     sy = await matchHost();
     const to = async (path: string, headers: Record<string, string> = {}) => {

@@ -83,6 +83,8 @@ function lookupHeader(name: string): string | undefined {
   return Array.isArray(v) ? v.join(",") : v;
 }
 
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/is;
+
 /** A tags map with no key (config maps are frozen and small: no Object.keys array per request). */
 function isEmpty(tags: Readonly<Record<string, string>>): boolean {
   for (const _ in tags) return false;
@@ -125,8 +127,17 @@ export class Pipeline {
     const started = performance.now();
     const state = this.state;
     const headers = req.headers;
-    const authority = headers.host ?? "";
-    const path = req.url ?? "/";
+    let authority = headers.host ?? "";
+    let path = req.url ?? "/";
+    if (path.charCodeAt(0) !== 47 /* / */) {
+      // Absolute form ("GET http://api.example.com/p"), which a server must accept (RFC 9112 §3.2.2): its
+      // authority wins over Host and its path is what routes match.
+      const abs = ABSOLUTE_FORM.exec(path);
+      if (abs !== null) {
+        authority = abs[1]!;
+        path = abs[2] === undefined || abs[2] === "" ? "/" : abs[2].charCodeAt(0) === 47 ? abs[2] : `/${abs[2]}`;
+      }
+    }
     matching = headers;
     const m = state.table.match(authority, path, lookupHeader);
     matching = null;
