@@ -2,6 +2,7 @@
 // A benchmark reports; it never fails because this machine is slow or busy.
 
 import { benchChain, formatChain } from "./chain.js";
+import { benchE2E, formatE2E } from "./e2e/e2e.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -12,6 +13,14 @@ async function main(): Promise<void> {
   if (!only || only === "chain") {
     console.log("\n## Plugin chain (ns per request, median of 7 interleaved rounds)\n");
     console.log(formatChain(await benchChain(`${root}build/plugins`)));
+  }
+  if (!only || only === "e2e") {
+    console.log("\n## End to end on loopback (issue 6; settings: bench/e2e/e2e.ts, results: docs/performance.md)\n");
+    // A section that cannot run (no build, ports taken) says why and leaves the other sections be.
+    await benchE2E(root).then(
+      (r) => console.log(formatE2E(r)),
+      (err: Error) => console.log(`end-to-end bench not run: ${err.message}`),
+    );
   }
 }
 

@@ -1,0 +1,54 @@
+// Summarizes a V8 .cpuprofile (from `node --cpu-prof`): self time per function and per source file, top N,
+// so that the costs of a proxy under load can be named without opening DevTools.
+//
+// node dist/bench/e2e/cpu-profile.js <file.cpuprofile> [top=25]
+
+import { readFileSync } from "node:fs";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export function summarize(profile: Profile, top: number): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i]!;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+  const fn = new Map<string, number>();
+  const file = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const f = byId.get(id)!.callFrame;
+    const where = shortUrl(f.url);
+    const key = `${f.functionName || "(anonymous)"}  ${where}${f.url ? `:${f.lineNumber + 1}` : ""}`;
+    fn.set(key, (fn.get(key) ?? 0) + us);
+    file.set(where, (file.get(where) ?? 0) + us);
+  }
+  const list = (m: Map<string, number>) =>
+    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => `${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
+  return [`total sampled: ${(total / 1e6).toFixed(2)} s`, "", "self time by function:", ...list(fn), "", "self time by file:", ...list(file)].join("\n");
+}
+
+function shortUrl(url: string): string {
+  if (url === "") return "(native/V8)";
+  const i = url.indexOf("/node_modules/");
+  if (i >= 0) return url.slice(i + 1);
+  const d = url.indexOf("/dist/");
+  if (d >= 0) return url.slice(d + 1);
+  return url.replace(/^file:\/\//, "");
+}
+
+if (process.argv[2] !== undefined) {
+  const p = JSON.parse(readFileSync(process.argv[2], "utf8")) as Profile;
+  console.log(summarize(p, Number(process.argv[3] ?? 25)));
+}
