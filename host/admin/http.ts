@@ -18,15 +18,20 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > limit) {
+        // Stop reading, but keep the socket: the caller answers 413 (with Connection: close). Destroying the
+        // request here would lose that answer.
+        req.off("data", onData);
+        req.pause();
+        chunks.length = 0;
         reject(new BodyError(413, `body is larger than the limit of ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", (err) => reject(new BodyError(400, `body could not be read: ${err.message}`)));
   });

@@ -1,7 +1,7 @@
 // The admin API, on loopback by default. Reads are open; every request that changes state needs the bearer
 // token (401 otherwise, and nothing changes). Bodies are size-limited; malformed ones get 400 with a reason.
 //
-//   GET  /healthz  /readyz  /plugins  /plugins/<name>/config  /clusters  /metrics
+//   GET  /healthz  /readyz  /plugins  /plugins/<name>/config  /clusters  /metrics  /workers (--workers N)
 //   PUT  /plugins/<name>/config      body: config text; optional If-Match: <config version>
 //   PUT  /clusters/<name>/hosts      body: JSON array of hosts (the config's host shape)
 //   POST /explain                    body: JSON sample request (see host/explain)
@@ -17,14 +17,21 @@ import { BodyError, json, problem, readBody, utf8 } from "./http.js";
 
 /** What the admin API needs of the clusters; validation errors carry a code and a message naming the field. */
 export interface ClusterAdmin {
-  list(): { name: string; version: number; hosts: readonly object[] }[];
-  replaceHosts(name: string, hosts: unknown): Promise<{ version: number }>;
+  list(): { name: string; version: number; hostsVersion: number; hosts: readonly object[] }[];
+  /** Validates, persists, then swaps; resolves the new host-list version and the validated hosts. */
+  replaceHosts(name: string, hosts: unknown): Promise<{ version: number; hosts: readonly object[] }>;
+}
+
+/** What a broadcast reached: workers that applied the change, and those that failed or did not answer. */
+export interface Spread {
+  readonly workers: number;
+  readonly failed: readonly { pid: number; error: string }[];
 }
 
 /** Spreads a change to every worker process and resolves when all applied it (single process: at once). */
 export interface Broadcaster {
-  pluginConfig(name: string, version: number, config: string): Promise<{ workers: number }>;
-  clusterHosts(name: string, version: number): Promise<{ workers: number }>;
+  pluginConfig(name: string, version: number, config: string): Promise<Spread>;
+  clusterHosts(name: string, version: number, hosts: readonly object[]): Promise<Spread>;
 }
 
 export interface AdminDeps {
@@ -36,10 +43,17 @@ export interface AdminDeps {
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   readonly explain?: (request: unknown) => unknown;
   readonly broadcast?: Broadcaster;
+  /** Each worker's own view (pid, plugins, clusters), for GET /workers. */
+  readonly workers?: () => Promise<unknown>;
   readonly log: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
 
 const HOSTS_BODY_LIMIT = 16 * 1024 * 1024;
+const SINGLE: Spread = Object.freeze({ workers: 1, failed: [] });
+
+function spreadView(s: Spread): Record<string, unknown> {
+  return s.failed.length > 0 ? { appliedWorkers: s.workers, failedWorkers: s.failed } : { appliedWorkers: s.workers };
+}
 
 function pluginView(p: ReturnType<PluginRegistry["list"]>[number]) {
   return {
@@ -94,7 +108,12 @@ export class AdminServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://admin");
-    const parts = url.pathname.split("/").filter((p) => p.length > 0).map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = url.pathname.split("/").filter((p) => p.length > 0).map(decodeURIComponent);
+    } catch {
+      return problem(res, 400, "E_ADMIN_BAD_PATH", `the path ${JSON.stringify(url.pathname)} is not valid percent-encoding`);
+    }
     const method = req.method ?? "GET";
     const { registry } = this.deps;
 
@@ -113,6 +132,7 @@ export class AdminServer {
       return json(res, 200, { generation: registry.generation, plugins: registry.list().sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : 1)).map(pluginView) });
     }
     if (method === "GET" && url.pathname === "/clusters") return json(res, 200, { clusters: this.deps.clusters.list() });
+    if (method === "GET" && url.pathname === "/workers" && this.deps.workers) return json(res, 200, { workers: await this.deps.workers() });
 
     if (parts[0] === "plugins" && parts.length === 3 && parts[2] === "config") {
       const p = registry.get(parts[1]!);
@@ -141,12 +161,17 @@ export class AdminServer {
     try {
       const text = utf8(await readBody(req, MAX_CONFIG_BYTES), "the config");
       const r = await this.deps.pusher.push(name, text, ifMatch);
-      const spread = (await this.deps.broadcast?.pluginConfig(name, r.version, text)) ?? { workers: 1 };
-      this.deps.log.info({ plugin: name, configVersion: r.version, workers: spread.workers, event: "configured" }, "plugin config pushed");
-      return json(res, 200, { plugin: name, configVersion: r.version, appliedWorkers: spread.workers }, { etag: `"${r.version}"` });
+      // Accepted and persisted: from here on the answer is 200 whatever the workers say; it names the
+      // workers that failed to apply it, and they come back with it from the state folder when restarted.
+      const spread = (await this.deps.broadcast?.pluginConfig(name, r.version, text)) ?? SINGLE;
+      this.deps.log.info({ plugin: name, configVersion: r.version, workers: spread.workers, failedWorkers: spread.failed.length, event: "configured" }, "plugin config pushed");
+      return json(res, 200, { plugin: name, configVersion: r.version, ...spreadView(spread) }, { etag: `"${r.version}"` });
     } catch (err) {
-      if (err instanceof BodyError) return problem(res, err.status, "E_ADMIN_BAD_BODY", err.message);
-      if (err instanceof PushError) return problem(res, err.httpStatus, err.code, err.message);
+      if (err instanceof BodyError) return bodyProblem(res, err);
+      if (err instanceof PushError) {
+        if (err.httpStatus === 413) res.setHeader("connection", "close");
+        return problem(res, err.httpStatus, err.code, err.message);
+      }
       if (err instanceof ConfigRejected) {
         this.deps.log.warn({ plugin: name, reason: err.reason, event: "config-rejected" }, "plugin rejected a pushed config");
         return problem(res, 400, err.code, err.message, { plugin: name, reason: err.reason });
@@ -167,13 +192,13 @@ export class AdminServer {
         return problem(res, 400, "E_ADMIN_BAD_BODY", `the host list is not JSON: ${(err as Error).message}`);
       }
     } catch (err) {
-      if (err instanceof BodyError) return problem(res, err.status, "E_ADMIN_BAD_BODY", err.message);
+      if (err instanceof BodyError) return bodyProblem(res, err);
       throw err;
     }
     try {
       const r = await this.deps.clusters.replaceHosts(name, hosts);
-      const spread = (await this.deps.broadcast?.clusterHosts(name, r.version)) ?? { workers: 1 };
-      return json(res, 200, { cluster: name, version: r.version, appliedWorkers: spread.workers });
+      const spread = (await this.deps.broadcast?.clusterHosts(name, r.version, r.hosts)) ?? SINGLE;
+      return json(res, 200, { cluster: name, version: r.version, hosts: r.hosts.length, ...spreadView(spread) });
     } catch (err) {
       const e = err as Error & { code?: string; status?: number };
       if (e.code === undefined) throw err;
@@ -186,7 +211,7 @@ export class AdminServer {
     try {
       body = JSON.parse(utf8(await readBody(req, 1024 * 1024), "the sample request"));
     } catch (err) {
-      if (err instanceof BodyError) return problem(res, err.status, "E_ADMIN_BAD_BODY", err.message);
+      if (err instanceof BodyError) return bodyProblem(res, err);
       return problem(res, 400, "E_ADMIN_BAD_BODY", `the sample request is not JSON: ${(err as Error).message}`);
     }
     try {
@@ -196,4 +221,10 @@ export class AdminServer {
       return problem(res, 400, e.code ?? "E_EXPLAIN", e.message);
     }
   }
+}
+
+/** A body that could not be taken: over the limit, the rest is not read, so the connection is closed after. */
+function bodyProblem(res: ServerResponse, err: BodyError): void {
+  if (err.status === 413) res.setHeader("connection", "close");
+  problem(res, err.status, "E_ADMIN_BAD_BODY", err.message);
 }

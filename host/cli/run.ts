@@ -1,8 +1,17 @@
 // `switchyard run --config <file> [--plugins <dir>] [--state <dir>] [--workers N] [--log-level L]`
+//
+// With --workers N (N > 1) this process becomes the primary of N worker processes (host/server/workers.ts):
+// the workers share the listeners, the primary keeps the admin API and the state folder. Each worker runs
+// this same command again; node:cluster tells it that it is a worker.
+// SWITCHYARD_WORKER_HEADER=<name> makes every answer carry that header with the answering process id, so that
+// tests can see which worker routed a request.
 
-import pino from "pino";
+import cluster from "node:cluster";
+import pino, { type Logger } from "pino";
 import { loadConfigFile } from "../config/index.js";
-import { SwitchyardHost } from "../server/host.js";
+import type { Config } from "../config/types.js";
+import { SwitchyardHost, type HostOptions } from "../server/host.js";
+import { WorkerLink, WorkerPool } from "../server/workers.js";
 import { parseArgs, str, UsageError } from "./args.js";
 
 export interface RunningHost {
@@ -10,28 +19,85 @@ export interface RunningHost {
   stop(): Promise<void>;
 }
 
-export async function startFromArgs(args: string[]): Promise<RunningHost> {
+interface Parsed {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly workers: number;
+  readonly base: HostOptions;
+}
+
+async function parse(args: string[]): Promise<Parsed> {
   const p = parseArgs(args, { values: ["config", "plugins", "state", "workers", "log-level"] });
   const file = str(p, "config");
   if (file === undefined) throw new UsageError("run needs --config <file>");
+  const w = str(p, "workers") ?? "1";
+  if (!/^[1-9][0-9]{0,2}$/.test(w)) throw new UsageError(`--workers: expected a number of processes 1-999, got ${JSON.stringify(w)}`);
   const { config, warnings } = await loadConfigFile(file);
   const level = str(p, "log-level") ?? config.switchyard.logLevel;
-  const logger = pino({ level });
-  for (const w of warnings) logger.warn({ path: w.path, source: config.source }, `config: ${w.message}`);
-  const host = new SwitchyardHost({
+  const logger = pino({ level, ...(cluster.isWorker ? { base: { pid: process.pid, worker: cluster.worker!.id } } : {}) });
+  if (!cluster.isWorker) for (const w of warnings) logger.warn({ path: w.path, source: config.source }, `config: ${w.message}`);
+  const header = process.env.SWITCHYARD_WORKER_HEADER;
+  const base: HostOptions = {
     config,
     logger,
     ...(str(p, "plugins") !== undefined ? { pluginsDir: str(p, "plugins")! } : {}),
     ...(str(p, "state") !== undefined ? { stateDir: str(p, "state")! } : {}),
-  });
+    ...(header ? { workerHeader: header.toLowerCase() } : {}),
+  };
+  return { config, logger, workers: Number(w), base };
+}
+
+export async function startFromArgs(args: string[]): Promise<RunningHost> {
+  const { logger, workers, base } = await parse(args);
+  if (cluster.isWorker) return startWorker(base);
+  if (workers > 1) return startPrimary(base, workers, logger);
+  const host = new SwitchyardHost(base);
   const { plugins } = await host.start();
   for (const r of plugins?.refused ?? []) logger.error({ dir: r.dir, code: r.code }, `bundle refused at start: ${r.message}`);
   return { host, stop: () => host.stop() };
 }
 
+/** A worker: the listeners, its own plugins and watcher; reads the state folder, never writes it; no admin API. */
+async function startWorker(base: HostOptions): Promise<RunningHost> {
+  const link = new WorkerLink();
+  const host = new SwitchyardHost({ ...base, admin: false, persist: false });
+  await host.start();
+  link.attach(host);
+  // The primary is gone (killed): there is nobody to take pushes any more, so stop too.
+  process.once("disconnect", () => {
+    host.log.warn({}, "primary disconnected; stopping");
+    void host.stop().finally(() => process.exit(0));
+  });
+  return { host, stop: () => host.stop() };
+}
+
+/** The primary: workers first (so that routing works once the admin API answers), then plugins + admin. */
+async function startPrimary(base: HostOptions, count: number, logger: Logger): Promise<RunningHost> {
+  const pool = new WorkerPool({ count, log: logger.child({ component: "workers" }) });
+  await pool.start();
+  const host = new SwitchyardHost({ ...base, listen: false, broadcast: pool, workers: () => pool.status() });
+  try {
+    const { plugins } = await host.start();
+    for (const r of plugins?.refused ?? []) logger.error({ dir: r.dir, code: r.code }, `bundle refused at start: ${r.message}`);
+  } catch (err) {
+    await pool.stop(1000);
+    throw err;
+  }
+  logger.info({ workers: count, workerPids: pool.workers.map((w) => w.process.pid) }, "workers started");
+  return {
+    host,
+    stop: async () => {
+      await host.stop();
+      await pool.stop();
+    },
+  };
+}
+
 export async function run(args: string[]): Promise<number> {
   const running = await startFromArgs(args);
   await waitForSignal(running);
+  // A worker's IPC channel would keep it alive after its host stopped.
+  if (cluster.isWorker) process.exit(0);
   return 0;
 }
 

@@ -1,7 +1,11 @@
 // A config push: the plugin's own configure decides. Accepted → the new config is persisted (atomically) and
 // then swapped in, so the answer "accepted" is only given for a config that a restart will keep. Rejected →
-// the pusher gets the plugin's message and nothing changes. Pushes to one plugin are serialized, so that the
-// optional If-Match version check and the swap are one step.
+// the pusher gets the plugin's message and nothing changes.
+//
+// Everything that replaces one plugin — a push, a config applied from the primary, a bundle swap by the
+// watcher — runs under that plugin's lock (`exclusive`), so that the If-Match check, the persist and the swap
+// are one step, and a bundle swapped in meanwhile can neither lose an accepted config nor bring back an older
+// one.
 
 import { MAX_CONFIG_BYTES } from "../abi/limits.js";
 import type { StateStore } from "../state/store.js";
@@ -29,18 +33,42 @@ export class ConfigPusher {
     private readonly onAccepted: (name: string, version: number, config: string) => void = () => undefined,
   ) {}
 
+  /** Runs `fn` when every earlier change to plugin `name` has finished; changes to one plugin never overlap. */
+  exclusive<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    const prev = this.queues.get(name) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    this.queues.set(name, next);
+    void next
+      .finally(() => {
+        if (this.queues.get(name) === next) this.queues.delete(name);
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
   /**
    * Pushes `config` to plugin `name`. `ifMatch` is the config version the pusher last saw. Throws PushError,
    * ConfigRejected (the plugin's message) or PluginFailure (configure trapped or ran over budget).
    */
   push(name: string, config: string, ifMatch?: number): Promise<PushResult> {
-    const prev = this.queues.get(name) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.pushNow(name, config, ifMatch));
-    this.queues.set(name, next);
-    void next.finally(() => {
-      if (this.queues.get(name) === next) this.queues.delete(name);
-    }).catch(() => undefined);
-    return next;
+    return this.exclusive(name, () => this.pushNow(name, config, ifMatch));
+  }
+
+  /**
+   * Applies a config that was already accepted and persisted elsewhere (by the primary process) at exactly
+   * `version`. An older or equal version than the one serving is ignored (messages may cross a restart).
+   * Resolves "applied", "stale" or "not-loaded" (kept for when the bundle appears); throws what configure
+   * throws.
+   */
+  apply(name: string, version: number, config: string): Promise<"applied" | "stale" | "not-loaded"> {
+    return this.exclusive(name, () => {
+      const current = this.registry.get(name);
+      if (current !== undefined && current.configVersion >= version) return "stale" as const;
+      this.onAccepted(name, version, config);
+      if (current === undefined) return "not-loaded" as const;
+      this.registry.install(current.reconfigure(config, version));
+      return "applied" as const;
+    });
   }
 
   private async pushNow(name: string, config: string, ifMatch: number | undefined): Promise<PushResult> {
@@ -54,12 +82,8 @@ export class ConfigPusher {
     const version = current.configVersion + 1;
     // Throws ConfigRejected with the plugin's message, or PluginFailure; the serving plugin is untouched.
     const next = current.reconfigure(config, version);
+    // Under the plugin's lock no bundle swap can land between the persist and the install.
     await this.store?.savePluginConfig(name, version, config);
-    // The bundle may have been swapped while configure ran; the push then applies to the new bundle only if
-    // it is still the same one, otherwise the pusher retries against the new version.
-    if (this.registry.get(name) !== current) {
-      throw new PushError("E_PUSH_VERSION_MISMATCH", `plugin ${name} changed while the push was applied; push again`, 409);
-    }
     this.registry.install(next);
     this.onAccepted(name, version, config);
     return { plugin: name, version };

@@ -21,6 +21,13 @@ export interface WatcherOptions {
   readonly log: WatcherLog;
   readonly debounceMs?: number;
   readonly pollMs?: number;
+  /**
+   * Runs a swap or an unload of plugin `name` under that plugin's lock (ConfigPusher.exclusive), so that a
+   * push cannot land between reading the saved config and installing the new bundle. Direct by default.
+   */
+  /** Wall clock in ms, compared with file modification times. */
+  readonly now?: () => number;
+  readonly exclusive?: <T>(name: string, fn: () => T | Promise<T>) => Promise<T>;
 }
 
 export interface ScanResult {
@@ -42,12 +49,16 @@ export class BundleWatcher {
   private poll: NodeJS.Timeout | undefined;
   private scanning: Promise<ScanResult> | undefined;
   private again = false;
+  private stopped = false;
+  /** Set once start() watches; only then is a folder still being written left for a later pass. */
+  private watching = false;
 
   constructor(readonly dir: string, private readonly registry: PluginRegistry, private readonly opts: WatcherOptions) {}
 
   /** Loads what is there now, then watches. */
   async start(): Promise<ScanResult> {
     const first = await this.scan();
+    this.watching = true;
     try {
       this.fsWatcher = watch(this.dir, { recursive: true }, () => this.schedule());
       this.fsWatcher.on("error", (err) => this.opts.log.warn({ err: err.message, dir: this.dir }, "plugins folder watch failed; polling only"));
@@ -60,14 +71,16 @@ export class BundleWatcher {
   }
 
   stop(): void {
+    this.stopped = true;
     this.fsWatcher?.close();
     if (this.timer) clearTimeout(this.timer);
     if (this.poll) clearInterval(this.poll);
   }
 
   private schedule(): void {
+    if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.scan(), this.opts.debounceMs ?? 200);
+    this.timer = setTimeout(() => void this.scan(), this.debounceMs);
     this.timer.unref();
   }
 
@@ -87,16 +100,33 @@ export class BundleWatcher {
     return this.scanning;
   }
 
-  private async signature(bundleDir: string): Promise<string | undefined> {
+  private get debounceMs(): number {
+    return this.opts.debounceMs ?? 200;
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private exclusive<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    return this.opts.exclusive ? this.opts.exclusive(name, fn) : Promise.resolve().then(fn);
+  }
+
+  /** The signature of a bundle folder and the newest modification time of its files. */
+  private async signature(bundleDir: string): Promise<{ sig: string; newest: number } | undefined> {
     try {
+      // ctime and inode too: a file rewritten in place with the same size within the mtime's granularity, or
+      // renamed over, still changes the signature.
       const m = await stat(join(bundleDir, "metadata.json"));
-      const parts = [`${m.size}:${m.mtimeMs}`];
-      for (const f of await readdir(bundleDir)) {
+      const parts = [`${m.size}:${m.mtimeMs}:${m.ctimeMs}:${m.ino}`];
+      let newest = Math.max(m.mtimeMs, m.ctimeMs);
+      for (const f of (await readdir(bundleDir)).sort()) {
         if (!f.endsWith(".wasm")) continue;
         const s = await stat(join(bundleDir, f));
-        parts.push(`${f}:${s.size}:${s.mtimeMs}`);
+        parts.push(`${f}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`);
+        newest = Math.max(newest, s.mtimeMs, s.ctimeMs);
       }
-      return parts.join("|");
+      return { sig: parts.join("|"), newest };
     } catch {
       return undefined; // no metadata.json: not a bundle (yet)
     }
@@ -114,21 +144,34 @@ export class BundleWatcher {
     const present = new Set<string>();
     for (const entry of entries) {
       const bundleDir = join(this.dir, entry);
-      const sig = await this.signature(bundleDir);
-      if (sig === undefined) continue;
+      const signed = await this.signature(bundleDir);
+      if (signed === undefined) continue;
+      const sig = signed.sig;
       present.add(bundleDir);
       const before = this.seen.get(bundleDir);
       if (before?.signature === sig) continue;
+      // A folder still being written (a file changed within the debounce window) is looked at again once it
+      // has settled, so that a bundle copied file by file is loaded once, complete.
+      if (this.watching && this.now() - signed.newest < this.debounceMs) {
+        this.schedule();
+        continue;
+      }
       try {
         const bundle = await loadBundle(bundleDir, this.registry.options);
         const name = bundle.metadata.name;
         const owner = [...this.seen.entries()].find(([d, s]) => s.name === name && d !== bundleDir);
         if (owner) throw Object.assign(new Error(`bundle ${name}: already provided by ${owner[0]}`), { code: "E_BUNDLE_DUPLICATE" });
-        const saved = this.opts.savedConfig?.(name);
-        const plugin = this.registry.build(bundle, saved?.text, saved?.version ?? 0);
+        await this.exclusive(name, () => {
+          // Read under the lock: the last accepted push, not one that an overtaking push just replaced.
+          const saved = this.opts.savedConfig?.(name);
+          const plugin = this.registry.build(bundle, saved?.text, saved?.version ?? 0);
+          this.registry.install(plugin);
+        });
         // A folder whose plugin was renamed unloads the old name.
-        if (before?.name !== undefined && before.name !== name) this.registry.remove(before.name);
-        this.registry.install(plugin);
+        if (before?.name !== undefined && before.name !== name) {
+          const old = before.name;
+          await this.exclusive(old, () => this.registry.remove(old));
+        }
         this.seen.set(bundleDir, { signature: sig, name });
         result.loaded.push(name);
         log.info({ plugin: name, version: bundle.metadata.version, order: bundle.metadata.order, sha256: bundle.metadata.sha256, dir: bundleDir, event: before ? "swapped" : "loaded" }, before ? "plugin bundle swapped" : "plugin bundle loaded");
@@ -143,9 +186,10 @@ export class BundleWatcher {
     for (const [bundleDir, s] of [...this.seen]) {
       if (present.has(bundleDir)) continue;
       this.seen.delete(bundleDir);
-      if (s.name !== undefined && this.registry.remove(s.name)) {
-        result.removed.push(s.name);
-        log.info({ plugin: s.name, dir: bundleDir, event: "unloaded" }, "plugin bundle removed");
+      const name = s.name;
+      if (name !== undefined && (await this.exclusive(name, () => this.registry.remove(name)))) {
+        result.removed.push(name);
+        log.info({ plugin: name, dir: bundleDir, event: "unloaded" }, "plugin bundle removed");
       }
     }
     return result;

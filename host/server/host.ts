@@ -44,6 +44,19 @@ export interface HostOptions {
   readonly broadcast?: Broadcaster;
   /** Watch the plugins folder for changes (default true). */
   readonly watch?: boolean;
+  /** Debounce and poll period of the plugins-folder watcher (defaults 200 ms and 1 s). */
+  readonly watchTiming?: { readonly debounceMs?: number; readonly pollMs?: number };
+  /** Open the config's listeners (default true); the primary of `--workers N` routes nothing itself. */
+  readonly listen?: boolean;
+  /**
+   * Write pushes and host lists to the state folder (default true). Workers of `--workers N` only read it at
+   * start: the primary persists, then tells them.
+   */
+  readonly persist?: boolean;
+  /** Adds this response header, valued with the process id, to every answer of the listeners (tests). */
+  readonly workerHeader?: string;
+  /** Reads of the admin API that the primary answers from its workers (GET /workers). */
+  readonly workers?: () => Promise<unknown>;
 }
 
 export function toClusterInput(c: ClusterConfig, hosts: readonly HostSpec[] = c.hosts): ClusterSettingsInput {
@@ -103,6 +116,7 @@ export class SwitchyardHost {
   private ready = false;
   private savedConfigs = new Map<string, { text: string; version: number }>();
   private readonly clusterVersions = new Map<string, number>();
+  private readonly clusterQueues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly opts: HostOptions) {
     const config = opts.config;
@@ -134,7 +148,7 @@ export class SwitchyardHost {
       ...opts.plugin,
     });
     // A bundle swapped in later is configured with the last accepted push, kept here as it is persisted.
-    this.pusher = new ConfigPusher(this.registry, this.store, (name, version, text) => this.savedConfigs.set(name, { text, version }));
+    this.pusher = new ConfigPusher(this.registry, opts.persist === false ? null : this.store, (name, version, text) => this.savedConfigs.set(name, { text, version }));
   }
 
   get config(): Config {
@@ -160,12 +174,14 @@ export class SwitchyardHost {
       this.watcher = new BundleWatcher(pluginsDir, this.registry, {
         log: this.log.child({ component: "plugins" }),
         savedConfig: (name) => this.savedConfigs.get(name),
+        exclusive: (name, fn) => this.pusher.exclusive(name, fn),
+        ...this.opts.watchTiming,
       });
       plugins = this.opts.watch === false ? await this.watcher.scan() : await this.watcher.start();
     }
 
     const forwarder = new Forwarder({ pools: this.pools, logger: this.log.child({ component: "access" }) });
-    for (const l of config.listeners) {
+    for (const l of this.opts.listen === false ? [] : config.listeners) {
       const pipeline = new Pipeline(buildRouting(config, l.routerConfigName), {
         clusters: this.clusters,
         registry: this.registry,
@@ -178,7 +194,12 @@ export class SwitchyardHost {
           this.events.emit("request", e);
         },
       });
-      const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => pipeline.handle(req, res));
+      const tag = this.opts.workerHeader;
+      const pid = String(process.pid);
+      const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, tag === undefined ? (req, res) => pipeline.handle(req, res) : (req, res) => {
+        res.setHeader(tag, pid);
+        pipeline.handle(req, res);
+      });
       const entry = { name: l.name, server, pipeline, address: null as AddressInfo | null };
       this.servers.push(entry);
       entry.address = await new Promise<AddressInfo>((resolve, reject) => {
@@ -199,6 +220,7 @@ export class SwitchyardHost {
         explain: (body) => explain({ config, clusters: this.clusters, registry: this.registry }, body as SampleRequest),
         log: this.log.child({ component: "admin" }),
         ...(this.opts.broadcast ? { broadcast: this.opts.broadcast } : {}),
+        ...(this.opts.workers ? { workers: this.opts.workers } : {}),
       });
       this.adminAddress = await this.admin.listen(config.admin.port, config.admin.host);
       this.log.info({ address: `${this.adminAddress.address}:${this.adminAddress.port}`, tokenConfigured: token.configured }, "admin API started");
@@ -207,26 +229,62 @@ export class SwitchyardHost {
     return { plugins };
   }
 
+  /** Runs changes to one cluster's host list one after the other, so that versions and files stay in step. */
+  private clusterExclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const next = (this.clusterQueues.get(name) ?? Promise.resolve()).catch(() => undefined).then(fn);
+    this.clusterQueues.set(name, next);
+    void next.finally(() => {
+      if (this.clusterQueues.get(name) === next) this.clusterQueues.delete(name);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  /** The version of a cluster's host list: 0 as configured, +1 per accepted PUT /clusters/<name>/hosts. */
+  hostsVersion(name: string): number {
+    return this.clusterVersions.get(name) ?? 0;
+  }
+
+  /**
+   * Applies a host list that the primary already validated and persisted, at exactly `version`; an older or
+   * equal version is ignored. Returns false when it was stale.
+   */
+  applyClusterHosts(name: string, version: number, hosts: unknown): Promise<boolean> {
+    return this.clusterExclusive(name, async () => {
+      const cluster = this.clusters.get(name);
+      if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND" });
+      if (this.hostsVersion(name) >= version) return false;
+      cluster.update(validateHostSpecs(name, normalizeHostList(hosts)));
+      this.clusterVersions.set(name, version);
+      return true;
+    });
+  }
+
   clusterAdmin(): ClusterAdmin {
     return {
       list: () =>
         this.clusters.names().map((name) => {
           const s = this.clusters.snapshot(name);
-          return { name, version: s.version, hosts: s.hosts.map((h) => ({ address: h.address, weight: h.weight, healthy: h.healthy, status: h.status, pending: h.pending, tags: h.tags })) };
+          return { name, version: s.version, hostsVersion: this.hostsVersion(name), hosts: s.hosts.map((h) => ({ address: h.address, weight: h.weight, healthy: h.healthy, status: h.status, pending: h.pending, tags: h.tags })) };
         }),
-      replaceHosts: async (name, hosts) => {
-        const cluster = this.clusters.get(name);
-        if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND", status: 404 });
-        // Validated in full before anything changes; persisted before it is swapped in.
-        const specs = validateHostSpecs(name, normalizeHostList(hosts));
-        const version = (this.clusterVersions.get(name) ?? 0) + 1;
-        await this.store?.saveClusterHosts(name, version, specs);
-        cluster.update(specs);
-        this.clusterVersions.set(name, version);
-        this.log.info({ cluster: name, hosts: specs.length, version, event: "hosts-updated" }, "cluster hosts replaced");
-        return { version };
-      },
+      replaceHosts: (name, hosts) =>
+        this.clusterExclusive(name, async () => {
+          const cluster = this.clusters.get(name);
+          if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND", status: 404 });
+          // Validated in full before anything changes; persisted before it is swapped in.
+          const specs = validateHostSpecs(name, normalizeHostList(hosts));
+          const version = this.hostsVersion(name) + 1;
+          if (this.opts.persist !== false) await this.store?.saveClusterHosts(name, version, specs);
+          cluster.update(specs);
+          this.clusterVersions.set(name, version);
+          this.log.info({ cluster: name, hosts: specs.length, version, event: "hosts-updated" }, "cluster hosts replaced");
+          return { version, hosts: specs };
+        }),
     };
+  }
+
+  /** Applies a config the primary accepted and persisted (see ConfigPusher.apply). */
+  applyPluginConfig(name: string, version: number, config: string): Promise<"applied" | "stale" | "not-loaded"> {
+    return this.pusher.apply(name, version, config);
   }
 
   async stop(): Promise<void> {
