@@ -1,0 +1,274 @@
+// Runs every example marked ```sh doc-test in README.md and docs/*.md, so that the docs cannot drift.
+//
+// In a marked block, a line starting with "$ " is a command (a trailing "\" continues it on the next line);
+// the lines after it, up to the next command, are its documented output. Each file gets a fresh host on the
+// demo config (examples/configs/demo.json, bundles from build/plugins, admin token demo-token) on port 0,
+// with demo upstreams on port 0; commands run in the repository with bash, with the documented addresses
+// (:8080, :9901, 127.0.0.1:18081-18084) replaced by the real ones. A command must exit 0, and its output must
+// have the documented shape:
+//   - documented JSON: the output is JSON of the same shape (every documented key present, recursively, with
+//     a value of the same type; each documented array element has the shape of some output element);
+//   - documented text: every documented line matches an output line, in order, where "…" matches anything
+//     and a run of spaces matches any run of spaces.
+// The admin server here is the real AdminServer with the host's own dependencies plus `metrics` (the host's
+// admin cannot be given the metrics until host.ts wires attachMetrics).
+
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { AdminToken } from "../host/admin/auth.js";
+import { AdminServer } from "../host/admin/server.js";
+import { DEMO_UPSTREAMS } from "../host/cli/demo.js";
+import { parseConfig } from "../host/config/index.js";
+import { explain, type SampleRequest } from "../host/explain/explain.js";
+import { attachMetrics } from "../host/metrics/metrics.js";
+import { SwitchyardHost } from "../host/server/host.js";
+
+const REPO = new URL("../", import.meta.url).pathname;
+
+interface Example {
+  readonly file: string;
+  readonly line: number;
+  readonly command: string;
+  readonly output: string[];
+}
+
+/** The examples of one markdown file, in order. */
+export function parseExamples(file: string, text: string): Example[] {
+  const out: Example[] = [];
+  const lines = text.split("\n");
+  let inBlock = false;
+  let marked = false;
+  let current: { line: number; command: string; output: string[] } | null = null;
+  const flush = () => {
+    if (current !== null) out.push({ file, ...current, output: current.output });
+    current = null;
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const fence = /^```(.*)$/.exec(l);
+    if (fence !== null) {
+      if (!inBlock) {
+        inBlock = true;
+        marked = /^sh\s+doc-test\b/.test(fence[1]!.trim());
+      } else {
+        flush();
+        inBlock = false;
+        marked = false;
+      }
+      continue;
+    }
+    if (!inBlock || !marked) continue;
+    if (l.startsWith("$ ")) {
+      flush();
+      let command = l.slice(2);
+      while (command.endsWith("\\") && i + 1 < lines.length) command = command.slice(0, -1) + lines[++i]!;
+      current = { line: i + 1, command, output: [] };
+    } else if (current !== null) {
+      current.output.push(l);
+    }
+  }
+  return out;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** Where `actual` lacks the documented shape, or null. */
+export function shapeMismatch(doc: Json, actual: Json, path = "$"): string | null {
+  if (doc === null) return null; // null documents "any value"
+  if (Array.isArray(doc)) {
+    if (!Array.isArray(actual)) return `${path}: expected an array`;
+    if (doc.length > 0 && actual.length === 0) return `${path}: expected a non-empty array`;
+    // Each documented element must have the shape of some element of the output.
+    for (let i = 0; i < doc.length; i++) {
+      const misses = actual.map((a, j) => shapeMismatch(doc[i]!, a, `${path}[${j}]`));
+      if (!misses.includes(null)) return misses[0]!;
+    }
+    return null;
+  }
+  if (typeof doc === "object") {
+    if (typeof actual !== "object" || actual === null || Array.isArray(actual)) return `${path}: expected an object`;
+    for (const k of Object.keys(doc)) {
+      if (!(k in actual)) return `${path}: no key "${k}" (has ${Object.keys(actual).join(", ")})`;
+      const m = shapeMismatch(doc[k]!, actual[k]!, `${path}.${k}`);
+      if (m !== null) return m;
+    }
+    return null;
+  }
+  return typeof actual === typeof doc ? null : `${path}: expected a ${typeof doc}, got ${JSON.stringify(actual)}`;
+}
+
+function linePattern(doc: string): RegExp {
+  const parts = doc.trim().split("…").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/ +/g, " +"));
+  return new RegExp(`^\\s*${parts.join(".*")}\\s*$`);
+}
+
+/** Where the output lacks the documented lines, or null. */
+export function textMismatch(doc: readonly string[], actual: string): string | null {
+  const lines = actual.split(/\r?\n/);
+  let at = 0;
+  for (const d of doc) {
+    if (d.trim() === "") continue;
+    const re = linePattern(d);
+    while (at < lines.length && !re.test(lines[at]!)) at++;
+    if (at === lines.length) return `no output line matches ${JSON.stringify(d)} (in order)`;
+    at++;
+  }
+  return null;
+}
+
+export function outputMismatch(doc: readonly string[], actual: string): string | null {
+  const text = doc.join("\n").trim();
+  if (text.startsWith("{") || text.startsWith("[")) {
+    let documented: Json;
+    try {
+      documented = JSON.parse(text) as Json;
+    } catch (err) {
+      return `the documented output is not JSON: ${(err as Error).message}`;
+    }
+    let got: Json;
+    try {
+      got = JSON.parse(actual) as Json;
+    } catch {
+      return `the output is not JSON: ${actual.slice(0, 300)}`;
+    }
+    return shapeMismatch(documented, got);
+  }
+  return textMismatch(doc, actual);
+}
+
+interface DemoHost {
+  readonly substitute: (command: string) => string;
+  close(): Promise<void>;
+}
+
+/** The demo of `make run`, on port 0. */
+async function startDemo(): Promise<DemoHost> {
+  const upstreams: Server[] = [];
+  const real = new Map<string, string>();
+  for (const u of DEMO_UPSTREAMS) {
+    const s = createServer((req, res) => {
+      req.resume();
+      const body = JSON.stringify({ host: u.address, version: u.version, zone: u.zone, method: req.method, path: req.url }) + "\n";
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    });
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+    upstreams.push(s);
+    real.set(u.address, `127.0.0.1:${(s.address() as AddressInfo).port}`);
+  }
+  let text = await readFile(join(REPO, "examples/configs/demo.json"), "utf8");
+  text = text.replace('"127.0.0.1:8080"', '"127.0.0.1:0"').replace('"127.0.0.1:9901"', '"127.0.0.1:0"');
+  for (const [doc, actual] of real) text = text.replaceAll(`"${doc}"`, `"${actual}"`);
+  const { config } = parseConfig(text, join(REPO, "examples/configs/demo.json"));
+  const root = await mkdtemp(join(tmpdir(), "switchyard-docs-"));
+  const log = pino({ level: "silent" });
+  const host = new SwitchyardHost({ config, logger: log, pluginsDir: join(REPO, "build/plugins"), stateDir: join(root, "state"), admin: false, watch: false });
+  const metrics = attachMetrics(host);
+  await host.start();
+  // What host.ts gives its AdminServer, plus the metrics.
+  const admin = new AdminServer({
+    registry: host.registry,
+    pusher: host.pusher,
+    clusters: host.clusterAdmin(),
+    token: new AdminToken("demo-token"),
+    ready: () => true,
+    explain: (body) => explain({ config, clusters: host.clusters, registry: host.registry }, body as SampleRequest),
+    metrics: () => metrics.scrape(),
+    log,
+  });
+  const adminPort = (await admin.listen(0, "127.0.0.1")).port;
+  const proxyPort = host.servers[0]!.address!.port;
+  return {
+    substitute(command) {
+      let c = command.replace(/(localhost|127\.0\.0\.1):8080\b/g, `127.0.0.1:${proxyPort}`).replace(/(localhost|127\.0\.0\.1):9901\b/g, `127.0.0.1:${adminPort}`);
+      for (const [doc, actual] of real) c = c.replaceAll(doc, actual);
+      return c;
+    },
+    async close() {
+      metrics.detach();
+      await admin.close();
+      await host.stop();
+      await Promise.all(upstreams.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })));
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+function sh(command: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile("bash", ["-o", "pipefail", "-c", command], { cwd: REPO, timeout: 20_000, env: { ...process.env, SWITCHYARD_ADMIN_TOKEN: "" } }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
+    });
+  });
+}
+
+const docs = ["README.md", ...(await readdir(join(REPO, "docs"))).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const examples = new Map<string, Example[]>();
+for (const f of docs) examples.set(f, parseExamples(f, await readFile(join(REPO, f), "utf8")));
+
+describe("the README", () => {
+  it("starts with the two commands, which the Makefile has", async () => {
+    const readme = await readFile(join(REPO, "README.md"), "utf8");
+    const head = readme.split("\n").slice(0, 6).join("\n");
+    expect(head).toMatch(/^make run\b/m);
+    expect(head).toMatch(/^make test\b/m);
+    const makefile = await readFile(join(REPO, "Makefile"), "utf8");
+    expect(makefile).toMatch(/^run: /m);
+    expect(makefile).toMatch(/^test: /m);
+  });
+
+  it("links to files that exist", async () => {
+    const readme = await readFile(join(REPO, "README.md"), "utf8");
+    const links = [...readme.matchAll(/\]\(([^)#]+)\)/g)].map((m) => m[1]!).filter((l) => !/^https?:/.test(l));
+    expect(links).toEqual(expect.arrayContaining(["docs/config.md", "docs/writing-a-plugin.md", "docs/admin-api.md", "docs/performance.md", "sdk/ABI.md"]));
+    const missing: string[] = [];
+    for (const l of links) await readFile(join(REPO, l)).catch(() => missing.push(l));
+    // docs/performance.md is being written alongside; every other link must resolve now.
+    expect(missing.filter((l) => l !== "docs/performance.md")).toEqual([]);
+  });
+
+  it("marks its tour and the admin API reference as tested examples", () => {
+    expect(examples.get("README.md")!.length).toBeGreaterThanOrEqual(8);
+    expect(examples.get("docs/admin-api.md")!.length).toBeGreaterThanOrEqual(12);
+  });
+});
+
+describe("the example checker", () => {
+  it("compares JSON by shape and text by lines with … wildcards", () => {
+    expect(outputMismatch(['{"a":1,"b":[{"c":"x"}]}'], '{"a":2,"b":[{"c":"y","d":1}],"e":0}')).toBeNull();
+    expect(outputMismatch(['{"a":1}'], '{"b":1}')).toMatch(/no key "a"/);
+    expect(outputMismatch(['{"a":1}'], '{"a":"1"}')).toMatch(/expected a number/);
+    expect(outputMismatch(['{"a":[1]}'], '{"a":[]}')).toMatch(/non-empty/);
+    expect(outputMismatch(['{"a":[{"m":1}]}'], '{"a":[{"n":1},{"m":2,"n":1}]}')).toBeNull();
+    expect(outputMismatch(['{"a":[{"m":1}]}'], '{"a":[{"n":1}]}')).toMatch(/\$\.a\[0\]: no key "m"/);
+    expect(outputMismatch(["x   1", "z …"], "x 1\ny\nz 42")).toBeNull();
+    expect(outputMismatch(["z", "x"], "x\nz")).toMatch(/in order/);
+    expect(parseExamples("t.md", "```sh doc-test\n$ echo a \\\nb\nout\n```\n```sh\n$ nope\n```\n")).toEqual([{ file: "t.md", line: 3, command: "echo a b", output: ["out"] }]);
+  });
+});
+
+for (const [file, list] of examples) {
+  if (list.length === 0) continue;
+  describe(`examples of ${file}`, () => {
+    it(`runs all ${list.length}, in order, against the demo`, async () => {
+      const demo = await startDemo();
+      try {
+        for (const ex of list) {
+          const command = demo.substitute(ex.command);
+          const r = await sh(command);
+          const where = `${ex.file}:${ex.line}: ${ex.command}`;
+          expect(r.code, `${where}\nstderr: ${r.stderr}`).toBe(0);
+          expect(outputMismatch(ex.output, r.stdout), `${where}\noutput:\n${r.stdout}`).toBeNull();
+        }
+      } finally {
+        await demo.close();
+      }
+    }, 120_000);
+  });
+}
