@@ -26,6 +26,7 @@ export type FromWorker =
 /** What one worker routes with, as GET /workers shows it. */
 export interface WorkerStatus {
   readonly pid: number;
+  readonly state: "ready";
   readonly generation: number;
   readonly plugins: readonly { name: string; version: string; order: number; sha256: string; configVersion: number }[];
   readonly clusters: readonly { name: string; hostsVersion: number; hosts: number }[];
@@ -115,10 +116,10 @@ export class WorkerPool implements Broadcaster {
   }
 
   /** Sends `make(id)` to every live worker and collects the answers (or why there was none). */
-  private async ask(make: (id: number) => ToWorker): Promise<{ pid: number; answer: FromWorker | { t: "gone"; error: string } }[]> {
+  private async ask(make: (id: number) => ToWorker, to: Worker[] = this.workers): Promise<{ pid: number; answer: FromWorker | { t: "gone"; error: string } }[]> {
     const timeout = this.opts.ackTimeoutMs ?? 10_000;
     return Promise.all(
-      this.workers.map((worker) => {
+      to.map((worker) => {
         const id = this.nextId++;
         const pid = worker.process.pid ?? 0;
         return new Promise<{ pid: number; answer: FromWorker | { t: "gone"; error: string } }>((resolve) => {
@@ -167,8 +168,13 @@ export class WorkerPool implements Broadcaster {
 
   /** Every worker's own view, for GET /workers. */
   async status(): Promise<unknown[]> {
-    const answers = await this.ask((id) => ({ t: "status", id }));
-    return answers.map(({ pid, answer }) => (answer.t === "ack" && answer.ok ? answer.result : { pid, error: answer.t === "gone" ? answer.error : "no status" }));
+    // A worker still starting would answer only once it listens: say so instead of waiting for it.
+    const starting = this.workers.filter((w) => !this.ready.has(w)).map((w) => ({ pid: w.process.pid, state: "starting" }));
+    const answers = await this.ask((id) => ({ t: "status", id }), this.workers.filter((w) => this.ready.has(w)));
+    return [
+      ...answers.map(({ pid, answer }) => (answer.t === "ack" && answer.ok ? answer.result : { pid, state: "gone", error: answer.t === "gone" ? answer.error : "no status" })),
+      ...starting,
+    ];
   }
 
   /** Stops the workers gracefully (SIGTERM: requests in flight finish), killing those still there after `graceMs`. */
@@ -241,6 +247,7 @@ export class WorkerLink {
 export function workerStatus(host: SwitchyardHost): WorkerStatus {
   return {
     pid: process.pid,
+    state: "ready",
     generation: host.registry.generation,
     plugins: host.registry
       .list()

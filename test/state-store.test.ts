@@ -1,0 +1,63 @@
+// The state folder: whole files replaced atomically; leftovers of an interrupted write ignored; a file that
+// does not parse reported and skipped, never fatal; names that are not safe file names refused.
+
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeFileAtomic } from "../host/state/atomic-file.js";
+import { StateStore } from "../host/state/store.js";
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "switchyard-state-"));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("StateStore", () => {
+  it("round-trips configs and host lists, one file each, no temp file left", async () => {
+    const store = new StateStore(join(root, "a"), () => new Date(0));
+    await store.savePluginConfig("header-canary", 1, "{}");
+    await store.savePluginConfig("header-canary", 2, '{"x":"é"}');
+    await store.saveClusterHosts("c", 7, [{ address: "127.0.0.1:1", weight: 2, tags: { zone: "a" } }]);
+    expect(await store.loadPluginConfigs()).toEqual(new Map([["header-canary", { text: '{"x":"é"}', version: 2 }]]));
+    expect(await store.loadClusterHosts()).toEqual(new Map([["c", { version: 7, hosts: [{ address: "127.0.0.1:1", weight: 2, tags: { zone: "a" } }] }]]));
+    expect(await readdir(join(root, "a", "plugins"))).toEqual(["header-canary.json"]);
+  });
+
+  it("ignores temp files, reports torn or wrong-shaped files and keeps going", async () => {
+    const dir = join(root, "b");
+    const store = new StateStore(dir);
+    await store.savePluginConfig("good", 3, "ok");
+    await writeFile(join(dir, "plugins", ".good.json.123.abc.tmp"), '{"name":"good","version":9,"con'); // interrupted write
+    await writeFile(join(dir, "plugins", "torn.json"), '{"name":"torn","vers');
+    await writeFile(join(dir, "plugins", "shape.json"), JSON.stringify({ name: "shape", version: "1", config: "x" }));
+    const bad: string[] = [];
+    const loaded = await store.loadPluginConfigs((file, why) => bad.push(`${file.split("/").pop()}: ${why}`));
+    expect(loaded).toEqual(new Map([["good", { text: "ok", version: 3 }]]));
+    expect(bad.map((b) => b.split(":")[0]).sort()).toEqual(["shape.json", "torn.json"]);
+  });
+
+  it("refuses names that are not safe file names, and an empty folder loads as nothing", async () => {
+    const store = new StateStore(join(root, "c"));
+    await expect(store.savePluginConfig("../escape", 1, "x")).rejects.toThrow(/not a safe file name/);
+    await expect(store.saveClusterHosts("a/b", 1, [])).rejects.toThrow(/not a safe file name/);
+    expect((await store.loadPluginConfigs()).size).toBe(0);
+    await mkdir(join(root, "c", "clusters"), { recursive: true });
+    expect((await store.loadClusterHosts()).size).toBe(0);
+  });
+
+  it("writeFileAtomic replaces the whole file or leaves the old one", async () => {
+    const file = join(root, "d", "f.json");
+    await writeFileAtomic(file, "first");
+    await writeFileAtomic(file, "second, longer");
+    expect(await readFile(file, "utf8")).toBe("second, longer");
+    // A write into a folder that cannot take the rename fails and leaves the old file and no temp file.
+    await mkdir(join(root, "d", "dir.json"));
+    await writeFile(join(root, "d", "dir.json", "x"), "occupied");
+    await expect(writeFileAtomic(join(root, "d", "dir.json"), "nope")).rejects.toThrow();
+    expect((await readdir(join(root, "d"))).sort()).toEqual(["dir.json", "f.json"]);
+  });
+});
