@@ -2,7 +2,15 @@
 // price of arming; fuel burned per ms in V8's baseline and optimising tiers (the figure behind FUEL_PER_MS);
 // how long instrumenting takes. Reports, never asserts. `node dist/host/sandbox/bench.js` prints the table.
 
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { RequestParts } from "../abi/codec.js";
+import { HostStatus, type ClusterSnapshot, type Host } from "../cluster/types.js";
+import { loadBundle } from "../plugin/bundle.js";
+import { PluginChain, TableRegistry } from "../plugin/chain.js";
+import { RouterPlugin } from "../plugin/plugin.js";
+import { sandboxOptions } from "./options.js";
 import { FUEL_PER_MS, FuelBudget } from "./budget.js";
 import { MAX_FUEL, type SandboxExports } from "./exports.js";
 import { LOOPS_WAT, ROUTE_WAT, watToWasm } from "./fixtures.js";
@@ -149,6 +157,60 @@ export async function benchSandbox(now: () => number = () => performance.now()):
   return rows;
 }
 
+/** 100 hosts tagged as the example plugins expect (version, zone), one snapshot for every call. */
+function exampleSnapshot(): ClusterSnapshot {
+  const hosts: Host[] = [];
+  for (let i = 0; i < 100; i++) {
+    const version = i % 10 === 0 ? "canary" : i % 2 ? "v1" : "v2";
+    hosts.push({ address: `10.0.0.${i}:8080`, hostname: undefined, weight: 1, healthy: true, tags: { version, zone: `z${i % 4}` }, status: HostStatus.Available, pending: 0 });
+  }
+  return { cluster: "bench", version: 1, id: 1, hosts };
+}
+
+const EXAMPLE_REQUEST: RequestParts = {
+  method: "GET",
+  path: "/api/v1/orders?limit=20",
+  authority: "shop.example.com",
+  rawHeaders: ["Host", "shop.example.com", "User-Agent", "bench/1.0", "Accept", "application/json", "X-Canary", "0", "X-Zone", "z1", "X-User", "user-12345", "X-Client", "ok"],
+};
+
+/**
+ * The CPU budget's cost on the real example plugins (`make build-plugins`): ns per route through a one-plugin
+ * chain, 100 hosts, the bundle loaded plain and loaded with the sandbox (metered, capped, armed per call).
+ * Rounds alternate between the two so that machine noise hits both alike.
+ */
+export async function benchExamplePlugins(dir = "build/plugins", now: () => number = () => performance.now()): Promise<Row[]> {
+  const rows: Row[] = [];
+  const sandbox = sandboxOptions();
+  const snapshot = exampleSnapshot();
+  const names = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  for (const name of names) {
+    const tables = new TableRegistry();
+    const plain = new PluginChain([RouterPlugin.create(await loadBundle(join(dir, name)), undefined, 0)], tables);
+    const metered = new PluginChain([RouterPlugin.create(await loadBundle(join(dir, name), sandbox), undefined, 0, { guard: sandbox.guard! })], tables);
+    const calls = 20_000;
+    const run = (chain: PluginChain) => () => void chain.run(EXAMPLE_REQUEST, snapshot);
+    await warm(run(plain), 300, now);
+    await warm(run(metered), 300, now);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [chain, out] of [[plain, a], [metered, b]] as const) {
+        const f = run(chain);
+        const t0 = now();
+        for (let i = 0; i < calls; i++) f();
+        out.push(((now() - t0) * 1e6) / calls);
+      }
+    }
+    const base = median(a);
+    const armed = median(b);
+    rows.push({ name: `example ${name}, chain route, 100 hosts`, variant: "plain", value: base, unit: "ns/route" });
+    rows.push({ name: `example ${name}, chain route, 100 hosts`, variant: "sandboxed", value: armed, unit: "ns/route" });
+    rows.push({ name: `example ${name}, chain route, 100 hosts`, variant: "overhead", value: (armed / base - 1) * 100, unit: "%" });
+  }
+  return rows;
+}
+
 export function formatRows(rows: readonly Row[]): string {
   const fmt = (v: number) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(1));
   const w0 = Math.max(...rows.map((r) => r.name.length));
@@ -157,5 +219,5 @@ export function formatRows(rows: readonly Row[]): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  console.log(formatRows(await benchSandbox()));
+  console.log(formatRows([...(await benchSandbox()), ...(await benchExamplePlugins())]));
 }
