@@ -4,7 +4,7 @@
 // version=["a","b","c"][k % 3] and the others anywhere else, and the upstream that answered says its tag.
 
 import { existsSync } from "node:fs";
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -12,7 +12,7 @@ import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../host/config/index.js";
 import { SwitchyardHost } from "../host/server/host.js";
-import { canaryVariant, hostConfig, memoryLog } from "./helpers/host-process.js";
+import { canaryVariant, hostConfig, memoryLog, replaceFile } from "./helpers/host-process.js";
 import { startUpstream, type Upstream } from "./helpers/upstreams.js";
 
 const TOKEN = "load-test-token";
@@ -49,7 +49,7 @@ beforeAll(async () => {
     stateDir: join(root, "state"),
     logger: pino({ level: "info" }, memoryLog(logs)),
     env: { SWITCHYARD_ADMIN_TOKEN: TOKEN },
-    watchTiming: { debounceMs: 30, pollMs: 100 },
+    watchTiming: { debounceMs: 50, pollMs: 100 },
   });
   await host.start();
 });
@@ -128,10 +128,10 @@ describe("hot reload under load", () => {
         const from = variants[s % 2]!;
         const want = s % 2 === 1 ? "1.0.1" : "1.0.0";
         const started = performance.now();
-        // File by file, in place: the watcher must wait for the folder to settle.
-        await copyFile(join(from, "plugin.wasm"), join(bundleDir, "plugin.wasm"));
+        // File by file (each file whole): the watcher must wait for the folder to settle.
+        await replaceFile(join(bundleDir, "plugin.wasm"), await readFile(join(from, "plugin.wasm")));
         await sleep(3);
-        await writeFile(join(bundleDir, "metadata.json"), await readFile(join(from, "metadata.json")));
+        await replaceFile(join(bundleDir, "metadata.json"), await readFile(join(from, "metadata.json")));
         for (let w = 0; w < 1000 && host.registry.get("header-canary")?.version !== want; w++) await sleep(5);
         expect(host.registry.get("header-canary")?.version, `swap ${s}`).toBe(want);
         swapTimes.push(performance.now() - started);

@@ -177,6 +177,12 @@ export class BundleWatcher {
         log.info({ plugin: name, version: bundle.metadata.version, order: bundle.metadata.order, sha256: bundle.metadata.sha256, dir: bundleDir, event: before ? "swapped" : "loaded" }, before ? "plugin bundle swapped" : "plugin bundle loaded");
       } catch (err) {
         const e = err as Error & { code?: string };
+        // Files that changed while they were read (a slow copy, a file truncated then written) say nothing
+        // yet: look again once they settle, without a refusal in the log.
+        if (this.watching && (await this.signature(bundleDir))?.sig !== sig) {
+          this.schedule();
+          continue;
+        }
         // Remember the signature so that the same bad files are refused once, not at every poll.
         this.seen.set(bundleDir, { signature: sig, name: before?.name });
         result.refused.push({ dir: bundleDir, code: e.code ?? "E_BUNDLE", message: e.message });

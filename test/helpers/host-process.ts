@@ -9,8 +9,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import http, { type IncomingHttpHeaders } from "node:http";
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { copyFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { request } from "undici";
 
@@ -213,4 +213,15 @@ export async function canaryVariant(dir: string, opts: { version: string; tagVal
   meta.version = opts.version;
   meta.defaultConfig = JSON.stringify({ header: "x-canary", values: ["1"], tag: "version", tagValue: opts.tagValue, others: opts.others ?? "non-canary" });
   await writeFile(join(dir, "metadata.json"), JSON.stringify(meta, null, 2));
+}
+
+/**
+ * Puts `data` at `path` whole: written next to the folder, then renamed in. A bundle rewritten this way file
+ * by file is seen by the watcher with each file either old or new, never half written, so that a test can
+ * require zero refusals on a machine of any speed.
+ */
+export async function replaceFile(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = join(dirname(dirname(path)), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}`);
+  await writeFile(tmp, data);
+  await rename(tmp, path);
 }
