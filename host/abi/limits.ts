@@ -15,6 +15,8 @@ export const MAX_META_PAIRS = 32;
 export const MAX_META_BYTES = 4096;
 export const MAX_WAIT_MS = 60000;
 export const MAX_LOG_BYTES = 4096;
+/** Groups a plugin may name per host table (§5.3); each costs the host at most one Uint32Array of the table's size. */
+export const MAX_GROUPS = 64;
 export const ANSWER_HEADER_BYTES = 24;
 export const OUTPUT_BYTES = ANSWER_HEADER_BYTES + MAX_BODY_BYTES + MAX_META_BYTES;
 
@@ -29,6 +31,7 @@ export const STATUS_REJECTED = 1;
 export const STATUS_BAD_INPUT = 2;
 export const STATUS_NO_TABLE = 3;
 export const STATUS_NOT_CONFIGURED = 4;
+export const STATUS_NO_GROUP = 5;
 
 /** Verdicts of a route answer (§5.2). */
 export const VERDICT_ACCEPT = 0;
@@ -53,3 +56,6 @@ export const REQUIRED_EXPORTS = [
   "sy_drop_hosts",
   "sy_route",
 ] as const;
+
+/** Needed only by a plugin that answers with groups (§5.3); checked when it first does. */
+export const SY_GROUP = "sy_group";

@@ -1,21 +1,33 @@
 // The hosts offered to a plugin for one request: a table plus a subset of it (ABI v1 §4.3). Lookups go
-// through the table's tag index, so their cost is the number of matching hosts, not the table size.
+// through the table's tag index, so their cost is the number of matching hosts, not the table size. One
+// Hosts object serves every request (reset per call), so routing allocates nothing for it.
 
-import { offeredMarks } from "./marks";
-import { Host, HostTable } from "./table";
+import { Marks, offeredMarks } from "./marks";
+import { Host, HostTable, TagList } from "./table";
 
 export { Host } from "./table";
 
 export class Hosts {
   private _healthyCount: i32 = -1;
+  /** Whether offeredMarks holds this request's offer; marked on first need, not per request. */
+  private marked: bool = false;
 
   constructor(
     private table: HostTable,
     /** Address of the offered indices (u32 each), or 0 when the whole table is offered. */
     private subset: usize,
     /** Number of offered hosts. */
-    readonly length: i32,
+    public length: i32,
   ) {}
+
+  /** Reuse this object for the next request (the SDK's own call; authors never need it). */
+  reset(table: HostTable, subset: usize, length: i32): void {
+    this.table = table;
+    this.subset = subset;
+    this.length = length;
+    this._healthyCount = -1;
+    this.marked = false;
+  }
 
   /** Whether every host of the table is offered (the host passed subset -1). */
   get all(): bool {
@@ -41,7 +53,7 @@ export class Hosts {
   /** Whether table index `index` is offered to this plugin. O(1). */
   offers(index: i32): bool {
     if (index < 0 || index >= this.table.count) return false;
-    return this.subset == 0 || offeredMarks.has(index);
+    return this.subset == 0 || this.marks().has(index);
   }
 
   /** The offered host at table index `index`, or null when it is not offered. */
@@ -49,35 +61,44 @@ export class Hosts {
     return this.offers(index) ? this.table.host(index) : null;
   }
 
-  /** Offered hosts tagged key=value, in table order. O(hosts of the table with that tag). */
+  /**
+   * Offered hosts tagged key=value, in table order. O(hosts of the table with that tag), and it builds an
+   * array: to keep or drop them, Result.keepTagged / dropTagged cost O(1) instead.
+   */
   withTag(key: string, value: string): Host[] {
     const out = new Array<Host>();
     const list = this.table.tagged(key, value);
     if (list === null) return out;
     for (let i = 0; i < list.length; i++) {
       const index = unchecked(list[i]);
-      if (this.subset == 0 || offeredMarks.has(index)) out.push(this.table.host(index));
+      if (this.subset == 0 || this.marks().has(index)) out.push(this.table.host(index));
     }
     return out;
   }
 
-  /** Number of offered hosts tagged key=value; with `healthyOnly`, of those that are healthy. */
+  /**
+   * Number of offered hosts tagged key=value; with `healthyOnly`, of those that are healthy. O(1) when the
+   * whole table is offered, O(hosts with that tag) otherwise; allocates nothing.
+   */
   countWithTag(key: string, value: string, healthyOnly: bool = false): i32 {
-    const list = this.table.tagged(key, value);
+    const list = this.table.tagList(key, value);
     if (list === null) return 0;
+    if (this.subset == 0) return healthyOnly ? list.healthy : list.indices.length;
+    const marks = this.marks();
+    const indices = list.indices;
     let n = 0;
-    for (let i = 0; i < list.length; i++) {
-      const index = unchecked(list[i]);
-      if (this.subset != 0 && !offeredMarks.has(index)) continue;
-      if (healthyOnly && !this.table.host(index).healthy) continue;
+    for (let i = 0; i < indices.length; i++) {
+      const index = unchecked(indices[i]);
+      if (!marks.has(index)) continue;
+      if (healthyOnly && !this.table.isHealthy(index)) continue;
       n++;
     }
     return n;
   }
 
   /**
-   * Offered hosts that do NOT carry tag key=value, in table order. O(offered hosts): use it for the
-   * complement of a small tagged group.
+   * Offered hosts that do NOT carry tag key=value, in table order. O(offered hosts): to drop a tagged
+   * group, Result.dropTagged costs O(1) instead.
    */
   withoutTag(key: string, value: string): Host[] {
     const out = new Array<Host>();
@@ -93,7 +114,7 @@ export class Hosts {
     if (this.subset == 0) return this.table.healthyCount;
     if (this._healthyCount < 0) {
       let n = 0;
-      for (let i = 0; i < this.length; i++) if (this.at(i).healthy) n++;
+      for (let i = 0; i < this.length; i++) if (this.table.isHealthy(this.indexAt(i))) n++;
       this._healthyCount = n;
     }
     return this._healthyCount;
@@ -103,5 +124,25 @@ export class Hosts {
   tagValues(key: string): string[] {
     if (!this.table.byTag.has(key)) return new Array<string>();
     return this.table.byTag.get(key).keys();
+  }
+
+  /** The table these hosts come from (SDK internal). */
+  hostTable(): HostTable {
+    return this.table;
+  }
+
+  /** The tag list key=value of the table, or null (SDK internal). */
+  tagList(key: string, value: string): TagList | null {
+    return this.table.tagList(key, value);
+  }
+
+  /** The offer as marks, built on first need: O(offered) once per request, only for requests that ask. */
+  marks(): Marks {
+    if (!this.marked) {
+      offeredMarks.clear(this.table.count);
+      for (let i = 0; i < this.length; i++) offeredMarks.add(<i32>load<u32>(this.subset + (<usize>i << 2)));
+      this.marked = true;
+    }
+    return offeredMarks;
   }
 }

@@ -15,4 +15,5 @@ export const MAX_META_PAIRS: i32 = 32;
 export const MAX_META_BYTES: i32 = 4096;
 export const MAX_WAIT_MS: i32 = 60000;
 export const MAX_LOG_BYTES: i32 = 4096;
+export const MAX_GROUPS: i32 = 64;
 export const OUTPUT_BYTES: i32 = 69656;

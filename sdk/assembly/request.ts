@@ -2,8 +2,9 @@
 // field and records where it lies in the input area; a string is made only when the handler asks for it,
 // so headers nobody reads cost no allocation.
 
+import { fnv1a32Bytes, FNV_OFFSET_BASIS } from "./hash";
 import { MAX_HEADERS } from "./limits";
-import { asciiNameEquals, decodeUtf8 } from "./utf8";
+import { asciiNameEquals, decodeUtf8, utf8Equals } from "./utf8";
 
 // Per header: name offset, name length, value offset, value length (offsets from the request start).
 const SLOTS: i32 = 4;
@@ -30,8 +31,23 @@ export class Request {
     private authorityAt: u32,
     private authorityLen: u32,
     /** Number of headers written by the host (only those the bundle declares; repeats count once each). */
-    readonly headerCount: i32,
+    public headerCount: i32,
   ) {}
+
+  /** Point this object at the next request: one Request serves every call, so routing allocates nothing. */
+  reset(base: usize, methodAt: u32, methodLen: u32, pathAt: u32, pathLen: u32, authorityAt: u32, authorityLen: u32, headerCount: i32): void {
+    this.base = base;
+    this.methodAt = methodAt;
+    this.methodLen = methodLen;
+    this.pathAt = pathAt;
+    this.pathLen = pathLen;
+    this.authorityAt = authorityAt;
+    this.authorityLen = authorityLen;
+    this.headerCount = headerCount;
+    this._method = null;
+    this._path = null;
+    this._authority = null;
+  }
 
   get method(): string {
     let s = this._method;
@@ -57,6 +73,36 @@ export class Request {
   header(name: string): string | null {
     const i = this.find(name, 0);
     return i < 0 ? null : this.headerValueAt(i);
+  }
+
+  /** Whether the first value of header `name` (any case) equals `value`; allocates nothing for ASCII. */
+  headerEquals(name: string, value: string): bool {
+    const i = this.find(name, 0);
+    if (i < 0) return false;
+    const s = i * SLOTS;
+    return utf8Equals(this.base + unchecked(spans[s + 2]), unchecked(spans[s + 3]), value);
+  }
+
+  /** Whether the first value of header `name` equals one of `values`; allocates nothing for ASCII. */
+  headerIn(name: string, values: string[]): bool {
+    const i = this.find(name, 0);
+    if (i < 0) return false;
+    const s = i * SLOTS;
+    for (let v = 0; v < values.length; v++) {
+      if (utf8Equals(this.base + unchecked(spans[s + 2]), unchecked(spans[s + 3]), unchecked(values[v]))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * FNV-1a 32 (see hash.ts) of the first value of header `name`, as fnv1a32(header(name)) gives, without
+   * making the string; -1 when the request does not carry the header.
+   */
+  headerHash(name: string): i64 {
+    const i = this.find(name, 0);
+    if (i < 0) return -1;
+    const s = i * SLOTS;
+    return <i64>fnv1a32Bytes(this.base + unchecked(spans[s + 2]), <i32>unchecked(spans[s + 3]), FNV_OFFSET_BASIS);
   }
 
   /** Whether the request carries header `name` (any case); allocates nothing. */
@@ -103,6 +149,9 @@ export class Request {
     }
   }
 }
+
+/** The one Request object, pointed at each request in turn. */
+const current = new Request(0, 0, 0, 0, 0, 0, 0, 0);
 
 /**
  * Check the bounds of a request of `len` bytes at `ptr` and record its fields; null (with requestError
@@ -157,7 +206,8 @@ export function decodeRequest(ptr: usize, len: u32): Request | null {
     requestError = "request: " + (len - pos).toString() + " bytes left over after the last header at offset " + pos.toString();
     return null;
   }
-  return new Request(ptr, methodAt, methodLen, pathAt, pathLen, authorityAt, authorityLen, <i32>count);
+  current.reset(ptr, methodAt, methodLen, pathAt, pathLen, authorityAt, authorityLen, <i32>count);
+  return current;
 }
 
 function fail(field: string, pos: u32): Request | null {

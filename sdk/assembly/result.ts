@@ -3,8 +3,9 @@
 // so an author sees an abort naming the call instead of a host-side E_PLUGIN_ANSWER.
 
 import { MAX_BODY_BYTES, MAX_META_BYTES, MAX_META_PAIRS, MAX_WAIT_MS } from "./limits";
-import { keptMarks } from "./marks";
+import { keptMarks, Marks } from "./marks";
 import { Host, Hosts } from "./hosts";
+import { TagList } from "./table";
 import { VERDICT_ACCEPT, VERDICT_REJECT, VERDICT_WAIT } from "./abi/status";
 
 /** Nothing decided yet: every offered host is kept; the first keep() narrows to what is kept. */
@@ -13,6 +14,8 @@ const MODE_DEFAULT: i32 = 0;
 const MODE_ALL: i32 = 1;
 /** An explicit set in keptMarks / kept. */
 const MODE_SOME: i32 = 2;
+/** The offered hosts that are in `group` (a tag list of the table): answered as a group (ABI §5.3). */
+const MODE_GROUP: i32 = 3;
 
 export class Result {
   verdict: u32 = VERDICT_ACCEPT;
@@ -31,14 +34,34 @@ export class Result {
   keptAscending: bool = true;
   /** Set by unsafe.rawAnswer: the plugin wrote the output area itself. */
   raw: bool = false;
+  /** MODE_GROUP: the tag list whose offered hosts are kept. */
+  group: TagList | null = null;
 
   constructor(private hosts: Hosts) {}
+
+  /** Start over for the next request (the SDK reuses one Result, so that routing allocates nothing). */
+  reset(hosts: Hosts): void {
+    this.hosts = hosts;
+    this.verdict = VERDICT_ACCEPT;
+    this.arg = 0;
+    this.body = "";
+    this.bodyBytes = 0;
+    this.metaKeys.length = 0;
+    this.metaValues.length = 0;
+    this.metaBytes = 0;
+    this.mode = MODE_DEFAULT;
+    this.kept.length = 0;
+    this.keptAscending = true;
+    this.raw = false;
+    this.group = null;
+  }
 
   /** Keep `host`. The first keep() after no decision narrows the answer to the hosts kept. */
   keep(host: Host): void {
     if (this.mode == MODE_ALL) return;
     this.check(host, "keep");
     if (this.mode == MODE_DEFAULT) this.startSome();
+    else if (this.mode == MODE_GROUP) this.explicit();
     const index = host.index;
     if (keptMarks.has(index)) return;
     keptMarks.add(index);
@@ -52,23 +75,88 @@ export class Result {
     for (let i = 0; i < hosts.length; i++) this.keep(unchecked(hosts[i]));
   }
 
+  /**
+   * Keep the offered hosts tagged key=value. O(1) when it is the first decision (the answer names the
+   * table's group, ABI §5.3: nothing is written per host); O(hosts with that tag) after other keeps.
+   */
+  keepTagged(key: string, value: string): void {
+    if (this.mode == MODE_ALL) return;
+    const list = this.hosts.tagList(key, value);
+    if (this.mode == MODE_DEFAULT) {
+      if (list !== null && this.hosts.hostTable().groupOf(list) >= 0) {
+        this.mode = MODE_GROUP;
+        this.group = list;
+        return;
+      }
+      this.startSome();
+    } else if (this.mode == MODE_GROUP) {
+      if (list === this.group) return;
+      this.explicit();
+    }
+    if (list !== null) this.keepList(list);
+  }
+
+  /**
+   * Drop the offered hosts tagged key=value and keep the rest. O(1) when it is the first decision (the
+   * answer names the group of the other hosts, built once per table); O(offered) otherwise.
+   */
+  dropTagged(key: string, value: string): void {
+    const list = this.hosts.tagList(key, value);
+    if (list === null) return;
+    if (this.mode == MODE_DEFAULT || this.mode == MODE_ALL) {
+      const others = this.hosts.hostTable().complementOf(list);
+      if (this.hosts.hostTable().groupOf(others) >= 0) {
+        this.mode = MODE_GROUP;
+        this.group = others;
+        return;
+      }
+    }
+    if (this.mode != MODE_SOME) this.explicit();
+    const indices = list.indices;
+    for (let i = 0; i < indices.length; i++) keptMarks.remove(unchecked(indices[i]));
+  }
+
   /** Drop `host`. After no decision or keepAll() this costs O(offered) once: the set becomes explicit. */
   drop(host: Host): void {
     this.check(host, "drop");
-    if (this.mode != MODE_SOME) {
-      this.startSome();
+    if (this.mode != MODE_SOME) this.explicit();
+    keptMarks.remove(host.index);
+  }
+
+  /** Turn the answer as it stands into an explicit set of kept indices. */
+  private explicit(): void {
+    const mode = this.mode;
+    const group = this.group;
+    this.startSome();
+    if (mode == MODE_GROUP) this.keepList(group!);
+    else if (mode != MODE_SOME) {
       for (let i = 0; i < this.hosts.length; i++) {
         const index = this.hosts.indexAt(i);
         keptMarks.add(index);
         this.kept.push(index);
       }
     }
-    keptMarks.remove(host.index);
+  }
+
+  /** Add the offered hosts of `list` to the explicit set. */
+  private keepList(list: TagList): void {
+    const indices = list.indices;
+    const offered: Marks | null = this.hosts.all ? null : this.hosts.marks();
+    for (let i = 0; i < indices.length; i++) {
+      const index = unchecked(indices[i]);
+      if (offered !== null && !offered.has(index)) continue;
+      if (keptMarks.has(index)) continue;
+      keptMarks.add(index);
+      const n = this.kept.length;
+      if (n > 0 && unchecked(this.kept[n - 1]) > index) this.keptAscending = false;
+      this.kept.push(index);
+    }
   }
 
   /** Keep every offered host. */
   keepAll(): void {
     this.mode = MODE_ALL;
+    this.group = null;
     this.kept.length = 0;
     this.keptAscending = true;
   }
@@ -81,6 +169,7 @@ export class Result {
   /** Whether `host` is kept by the answer as it stands. */
   isKept(host: Host): bool {
     if (!this.hosts.offers(host.index)) return false;
+    if (this.mode == MODE_GROUP) return this.group!.has(host.index);
     return this.mode != MODE_SOME || keptMarks.has(host.index);
   }
 
@@ -130,11 +219,17 @@ export class Result {
 
   /** Whether the answer keeps every offered host (encoded as kept = -1). */
   get keepsAll(): bool {
-    return this.mode != MODE_SOME;
+    return this.mode == MODE_DEFAULT || this.mode == MODE_ALL;
+  }
+
+  /** The group id the answer names (ABI §5.3), or -1 when it is not a group answer. */
+  get keptGroup(): i32 {
+    return this.mode == MODE_GROUP ? this.group!.group : -1;
   }
 
   private startSome(): void {
     this.mode = MODE_SOME;
+    this.group = null;
     this.kept.length = 0;
     this.keptAscending = true;
     keptMarks.clear(this.hosts.tableSize);

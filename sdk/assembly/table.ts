@@ -2,7 +2,7 @@
 // wrote, the offset of every host record, and an index of hosts by tag built once per table, so that a
 // request never scans every host. Host objects are made on first use and cached.
 
-import { MAX_HOSTS, MAX_TAGS_PER_HOST, MAX_WEIGHT } from "./limits";
+import { MAX_GROUPS, MAX_HOSTS, MAX_TAGS_PER_HOST, MAX_WEIGHT } from "./limits";
 import { decodeUtf8, utf8Equals } from "./utf8";
 
 /** Why the last decodeTable returned null. */
@@ -86,10 +86,45 @@ export class Host {
   }
 }
 
+/**
+ * The hosts of one table tagged key=value (or, for a complement, not tagged so): ascending table indices,
+ * built once per table. It is also what a group answer (ABI §5.3) names, so that a request that keeps a
+ * whole tag costs O(1) on both sides.
+ */
+export class TagList {
+  /** Ascending table indices. */
+  readonly indices: Array<i32> = new Array<i32>();
+  /** How many of them are healthy; set when the table is complete. */
+  healthy: i32 = 0;
+  /** Group id in its table (0 .. MAX_GROUPS-1), or -1 while it has none. */
+  group: i32 = -1;
+  /** The hosts of the table not in this list, made on first use. */
+  complement: TagList | null = null;
+
+  /** Whether table index `index` is in the list. O(log n). */
+  has(index: i32): bool {
+    const list = this.indices;
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = unchecked(list[mid]);
+      if (v == index) return true;
+      if (v < index) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+}
+
 export class HostTable {
-  /** Hosts with tag key → value → ascending table indices. */
-  readonly byTag: Map<string, Map<string, Array<i32>>> = new Map();
+  /** Hosts with tag key → value → their list. */
+  readonly byTag: Map<string, Map<string, TagList>> = new Map();
+  /** Lists that have a group id, by id (ABI §5.3); at most MAX_GROUPS. */
+  readonly groups: Array<TagList> = new Array<TagList>();
   private cache: StaticArray<Host | null>;
+  /** Bit 0 of every host's flags, by index: health without building Host objects. */
+  readonly healthy: StaticArray<u8>;
   healthyCount: i32 = 0;
 
   constructor(
@@ -99,6 +134,7 @@ export class HostTable {
     private records: StaticArray<u32>,
   ) {
     this.cache = new StaticArray<Host | null>(count);
+    this.healthy = new StaticArray<u8>(count);
   }
 
   base(): usize {
@@ -123,11 +159,54 @@ export class HostTable {
     return h;
   }
 
+  /** Whether the host at `index` is healthy (0 <= index < count). */
+  isHealthy(index: i32): bool {
+    return unchecked(this.healthy[index]) != 0;
+  }
+
   /** Ascending table indices of the hosts tagged key=value (the whole table), or null when none. */
   tagged(key: string, value: string): Array<i32> | null {
+    const list = this.tagList(key, value);
+    return list === null ? null : list.indices;
+  }
+
+  /** The list of hosts tagged key=value, or null when none. Two map lookups, no allocation. */
+  tagList(key: string, value: string): TagList | null {
     if (!this.byTag.has(key)) return null;
     const values = this.byTag.get(key);
     return values.has(value) ? values.get(value) : null;
+  }
+
+  /** The hosts not in `list`, built once per table: O(count) the first time, O(1) after. */
+  complementOf(list: TagList): TagList {
+    let c = list.complement;
+    if (c === null) {
+      c = new TagList();
+      const inList = list.indices;
+      let j = 0;
+      let healthy = 0;
+      for (let i = 0; i < this.count; i++) {
+        if (j < inList.length && unchecked(inList[j]) == i) {
+          j++;
+          continue;
+        }
+        c.indices.push(i);
+        if (this.isHealthy(i)) healthy++;
+      }
+      c.healthy = healthy;
+      c.complement = list;
+      list.complement = c;
+    }
+    return c;
+  }
+
+  /** The group id of `list`, given on first use; -1 when MAX_GROUPS lists already have one. */
+  groupOf(list: TagList): i32 {
+    if (list.group < 0 && this.groups.length < MAX_GROUPS) {
+      list.group = this.groups.length;
+      this.groups.push(list);
+    }
+    return list.group;
   }
 }
 
@@ -165,7 +244,10 @@ export function decodeTable(ptr: usize, len: u32): HostTable | null {
     if (tagCount > <u32>MAX_TAGS_PER_HOST) {
       return failHostValue(i, "tag_count " + tagCount.toString() + " exceeds MAX_TAGS_PER_HOST " + MAX_TAGS_PER_HOST.toString(), pos + 8);
     }
-    if ((flags & 1) != 0) healthy++;
+    if ((flags & 1) != 0) {
+      healthy++;
+      unchecked((table.healthy[<i32>i] = 1));
+    }
     pos += 12;
     for (let t: u32 = 0; t < tagCount; t++) {
       if (len - pos < 4) return failHost(i, "tag key length", pos);
@@ -188,22 +270,38 @@ export function decodeTable(ptr: usize, len: u32): HostTable | null {
     return null;
   }
   table.healthyCount = healthy;
+  countHealthy(table);
   return table;
 }
 
+/** Counts the healthy hosts of every tag list, once per table, so that a request asks in O(1). */
+function countHealthy(table: HostTable): void {
+  const keys = table.byTag.values();
+  for (let k = 0; k < keys.length; k++) {
+    const lists = unchecked(keys[k]).values();
+    for (let v = 0; v < lists.length; v++) {
+      const list = unchecked(lists[v]);
+      let n = 0;
+      for (let i = 0; i < list.indices.length; i++) if (table.isHealthy(unchecked(list.indices[i]))) n++;
+      list.healthy = n;
+    }
+  }
+}
+
 function indexTag(table: HostTable, key: string, value: string, index: i32): void {
-  let values: Map<string, Array<i32>>;
+  let values: Map<string, TagList>;
   if (table.byTag.has(key)) values = table.byTag.get(key);
   else {
-    values = new Map<string, Array<i32>>();
+    values = new Map<string, TagList>();
     table.byTag.set(key, values);
   }
-  let list: Array<i32>;
-  if (values.has(value)) list = values.get(value);
+  let tagList: TagList;
+  if (values.has(value)) tagList = values.get(value);
   else {
-    list = new Array<i32>();
-    values.set(value, list);
+    tagList = new TagList();
+    values.set(value, tagList);
   }
+  const list = tagList.indices;
   // A host repeating the same tag must not appear twice in the list.
   if (list.length == 0 || list[list.length - 1] != index) list.push(index);
 }

@@ -7,8 +7,9 @@
 //   const r = p.route({ headers: { "x-canary": "1" } }, hosts);
 //   expect(r.keptAddresses).toEqual(["10.0.0.4:80"]);
 
-import { AnswerError, encodeHostTable, readBody, readMetadata } from "../../host/abi/codec.js";
+import { AnswerError, encodeHostTable, groupOf, readBody, readMetadata } from "../../host/abi/codec.js";
 import { loadBundle as loadVerified, type Bundle, type LoadOptions } from "../../host/plugin/bundle.js";
+import { fetchGroup } from "../../host/plugin/chain.js";
 import { PluginFailure } from "../../host/plugin/errors.js";
 import { InstanceFailure, PluginInstance } from "../../host/plugin/instance.js";
 import { HostStatus, type ClusterSnapshot, type Host, type HostSpec } from "../../host/cluster/types.js";
@@ -112,7 +113,11 @@ export class TestPlugin {
       if (a.verdict === "reject") return { verdict: "reject", kept: [], keptAddresses: [], metadata, status: a.arg, body: readBody(g.view(), g.output(), a) };
       if (a.verdict === "wait") return { verdict: "wait", kept: [], keptAddresses: [], metadata, waitMs: a.arg };
       let kept: number[];
-      if (a.kept < 0) kept = offer ? [...offer] : hosts.map((_, i) => i);
+      if (a.kept < -1) {
+        // A group (ABI §5.3): the offered hosts that are in it.
+        const group = new Set(fetchGroup(inst, 0, hosts.length, groupOf(a.kept)));
+        kept = (offer ? [...offer] : hosts.map((_, i) => i)).filter((i) => group.has(i));
+      } else if (a.kept < 0) kept = offer ? [...offer] : hosts.map((_, i) => i);
       else {
         const start = inst.subsetIndex(hosts.length);
         kept = [...g.u32.subarray(start, start + a.kept)];

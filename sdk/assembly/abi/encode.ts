@@ -4,6 +4,7 @@
 import { MAX_MESSAGE_BYTES } from "../limits";
 import { keptMarks } from "../marks";
 import { Result } from "../result";
+import { HostTable } from "../table";
 import { utf8Cut } from "../utf8";
 import { AREA_SUBSET, VERDICT_ACCEPT } from "./status";
 import { areaAddress, areaCapacity, outputAddress } from "./areas";
@@ -23,7 +24,10 @@ export function writeAnswer(result: Result): void {
   const out = outputAddress();
   // Kept indices mean nothing with REJECT or WAIT (the chain ends), so none are written.
   let kept: i32 = 0;
-  if (result.verdict == VERDICT_ACCEPT) kept = result.keepsAll ? -1 : writeKept(result);
+  if (result.verdict == VERDICT_ACCEPT) {
+    const group = result.keptGroup;
+    kept = group >= 0 ? -2 - group : result.keepsAll ? -1 : writeKept(result);
+  }
   store<u32>(out, result.verdict);
   store<i32>(out + 4, kept);
   store<u32>(out + 8, result.arg);
@@ -44,6 +48,21 @@ function writeStr(pos: usize, s: string): usize {
   const n = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, pos + 4);
   store<u32>(pos, <u32>n);
   return pos + 4 + n;
+}
+
+/**
+ * sy_group (§5.3): write group `group` of `table` — its count at the start of the output area, its indices
+ * in the subset area — and return its count, or -1 when the table has no such group.
+ */
+export function writeGroup(table: HostTable, group: i32): i32 {
+  if (group < 0 || group >= table.groups.length) return -1;
+  const indices = unchecked(table.groups[group]).indices;
+  const n = indices.length;
+  if (areaCapacity(AREA_SUBSET) < n * 4) abort("sy_group: the subset area holds fewer than the " + n.toString() + " indices of group " + group.toString());
+  // An Array<i32>'s backing store is n i32 in a row: the same bytes as n u32 indices.
+  memory.copy(areaAddress(AREA_SUBSET), indices.dataStart, <usize>n << 2);
+  store<u32>(outputAddress(), <u32>n);
+  return n;
 }
 
 /** Write the kept indices in increasing table order, each once; returns their count. O(k log k). */

@@ -4,7 +4,6 @@
 //   export * from "<path to sdk>/assembly/abi/exports";
 
 import { ABI_VERSION, MAX_CONFIG_BYTES, MAX_REQUEST_BYTES, MAX_TABLES } from "../limits";
-import { offeredMarks } from "../marks";
 import { Hosts } from "../hosts";
 import { decodeRequest, requestError } from "../request";
 import { Result } from "../result";
@@ -12,11 +11,12 @@ import { currentHandler, registeredFactory, setCurrentHandler } from "../router"
 import { decodeTable, HostTable, tableError } from "../table";
 import { decodeUtf8 } from "../utf8";
 import { areaAddress, areaCapacity, reserve } from "./areas";
-import { writeAnswer, writeMessage } from "./encode";
+import { writeAnswer, writeGroup, writeMessage } from "./encode";
 import {
   AREA_INPUT,
   AREA_SUBSET,
   STATUS_BAD_INPUT,
+  STATUS_NO_GROUP,
   STATUS_NO_TABLE,
   STATUS_NOT_CONFIGURED,
   STATUS_OK,
@@ -24,6 +24,10 @@ import {
 } from "./status";
 
 const tables = new StaticArray<HostTable | null>(MAX_TABLES);
+const emptyTable = new HostTable(new ArrayBuffer(0), 0, new StaticArray<u32>(0));
+// One Hosts and one Result serve every request: sy_route allocates nothing of its own.
+const hosts = new Hosts(emptyTable, 0, 0);
+const result = new Result(hosts);
 
 const NO_FACTORY = "no RouterFactory registered: call register(new MyFactory()) at the top level of the plugin's entry file";
 
@@ -86,29 +90,38 @@ export function sy_route(table: i32, len: i32, subset: i32): i32 {
   const request = decodeRequest(areaAddress(AREA_INPUT), <u32>len);
   if (request === null) return badInput(requestError);
 
-  let hosts: Hosts;
   if (subset == -1) {
-    hosts = new Hosts(hostTable, 0, hostTable.count);
+    hosts.reset(hostTable, 0, hostTable.count);
   } else {
-    const problem = markOffered(hostTable.count, subset);
+    const problem = checkOffered(hostTable.count, subset);
     if (problem !== null) return badInput(problem);
-    hosts = new Hosts(hostTable, areaAddress(AREA_SUBSET), subset);
+    hosts.reset(hostTable, areaAddress(AREA_SUBSET), subset);
   }
-  const result = new Result(hosts);
+  result.reset(hosts);
   handler.route(request, hosts, result);
   if (!result.raw) writeAnswer(result);
   return STATUS_OK;
 }
 
-/** Check the offered indices (§4.3: each < count, increasing) and mark them; an error text or null. */
-function markOffered(count: i32, subset: i32): string | null {
+/** §5.3: write group `group` of table `table`; STATUS_NO_GROUP when the plugin never named such a group. */
+export function sy_group(table: i32, group: i32): i32 {
+  if (table < 0 || table >= MAX_TABLES) return STATUS_NO_TABLE;
+  const hostTable = tables[table];
+  if (hostTable === null) return STATUS_NO_TABLE;
+  return writeGroup(hostTable, group) < 0 ? STATUS_NO_GROUP : STATUS_OK;
+}
+
+/**
+ * Check the offered indices (§4.3: each < count, increasing); an error text or null. They are marked
+ * later, and only if the handler asks something that needs marks (Hosts.marks).
+ */
+function checkOffered(count: i32, subset: i32): string | null {
   if (subset < 0 || subset > count) {
     return "sy_route: subset " + subset.toString() + " is neither -1 nor in 0.." + count.toString();
   }
   if (areaCapacity(AREA_SUBSET) < subset * 4) {
     return "sy_route: subset of " + subset.toString() + " indices exceeds the reserved subset area";
   }
-  offeredMarks.clear(count);
   const at = areaAddress(AREA_SUBSET);
   let previous: i64 = -1;
   for (let i = 0; i < subset; i++) {
@@ -116,7 +129,6 @@ function markOffered(count: i32, subset: i32): string | null {
     if (<i64>index <= previous || index >= <u32>count) {
       return "sy_route: subset entry " + i.toString() + " (" + index.toString() + ") is not increasing or not < count " + count.toString();
     }
-    offeredMarks.add(<i32>index);
     previous = index;
   }
   return null;
