@@ -10,6 +10,9 @@ import {
   decodeHostTable,
   decodeRequest,
   encodeHostTable,
+  groupOf,
+  MetadataCache,
+  readGroup,
   readMessage,
   readMetadata,
   requestMaxBytes,
@@ -18,7 +21,7 @@ import {
   type RequestParts,
 } from "../host/abi/codec.js";
 import { HostStatus, type Host } from "../host/cluster/types.js";
-import { MAX_META_BYTES, MAX_WAIT_MS } from "../host/abi/limits.js";
+import { MAX_GROUPS, MAX_META_BYTES, MAX_WAIT_MS } from "../host/abi/limits.js";
 
 /** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
 export function seeded(seed: number): () => number {
@@ -162,7 +165,9 @@ function answer(fields: number[], tail: number[] = []): Uint8Array {
 describe("answer checks", () => {
   const cases: [string, number[], RegExp][] = [
     ["unknown verdict", [7, -1, 0, 0, 0, 0], /verdict 7/],
-    ["kept below -1", [0, -2, 0, 0, 0, 0], /kept -2/],
+    ["kept below the last group", [0, -2 - MAX_GROUPS, 0, 0, 0, 0], /kept -66/],
+    ["a group with a reject", [1, -2, 200, 0, 0, 0], /kept -2 names a group with a verdict other than accept/],
+    ["a group with a wait", [2, -3, 5, 0, 0, 0], /kept -3 names a group/],
     ["kept above offered", [0, 11, 0, 0, 0, 0], /kept 11/],
     ["reject status out of range", [1, 0, 99, 0, 0, 0], /reject status 99/],
     ["wait of 0 ms", [2, 0, 0, 0, 0, 0], /wait 0 ms/],
@@ -199,6 +204,59 @@ describe("answer checks", () => {
     expect(() => checkKept(Uint32Array.of(2, 2), 0, 2, 10, true, marks, 0, 4)).toThrow(/given twice/);
     marks[4] = 5;
     expect(() => checkKept(Uint32Array.of(4, 6), 0, 2, 10, false, marks, 5, 6)).toThrow(/index 6 was not offered/);
+  });
+
+  it("accepts a group answer, kept -2-g for g < MAX_GROUPS (§5.3)", () => {
+    const h = new AnswerHeader();
+    h.read(answer([0, -2, 0, 0, 0, 0]), 0, 10);
+    expect([h.kept, groupOf(h.kept)]).toEqual([-2, 0]);
+    h.read(answer([0, -1 - MAX_GROUPS, 0, 0, 0, 0]), 0, 10);
+    expect(groupOf(h.kept)).toBe(MAX_GROUPS - 1);
+  });
+
+  it("reads a group: count, then strictly increasing indices below the host count", () => {
+    const mem = new Uint32Array(16);
+    const u8 = new Uint8Array(mem.buffer);
+    mem[0] = 3; // the count, in the output area at byte 0
+    mem.set([1, 4, 9], 8); // the indices, in the subset area at u32 index 8
+    const g = readGroup(u8, mem, 0, 8, 10, 2);
+    expect([...g]).toEqual([1, 4, 9]);
+    mem[9] = 1; // a copy: later writes into the guest's memory do not reach the host's group
+    expect([...g]).toEqual([1, 4, 9]);
+    expect(() => readGroup(u8, mem, 0, 8, 10, 2)).toThrow(/group\[2\]\[1\] index 1 is not greater than the one before \(1\)/);
+    mem[9] = 10;
+    expect(() => readGroup(u8, mem, 0, 8, 10, 2)).toThrow(/group\[2\]\[1\] index 10 is out of range/);
+    mem[0] = 11;
+    expect(() => readGroup(u8, mem, 0, 8, 10, 2)).toThrow(/group\[2\]\.count 11 exceeds the table's 10 hosts/);
+    mem[0] = 9;
+    expect(() => readGroup(u8, mem, 0, 8, 10, 2)).toThrow(/runs past the end of memory/);
+    mem[0] = 0;
+    expect([...readGroup(u8, mem, 0, 8, 10, 2)]).toEqual([]);
+    expect(() => readGroup(u8, mem, 62, 8, 10, 2)).toThrow(/lies outside memory/);
+  });
+
+  it("decodes metadata again only when its bytes change", () => {
+    const enc = (k: string, v: string) => [k, v].flatMap((s) => [...new Uint8Array(new Uint32Array([s.length]).buffer), ...s.split("").map((c) => c.charCodeAt(0))]);
+    const cache = new MetadataCache();
+    const h = new AnswerHeader();
+    const a = enc("version", "v1");
+    const u8 = answer([0, -1, 0, 0, 1, a.length], a);
+    h.read(u8, 0, 3);
+    const first = cache.read(u8, 0, h);
+    expect(first).toEqual([["version", "v1"]]);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(cache.read(u8, 0, h)).toBe(first);
+    const key = cache.key;
+    const b = enc("version", "v2");
+    const u8b = answer([0, -1, 0, 0, 1, b.length], b);
+    h.read(u8b, 0, 3);
+    expect(cache.read(u8b, 0, h)).toEqual([["version", "v2"]]);
+    expect(cache.key).not.toBe(key);
+    const bad = answer([0, -1, 0, 0, 1, b.length - 1], b);
+    h.read(bad, 0, 3);
+    expect(() => cache.read(bad, 0, h)).toThrow(/meta\[0\]\.value/);
+    h.read(u8b, 0, 3);
+    expect(cache.read(u8b, 0, h)).toEqual([["version", "v2"]]);
   });
 
   it("round-trips messages and bounds their length", () => {

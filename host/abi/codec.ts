@@ -6,6 +6,7 @@ import type { Host } from "../cluster/types.js";
 import {
   ANSWER_HEADER_BYTES,
   MAX_BODY_BYTES,
+  MAX_GROUPS,
   MAX_HEADERS,
   MAX_HOSTS,
   MAX_META_BYTES,
@@ -277,6 +278,7 @@ export type Verdict = "accept" | "reject" | "wait";
  */
 export class AnswerHeader {
   verdict: Verdict = "accept";
+  /** -1 every offered host; n >= 0 the first n indices of the subset area; <= -2 group -kept-2 (§5.3). */
   kept = -1;
   arg = 0;
   bodyLen = 0;
@@ -296,7 +298,9 @@ export class AnswerHeader {
     else if (v === VERDICT_REJECT) this.verdict = "reject";
     else if (v === VERDICT_WAIT) this.verdict = "wait";
     else throw new AnswerError("verdict", `${v} is not 0 (accept), 1 (reject) or 2 (wait)`);
-    if (kept < -1 || kept > offered) throw new AnswerError("kept", `${kept} is not -1 or 0..${offered} (the offered count)`);
+    if (kept < -1 - MAX_GROUPS || kept > offered) throw new AnswerError("kept", `${kept} is not -2-g (group g < MAX_GROUPS ${MAX_GROUPS}), -1 or 0..${offered} (the offered count)`);
+    // A group names kept hosts; a reject or wait keeps none, so it may not name one (§5.3).
+    if (kept < -1 && v !== VERDICT_ACCEPT) throw new AnswerError("kept", `${kept} names a group with a verdict other than accept`);
     if (this.verdict === "reject" && (arg < 200 || arg > 599)) throw new AnswerError("arg", `reject status ${arg} is not 200..599`);
     if (this.verdict === "wait" && (arg < 1 || arg > MAX_WAIT_MS)) throw new AnswerError("arg", `wait ${arg} ms is not 1..${MAX_WAIT_MS}`);
     if (bodyLen > MAX_BODY_BYTES) throw new AnswerError("body_len", `${bodyLen} exceeds MAX_BODY_BYTES ${MAX_BODY_BYTES}`);
@@ -315,6 +319,62 @@ export class AnswerHeader {
 
 export function readBody(u8: Uint8Array, out: number, h: AnswerHeader): string {
   return decoder.decode(u8.subarray(out + ANSWER_HEADER_BYTES, out + ANSWER_HEADER_BYTES + h.bodyLen));
+}
+
+/** The group a `kept` <= -2 names (§5.3). */
+export function groupOf(kept: number): number {
+  return -2 - kept;
+}
+
+/**
+ * Reads and checks what sy_group wrote for group `group` (§5.3): u32 count at `out`, then `count` indices
+ * from u32[subsetStart], each < hostCount, strictly increasing. Returns a copy the host keeps for the
+ * table's life; it is never written again, so it can be handed on as is.
+ */
+export function readGroup(u8: Uint8Array, u32: Uint32Array, out: number, subsetStart: number, hostCount: number, group: number): Uint32Array {
+  if (out + 4 > u8.length) throw new AnswerError(`group[${group}].count`, "lies outside memory");
+  const count = readU32(u8, out);
+  if (count > hostCount) throw new AnswerError(`group[${group}].count`, `${count} exceeds the table's ${hostCount} hosts`);
+  if (subsetStart + count > u32.length) throw new AnswerError(`group[${group}]`, "runs past the end of memory");
+  const indices = u32.slice(subsetStart, subsetStart + count);
+  let prev = -1;
+  for (let i = 0; i < count; i++) {
+    const idx = indices[i]!;
+    if (idx >= hostCount) throw new AnswerError(`group[${group}][${i}]`, `index ${idx} is out of range (table has ${hostCount} hosts)`);
+    if (idx <= prev) throw new AnswerError(`group[${group}][${i}]`, `index ${idx} is not greater than the one before (${prev})`);
+    prev = idx;
+  }
+  return indices;
+}
+
+/**
+ * The metadata of a plugin's last answer, decoded again only when its bytes change: a plugin answers the
+ * same pairs to most requests, and decoding strings costs more than comparing a few bytes.
+ */
+export class MetadataCache {
+  private bytes = new Uint8Array(0);
+  private count = -1;
+  /** The pairs of the last read, frozen: callers keep them in logs and decisions and must not change them. */
+  pairs: readonly [string, string][] = [];
+  /** A string that is equal for equal pairs, to key what was computed from them. */
+  key = "";
+
+  read(u8: Uint8Array, out: number, h: AnswerHeader): readonly [string, string][] {
+    const start = out + ANSWER_HEADER_BYTES + h.bodyLen;
+    const len = h.metaLen;
+    if (h.metaCount === this.count && len === this.bytes.length && start + len <= u8.length) {
+      const old = this.bytes;
+      let same = true;
+      for (let i = 0; i < len; i++) if (u8[start + i] !== old[i]) { same = false; break; }
+      if (same) return this.pairs;
+    }
+    const pairs = readMetadata(u8, out, h);
+    this.pairs = Object.freeze(pairs);
+    this.key = JSON.stringify(pairs);
+    this.bytes = u8.slice(start, start + len);
+    this.count = h.metaCount;
+    return this.pairs;
+  }
 }
 
 export function readMetadata(u8: Uint8Array, out: number, h: AnswerHeader): [string, string][] {

@@ -3,10 +3,10 @@
 // A chain is immutable: a new bundle, a new config or an order change builds a new chain, swapped in whole.
 
 import type { ClusterSnapshot, Subset } from "../cluster/types.js";
-import { type RequestParts, checkKept, encodeHostTable, readBody, readMetadata } from "../abi/codec.js";
-import { MAX_TABLES } from "../abi/limits.js";
+import { AnswerError, MetadataCache, type RequestParts, checkKept, encodeHostTable, groupOf, readBody, readGroup } from "../abi/codec.js";
+import { MAX_TABLES, STATUS_NO_GROUP, STATUS_OK, SY_GROUP } from "../abi/limits.js";
 import { PluginFailure } from "./errors.js";
-import { InstanceFailure } from "./instance.js";
+import { type CallMeter, InstanceFailure, type PluginInstance } from "./instance.js";
 import type { RouterPlugin } from "./plugin.js";
 
 /** What one plugin did to one request, for the access log, metrics and `explain`. */
@@ -57,12 +57,93 @@ export function sortPlugins(plugins: readonly RouterPlugin[]): RouterPlugin[] {
   return [...plugins].sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** Explicit subsets (and narrowings) kept per stable base set; beyond it the oldest are forgotten. */
+const MAX_MEMO_PER_BASE = 64;
+
+/**
+ * What the chain knows of one plugin instance beyond the instance itself: the groups it named per table
+ * (§5.3), fetched once per (instance, table snapshot) and then handed on as the same Uint32Array on every
+ * request, and its last metadata, decoded again only when the bytes change.
+ */
+class InstanceState {
+  readonly meta = new MetadataCache();
+  private readonly groups = new Map<number, { snapshot: ClusterSnapshot; sets: (Uint32Array | undefined)[] }>();
+
+  group(inst: PluginInstance, tableId: number, snapshot: ClusterSnapshot, kept: number): Uint32Array {
+    let t = this.groups.get(tableId);
+    if (t === undefined || t.snapshot !== snapshot) this.groups.set(tableId, (t = { snapshot, sets: [] }));
+    const g = groupOf(kept);
+    return (t.sets[g] ??= fetchGroup(inst, tableId, snapshot.hosts.length, g));
+  }
+}
+
+/**
+ * Calls sy_group for group `g` of table `tableId` (§5.3), armed like any call, and returns its checked
+ * indices. The chain calls it once per group and table snapshot; AnswerError for anything malformed.
+ */
+export function fetchGroup(inst: PluginInstance, tableId: number, hostCount: number, g: number): Uint32Array {
+  const guest = inst.guest;
+  const fn = (guest.exports as unknown as Partial<Record<string, (table: number, group: number) => number>>)[SY_GROUP];
+  if (typeof fn !== "function") throw new AnswerError("kept", `${-2 - g} names group ${g}, but the plugin does not export ${SY_GROUP}`);
+  // PluginInstance keeps its CPU meter private; every other call is armed inside it. Arm this one the same
+  // way until PluginInstance offers a call for sy_group (see the report of the change that added groups).
+  (inst as unknown as { meter: CallMeter }).meter.arm(guest);
+  const status = fn(tableId, g);
+  if (status === STATUS_NO_GROUP) throw new AnswerError("kept", `${-2 - g} names group ${g}, which the plugin's ${SY_GROUP} does not know`);
+  if (status !== STATUS_OK) throw new AnswerError("kept", `${-2 - g} names group ${g}, and ${SY_GROUP} returned status ${status}`);
+  const u8 = guest.view();
+  return readGroup(u8, guest.u32, guest.output(), inst.subsetIndex(hostCount), hostCount, g);
+}
+
+/**
+ * Sets derived from stable sets, memoized by the identity of what they come from: an offer (a group, or
+ * the whole table keyed by its hosts array) intersected with a group, or narrowed by metadata pairs. With
+ * groups the same request shape gives the same arrays, so the per-request cost does not grow with hosts and
+ * the balancers see the same subset again. Entries go with their keys (WeakMap) and are bounded per key.
+ */
+class StableSets {
+  private readonly memo = new WeakMap<object, Map<unknown, Uint32Array>>();
+
+  get(base: object, key: unknown, make: () => Uint32Array): Uint32Array {
+    let m = this.memo.get(base);
+    if (m === undefined) this.memo.set(base, (m = new Map()));
+    let set = m.get(key);
+    if (set === undefined) {
+      if (m.size >= MAX_MEMO_PER_BASE) m.delete(m.keys().next().value);
+      set = make();
+      m.set(key, set);
+    }
+    return set;
+  }
+}
+
+/** Indices in both ascending lists `a` (first `na`) and `b`, written at out[0..]; out may be `a`. */
+function intersectInto(a: Uint32Array, na: number, b: Uint32Array, out: Uint32Array): number {
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  const nb = b.length;
+  while (i < na && j < nb) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      out[n++] = x;
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
+  return n;
+}
+
 export class PluginChain {
   readonly plugins: readonly RouterPlugin[];
   // Scratch reused by every run: run() is synchronous, so one request never sees another's state.
   private offered = new Uint32Array(64);
   private marks = new Uint32Array(64);
   private stamp = 0;
+  private readonly states = new WeakMap<PluginInstance, InstanceState>();
+  private readonly sets = new StableSets();
 
   constructor(plugins: readonly RouterPlugin[], private readonly tables: TableRegistry) {
     this.plugins = Object.freeze(sortPlugins(plugins));
@@ -77,10 +158,19 @@ export class PluginChain {
     return ++this.stamp;
   }
 
+  private stateOf(inst: PluginInstance): InstanceState {
+    let st = this.states.get(inst);
+    if (st === undefined) this.states.set(inst, (st = new InstanceState()));
+    return st;
+  }
+
   run(req: RequestParts, snapshot: ClusterSnapshot): ChainDecision {
     const hostCount = snapshot.hosts.length;
     const steps: ChainStep[] = [];
-    let all = true; // offered = every host of the table
+    // The offer: every host (cur null), a stable set (a group or a memoized set, never written), or the
+    // first `count` entries of the scratch array this.offered.
+    let cur: Uint32Array | null = null;
+    let stable = true;
     let count = hostCount;
     let metadata: [string, string][] | null = null;
     if (this.offered.length < hostCount) this.offered = new Uint32Array(Math.max(hostCount, this.offered.length * 2));
@@ -95,7 +185,7 @@ export class PluginChain {
       }
       try {
         inst.loadTable(tableId, snapshot, this.tables.encode(snapshot));
-        inst.route(tableId, req, all ? null : this.offered, count, hostCount);
+        inst.route(tableId, req, cur, count, hostCount);
         const a = inst.answer;
         if (a.verdict === "reject") {
           const body = readBody(inst.guest.view(), inst.guest.output(), a);
@@ -108,19 +198,46 @@ export class PluginChain {
           steps.push({ plugin: plugin.name, in: count, out: 0, outcome: "wait" });
           return { outcome: "wait", waitMs: a.arg, plugin: plugin.name, steps };
         }
+        // Nothing below changes the offer until every check of the answer has passed, so that a failing
+        // plugin leaves the next one the same offer (fail open).
         const inCount = count;
-        if (a.kept >= 0) {
-          this.takeKept(inst.guest.u32, inst.subsetIndex(hostCount), a.kept, hostCount, all, count);
-          all = false;
-          count = a.kept;
+        let next: Uint32Array | null = cur;
+        let nextStable: boolean = stable;
+        let nextCount = count;
+        const st = a.kept < -1 || a.metaCount > 0 ? this.stateOf(inst) : null;
+        const pairs = a.metaCount > 0 ? st!.meta.read(inst.guest.view(), inst.guest.output(), a) : undefined;
+        if (a.kept < -1) {
+          const group = st!.group(inst, tableId, snapshot, a.kept);
+          if (cur === null) next = group;
+          else if (stable) next = this.sets.get(cur, group, () => intersect(cur!, group));
+          else next = this.offered.subarray(0, intersectInto(this.offered, count, group, this.offered));
+          nextCount = next.length;
+          nextStable = stable;
+        } else if (a.kept >= 0) {
+          this.takeKept(inst.guest.u32, inst.subsetIndex(hostCount), a.kept, hostCount, cur, count);
+          next = this.offered;
+          nextStable = false;
+          nextCount = a.kept;
         }
-        let pairs: [string, string][] | undefined;
-        if (a.metaCount > 0) {
-          pairs = readMetadata(inst.guest.view(), inst.guest.output(), a);
-          count = this.narrow(snapshot, pairs, all, count);
-          all = false;
+        if (pairs !== undefined) {
+          const key = st!.meta.key;
+          const p = pairs;
+          if (next === null) {
+            next = this.sets.get(snapshot.hosts, key, () => narrowed(snapshot, p, null, hostCount));
+            nextStable = true;
+          } else if (nextStable) {
+            const base = next;
+            next = this.sets.get(base, key, () => narrowed(snapshot, p, base, base.length));
+          } else {
+            nextCount = this.narrowScratch(snapshot, p, nextCount);
+          }
+          if (nextStable) nextCount = next.length;
           (metadata ??= []).push(...pairs);
         }
+        cur = next;
+        stable = nextStable;
+        count = nextCount;
+        if (!stable) cur = this.offered;
         plugin.succeeded();
         steps.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept" });
       } catch (err) {
@@ -131,16 +248,18 @@ export class PluginChain {
         if (plugin.policy === "closed") return { outcome: "fail", failure, steps };
       }
     }
-    const subset: Subset = { snapshot, indices: all ? null : this.offered.slice(0, count), count };
+    // A stable set is handed on as is (it is never written again); the scratch array is copied.
+    const indices = cur === null ? null : stable ? cur : cur.slice(0, count);
+    const subset: Subset = { snapshot, indices, count };
     return { outcome: "accept", subset, metadata: metadata ?? [], steps };
   }
 
-  /** Checks the plugin's kept indices and makes them the next offer, in table order. */
-  private takeKept(u32: Uint32Array, start: number, kept: number, hostCount: number, offeredAll: boolean, offeredCount: number): void {
+  /** Checks the plugin's kept indices and makes them the next offer (this.offered), in table order. */
+  private takeKept(u32: Uint32Array, start: number, kept: number, hostCount: number, offered: Uint32Array | null, offeredCount: number): void {
+    const offeredAll = offered === null;
     const offeredStamp = offeredAll ? 0 : this.nextStamp(hostCount);
     if (!offeredAll) {
       // Mark what was offered, so that a kept index that was not offered is caught in O(kept + offered).
-      const offered = this.offered;
       for (let i = 0; i < offeredCount; i++) this.marks[offered[i]!] = offeredStamp;
     }
     const keptStamp = this.nextStamp(hostCount);
@@ -149,21 +268,42 @@ export class PluginChain {
     if (!sorted) this.offered.subarray(0, kept).sort();
   }
 
-  /** Narrows the offer to hosts carrying every metadata pair (MOSN: all kept hosts carry the same tags). */
-  private narrow(snapshot: ClusterSnapshot, pairs: readonly [string, string][], all: boolean, count: number): number {
+  /** Narrows the scratch offer in place to hosts carrying every metadata pair. */
+  private narrowScratch(snapshot: ClusterSnapshot, pairs: readonly [string, string][], count: number): number {
     const hosts = snapshot.hosts;
     let out = 0;
     for (let i = 0; i < count; i++) {
-      const idx = all ? i : this.offered[i]!;
-      const tags = hosts[idx]!.tags;
-      let ok = true;
-      for (const [k, v] of pairs) if (tags[k] !== v) { ok = false; break; }
-      if (ok) this.offered[out++] = idx;
+      const idx = this.offered[i]!;
+      if (hasTags(hosts[idx]!.tags, pairs)) this.offered[out++] = idx;
     }
     return out;
   }
 }
 
-function errKind(err: unknown): "area" | "trap" {
+function hasTags(tags: Readonly<Record<string, string>>, pairs: readonly [string, string][]): boolean {
+  for (const [k, v] of pairs) if (tags[k] !== v) return false;
+  return true;
+}
+
+/** Hosts of `base` (every host when null) carrying every metadata pair (MOSN: all kept hosts carry the same tags). */
+function narrowed(snapshot: ClusterSnapshot, pairs: readonly [string, string][], base: Uint32Array | null, count: number): Uint32Array {
+  const hosts = snapshot.hosts;
+  const out = new Uint32Array(count);
+  let n = 0;
+  for (let i = 0; i < count; i++) {
+    const idx = base === null ? i : base[i]!;
+    if (hasTags(hosts[idx]!.tags, pairs)) out[n++] = idx;
+  }
+  return n === count ? out : out.slice(0, n);
+}
+
+function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(Math.min(a.length, b.length));
+  const n = intersectInto(a, a.length, b, out);
+  return n === out.length ? out : out.slice(0, n);
+}
+
+function errKind(err: unknown): "answer" | "area" | "trap" {
+  if (err instanceof AnswerError) return "answer";
   return err instanceof RangeError ? "area" : "trap";
 }

@@ -18,17 +18,15 @@ class CanaryHandler extends Handler {
   }
 
   route(request: Request, hosts: Hosts, result: Result): void {
-    const value = request.header(this.header);
-    if (value !== null && this.values.includes(value)) {
-      // O(canary hosts): the tag index lists them; an empty list leaves the route's fallback to decide.
-      result.keepNone();
-      result.keepEach(hosts.withTag(this.tag, this.tagValue));
+    if (request.headerIn(this.header, this.values)) {
+      // O(1): the answer names the table's group of canary hosts; none leaves the route's fallback to decide.
+      result.keepTagged(this.tag, this.tagValue);
       result.setMetadata(this.tag, this.tagValue);
       return;
     }
     if (this.othersToAll) return;
-    const canary = hosts.withTag(this.tag, this.tagValue);
-    for (let i = 0; i < canary.length; i++) result.drop(canary[i]);
+    // O(1) as well: the group of the other hosts is built once per host table.
+    result.dropTagged(this.tag, this.tagValue);
   }
 }
 

@@ -4,7 +4,7 @@
 //
 // config: {"header":"x-user","percent":20,"tag":"version","from":"v1","to":"v2"}
 
-import { ConfigReader, Configured, fnv1a32, Handler, Hosts, register, Request, Result, RouterFactory } from "../../../sdk/assembly";
+import { ConfigReader, Configured, Handler, Hosts, register, Request, Result, RouterFactory } from "../../../sdk/assembly";
 export * from "../../../sdk/assembly/abi/exports";
 
 class SplitHandler extends Handler {
@@ -19,10 +19,10 @@ class SplitHandler extends Handler {
   }
 
   route(request: Request, hosts: Hosts, result: Result): void {
-    const user = request.header(this.header);
-    const version = user !== null && fnv1a32(user) % 100 < this.percent ? this.to : this.from;
-    result.keepNone();
-    result.keepEach(hosts.withTag(this.tag, version));
+    // headerHash is fnv1a32 of the header's bytes, without making a string; -1 without the header.
+    const hash = request.headerHash(this.header);
+    const version = hash >= 0 && <u32>hash % 100 < this.percent ? this.to : this.from;
+    result.keepTagged(this.tag, version);
     result.setMetadata(this.tag, version);
   }
 }

@@ -18,12 +18,9 @@ class ZoneHandler extends Handler {
   route(request: Request, hosts: Hosts, result: Result): void {
     const zone = request.header(this.header);
     if (zone === null || zone.length == 0) return;
-    const local = hosts.withTag(this.tag, zone);
-    let healthy = 0;
-    for (let i = 0; i < local.length; i++) if (local[i].healthy) healthy++;
     // Too few healthy hosts in the zone would overload them: spill over to every zone instead.
-    if (healthy < this.minHealthy) return;
-    result.keepEach(local);
+    if (hosts.countWithTag(this.tag, zone, true) < this.minHealthy) return;
+    result.keepTagged(this.tag, zone);
   }
 }
 
