@@ -258,6 +258,9 @@ async function measure(env: Env, row: Row, accepted: () => Promise<number>): Pro
   const proc = row.start === null ? null : track(row.start(port));
   try {
     if (proc !== null) await waitForPort(port, 30_000, proc);
+    // Switchyard opens its admin API last, after every worker is ready: with --workers the listener
+    // answers as soon as the first worker listens.
+    if (proc !== null && row.adminPort !== undefined) await waitForPort(row.adminPort, 60_000, proc);
     const url = `http://127.0.0.1:${port}/`;
     const hits = proc === null ? null : await balanceCheck(url, env.upstreamPorts.length);
     const pluginCalls = row.adminPort !== undefined ? await pluginCallCount(row.adminPort) : null;
