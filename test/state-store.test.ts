@@ -38,6 +38,18 @@ describe("StateStore", () => {
     const loaded = await store.loadPluginConfigs((file, why) => bad.push(`${file.split("/").pop()}: ${why}`));
     expect(loaded).toEqual(new Map([["good", { text: "ok", version: 3 }]]));
     expect(bad.map((b) => b.split(":")[0]).sort()).toEqual(["shape.json", "torn.json"]);
+    // The interrupted write's temp file is gone; the bad files stay for an operator to look at.
+    expect((await readdir(join(dir, "plugins"))).sort()).toEqual(["good.json", "shape.json", "torn.json"]);
+  });
+
+  it("a read-only store (a worker's) reads but never writes nor removes the writer's temp files", async () => {
+    const dir = join(root, "ro");
+    await new StateStore(dir).savePluginConfig("p", 4, "cfg");
+    await writeFile(join(dir, "plugins", ".p.json.1.x.tmp"), "in progress");
+    const reader = new StateStore(dir, undefined, true);
+    expect(await reader.loadPluginConfigs()).toEqual(new Map([["p", { text: "cfg", version: 4 }]]));
+    expect((await readdir(join(dir, "plugins"))).sort()).toEqual([".p.json.1.x.tmp", "p.json"]);
+    await expect(reader.savePluginConfig("p", 5, "x")).rejects.toThrow(/read-only/);
   });
 
   it("refuses names that are not safe file names, and an empty folder loads as nothing", async () => {

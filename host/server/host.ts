@@ -127,7 +127,7 @@ export class SwitchyardHost {
       for (const h of hosts) void this.pools.release(h.address);
     });
     const stateDir = opts.stateDir !== undefined ? opts.stateDir : config.switchyard.stateDir;
-    this.store = stateDir ? new StateStore(stateDir) : null;
+    this.store = stateDir ? new StateStore(stateDir, undefined, opts.persist === false) : null;
     const pluginLog = this.log.child({ component: "plugins" });
     this.registry = new PluginRegistry({
       events: {
@@ -273,7 +273,7 @@ export class SwitchyardHost {
           // Validated in full before anything changes; persisted before it is swapped in.
           const specs = validateHostSpecs(name, normalizeHostList(hosts));
           const version = this.hostsVersion(name) + 1;
-          if (this.opts.persist !== false) await this.store?.saveClusterHosts(name, version, specs);
+          await this.store?.saveClusterHosts(name, version, specs);
           cluster.update(specs);
           this.clusterVersions.set(name, version);
           this.log.info({ cluster: name, hosts: specs.length, version, event: "hosts-updated" }, "cluster hosts replaced");

@@ -1,7 +1,7 @@
 // The state folder: accepted plugin configs and cluster host lists, each in its own file replaced atomically,
 // so that a restart comes back with the last accepted state. Leftover temp files from a crash are ignored.
 
-import { readFile, readdir } from "node:fs/promises";
+import { readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { HostSpec } from "../cluster/types.js";
 import { writeFileAtomic } from "./atomic-file.js";
@@ -23,9 +23,14 @@ export interface SavedHosts {
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export class StateStore {
-  constructor(readonly dir: string, private readonly now: () => Date = () => new Date()) {}
+  /**
+   * `readOnly`: a reader beside the writer (a worker of `--workers N`): it never writes and leaves temp files
+   * alone, since they may be the primary's write in progress.
+   */
+  constructor(readonly dir: string, private readonly now: () => Date = () => new Date(), readonly readOnly = false) {}
 
   private file(kind: "plugins" | "clusters", name: string): string {
+    if (this.readOnly) throw new Error("state: this store is read-only");
     if (!SAFE_NAME.test(name)) throw new Error(`state: "${name}" is not a safe file name`);
     return join(this.dir, kind, `${name}.json`);
   }
@@ -78,7 +83,13 @@ export class StateStore {
     }
     const out: [string, unknown][] = [];
     for (const n of names.sort()) {
-      if (!n.endsWith(".json") || n.startsWith(".")) continue; // temp files of an interrupted write
+      if (n.startsWith(".") && n.endsWith(".tmp") && !this.readOnly) {
+        // A temp file of a write that a crash interrupted (the state is read only at start, before any write of
+        // this process): never read, and removed so that crashes do not pile them up.
+        await rm(join(dir, n), { force: true }).catch(() => undefined);
+        continue;
+      }
+      if (!n.endsWith(".json") || n.startsWith(".")) continue;
       const file = join(dir, n);
       try {
         out.push([file, JSON.parse(await readFile(file, "utf8"))]);
