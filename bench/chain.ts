@@ -1,6 +1,7 @@
 // Chain microbenchmark (issue 2): ns per request for one plugin and for the chain of the three first example
 // plugins, at 10 headers × 100 / 1,000 / 10,000 hosts, against the same rules in plain TypeScript and against
-// the host with no plugins. Rounds are interleaved and medians reported.
+// the host with no plugins. Rounds are interleaved and medians reported. "canary off" is the common request
+// (the header says 0): header-canary then keeps every host but the canaries.
 
 import { join } from "node:path";
 import { HostStatus, type ClusterSnapshot, type Host } from "../host/cluster/types.js";
@@ -8,16 +9,20 @@ import { loadBundle } from "../host/plugin/bundle.js";
 import { PluginChain, TableRegistry } from "../host/plugin/chain.js";
 import { RouterPlugin } from "../host/plugin/plugin.js";
 import type { RequestParts } from "../host/abi/codec.js";
-import { TagIndex, canary, versionSplit, zoneAffinity } from "./rules.js";
+import { TagIndex, canary, chainOfThree } from "./rules.js";
 import { median, table, timeNs } from "./stats.js";
 
 export const CHAIN_PLUGINS = ["header-canary", "zone-affinity", "version-split"] as const;
 
+/** One host in CANARY_EVERY is a canary: 2%, a realistic canary share. */
+export const CANARY_EVERY = 50;
+export const ZONES = 4;
+
 export function makeSnapshot(n: number, id: number): ClusterSnapshot {
   const hosts: Host[] = [];
   for (let i = 0; i < n; i++) {
-    const version = i % 10 === 0 ? "canary" : i % 2 ? "v1" : "v2";
-    hosts.push({ address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`, hostname: undefined, weight: 1 + (i % 3), healthy: i % 17 !== 0, tags: { version, zone: `z${i % 4}`, env: "prod" }, status: HostStatus.Available, pending: 0 });
+    const version = i % CANARY_EVERY === 0 ? "canary" : i % 2 ? "v1" : "v2";
+    hosts.push({ address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`, hostname: undefined, weight: 1 + (i % 3), healthy: i % 17 !== 0, tags: { version, zone: `z${i % ZONES}`, env: "prod" }, status: HostStatus.Available, pending: 0 });
   }
   return { cluster: `bench-${n}`, version: 1, id, hosts };
 }
@@ -53,7 +58,9 @@ export async function benchChain(bundlesDir: string, opts: { rounds?: number; ho
   const rounds = opts.rounds ?? 7;
   const tables = new TableRegistry();
   const plugins = await Promise.all(CHAIN_PLUGINS.map(async (n) => RouterPlugin.create(await loadBundle(join(bundlesDir, n)), undefined, 0)));
+  const drain = RouterPlugin.create(await loadBundle(join(bundlesDir, "drain")), undefined, 0);
   const none = new PluginChain([], tables);
+  const fixed = new PluginChain([drain], tables);
   const one = new PluginChain([plugins[0]!], tables);
   const three = new PluginChain(plugins, tables);
   const rows: ChainRow[] = [];
@@ -64,11 +71,15 @@ export async function benchChain(bundlesDir: string, opts: { rounds?: number; ho
     const off = makeRequest(false);
     const cases: [string, () => void][] = [
       ["no plugins (host only)", () => void none.run(on, snap)],
+      ["drain, keeps all (wasm: the fixed cost of a call)", () => void fixed.run(on, snap)],
       ["header-canary (wasm)", () => void one.run(on, snap)],
       ["header-canary (plain TS)", () => void canary(on.rawHeaders, idx, null)],
+      ["header-canary, canary off (wasm)", () => void one.run(off, snap)],
+      ["header-canary, canary off (plain TS)", () => void canary(off.rawHeaders, idx, null)],
       ["chain of three (wasm)", () => void three.run(on, snap)],
-      ["chain of three (plain TS)", () => void versionSplit(on.rawHeaders, idx, zoneAffinity(on.rawHeaders, idx, canary(on.rawHeaders, idx, null)))],
+      ["chain of three (plain TS)", () => void chainOfThree(on.rawHeaders, idx)],
       ["chain of three, canary off (wasm)", () => void three.run(off, snap)],
+      ["chain of three, canary off (plain TS)", () => void chainOfThree(off.rawHeaders, idx)],
     ];
     // Warm up every case (JIT, table load into each plugin), then interleave rounds.
     for (const [, fn] of cases) timeNs(fn, 2000);
@@ -84,7 +95,7 @@ export function formatChain(rows: readonly ChainRow[]): string {
   const base = new Map(rows.filter((r) => r.case.startsWith("no plugins")).map((r) => [r.hosts, r.nsPerRequest]));
   const ts = new Map(rows.filter((r) => r.case.includes("plain TS")).map((r) => [`${r.hosts}:${r.case.split(" (")[0]}`, r.nsPerRequest]));
   return table(
-    ["case (10 headers)", "hosts", "ns/request (median)", "vs plain TS", "minus host-only"],
+    [`case (10 headers, ${100 / CANARY_EVERY}% canary, ${ZONES} zones)`, "hosts", "ns/request (median)", "vs plain TS", "minus host-only"],
     rows.map((r) => {
       const t = ts.get(`${r.hosts}:${r.case.split(" (")[0]}`);
       return [r.case, r.hosts, r.nsPerRequest, t && !r.case.includes("plain") ? `${(r.nsPerRequest / t).toFixed(2)}×` : "", r.nsPerRequest - (base.get(r.hosts) ?? 0)];

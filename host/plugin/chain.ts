@@ -172,7 +172,7 @@ export class PluginChain {
     let cur: Uint32Array | null = null;
     let stable = true;
     let count = hostCount;
-    let metadata: [string, string][] | null = null;
+    let metadata: readonly [string, string][] | null = null;
     if (this.offered.length < hostCount) this.offered = new Uint32Array(Math.max(hostCount, this.offered.length * 2));
     const tableId = this.plugins.length > 0 ? this.tables.idOf(snapshot.cluster) : 0;
 
@@ -232,7 +232,8 @@ export class PluginChain {
             nextCount = this.narrowScratch(snapshot, p, nextCount);
           }
           if (nextStable) nextCount = next.length;
-          (metadata ??= []).push(...pairs);
+          // The common case, one plugin with metadata, hands on its cached pairs without a copy.
+          metadata = metadata === null ? pairs : [...metadata, ...pairs];
         }
         cur = next;
         stable = nextStable;

@@ -3,14 +3,17 @@
 // Hosts object serves every request (reset per call), so routing allocates nothing for it.
 
 import { Marks, offeredMarks } from "./marks";
+import { offerVersion } from "./offer";
 import { Host, HostTable, TagList } from "./table";
 
 export { Host } from "./table";
 
+/** The offer version offeredMarks holds (offer.ts); -1 when none. Marks survive while the offer repeats. */
+let markedVersion: i32 = -1;
+
 export class Hosts {
   private _healthyCount: i32 = -1;
-  /** Whether offeredMarks holds this request's offer; marked on first need, not per request. */
-  private marked: bool = false;
+  private healthyVersion: i32 = -1;
 
   constructor(
     private table: HostTable,
@@ -25,8 +28,6 @@ export class Hosts {
     this.table = table;
     this.subset = subset;
     this.length = length;
-    this._healthyCount = -1;
-    this.marked = false;
   }
 
   /** Whether every host of the table is offered (the host passed subset -1). */
@@ -84,16 +85,23 @@ export class Hosts {
     const list = this.table.tagList(key, value);
     if (list === null) return 0;
     if (this.subset == 0) return healthyOnly ? list.healthy : list.indices.length;
-    const marks = this.marks();
-    const indices = list.indices;
-    let n = 0;
-    for (let i = 0; i < indices.length; i++) {
-      const index = unchecked(indices[i]);
-      if (!marks.has(index)) continue;
-      if (healthyOnly && !this.table.isHealthy(index)) continue;
-      n++;
+    // Both counts at once, kept on the list for this offer version: a repeated offer asks in O(1).
+    if (list.countVersion != offerVersion) {
+      const marks = this.marks();
+      const indices = list.indices;
+      let n = 0;
+      let healthy = 0;
+      for (let i = 0; i < indices.length; i++) {
+        const index = unchecked(indices[i]);
+        if (!marks.has(index)) continue;
+        n++;
+        if (this.table.isHealthy(index)) healthy++;
+      }
+      list.offeredCount = n;
+      list.offeredHealthy = healthy;
+      list.countVersion = offerVersion;
     }
-    return n;
+    return healthyOnly ? list.offeredHealthy : list.offeredCount;
   }
 
   /**
@@ -112,10 +120,11 @@ export class Hosts {
   /** Number of healthy offered hosts; O(1) for the whole table, O(offered) once per request otherwise. */
   get healthyCount(): i32 {
     if (this.subset == 0) return this.table.healthyCount;
-    if (this._healthyCount < 0) {
+    if (this.healthyVersion != offerVersion) {
       let n = 0;
       for (let i = 0; i < this.length; i++) if (this.table.isHealthy(this.indexAt(i))) n++;
       this._healthyCount = n;
+      this.healthyVersion = offerVersion;
     }
     return this._healthyCount;
   }
@@ -136,12 +145,15 @@ export class Hosts {
     return this.table.tagList(key, value);
   }
 
-  /** The offer as marks, built on first need: O(offered) once per request, only for requests that ask. */
+  /**
+   * The offer as marks, built on first need: O(offered) once per distinct offer, only for requests that
+   * ask; a repeated offer (offer.ts) finds them still built.
+   */
   marks(): Marks {
-    if (!this.marked) {
+    if (markedVersion != offerVersion) {
       offeredMarks.clear(this.table.count);
       for (let i = 0; i < this.length; i++) offeredMarks.add(<i32>load<u32>(this.subset + (<usize>i << 2)));
-      this.marked = true;
+      markedVersion = offerVersion;
     }
     return offeredMarks;
   }

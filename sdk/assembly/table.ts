@@ -100,6 +100,10 @@ export class TagList {
   group: i32 = -1;
   /** The hosts of the table not in this list, made on first use. */
   complement: TagList | null = null;
+  /** Offered hosts of the list, and healthy ones among them, for offer version countVersion (offer.ts). */
+  offeredCount: i32 = 0;
+  offeredHealthy: i32 = 0;
+  countVersion: i32 = -1;
 
   /** Whether table index `index` is in the list. O(log n). */
   has(index: i32): bool {

@@ -5,6 +5,7 @@
 
 import { ABI_VERSION, MAX_CONFIG_BYTES, MAX_REQUEST_BYTES, MAX_TABLES } from "../limits";
 import { Hosts } from "../hosts";
+import { rememberOffer, sameOffer } from "../offer";
 import { decodeRequest, requestError } from "../request";
 import { Result } from "../result";
 import { currentHandler, registeredFactory, setCurrentHandler } from "../router";
@@ -93,9 +94,14 @@ export function sy_route(table: i32, len: i32, subset: i32): i32 {
   if (subset == -1) {
     hosts.reset(hostTable, 0, hostTable.count);
   } else {
-    const problem = checkOffered(hostTable.count, subset);
-    if (problem !== null) return badInput(problem);
-    hosts.reset(hostTable, areaAddress(AREA_SUBSET), subset);
+    const at = areaAddress(AREA_SUBSET);
+    // A repeated offer was checked when it was first seen (and its copy cannot have changed since).
+    if (subset > areaCapacity(AREA_SUBSET) >> 2 || !sameOffer(hostTable, at, subset)) {
+      const problem = checkOffered(hostTable.count, subset);
+      if (problem !== null) return badInput(problem);
+      rememberOffer(hostTable, at, subset);
+    }
+    hosts.reset(hostTable, at, subset);
   }
   result.reset(hosts);
   handler.route(request, hosts, result);
