@@ -79,18 +79,19 @@ describe("explain on the demo config, per example plugin", () => {
     expect(ex({}).decision).toBe("route to the kept hosts");
   });
 
-  it("header-canary → the canary host kept, with its metadata; a later plugin empties it and the fallback shows", () => {
+  it("header-canary → the canary host kept, with its metadata, through the rest of the chain to the pick", () => {
     const e = ex({ "x-canary": "1" });
     const canary = e.plugins.find((p) => p.plugin === "header-canary")!;
     expect(canary).toMatchObject({ in: 4, out: 1, outcome: "accept", kept: ["127.0.0.1:18084"], metadata: { version: "canary" } });
-    // version-split (order 30) keeps the "from" version v1 of what it is offered: none of the canary.
-    expect(e.plugins.at(-1)).toMatchObject({ plugin: "version-split", in: 1, out: 0, kept: [] });
-    expect(e.fallback).toBe("any");
-    expect(e.decision).toBe("fallback any: no plugin left a host");
-    expect(e.candidates).toEqual(ALL);
+    // version-split (order 30) is offered only the canary, which carries neither of its versions: it leaves it.
+    expect(e.plugins.at(-1)).toMatchObject({ plugin: "version-split", in: 1, out: 1, kept: ["127.0.0.1:18084"] });
+    expect(e.fallback).toBeUndefined();
+    expect(e.decision).toBe("route to the kept hosts");
+    expect(e.candidates).toEqual(["127.0.0.1:18084"]);
+    expect(e.pick).toBe("127.0.0.1:18084");
     const text = formatExplanation(e);
     expect(text).toContain("kept 127.0.0.1:18084");
-    expect(text).toContain("decision  fallback any: no plugin left a host");
+    expect(text).toContain("pick      127.0.0.1:18084");
   });
 
   it("zone-affinity → the request's zone, when it has enough healthy hosts", () => {
@@ -127,8 +128,8 @@ describe("switchyard explain (CLI)", () => {
     expect(lines[0]).toBe("GET /  (Host: localhost, listener demo)");
     expect(lines).toContain("cluster   demo (4 hosts)");
     expect(stdout).toMatch(/plugin {4}header-canary {4}order {2}10 {6}4 → 1 {5}accept {2}metadata \{"version":"canary"\}\n {10}kept 127\.0\.0\.1:18084/);
-    expect(lines).toContain("decision  fallback any: no plugin left a host");
-    expect(lines.some((l) => /^pick {6}127\.0\.0\.1:1808[1-4]$/.test(l))).toBe(true);
+    expect(lines).toContain("decision  route to the kept hosts");
+    expect(lines).toContain("pick      127.0.0.1:18084");
   });
 
   it("prints JSON with --json, and fails with a usage message without --config", async () => {
@@ -172,7 +173,7 @@ describe("POST /explain", () => {
     expect(r.status).toBe(200);
     const e = r.body as unknown as Explanation;
     expect(e.plugins.find((p) => p.plugin === "header-canary")).toMatchObject({ out: 1, kept: ["127.0.0.1:18084"] });
-    expect(e.fallback).toBe("any");
+    expect(e.pick).toBe("127.0.0.1:18084");
     const d = await post(JSON.stringify({ headers: [["x-client", "bad-bot"]] }));
     expect(d.body).toMatchObject({ decision: "reject 403", verdict: { kind: "reject", status: 403, plugin: "deny" } });
   });

@@ -14,10 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPlugin } from "../host/build/build-plugin.js";
 import { parseConfig } from "../host/config/index.js";
 import { createLogger } from "../host/logging/logger.js";
-import { PluginLogs } from "../host/logging/plugin-log.js";
+import type { PluginLogs } from "../host/logging/plugin-log.js";
 import { TokenBucket } from "../host/logging/token-bucket.js";
 import { attachMetrics } from "../host/metrics/metrics.js";
-import { sandboxOptions } from "../host/sandbox/options.js";
 import { SwitchyardHost } from "../host/server/host.js";
 
 const REPO = new URL("../", import.meta.url).pathname;
@@ -107,7 +106,6 @@ beforeAll(async () => {
       cb();
     },
   }));
-  logs = new PluginLogs(logger, { ratePerSec: 1, burst: 5, clock: () => clock });
   host = new SwitchyardHost({
     config,
     logger,
@@ -115,9 +113,9 @@ beforeAll(async () => {
     stateDir: join(root, "state"),
     admin: false,
     watch: false,
-    sandbox: false, // the sandbox's options are given here, wrapped by the log sinks
-    plugin: logs.pluginOptions({ ...sandboxOptions() }),
+    pluginLogs: { ratePerSec: 1, burst: 5, clock: () => clock },
   });
+  logs = host.pluginLogs;
   await host.start();
   proxyUrl = `http://127.0.0.1:${host.servers[0]!.address!.port}`;
 }, 120_000);

@@ -141,6 +141,14 @@ describe("version-split", () => {
     expect(toV2).toBeLessThan(60);
   });
 
+  it("leaves an offer holding neither version as it is (an earlier plugin chose the canary)", () => {
+    p().configure();
+    const canaryOnly = hosts.flatMap((h, i) => (h.tags.version === "canary" ? [i] : []));
+    expect(canaryOnly.length).toBeGreaterThan(0);
+    const r = p().route({ headers: { "x-user": "user-1" } }, hosts, canaryOnly);
+    expect([r.verdict, r.kept, r.metadata]).toEqual(["accept", canaryOnly, {}]);
+  });
+
   it("hashes the UTF-8 bytes of the header value", () => {
     const user = "ユーザー-ü";
     const expected = fnv1a32(user) % 100 < 20 ? [2, 5] : [0, 3];

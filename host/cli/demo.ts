@@ -27,8 +27,9 @@ export async function run(args: string[]): Promise<number> {
 Switchyard demo is up.
   proxy  http://127.0.0.1:8080   admin http://127.0.0.1:9901   admin token: ${process.env.SWITCHYARD_ADMIN_TOKEN}
 
-  curl -s localhost:8080/                       # round robin over v1, v2 (the canary gets only canary traffic)
+  curl -s localhost:8080/                       # a v1 host (version-split: no x-user → v1)
   curl -s -H 'x-canary: 1' localhost:8080/      # header-canary sends you to the canary host
+  curl -s -H 'x-user: victor' localhost:8080/   # version-split: a sticky 20% of users go to v2
   curl -s -H 'x-zone: a' localhost:8080/        # zone-affinity keeps zone a
   curl -s -H 'x-client: bad-bot' localhost:8080/   # deny rejects with 403
   curl -s localhost:9901/plugins                # what is loaded, versions, failures

@@ -13,6 +13,7 @@ import type { Config } from "../config/types.js";
 import { SwitchyardHost, type HostOptions } from "../server/host.js";
 import { WorkerLink, WorkerPool } from "../server/workers.js";
 import { parseArgs, str, UsageError } from "./args.js";
+import { createLogger, type LoggerOptions } from "../logging/logger.js";
 
 export interface RunningHost {
   readonly host: SwitchyardHost;
@@ -27,14 +28,17 @@ interface Parsed {
 }
 
 async function parse(args: string[]): Promise<Parsed> {
-  const p = parseArgs(args, { values: ["config", "plugins", "state", "workers", "log-level"] });
+  const p = parseArgs(args, { values: ["config", "plugins", "state", "workers", "log-level"], flags: ["log-pretty"] });
   const file = str(p, "config");
   if (file === undefined) throw new UsageError("run needs --config <file>");
   const w = str(p, "workers") ?? "1";
   if (!/^[1-9][0-9]{0,2}$/.test(w)) throw new UsageError(`--workers: expected a number of processes 1-999, got ${JSON.stringify(w)}`);
   const { config, warnings } = await loadConfigFile(file);
   const level = str(p, "log-level") ?? config.switchyard.logLevel;
-  const logger = pino({ level, ...(cluster.isWorker ? { base: { pid: process.pid, worker: cluster.worker!.id } } : {}) });
+  // --log-pretty is for a terminal and needs pino-pretty (a development dependency); JSON lines otherwise.
+  const logger = p.options.has("log-pretty")
+    ? await createLogger({ level: level as LoggerOptions["level"], pretty: true })
+    : pino({ level, ...(cluster.isWorker ? { base: { pid: process.pid, worker: cluster.worker!.id } } : {}) });
   if (!cluster.isWorker) for (const w of warnings) logger.warn({ path: w.path, source: config.source }, `config: ${w.message}`);
   const header = process.env.SWITCHYARD_WORKER_HEADER;
   const base: HostOptions = {

@@ -7,9 +7,6 @@
 
 import type { Logger } from "pino";
 import type { GuestLogSink } from "../abi/guest.js";
-import type { BundleMetadata, LoadOptions } from "../plugin/bundle.js";
-import { defaultClassifier, noMeter } from "../plugin/instance.js";
-import type { PluginOptions } from "../plugin/plugin.js";
 import { TokenBucket, type MonotonicClock } from "./token-bucket.js";
 
 export interface PluginLogOptions {
@@ -64,20 +61,11 @@ export class PluginLogSink implements GuestLogSink {
  *
  * @example
  * const logs = new PluginLogs(host.log, { ratePerSec: 20, burst: 50 });
- * const registry = new PluginRegistry(logs.pluginOptions({ ...sandboxOptions() }));
- * // or, once PluginOptions has a per-bundle sink: sinkFor: (m) => logs.sinkFor(m.name)
+ * const registry = new PluginRegistry({ sinkFor: (m) => logs.sinkFor(m.name) });
  */
 export class PluginLogs {
   private readonly sinks = new Map<string, PluginLogSink>();
   private readonly clock: MonotonicClock;
-  // The plugin whose call is running: set by the meter that every call into a guest arms first.
-  private current: PluginLogSink | null = null;
-
-  /** One sink for every instance: it forwards to the sink of the plugin whose call is running. */
-  readonly sink: GuestLogSink = {
-    enabled: (level) => this.current?.enabled(level) ?? false,
-    log: (level, message) => this.current?.log(level, message),
-  };
 
   constructor(
     private readonly logger: Logger,
@@ -101,30 +89,5 @@ export class PluginLogs {
     const out = new Map<string, number>();
     for (const [name, s] of this.sinks) if (s.dropped > 0) out.set(name, s.dropped);
     return out;
-  }
-
-  /**
-   * Plugin options whose instances log through these sinks, with what PluginOptions offers today (one sink
-   * for all instances): `base.guard` (the sandbox's meter and classifier) is wrapped so that arming a call
-   * also names the plugin whose lines follow. Every call into a guest is armed first (PluginInstance), so a
-   * line is always attributed to the plugin that runs; a module's start function runs before any arming and
-   * its lines go to the plugin that ran last — the SDK never logs there.
-   */
-  pluginOptions<T extends PluginOptions & LoadOptions>(base: T): T {
-    const guard = (metadata: BundleMetadata) => {
-      const g = base.guard?.(metadata);
-      const meter = g?.meter ?? base.meter ?? noMeter;
-      const sink = this.sinkFor(metadata.name);
-      return {
-        meter: {
-          arm: (guest: Parameters<typeof meter.arm>[0]) => {
-            this.current = sink;
-            meter.arm(guest);
-          },
-        },
-        classifier: g?.classifier ?? base.classifier ?? defaultClassifier,
-      };
-    };
-    return { ...base, sink: this.sink, guard };
   }
 }

@@ -6,7 +6,7 @@ import type { ClusterSnapshot, Subset } from "../cluster/types.js";
 import { AnswerError, MetadataCache, type RequestParts, checkKept, encodeHostTable, groupOf, readBody, readGroup } from "../abi/codec.js";
 import { MAX_TABLES, STATUS_NO_GROUP, STATUS_OK, SY_GROUP } from "../abi/limits.js";
 import { PluginFailure } from "./errors.js";
-import { type CallMeter, InstanceFailure, type PluginInstance } from "./instance.js";
+import { InstanceFailure, type PluginInstance } from "./instance.js";
 import type { RouterPlugin } from "./plugin.js";
 
 /** What one plugin did to one request, for the access log, metrics and `explain`. */
@@ -83,12 +83,8 @@ class InstanceState {
  */
 export function fetchGroup(inst: PluginInstance, tableId: number, hostCount: number, g: number): Uint32Array {
   const guest = inst.guest;
-  const fn = (guest.exports as unknown as Partial<Record<string, (table: number, group: number) => number>>)[SY_GROUP];
-  if (typeof fn !== "function") throw new AnswerError("kept", `${-2 - g} names group ${g}, but the plugin does not export ${SY_GROUP}`);
-  // PluginInstance keeps its CPU meter private; every other call is armed inside it. Arm this one the same
-  // way until PluginInstance offers a call for sy_group (see the report of the change that added groups).
-  (inst as unknown as { meter: CallMeter }).meter.arm(guest);
-  const status = fn(tableId, g);
+  const status = inst.callGroup(tableId, g);
+  if (status === null) throw new AnswerError("kept", `${-2 - g} names group ${g}, but the plugin does not export ${SY_GROUP}`);
   if (status === STATUS_NO_GROUP) throw new AnswerError("kept", `${-2 - g} names group ${g}, which the plugin's ${SY_GROUP} does not know`);
   if (status !== STATUS_OK) throw new AnswerError("kept", `${-2 - g} names group ${g}, and ${SY_GROUP} returned status ${status}`);
   const u8 = guest.view();

@@ -2,7 +2,7 @@
 // It turns ABI statuses and traps into typed outcomes; it never decides policy (that is plugin.ts's).
 
 import type { ClusterSnapshot } from "../cluster/types.js";
-import { AnswerError, AnswerHeader, HeaderFilter, type RequestParts, readMetadata, requestMaxBytes, writeRequest } from "../abi/codec.js";
+import { AnswerError, AnswerHeader, HeaderFilter, type RequestParts, requestMaxBytes, writeRequest } from "../abi/codec.js";
 import { Guest, GuestAbort, GuestAreaError, type GuestLogSink } from "../abi/guest.js";
 import {
   MAX_CONFIG_BYTES,
@@ -133,12 +133,9 @@ export class PluginInstance {
       status = g.exports.sy_route(id, len, offered === null ? -1 : offeredCount);
       if (status === STATUS_OK) {
         const a = this.answer;
+        // Metadata is checked by the chain before it takes the kept indices, so a bad block never leaks this
+        // plugin's kept set into the next offer (test/fuzz-answers.test.ts).
         a.read(g.view(), g.output(), offered === null ? hostCount : offeredCount);
-        // Metadata checked here, before the chain takes the kept indices: the chain reads it only after it has
-        // narrowed its offer to them, so a bad metadata block found there leaked this plugin's kept set into
-        // the next plugin's offer under fail open (found by test/fuzz-answers.test.ts). Decoded twice when
-        // present. TODO(chain.ts): read metadata before takeKept and drop this.
-        if (a.verdict === "accept" && a.metaCount > 0) readMetadata(g.view(), g.output(), a);
         return;
       }
     } catch (err) {
@@ -147,6 +144,21 @@ export class PluginInstance {
     const names: Record<number, string> = { [STATUS_NO_TABLE]: "NO_TABLE", [STATUS_NOT_CONFIGURED]: "NOT_CONFIGURED", [STATUS_BAD_INPUT]: "BAD_INPUT" };
     const why = status === STATUS_BAD_INPUT ? `: ${safeMessage(g)}` : "";
     throw new InstanceFailure("status", `sy_route returned status ${status}${names[status] ? ` (${names[status]})` : ""}${why}`);
+  }
+
+  /**
+   * Calls the optional sy_group export (§5.3), armed like every call; returns its status, or null when the
+   * module does not export it. A trap is an InstanceFailure.
+   */
+  callGroup(table: number, group: number): number | null {
+    const fn = (this.guest.exports as unknown as Partial<Record<string, (t: number, g: number) => number>>).sy_group;
+    if (typeof fn !== "function") return null;
+    try {
+      this.meter.arm(this.guest);
+      return fn(table, group);
+    } catch (err) {
+      return this.fail(err);
+    }
   }
 
   /** Index into guest.u32 where the subset area starts (valid after route()). */

@@ -22,6 +22,8 @@ export const DEFAULT_QUARANTINE: QuarantinePolicy = Object.freeze({ threshold: 5
 export interface PluginOptions {
   readonly clock?: Clock;
   readonly sink?: GuestLogSink;
+  /** A log sink per bundle (each plugin logs under its own name, rate-limited on its own); wins over `sink`. */
+  readonly sinkFor?: (metadata: BundleMetadata) => GuestLogSink;
   readonly meter?: CallMeter;
   readonly classifier?: FailureClassifier;
   /** A meter and classifier per bundle (each bundle has its own CPU budget): the sandbox's hooks. */
@@ -104,7 +106,7 @@ export class RouterPlugin {
     const m = bundle.metadata;
     const guard = opts.guard?.(m);
     try {
-      return new PluginInstance(bundle.module, m.headers, opts.sink ?? silentSink, guard?.meter ?? opts.meter ?? noMeter, guard?.classifier ?? opts.classifier ?? defaultClassifier);
+      return new PluginInstance(bundle.module, m.headers, opts.sinkFor?.(m) ?? opts.sink ?? silentSink, guard?.meter ?? opts.meter ?? noMeter, guard?.classifier ?? opts.classifier ?? defaultClassifier);
     } catch (err) {
       throw new PluginFailure("trap", m.name, m.version, `instantiation failed: ${(err as Error).message}`, { cause: err });
     }

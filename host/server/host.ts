@@ -24,6 +24,8 @@ import { Forwarder } from "../proxy/forward.js";
 import { StateStore } from "../state/store.js";
 import { explain, type SampleRequest } from "../explain/explain.js";
 import { sandboxOptions, type SandboxSettings } from "../sandbox/options.js";
+import { attachMetrics, type SwitchyardMetrics } from "../metrics/metrics.js";
+import { PluginLogs, type PluginLogOptions } from "../logging/plugin-log.js";
 import { compileRoute, type CompiledRoute } from "./compiled-route.js";
 import { Pipeline, type RequestEvent, type RoutingState } from "./pipeline.js";
 
@@ -41,6 +43,8 @@ export interface HostOptions {
   readonly observe?: (event: RequestEvent) => void;
   /** CPU budget and memory cap of plugins (default on, 5 ms and 16 MiB unless a bundle says otherwise). */
   readonly sandbox?: SandboxSettings | false;
+  /** Rate limit and clock of plugin log lines (sy_log). */
+  readonly pluginLogs?: PluginLogOptions;
   readonly broadcast?: Broadcaster;
   /** Watch the plugins folder for changes (default true). */
   readonly watch?: boolean;
@@ -103,6 +107,8 @@ export function buildRouting(config: Config, routerConfigName: string): RoutingS
  */
 export class SwitchyardHost {
   readonly events = new EventEmitter();
+  readonly metrics: SwitchyardMetrics;
+  readonly pluginLogs: PluginLogs;
   readonly log: Logger;
   readonly clusters: ClusterManager;
   readonly registry: PluginRegistry;
@@ -129,14 +135,17 @@ export class SwitchyardHost {
     const stateDir = opts.stateDir !== undefined ? opts.stateDir : config.switchyard.stateDir;
     this.store = stateDir ? new StateStore(stateDir, undefined, opts.persist === false) : null;
     const pluginLog = this.log.child({ component: "plugins" });
+    const clock = opts.plugin?.clock ?? (() => performance.now());
+    this.pluginLogs = new PluginLogs(this.log, opts.pluginLogs);
     this.registry = new PluginRegistry({
+      sinkFor: (m) => this.pluginLogs.sinkFor(m.name),
       events: {
         failed: (p, f) => {
           pluginLog.warn({ plugin: p.name, version: p.version, kind: f.kind, err: f.detail, event: "failed" }, "plugin call failed");
           this.events.emit("plugin-failed", p, f);
         },
         quarantined: (p, until, n) => {
-          pluginLog.error({ plugin: p.name, version: p.version, failures: n, retryInMs: Math.round(until - performance.now()), event: "quarantined" }, "plugin quarantined");
+          pluginLog.error({ plugin: p.name, version: p.version, failures: n, retryInMs: Math.round(until - clock()), event: "quarantined" }, "plugin quarantined");
           this.events.emit("plugin-quarantined", p, until, n);
         },
         recovered: (p) => {
@@ -147,6 +156,7 @@ export class SwitchyardHost {
       ...(opts.sandbox === false ? {} : sandboxOptions(opts.sandbox ?? {})),
       ...opts.plugin,
     });
+    this.metrics = attachMetrics(this, { droppedLogLines: () => this.pluginLogs.droppedByPlugin() });
     // A bundle swapped in later is configured with the last accepted push, kept here as it is persisted.
     this.pusher = new ConfigPusher(this.registry, opts.persist === false ? null : this.store, (name, version, text) => this.savedConfigs.set(name, { text, version }));
   }
@@ -217,6 +227,7 @@ export class SwitchyardHost {
         clusters: this.clusterAdmin(),
         token,
         ready: () => this.ready,
+        metrics: () => this.metrics.scrape(),
         explain: (body) => explain({ config, clusters: this.clusters, registry: this.registry }, body as SampleRequest),
         log: this.log.child({ component: "admin" }),
         ...(this.opts.broadcast ? { broadcast: this.opts.broadcast } : {}),

@@ -1,6 +1,8 @@
 // version-split: a sticky percentage split between two versions. A user whose header value hashes
 // (FNV-1a 32 of its UTF-8 bytes, mod 100) below `percent` goes to hosts tagged tag=to, every other
 // request (including one without the header) to tag=from. The same user always lands on the same side.
+// When no offered host carries the chosen version (an earlier plugin of the chain already chose, say the
+// canary), the plugin leaves the offer as it is rather than emptying it.
 //
 // config: {"header":"x-user","percent":20,"tag":"version","from":"v1","to":"v2"}
 
@@ -22,6 +24,7 @@ class SplitHandler extends Handler {
     // headerHash is fnv1a32 of the header's bytes, without making a string; -1 without the header.
     const hash = request.headerHash(this.header);
     const version = hash >= 0 && <u32>hash % 100 < this.percent ? this.to : this.from;
+    if (hosts.countWithTag(this.tag, version) == 0) return; // O(1) on the whole table, cached per offer
     result.keepTagged(this.tag, version);
     result.setMetadata(this.tag, version);
   }
