@@ -4,6 +4,7 @@
 // request, so a swap in the middle of a request never mixes two versions.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { MAX_HEADERS } from "../abi/limits.js";
 import type { Logger } from "pino";
 import { waitForAvailable } from "../cluster/available.js";
 import { systemClock } from "../cluster/clock.js";
@@ -126,6 +127,12 @@ export class Pipeline {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const state = this.state;
+    // sdk/ABI.md §8: a request with more headers than a plugin may be given is refused before any plugin
+    // runs, so that it can never count as a plugin's failure. (node:http already answers 431 to oversized
+    // header blocks, so MAX_REQUEST_BYTES cannot be reached.)
+    if (req.rawHeaders.length > 2 * MAX_HEADERS) {
+      return this.answer(req, res, 431, `more than ${MAX_HEADERS} request headers\n`, started, null, null, [], "E_TOO_MANY_HEADERS");
+    }
     const headers = req.headers;
     let authority = headers.host ?? "";
     let path = req.url ?? "/";
