@@ -162,6 +162,9 @@ describe("GET /metrics", () => {
     expect(value(after, count) - value(before, count)).toBe(3);
     expect(value(after, `switchyard_request_duration_seconds_bucket{le="+Inf",listener="main",route="${ROUTE}",cluster="c"}`)).toBe(value(after, count));
     expect(value(after, `switchyard_request_duration_seconds_sum{listener="main",route="${ROUTE}",cluster="c"}`)).toBeGreaterThan(0);
+    // Two were forwarded upstream; the denied one never left the host.
+    const up = `switchyard_upstream_duration_seconds_count{listener="main",route="${ROUTE}",cluster="c"}`;
+    expect(value(after, up) - value(before, up)).toBe(2);
   });
 
   it("counts per plugin: calls, verdicts, kept and dropped hosts", async () => {
@@ -180,6 +183,12 @@ describe("GET /metrics", () => {
     expect(d('switchyard_plugin_hosts_kept_total{plugin="header-canary"}')).toBe(1 + 2);
     expect(d('switchyard_plugin_hosts_dropped_total{plugin="header-canary"}')).toBe(2 + 1);
     expect(d('switchyard_plugin_hosts_dropped_total{plugin="deny"}')).toBe(0);
+    // Every call is timed: as many observations as calls, each well under a second.
+    expect(d('switchyard_plugin_call_duration_seconds_count{plugin="deny"}')).toBe(3);
+    expect(d('switchyard_plugin_call_duration_seconds_count{plugin="header-canary"}')).toBe(2);
+    const sum = d('switchyard_plugin_call_duration_seconds_sum{plugin="deny"}');
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThan(1);
   });
 
   it("counts failures by kind, a quarantine, skips while quarantined, and the recovery", async () => {

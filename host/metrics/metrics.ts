@@ -38,6 +38,7 @@ interface RouteChildren {
   /** By status class index (STATUS_CLASSES); bound on first use. */
   readonly requests: (Counter.Internal | undefined)[];
   readonly duration: Histogram.Internal<string>;
+  readonly upstream: Histogram.Internal<string>;
   readonly retries: Counter.Internal;
 }
 
@@ -49,10 +50,11 @@ interface PluginChildren {
   readonly reject: Counter.Internal;
   readonly wait: Counter.Internal;
   readonly skipped: Counter.Internal;
+  readonly callSeconds: Histogram.Internal<string>;
 }
 
-/** A RequestEvent may carry the forwarder's attempt count; today's pipeline does not send it yet. */
-type WithAttempts = RequestEvent & { readonly attempts?: number };
+/** Plugin calls take microseconds; the request buckets would put every call in the first one. */
+export const PLUGIN_CALL_BUCKETS: readonly number[] = [0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.005, 0.025];
 
 /**
  * The metrics of one host. `attachMetrics(host)` builds and subscribes one; `scrape()` is what GET /metrics
@@ -66,6 +68,8 @@ export class SwitchyardMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<string>;
   private readonly duration: Histogram<string>;
+  private readonly upstream: Histogram<string>;
+  private readonly pluginCallSeconds: Histogram<string>;
   private readonly retries: Counter<string>;
   private readonly pluginCalls: Counter<string>;
   private readonly pluginKept: Counter<string>;
@@ -85,6 +89,8 @@ export class SwitchyardMetrics {
     const registers = [this.registry];
     this.requests = new Counter({ name: `${p}requests_total`, help: "Requests answered, by listener, route, cluster and status class.", labelNames: ["listener", "route", "cluster", "status_class"], registers });
     this.duration = new Histogram({ name: `${p}request_duration_seconds`, help: "Time from request to the end of the answer, routing and upstream included.", labelNames: ["listener", "route", "cluster"], buckets: [...(opts.durationBuckets ?? DEFAULT_DURATION_BUCKETS)], registers });
+    this.upstream = new Histogram({ name: `${p}upstream_duration_seconds`, help: "Time spent forwarding a request upstream, all attempts, to the end of the response.", labelNames: ["listener", "route", "cluster"], buckets: [...(opts.durationBuckets ?? DEFAULT_DURATION_BUCKETS)], registers });
+    this.pluginCallSeconds = new Histogram({ name: `${p}plugin_call_duration_seconds`, help: "Time of one plugin call, marshaling included.", labelNames: ["plugin"], buckets: [...PLUGIN_CALL_BUCKETS], registers });
     this.retries = new Counter({ name: `${p}upstream_retries_total`, help: "Upstream attempts beyond the first (only when the request event carries attempts).", labelNames: ["listener", "route", "cluster"], registers });
     this.pluginCalls = new Counter({ name: `${p}plugin_calls_total`, help: "Requests a plugin was called for (quarantined skips not included).", labelNames: ["plugin"], registers });
     this.pluginKept = new Counter({ name: `${p}plugin_hosts_kept_total`, help: "Hosts a plugin kept, summed over requests it accepted.", labelNames: ["plugin"], registers });
@@ -184,14 +190,16 @@ export class SwitchyardMetrics {
     const cls = e.status >= 100 && e.status < 600 ? (e.status / 100) | 0 : 0;
     (c.requests[cls] ??= this.requests.labels(e.listener, e.route ?? "", e.cluster ?? "", STATUS_CLASSES[cls]!)).inc();
     c.duration.observe(e.durationMs / 1000);
-    const attempts = (e as WithAttempts).attempts;
+    const attempts = e.attempts;
     if (attempts !== undefined && attempts > 1) c.retries.inc(attempts - 1);
+    if (e.upstreamMs !== undefined) c.upstream.observe(e.upstreamMs / 1000);
     const steps = e.steps;
     for (let i = 0; i < steps.length; i++) this.observeStep(steps[i]!);
   }
 
   private observeStep(s: ChainStep): void {
     const c = this.pluginChildrenOf(s.plugin);
+    if (s.ms !== undefined) c.callSeconds.observe(s.ms / 1000);
     switch (s.outcome) {
       case "accept":
         c.calls.inc();
@@ -224,7 +232,7 @@ export class SwitchyardMetrics {
     if (byCluster === undefined) byRoute.set(route, (byCluster = new Map()));
     let c = byCluster.get(cluster);
     if (c === undefined) {
-      c = { requests: [], duration: this.duration.labels(listener, route, cluster), retries: this.retries.labels(listener, route, cluster) };
+      c = { requests: [], duration: this.duration.labels(listener, route, cluster), upstream: this.upstream.labels(listener, route, cluster), retries: this.retries.labels(listener, route, cluster) };
       byCluster.set(cluster, c);
     }
     return c;
@@ -235,6 +243,7 @@ export class SwitchyardMetrics {
     if (c === undefined) {
       c = {
         calls: this.pluginCalls.labels(plugin),
+        callSeconds: this.pluginCallSeconds.labels(plugin),
         kept: this.pluginKept.labels(plugin),
         dropped: this.pluginDropped.labels(plugin),
         accept: this.pluginVerdicts.labels(plugin, "accept"),

@@ -17,6 +17,8 @@ export interface ChainStep {
   readonly outcome: "accept" | "reject" | "wait" | "failed" | "quarantined";
   readonly metadata?: readonly [string, string][];
   readonly failure?: PluginFailure;
+  /** Wall time of the plugin's call, marshaling included, in milliseconds (absent when not called). */
+  readonly ms?: number;
 }
 
 export type ChainDecision =
@@ -179,6 +181,7 @@ export class PluginChain {
         if (plugin.policy === "closed") return { outcome: "fail", failure: new PluginFailure("trap", plugin.name, plugin.version, "quarantined"), steps };
         continue;
       }
+      const t0 = performance.now();
       try {
         inst.loadTable(tableId, snapshot, this.tables.encode(snapshot));
         inst.route(tableId, req, cur, count, hostCount);
@@ -186,12 +189,12 @@ export class PluginChain {
         if (a.verdict === "reject") {
           const body = readBody(inst.guest.view(), inst.guest.output(), a);
           plugin.succeeded();
-          steps.push({ plugin: plugin.name, in: count, out: 0, outcome: "reject" });
+          steps.push({ plugin: plugin.name, in: count, out: 0, outcome: "reject", ms: performance.now() - t0 });
           return { outcome: "reject", status: a.arg, body, plugin: plugin.name, steps };
         }
         if (a.verdict === "wait") {
           plugin.succeeded();
-          steps.push({ plugin: plugin.name, in: count, out: 0, outcome: "wait" });
+          steps.push({ plugin: plugin.name, in: count, out: 0, outcome: "wait", ms: performance.now() - t0 });
           return { outcome: "wait", waitMs: a.arg, plugin: plugin.name, steps };
         }
         // Nothing below changes the offer until every check of the answer has passed, so that a failing
@@ -236,11 +239,12 @@ export class PluginChain {
         count = nextCount;
         if (!stable) cur = this.offered;
         plugin.succeeded();
-        steps.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept" });
+        const ms = performance.now() - t0;
+        steps.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs, ms } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept", ms });
       } catch (err) {
         const f = err instanceof InstanceFailure ? err : new InstanceFailure(errKind(err), (err as Error).message);
         const failure = plugin.failed(f.kind, f.detail);
-        steps.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure });
+        steps.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, ms: performance.now() - t0 });
         // Fail open: skip this plugin; the next one is offered what this one was offered.
         if (plugin.policy === "closed") return { outcome: "fail", failure, steps };
       }

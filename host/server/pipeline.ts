@@ -50,6 +50,9 @@ export interface RequestEvent {
   readonly status: number;
   readonly steps: readonly ChainStep[];
   readonly durationMs: number;
+  /** Upstream attempts and the time spent forwarding (all attempts), when the request was forwarded. */
+  readonly attempts?: number;
+  readonly upstreamMs?: number;
 }
 
 const clusterHandler = new ClusterRouteHandler();
@@ -267,7 +270,7 @@ export class Pipeline {
           if (isHostFailure(outcome)) outliers.reportFailure(last);
           else if (outcome.error === null) outliers.reportSuccess(last);
         }
-        observe?.({ listener: this.deps.listener, route, cluster: ctx.cluster, status: outcome.status, steps, durationMs: performance.now() - started });
+        observe?.({ listener: this.deps.listener, route, cluster: ctx.cluster, status: outcome.status, steps, durationMs: performance.now() - started, attempts: outcome.attempts, upstreamMs: outcome.durationMs });
       });
   }
 
