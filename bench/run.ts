@@ -3,6 +3,7 @@
 
 import { benchChain, formatChain } from "./chain.js";
 import { benchE2E, formatE2E } from "./e2e/e2e.js";
+import { benchExamplePlugins, benchSandbox, formatRows } from "../host/sandbox/bench.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -13,6 +14,10 @@ async function main(): Promise<void> {
   if (!only || only === "chain") {
     console.log("\n## Plugin chain (ns per request, median of 7 interleaved rounds)\n");
     console.log(formatChain(await benchChain(`${root}build/plugins`)));
+  }
+  if (!only || only === "sandbox") {
+    console.log("\n## CPU budget (fuel metering): instrumented vs not, median of rounds (issue 5)\n");
+    console.log(formatRows([...(await benchSandbox()), ...(await benchExamplePlugins(`${root}build/plugins`))]));
   }
   if (!only || only === "e2e") {
     console.log("\n## End to end on loopback (issue 6; settings: bench/e2e/e2e.ts, results: docs/performance.md)\n");
