@@ -22,18 +22,7 @@ import {
 } from "../host/abi/codec.js";
 import { HostStatus, type Host } from "../host/cluster/types.js";
 import { MAX_GROUPS, MAX_META_BYTES, MAX_WAIT_MS } from "../host/abi/limits.js";
-
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from "./helpers/random.js";
 
 const ALPHABET = ["a", "Z", "0", "-", " ", "é", "ß", "中", "文", "😀", "\u0000", "\"", "\\", "ﬁ"];
 function randomString(rand: () => number, max: number): string {
