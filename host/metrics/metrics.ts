@@ -7,7 +7,8 @@
 // increment, one histogram observation, and per chain step one Map lookup and a few increments. Label
 // children are bound once per key and cached: no label object is built per request.
 
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
+import { FastCounter, type FastCounterChild, FastHistogram, type FastHistogramChild } from "./fast.js";
 import type { ChainStep } from "../plugin/chain.js";
 import type { PluginFailure } from "../plugin/errors.js";
 import type { RouterPlugin } from "../plugin/plugin.js";
@@ -36,21 +37,21 @@ const HOST_STATUS = ["unavailable", "connecting", "available"] as const;
 
 interface RouteChildren {
   /** By status class index (STATUS_CLASSES); bound on first use. */
-  readonly requests: (Counter.Internal | undefined)[];
-  readonly duration: Histogram.Internal<string>;
-  readonly upstream: Histogram.Internal<string>;
-  readonly retries: Counter.Internal;
+  readonly requests: (FastCounterChild | undefined)[];
+  readonly duration: FastHistogramChild;
+  readonly upstream: FastHistogramChild;
+  readonly retries: FastCounterChild;
 }
 
 interface PluginChildren {
-  readonly calls: Counter.Internal;
-  readonly kept: Counter.Internal;
-  readonly dropped: Counter.Internal;
-  readonly accept: Counter.Internal;
-  readonly reject: Counter.Internal;
-  readonly wait: Counter.Internal;
-  readonly skipped: Counter.Internal;
-  readonly callSeconds: Histogram.Internal<string>;
+  readonly calls: FastCounterChild;
+  readonly kept: FastCounterChild;
+  readonly dropped: FastCounterChild;
+  readonly accept: FastCounterChild;
+  readonly reject: FastCounterChild;
+  readonly wait: FastCounterChild;
+  readonly skipped: FastCounterChild;
+  readonly callSeconds: FastHistogramChild;
 }
 
 /** Plugin calls take microseconds; the request buckets would put every call in the first one. */
@@ -66,16 +67,16 @@ export const PLUGIN_CALL_BUCKETS: readonly number[] = [0.000001, 0.0000025, 0.00
  */
 export class SwitchyardMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<string>;
-  private readonly duration: Histogram<string>;
-  private readonly upstream: Histogram<string>;
-  private readonly pluginCallSeconds: Histogram<string>;
-  private readonly retries: Counter<string>;
-  private readonly pluginCalls: Counter<string>;
-  private readonly pluginKept: Counter<string>;
-  private readonly pluginDropped: Counter<string>;
-  private readonly pluginVerdicts: Counter<string>;
-  private readonly pluginSkipped: Counter<string>;
+  private readonly requests: FastCounter;
+  private readonly duration: FastHistogram;
+  private readonly upstream: FastHistogram;
+  private readonly pluginCallSeconds: FastHistogram;
+  private readonly retries: FastCounter;
+  private readonly pluginCalls: FastCounter;
+  private readonly pluginKept: FastCounter;
+  private readonly pluginDropped: FastCounter;
+  private readonly pluginVerdicts: FastCounter;
+  private readonly pluginSkipped: FastCounter;
   private readonly pluginFailures: Counter<string>;
   private readonly pluginQuarantines: Counter<string>;
   private readonly pluginRecoveries: Counter<string>;
@@ -87,16 +88,16 @@ export class SwitchyardMetrics {
   constructor(source: MetricsSource, opts: MetricsOptions = {}) {
     const p = opts.prefix ?? "switchyard_";
     const registers = [this.registry];
-    this.requests = new Counter({ name: `${p}requests_total`, help: "Requests answered, by listener, route, cluster and status class.", labelNames: ["listener", "route", "cluster", "status_class"], registers });
-    this.duration = new Histogram({ name: `${p}request_duration_seconds`, help: "Time from request to the end of the answer, routing and upstream included.", labelNames: ["listener", "route", "cluster"], buckets: [...(opts.durationBuckets ?? DEFAULT_DURATION_BUCKETS)], registers });
-    this.upstream = new Histogram({ name: `${p}upstream_duration_seconds`, help: "Time spent forwarding a request upstream, all attempts, to the end of the response.", labelNames: ["listener", "route", "cluster"], buckets: [...(opts.durationBuckets ?? DEFAULT_DURATION_BUCKETS)], registers });
-    this.pluginCallSeconds = new Histogram({ name: `${p}plugin_call_duration_seconds`, help: "Time of one plugin call, marshaling included.", labelNames: ["plugin"], buckets: [...PLUGIN_CALL_BUCKETS], registers });
-    this.retries = new Counter({ name: `${p}upstream_retries_total`, help: "Upstream attempts beyond the first (only when the request event carries attempts).", labelNames: ["listener", "route", "cluster"], registers });
-    this.pluginCalls = new Counter({ name: `${p}plugin_calls_total`, help: "Requests a plugin was called for (quarantined skips not included).", labelNames: ["plugin"], registers });
-    this.pluginKept = new Counter({ name: `${p}plugin_hosts_kept_total`, help: "Hosts a plugin kept, summed over requests it accepted.", labelNames: ["plugin"], registers });
-    this.pluginDropped = new Counter({ name: `${p}plugin_hosts_dropped_total`, help: "Hosts a plugin was offered and did not keep, summed over requests it accepted.", labelNames: ["plugin"], registers });
-    this.pluginVerdicts = new Counter({ name: `${p}plugin_verdicts_total`, help: "Verdicts a plugin gave: accept, reject, wait.", labelNames: ["plugin", "verdict"], registers });
-    this.pluginSkipped = new Counter({ name: `${p}plugin_quarantined_skips_total`, help: "Requests for which a plugin was skipped because it was quarantined.", labelNames: ["plugin"], registers });
+    this.requests = new FastCounter(`${p}requests_total`, "Requests answered, by listener, route, cluster and status class.", ["listener", "route", "cluster", "status_class"], this.registry);
+    this.duration = new FastHistogram(`${p}request_duration_seconds`, "Time from request to the end of the answer, routing and upstream included.", ["listener", "route", "cluster"], (opts.durationBuckets ?? DEFAULT_DURATION_BUCKETS), this.registry);
+    this.upstream = new FastHistogram(`${p}upstream_duration_seconds`, "Time spent forwarding a request upstream, all attempts, to the end of the response.", ["listener", "route", "cluster"], (opts.durationBuckets ?? DEFAULT_DURATION_BUCKETS), this.registry);
+    this.pluginCallSeconds = new FastHistogram(`${p}plugin_call_duration_seconds`, "Time of one plugin call, marshaling included.", ["plugin"], PLUGIN_CALL_BUCKETS, this.registry);
+    this.retries = new FastCounter(`${p}upstream_retries_total`, "Upstream attempts beyond the first (only when the request event carries attempts).", ["listener", "route", "cluster"], this.registry);
+    this.pluginCalls = new FastCounter(`${p}plugin_calls_total`, "Requests a plugin was called for (quarantined skips not included).", ["plugin"], this.registry);
+    this.pluginKept = new FastCounter(`${p}plugin_hosts_kept_total`, "Hosts a plugin kept, summed over requests it accepted.", ["plugin"], this.registry);
+    this.pluginDropped = new FastCounter(`${p}plugin_hosts_dropped_total`, "Hosts a plugin was offered and did not keep, summed over requests it accepted.", ["plugin"], this.registry);
+    this.pluginVerdicts = new FastCounter(`${p}plugin_verdicts_total`, "Verdicts a plugin gave: accept, reject, wait.", ["plugin", "verdict"], this.registry);
+    this.pluginSkipped = new FastCounter(`${p}plugin_quarantined_skips_total`, "Requests for which a plugin was skipped because it was quarantined.", ["plugin"], this.registry);
     this.pluginFailures = new Counter({ name: `${p}plugin_failures_total`, help: "Plugin failures by kind: trap, abort, budget, memory, answer, status, area.", labelNames: ["plugin", "kind"], registers });
     this.pluginQuarantines = new Counter({ name: `${p}plugin_quarantines_total`, help: "Times a plugin was put in quarantine.", labelNames: ["plugin"], registers });
     this.pluginRecoveries = new Counter({ name: `${p}plugin_recoveries_total`, help: "Times a plugin came back from quarantine.", labelNames: ["plugin"], registers });

@@ -241,8 +241,11 @@ export class Pipeline {
     const hv = hashHeader === undefined ? undefined : req.headers[hashHeader];
     const pickCtx = { hashKey: Array.isArray(hv) ? hv[0] : hv, exclude: undefined as ReadonlySet<Host> | undefined };
     const fields: Record<string, unknown> = { listener: this.deps.listener, route, cluster: ctx.cluster };
-    const chain = summarize(steps);
-    if (chain !== undefined) fields.chain = chain;
+    // The chain summary is a string built per request: only when an access log line can be written at all.
+    if (this.deps.log.isLevelEnabled("warn")) {
+      const chain = summarize(steps);
+      if (chain !== undefined) fields.chain = chain;
+    }
     if (fallback !== undefined) fields.fallback = fallback;
     const observe = this.deps.observe;
     const outliers = this.deps.outliers?.(ctx.cluster);

@@ -1,0 +1,119 @@
+// Counters and histograms for the per-request path. prom-client's labelled children hash their label object
+// on every inc()/observe() (measured under wrk: ~8% of the proxy's CPU with five observations a request);
+// these keep a bound child per label set, so that a request only adds numbers. prom-client's Registry still
+// renders them: it asks any registered metric for get() and prints what it answers.
+
+import type { Registry } from "prom-client";
+
+type Labels = Record<string, string>;
+
+interface MetricValue {
+  readonly labels: Labels;
+  readonly value: number;
+  readonly metricName?: string;
+}
+
+function keyOf(values: readonly string[]): string {
+  return values.join("\u0000");
+}
+
+function labelsOf(names: readonly string[], values: readonly string[]): Labels {
+  if (values.length !== names.length) throw new Error(`expected ${names.length} label values (${names.join(", ")}), got ${values.length}`);
+  const out: Labels = {};
+  names.forEach((n, i) => (out[n] = values[i]!));
+  return out;
+}
+
+export class FastCounterChild {
+  value = 0;
+  constructor(readonly labels: Labels) {}
+  inc(n = 1): void {
+    this.value += n;
+  }
+}
+
+export class FastCounter {
+  readonly type = "counter";
+  readonly aggregator = "sum";
+  private readonly children = new Map<string, FastCounterChild>();
+
+  constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[], registry: Registry) {
+    registry.registerMetric(this as never);
+  }
+
+  /** The child for these label values, made once; keep it and call inc() on it per request. */
+  labels(...values: string[]): FastCounterChild {
+    const key = keyOf(values);
+    let c = this.children.get(key);
+    if (c === undefined) this.children.set(key, (c = new FastCounterChild(labelsOf(this.labelNames, values))));
+    return c;
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
+    const values: MetricValue[] = [];
+    for (const c of this.children.values()) values.push({ labels: c.labels, value: c.value });
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.children.clear();
+  }
+}
+
+export class FastHistogramChild {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(readonly labels: Labels, private readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  observe(v: number): void {
+    const b = this.bounds;
+    // Linear: a dozen buckets, most observations land in the first few.
+    let i = 0;
+    while (i < b.length && v > b[i]!) i++;
+    if (i < b.length) this.counts[i]!++;
+    this.sum += v;
+    this.count++;
+  }
+}
+
+export class FastHistogram {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  private readonly children = new Map<string, FastHistogramChild>();
+  readonly bounds: readonly number[];
+
+  constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[], buckets: readonly number[], registry: Registry) {
+    this.bounds = [...buckets].sort((a, b) => a - b);
+    registry.registerMetric(this as never);
+  }
+
+  labels(...values: string[]): FastHistogramChild {
+    const key = keyOf(values);
+    let c = this.children.get(key);
+    if (c === undefined) this.children.set(key, (c = new FastHistogramChild(labelsOf(this.labelNames, values), this.bounds)));
+    return c;
+  }
+
+  /** As prom-client renders a histogram: cumulative buckets with `le` first, +Inf, then sum and count. */
+  get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
+    const values: MetricValue[] = [];
+    for (const c of this.children.values()) {
+      let cumulative = 0;
+      this.bounds.forEach((b, i) => {
+        cumulative += c.counts[i]!;
+        values.push({ metricName: `${this.name}_bucket`, labels: { le: String(b), ...c.labels }, value: cumulative });
+      });
+      values.push({ metricName: `${this.name}_bucket`, labels: { le: "+Inf", ...c.labels }, value: c.count });
+      values.push({ metricName: `${this.name}_sum`, labels: c.labels, value: c.sum });
+      values.push({ metricName: `${this.name}_count`, labels: c.labels, value: c.count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.children.clear();
+  }
+}
