@@ -21,8 +21,10 @@ build-plugins: build-host
 build-fixtures: build-host
 	@for f in $(FIXTURES); do d=$$(dirname $$(dirname $$f)); node bin/switchyard.js build $$d --out $$d/bundle --no-check || exit 1; done
 
+# The last line is the plain 'N passed, N failed' count that CI reads whatever the runner.
 test: build
-	$(NODE_BIN)/vitest run
+	$(NODE_BIN)/vitest run --reporter=default --reporter=json --outputFile=build/vitest-report.json
+	@node -e 'const r=require("./build/vitest-report.json"); console.log(`tests: $${r.numPassedTests} passed, $${r.numFailedTests} failed, $${r.numPendingTests} skipped`)'
 
 run: build
 	node bin/switchyard.js demo
