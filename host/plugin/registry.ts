@@ -9,6 +9,7 @@ export class PluginRegistry {
   readonly tables = new TableRegistry();
   private plugins: ReadonlyMap<string, RouterPlugin> = new Map();
   private chains = new Map<string, PluginChain>();
+  private bySelection = new WeakMap<readonly string[], PluginChain>();
   private listeners: (() => void)[] = [];
   /** Increases on every swap; chains and admin answers carry it. */
   generation = 0;
@@ -25,6 +26,10 @@ export class PluginRegistry {
 
   /** The chain for a route's plugin selection (null: every loaded plugin). Cached until the next swap. */
   chainFor(selection: readonly string[] | null): PluginChain {
+    // Per request: the route's selection array is the same frozen object every time, so look it up by
+    // identity first; the joined-name key (a new string to hash) is paid once per selection and swap.
+    const bySel = selection === null ? undefined : this.bySelection.get(selection);
+    if (bySel !== undefined) return bySel;
     const key = selection === null ? "*" : selection.join("\u0000");
     let chain = this.chains.get(key);
     if (chain === undefined) {
@@ -32,6 +37,7 @@ export class PluginRegistry {
       chain = new PluginChain(chosen, this.tables);
       this.chains.set(key, chain);
     }
+    if (selection !== null) this.bySelection.set(selection, chain);
     return chain;
   }
 
@@ -45,6 +51,7 @@ export class PluginRegistry {
     edit(next);
     this.plugins = next;
     this.chains = new Map();
+    this.bySelection = new WeakMap();
     this.generation++;
     for (const l of this.listeners) l();
   }
