@@ -42,3 +42,21 @@ describe("request header count", () => {
     expect(plugin.stats).toMatchObject({ calls: 1, failures: 0 });
   });
 });
+
+describe("a route naming a plugin that is not loaded", () => {
+  it("skips it, says so once in the log, and routes with the plugins that are loaded", async () => {
+    ups = await startUpstreams(1);
+    sy = await startSwitchyard({
+      config: mosnConfig({
+        clusters: [{ name: "c", hosts: ups.addresses }],
+        virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", timeout: "5s", switchyard: { plugins: ["no-such-plugin", "deny"] } } }])],
+      }),
+      plugins: ["deny"],
+    });
+    expect((await send(sy.url, { path: "/" })).status).toBe(200);
+    expect((await send(sy.url, { path: "/", headers: { "x-client": "bad-bot" } })).status).toBe(403);
+    const told = sy.logs.filter((l) => l.event === "missing");
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ plugin: "no-such-plugin", level: 40 });
+  });
+});

@@ -14,7 +14,9 @@ export class PluginRegistry {
   /** Increases on every swap; chains and admin answers carry it. */
   generation = 0;
 
-  constructor(readonly options: PluginOptions & LoadOptions = {}) {}
+  private readonly missingTold = new Set<string>();
+
+  constructor(readonly options: PluginOptions & LoadOptions & { onMissingPlugin?: (name: string) => void } = {}) {}
 
   get(name: string): RouterPlugin | undefined {
     return this.plugins.get(name);
@@ -33,12 +35,21 @@ export class PluginRegistry {
     const key = selection === null ? "*" : selection.join("\u0000");
     let chain = this.chains.get(key);
     if (chain === undefined) {
-      const chosen = selection === null ? this.list() : selection.flatMap((n) => this.plugins.get(n) ?? []);
+      const chosen = selection === null ? this.list() : selection.flatMap((n) => this.plugins.get(n) ?? this.missing(n));
       chain = new PluginChain(chosen, this.tables);
       this.chains.set(key, chain);
     }
     if (selection !== null) this.bySelection.set(selection, chain);
     return chain;
+  }
+
+  /** A route names a plugin that is not loaded: it is skipped, and said once per name until it loads. */
+  private missing(name: string): [] {
+    if (!this.missingTold.has(name)) {
+      this.missingTold.add(name);
+      this.options.onMissingPlugin?.(name);
+    }
+    return [];
   }
 
   onChange(listener: () => void): void {
@@ -57,6 +68,7 @@ export class PluginRegistry {
   }
 
   install(plugin: RouterPlugin): void {
+    this.missingTold.delete(plugin.name);
     this.swap((m) => m.set(plugin.name, plugin));
   }
 

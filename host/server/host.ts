@@ -139,6 +139,7 @@ export class SwitchyardHost {
     this.pluginLogs = new PluginLogs(this.log, opts.pluginLogs);
     this.registry = new PluginRegistry({
       sinkFor: (m) => this.pluginLogs.sinkFor(m.name),
+      onMissingPlugin: (name) => pluginLog.warn({ plugin: name, event: "missing" }, "a route names a plugin that is not loaded; it is skipped"),
       events: {
         failed: (p, f) => {
           pluginLog.warn({ plugin: p.name, version: p.version, kind: f.kind, err: f.detail, event: "failed" }, "plugin call failed");
