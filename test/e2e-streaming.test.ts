@@ -4,16 +4,12 @@
 // alone the same way).
 
 import http from "node:http";
-import { Readable } from "node:stream";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import { anyHost, mosnConfig, type RunningSwitchyard, startSwitchyard } from "./helpers/switchyard.js";
 import { startUpstreams, type Upstreams, waitFor } from "./helpers/upstreams.js";
+import { generated, MB, sampleMemory } from "./helpers/streams.js";
 
-const MB = 1024 * 1024;
 const SIZE = 50 * MB;
-const CHUNK = Buffer.alloc(64 * 1024, "s");
 
 let ups: Upstreams | undefined;
 let sy: RunningSwitchyard | undefined;
@@ -25,24 +21,6 @@ afterEach(async () => {
   ups = undefined;
 });
 
-// A full GC before each sample, so that samples count live memory rather than chunks already passed on.
-v8.setFlagsFromString("--expose-gc");
-const gc = vm.runInNewContext("gc") as () => void;
-
-/** A generated body of `total` bytes, produced only as fast as it is read. */
-function generated(total: number, produced: { bytes: number }): Readable {
-  let left = total;
-  return new Readable({
-    read() {
-      if (left === 0) return void this.push(null);
-      const n = Math.min(left, CHUNK.length);
-      left -= n;
-      produced.bytes += n;
-      this.push(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n));
-    },
-  });
-}
-
 describe("streaming through the host", () => {
   it("echoes a 50 MB body up and back through a plugin route with bounded memory", async () => {
     ups = await startUpstreams(1, { echo: true });
@@ -53,14 +31,7 @@ describe("streaming through the host", () => {
         virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", timeout: "30s" } }])],
       }),
     });
-    gc();
-    const base = process.memoryUsage();
-    let peak = 0;
-    const sampler = setInterval(() => {
-      gc();
-      const m = process.memoryUsage();
-      peak = Math.max(peak, m.heapUsed + m.arrayBuffers - (base.heapUsed + base.arrayBuffers));
-    }, 100);
+    const sampler = sampleMemory();
     const produced = { bytes: 0 };
     const result = await new Promise<{ status: number; received: number; maxLead: number }>((resolve, reject) => {
       const req = http.request(`${sy!.url}/echo`, { method: "POST", agent: false, headers: { "content-length": String(SIZE), "x-zone": "a" } });
@@ -84,7 +55,7 @@ describe("streaming through the host", () => {
       });
       generated(SIZE, produced).pipe(req);
     });
-    clearInterval(sampler);
+    const peak = sampler.stop().js;
     expect(result.status).toBe(200);
     expect(result.received).toBe(SIZE);
     expect(ups.list[0]!.requests[0]!.bodyBytes).toBe(SIZE);

@@ -2,16 +2,12 @@
 // Memory is sampled during the transfer; a proxy that buffered a body would grow by its 50 MB.
 
 import http from "node:http";
-import { Readable } from "node:stream";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "./helpers/forwarder-harness.js";
 import { startUpstreams, type Upstreams, waitFor } from "./helpers/upstreams.js";
+import { gc, generated, MB, sampleMemory } from "./helpers/streams.js";
 
-const MB = 1024 * 1024;
 const SIZE = 50 * MB;
-const CHUNK = Buffer.alloc(64 * 1024, "s");
 
 let ups: Upstreams | undefined;
 let h: Harness | undefined;
@@ -22,48 +18,6 @@ afterEach(async () => {
   h = undefined;
   ups = undefined;
 });
-
-/** A generated body of `total` bytes, produced only as fast as it is read. */
-function generated(total: number, produced: { bytes: number }): Readable {
-  let left = total;
-  return new Readable({
-    read() {
-      if (left === 0) {
-        this.push(null);
-        return;
-      }
-      const n = Math.min(left, CHUNK.length);
-      left -= n;
-      produced.bytes += n;
-      this.push(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n));
-    },
-  });
-}
-
-// A full GC before each sample, so that the samples count live memory, not chunks already passed on and
-// not yet collected (three hops make several times the body's size in garbage).
-v8.setFlagsFromString("--expose-gc");
-const gc = vm.runInNewContext("gc") as () => void;
-
-/** Samples live memory growth over a baseline until stopped; returns the peak growth in bytes. */
-function sampleMemory(): { stop(): { rss: number; js: number } } {
-  gc();
-  const base = process.memoryUsage();
-  let rss = 0;
-  let js = 0;
-  const timer = setInterval(() => {
-    gc();
-    const m = process.memoryUsage();
-    rss = Math.max(rss, m.rss - base.rss);
-    js = Math.max(js, m.heapUsed + m.arrayBuffers - (base.heapUsed + base.arrayBuffers));
-  }, 100);
-  return {
-    stop() {
-      clearInterval(timer);
-      return { rss, js };
-    },
-  };
-}
 
 interface Transfer {
   status: number;

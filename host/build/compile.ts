@@ -2,6 +2,7 @@
 // module compiles and passes its checks. Diagnostics come back as "file:line:col: error TSnnnn: message".
 
 import { readFileSync } from "node:fs";
+import { lineColumn } from "../config/json.js";
 import { relative, resolve } from "node:path";
 import asc from "assemblyscript/asc";
 import { BuildError } from "./errors.js";
@@ -40,15 +41,7 @@ function position(path: string, offset: number, texts: Map<string, string>): { l
     }
     texts.set(path, text);
   }
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
+  return lineColumn(text, offset);
 }
 
 /** Compiles `entry` (a path) to wasm bytes; throws E_BUILD_COMPILE with every diagnostic on failure. */
