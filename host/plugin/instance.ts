@@ -119,7 +119,7 @@ export class PluginInstance {
     const g = this.guest;
     let status: number;
     try {
-      const need = requestMaxBytes(req, this.filter);
+      const need = requestMaxBytes(req);
       if (need > MAX_REQUEST_BYTES * 3) throw new RangeError(`request needs ${need} bytes`);
       // One budget for the call and the sy_reserve calls before it (see configure).
       this.meter.arm(g);

@@ -33,34 +33,37 @@ export class Host {
     return s;
   }
 
-  /** The value of tag `key`, or null when the host has no such tag. Scans this host's tags only. */
-  tag(key: string): string | null {
+  /**
+   * Offset (from the table's base) of the value `str` of tag `key`, or -1 when the host has no such tag.
+   * Scans this host's tags only; tag() and hasTag() share it.
+   */
+  private valueOf(key: string): i32 {
     const base = this.table.base();
     let pos = this.tagsAt;
     for (let i = 0; i < this.tagCount; i++) {
       const keyLen = load<u32>(base + pos);
       const keyAt = pos + 4;
-      const valueLen = load<u32>(base + keyAt + keyLen);
-      const valueAt = keyAt + keyLen + 4;
-      if (utf8Equals(base + keyAt, keyLen, key)) return decodeUtf8(base + valueAt, valueLen);
-      pos = valueAt + valueLen;
+      const valueAt = keyAt + keyLen;
+      if (utf8Equals(base + keyAt, keyLen, key)) return <i32>valueAt;
+      pos = valueAt + 4 + load<u32>(base + valueAt);
     }
-    return null;
+    return -1;
+  }
+
+  /** The value of tag `key`, or null when the host has no such tag. */
+  tag(key: string): string | null {
+    const at = this.valueOf(key);
+    if (at < 0) return null;
+    const base = this.table.base();
+    return decodeUtf8(base + at + 4, load<u32>(base + at));
   }
 
   /** Whether the host carries tag `key` with `value`; allocates nothing for ASCII arguments. */
   hasTag(key: string, value: string): bool {
+    const at = this.valueOf(key);
+    if (at < 0) return false;
     const base = this.table.base();
-    let pos = this.tagsAt;
-    for (let i = 0; i < this.tagCount; i++) {
-      const keyLen = load<u32>(base + pos);
-      const keyAt = pos + 4;
-      const valueLen = load<u32>(base + keyAt + keyLen);
-      const valueAt = keyAt + keyLen + 4;
-      if (utf8Equals(base + keyAt, keyLen, key)) return utf8Equals(base + valueAt, valueLen, value);
-      pos = valueAt + valueLen;
-    }
-    return false;
+    return utf8Equals(base + at + 4, load<u32>(base + at), value);
   }
 
   tagKeyAt(i: i32): string {
