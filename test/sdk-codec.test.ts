@@ -124,6 +124,12 @@ describe("Request, Hosts and Result (sdk-probe)", () => {
     expect(body([["x-probe", "tag:version=v1"]])).toBe("0,3");
     expect(body([["x-probe", "tag:version=v1"]], [1, 2, 3])).toBe("3");
     expect(body([["x-probe", "tag:zöne=ä\"\\\n"]])).toBe("1");
+    // Host.tag and Host.hasTag (through withoutTag) read one host's own tags.
+    expect(body([["x-probe", "hosttag:1:zöne"]])).toBe("ä\"\\\n");
+    expect(body([["x-probe", "hosttag:0:zone"]])).toBe("a");
+    expect(body([["x-probe", "hosttag:2:version"]])).toBe("<null>");
+    expect(body([["x-probe", "without:version=v1"]])).toBe("1,2");
+    expect(body([["x-probe", "without:zone=b"]], [0, 1, 3])).toBe("0,1");
     expect(body([["x-probe", "tag:version=v9"]])).toBe("");
   });
 
