@@ -2,21 +2,8 @@ import { describe, expect, it } from "vitest";
 import { Cluster } from "../host/cluster/cluster.js";
 import { mutableHost } from "../host/cluster/host.js";
 import { buildRing, RingHashBalancer } from "../host/cluster/lb/ring-hash.js";
-import type { Balancer, ClusterSnapshot, Host, HostSpec, RandomSource, Subset } from "../host/cluster/types.js";
-
-const spec = (i: number, weight = 1): HostSpec => ({ address: `10.1.0.${i}:8080`, weight, tags: {} });
-const specsOf = (ids: number[]) => ids.map((i) => spec(i));
-const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
-const all = (s: ClusterSnapshot): Subset => ({ snapshot: s, indices: null, count: s.hosts.length });
-const KEYS = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
-const seq = (v: number[]): RandomSource => {
-  let i = 0;
-  return () => v[i++ % v.length]!;
-};
-
-function mapKeys(lb: Balancer, subset: Subset): string[] {
-  return KEYS.map((k) => lb.pick(subset, { hashKey: k })!.address);
-}
+import type { Host } from "../host/cluster/types.js";
+import { all, KEYS, mapKeys, range, seq, spec, specsOf } from "./helpers/lb.js";
 
 describe("ring hash", () => {
   it("sends the same key to the same host, every time and from a fresh balancer", () => {

@@ -7,11 +7,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../host/config/index.js";
 import { SwitchyardHost } from "../host/server/host.js";
+import { memoryLog } from "./helpers/memory-log.js";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const TOKEN = "lifecycle-token";
@@ -78,12 +78,7 @@ beforeAll(async () => {
     admin: { address: "127.0.0.1:0" },
   };
   const { config } = parseConfig(JSON.stringify(cfg), "lifecycle.json");
-  const logger = pino({ level: "info" }, new Writable({
-    write(chunk: Buffer, _e, cb) {
-      for (const l of chunk.toString("utf8").split("\n")) if (l !== "") lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  }));
+  const logger = pino({ level: "info" }, memoryLog(lines));
   host = new SwitchyardHost({
     config,
     logger,

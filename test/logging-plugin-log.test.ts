@@ -18,6 +18,7 @@ import type { PluginLogs } from "../host/logging/plugin-log.js";
 import { TokenBucket } from "../host/logging/token-bucket.js";
 import { attachMetrics } from "../host/metrics/metrics.js";
 import { SwitchyardHost } from "../host/server/host.js";
+import { memoryLog } from "./helpers/memory-log.js";
 
 const REPO = new URL("../", import.meta.url).pathname;
 
@@ -100,12 +101,7 @@ beforeAll(async () => {
     admin: { address: "127.0.0.1:0" },
   };
   const { config } = parseConfig(JSON.stringify(cfg), "plog.json");
-  const logger = pino({ level: "info" }, new Writable({
-    write(chunk: Buffer, _e, cb) {
-      for (const l of chunk.toString("utf8").split("\n")) if (l !== "") lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  }));
+  const logger = pino({ level: "info" }, memoryLog(lines));
   host = new SwitchyardHost({
     config,
     logger,

@@ -1,7 +1,6 @@
 // Everything a forwarder test needs, wired from real parts: upstream servers, hosts with a round-robin
 // picker, a pool registry, a Forwarder logging to memory, and a front server that forwards every request.
 
-import { Writable } from "node:stream";
 import pino from "pino";
 import type { ForwardOutcome } from "../../host/proxy/access-log.js";
 import { Forwarder } from "../../host/proxy/forward.js";
@@ -9,6 +8,7 @@ import { compileForwardPolicy, type ForwardPolicy, type ForwardPolicySpec, type 
 import { PoolRegistry, type PoolRegistryOptions } from "../../host/proxy/pools.js";
 import { type FrontServer, startFront } from "./front.js";
 import { RoundRobinPicker, TestHost } from "./hosts.js";
+import { memoryLog } from "./memory-log.js";
 
 export interface Harness {
   readonly front: FrontServer;
@@ -31,12 +31,7 @@ export async function startHarness(
   picker?: (hosts: TestHost[]) => HostPicker,
 ): Promise<Harness> {
   const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
+  const sink = memoryLog(logs);
   const logger = pino({ level: "info" }, sink);
   const pools = new PoolRegistry(poolOptions);
   const forwarder = new Forwarder({ pools, logger });

@@ -11,7 +11,6 @@ import { once } from "node:events";
 import http, { type IncomingHttpHeaders } from "node:http";
 import { copyFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { Writable } from "node:stream";
 import { request } from "undici";
 
 export const REPO = new URL("../../", import.meta.url).pathname;
@@ -194,15 +193,7 @@ export function hostConfig(opts: { hosts: readonly { address: string; tags: Reco
   };
 }
 
-/** A pino destination that keeps every line, parsed, in `logs`. */
-export function memoryLog(logs: Record<string, unknown>[]): Writable {
-  return new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-}
+export { memoryLog } from "./memory-log.js";
 
 /** The built header-canary bundle (make build) with another default config and metadata version. */
 export async function canaryVariant(dir: string, opts: { version: string; tagValue: string; others?: string }): Promise<void> {

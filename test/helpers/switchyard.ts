@@ -10,12 +10,12 @@
 import { access, cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { Writable } from "node:stream";
 import pino from "pino";
 import type { RandomSource } from "../../host/cluster/types.js";
 import { parseConfig } from "../../host/config/index.js";
 import type { RequestEvent } from "../../host/server/pipeline.js";
 import { SwitchyardHost } from "../../host/server/host.js";
+import { memoryLog } from "./memory-log.js";
 
 export const REPO = new URL("../../", import.meta.url).pathname;
 /** Where `make build` puts the example plugin bundles. */
@@ -50,16 +50,6 @@ export interface RunningSwitchyard {
   close(): Promise<void>;
 }
 
-/** Memory destination for pino: one parsed object per line. */
-function captured(logs: Record<string, unknown>[]): Writable {
-  return new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-}
-
 export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitchyard> {
   const text = typeof opts.config === "string" ? opts.config : JSON.stringify(opts.config);
   const { config } = parseConfig(text, "e2e.json");
@@ -75,7 +65,7 @@ export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitch
   }
   const logs: Record<string, unknown>[] = [];
   const events: RequestEvent[] = [];
-  const logger = pino({ level: opts.logLevel ?? "info" }, captured(logs));
+  const logger = pino({ level: opts.logLevel ?? "info" }, memoryLog(logs));
   const host = new SwitchyardHost({
     config,
     pluginsDir: (opts.plugins ?? []).length > 0 ? pluginsDir : null,
