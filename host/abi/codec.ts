@@ -3,6 +3,7 @@
 // memory. Strings are UTF-8 with u32 byte lengths; byte length is never string length.
 
 import type { Host } from "../cluster/types.js";
+import { equalsLower } from "../util/ascii.js";
 import {
   ANSWER_HEADER_BYTES,
   MAX_BODY_BYTES,
@@ -170,14 +171,6 @@ export class HeaderFilter {
   }
 }
 
-function equalsLower(raw: string, lower: string): boolean {
-  for (let i = 0; i < raw.length; i++) {
-    let c = raw.charCodeAt(i);
-    if (c >= 65 && c <= 90) c += 32;
-    if (c !== lower.charCodeAt(i)) return false;
-  }
-  return true;
-}
 
 /** An upper bound on the bytes of an encoded request; the caller reserves that much input area. */
 export function requestMaxBytes(req: RequestParts): number {

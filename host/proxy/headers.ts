@@ -2,6 +2,8 @@
 // never cross it; X-Forwarded-* are added on the way up. Both functions are on the hot path: they walk raw
 // header arrays once and allocate only the output array.
 
+import { equalsLower } from "../util/ascii.js";
+
 /** Headers that describe one connection, not the message; never forwarded in either direction. */
 function isHopByHop(lower: string): boolean {
   switch (lower) {
@@ -20,12 +22,20 @@ function isHopByHop(lower: string): boolean {
 
 /** Tokens of a Connection header that name further headers to drop ("close" and "keep-alive" are not names). */
 function connectionNamed(value: string, into: Set<string> | null): Set<string> | null {
+  // Nearly every upstream answer says just "keep-alive" (or "close"): no split, trim or lowercase copy for it
+  // (this function was ~1% of the proxy's CPU under wrk before this check).
+  if (isPlainConnection(value)) return into;
   for (const token of value.split(",")) {
     const name = token.trim().toLowerCase();
     if (name === "" || name === "close" || name === "keep-alive") continue;
     (into ??= new Set()).add(name);
   }
   return into;
+}
+
+/** Whether a Connection value is exactly "keep-alive" or "close", in any case: it names no header. */
+function isPlainConnection(value: string): boolean {
+  return equalsLower(value, "keep-alive") || equalsLower(value, "close");
 }
 
 function dropNamed(out: string[], named: ReadonlySet<string>): void {
