@@ -179,6 +179,21 @@ describe("parseConfig: warnings, not errors, for what we do not implement", () =
     );
     expect(warnings.map((w) => w.path).sort()).toEqual(["cluster_manager.clusters[0].hash_header", "cluster_manager.clusters[0].lb_subset_config.default_subset"]);
   });
+
+  it("warns that prefix_rewrite does nothing on a regex route, and not on a prefix route", () => {
+    const withRewrite = (match: object) =>
+      parseConfig(
+        doc((d) => {
+          route(d).match = match;
+          route(d).route.prefix_rewrite = "/v2";
+        }),
+        "w.json",
+      ).warnings;
+    expect(withRewrite({ regex: "/api/.*" })).toEqual([
+      { path: "servers[0].routers[0].virtual_hosts[0].routers[0].route.prefix_rewrite", message: expect.stringContaining("no effect on a regex route") },
+    ]);
+    expect(withRewrite({ prefix: "/api" })).toEqual([]);
+  });
 });
 
 describe("loadConfigFile", () => {

@@ -97,6 +97,11 @@ function readRouter(r: Reader, value: unknown, path: string, clusters: ReadonlyM
   }
   const action = hasRoute ? readAction(r, e["route"], keyPath(path, "route"), clusters) : readDirect(r, e["direct_response"], keyPath(path, "direct_response"));
   if (match === undefined || action === undefined) return undefined;
+  if (match.regex !== null && action.kind === "route" && action.prefixRewrite !== null) {
+    // MOSN has no matched prefix to replace on a regex route and forwards the path as it came: loaded as
+    // MOSN would, but said, so that a rewrite that does nothing is not a surprise found in production.
+    r.warn(keyPath(keyPath(path, "route"), "prefix_rewrite"), "has no effect on a regex route (no matched prefix to replace); the path is forwarded unchanged");
+  }
   return { where: path, match, action };
 }
 
