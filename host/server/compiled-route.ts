@@ -6,7 +6,9 @@ import type { RouteAction, RouteConfig } from "../config/types.js";
 import { compileForwardPolicy, type ForwardPolicy } from "../proxy/policy.js";
 
 export interface CompiledRoute {
-  readonly policy: ForwardPolicy;
+  /** The forward policy for each cluster the route can choose (weighted_clusters: one per cluster, each
+   * with that cluster's connect_timeout). */
+  readonly policies: ReadonlyMap<string, ForwardPolicy>;
 }
 
 /**
@@ -24,20 +26,26 @@ function rewriteOf(route: RouteConfig, rewrite: string | null): { prefix: string
   return { prefix: matched, replacement: rewrite };
 }
 
-export function compileRoute(route: RouteConfig, action: RouteAction, connectTimeoutMs: number | null): CompiledRoute {
-  const policy = compileForwardPolicy(
-    {
-      timeoutMs: action.timeoutMs,
-      connectTimeoutMs,
-      retry:
-        action.retry.numRetries > 0
-          ? { attempts: action.retry.numRetries + 1, onConnectFailure: true, onStatuses: action.retry.retryOnStatuses, perTryTimeoutMs: action.retry.perTryTimeoutMs }
-          : null,
-      prefixRewrite: rewriteOf(route, action.prefixRewrite),
-      hostRewrite: action.hostRewrite,
-      headersToAdd: action.requestHeadersToAdd,
-    },
-    route.where,
-  );
-  return Object.freeze({ policy });
+/** `connectTimeoutOf` gives a cluster's connect_timeout, or null when the cluster is unknown (a route to a
+ * cluster that is not there yet answers 503 at request time; the pool default applies meanwhile). */
+export function compileRoute(route: RouteConfig, action: RouteAction, connectTimeoutOf: (cluster: string) => number | null): CompiledRoute {
+  const policies = new Map<string, ForwardPolicy>();
+  for (const choice of action.clusters) {
+    if (policies.has(choice.name)) continue;
+    policies.set(choice.name, compileForwardPolicy(
+      {
+        timeoutMs: action.timeoutMs,
+        connectTimeoutMs: connectTimeoutOf(choice.name),
+        retry:
+          action.retry.numRetries > 0
+            ? { attempts: action.retry.numRetries + 1, onConnectFailure: true, onStatuses: action.retry.retryOnStatuses, perTryTimeoutMs: action.retry.perTryTimeoutMs }
+            : null,
+        prefixRewrite: rewriteOf(route, action.prefixRewrite),
+        hostRewrite: action.hostRewrite,
+        headersToAdd: action.requestHeadersToAdd,
+      },
+      route.where,
+    ));
+  }
+  return Object.freeze({ policies });
 }

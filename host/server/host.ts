@@ -93,8 +93,7 @@ export function buildRouting(config: Config, routerConfigName: string): RoutingS
     for (const vh of rc.virtualHosts) {
       for (const route of vh.routes) {
         if (route.action.kind !== "route") continue;
-        const first = config.clusters.find((c) => c.name === (route.action as RouteAction).clusters[0]?.name);
-        compiled.set(route.action, compileRoute(route, route.action, first?.connectTimeoutMs ?? null));
+        compiled.set(route.action, compileRoute(route, route.action, (name) => config.clusters.find((c) => c.name === name)?.connectTimeoutMs ?? null));
       }
     }
   }

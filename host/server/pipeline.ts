@@ -253,8 +253,9 @@ export class Pipeline {
     let reported = 0;
     let failed: ReadonlySet<Host> | null = null;
     let last: Host | null = null;
+    const policy = compiled.policies.get(ctx.cluster)!;
     void this.deps.forwarder
-      .forward(req, res, p.waited ? remainingPolicy(compiled.policy, started) : compiled.policy, {
+      .forward(req, res, p.waited ? remainingPolicy(policy, started) : policy, {
         pick(exclude) {
           if (outliers !== undefined && exclude.size > reported) {
             let i = 0;
