@@ -180,6 +180,26 @@ describe("parseConfig: warnings, not errors, for what we do not implement", () =
     expect(warnings.map((w) => w.path).sort()).toEqual(["cluster_manager.clusters[0].hash_header", "cluster_manager.clusters[0].lb_subset_config.default_subset"]);
   });
 
+  it("reads outlier_detection with Envoy's defaults, warns about its other fields, refuses bad bounds", () => {
+    const parsed = (od: object) => parseConfig(doc((d) => (d.cluster_manager.clusters[0].outlier_detection = od)), "o.json");
+    const ok = parsed({ consecutive_5xx: 3, base_ejection_time: "10s", interval: "10s", max_ejection_percent: 50 });
+    expect(ok.config.clusters[0]!.outlier).toEqual({ consecutiveFailures: 3, baseEjectionMs: 10_000, maxEjectionMs: 300_000 });
+    expect(ok.warnings.map((w) => [w.path, w.message])).toEqual([
+      ["cluster_manager.clusters[0].outlier_detection.interval", "not supported by Switchyard; ignored"],
+      ["cluster_manager.clusters[0].outlier_detection.max_ejection_percent", "not supported by Switchyard; ignored"],
+    ]);
+    expect(parsed({}).config.clusters[0]!.outlier).toEqual({ consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000 });
+    expect(parsed({ base_ejection_time: "10m" }).config.clusters[0]!.outlier!.maxEjectionMs).toBe(600_000);
+    expect(parseConfig(doc(), "o.json").config.clusters[0]!.outlier).toBeNull();
+    const bad = (od: object) => problemsOf(doc((d) => (d.cluster_manager.clusters[0].outlier_detection = od)));
+    expect(bad({ consecutive_5xx: 0 })).toEqual([{ path: "cluster_manager.clusters[0].outlier_detection.consecutive_5xx", message: "expected an integer from 1 to 1000, got 0" }]);
+    expect(bad({ base_ejection_time: "1m", max_ejection_time: "10s" })).toEqual([
+      { path: "cluster_manager.clusters[0].outlier_detection.max_ejection_time", message: "10000 ms is below base_ejection_time 60000 ms" },
+    ]);
+    expect(bad({ base_ejection_time: "0s" })).toEqual([{ path: "cluster_manager.clusters[0].outlier_detection.base_ejection_time", message: expect.stringContaining("above 0") }]);
+    expect(bad({ consecutive_5xx: "3" })[0]!.path).toBe("cluster_manager.clusters[0].outlier_detection.consecutive_5xx");
+  });
+
   it("warns that prefix_rewrite does nothing on a regex route, and not on a prefix route", () => {
     const withRewrite = (match: object) =>
       parseConfig(

@@ -1,29 +1,18 @@
 // End to end: upstream failures through a whole host. Retries landing on another host, a slow upstream cut
 // by the route timeout, an upstream killed mid-response, a client that leaves cancelling the upstream
-// request, a cluster with no host (fail_fast, or waiting for one), and outlier detection fed by the pipeline.
+// request, a cluster with no host (fail_fast, or waiting for one), and outlier detection from the cluster config.
 
 import { afterEach, describe, expect, it } from "vitest";
-import pino from "pino";
-import { systemClock } from "../host/cluster/clock.js";
-import { OutlierDetector } from "../host/cluster/outlier.js";
-import { Forwarder } from "../host/proxy/forward.js";
-import { Pipeline } from "../host/server/pipeline.js";
-import { type FrontServer, send, startFront } from "./helpers/front.js";
+import { send } from "./helpers/front.js";
 import { anyHost, mosnConfig, type RunningSwitchyard, startSwitchyard, upstreamOf } from "./helpers/switchyard.js";
 import { refusingAddress, startUpstreams, type Upstreams, waitFor } from "./helpers/upstreams.js";
 
 let ups: Upstreams | undefined;
 let sy: RunningSwitchyard | undefined;
-let front: FrontServer | undefined;
-let outliers: OutlierDetector | undefined;
 
 afterEach(async () => {
-  outliers?.close();
-  await front?.close();
   await sy?.close();
   await ups?.close();
-  outliers = undefined;
-  front = undefined;
   sy = undefined;
   ups = undefined;
 });
@@ -147,54 +136,72 @@ describe("a cluster with no host", () => {
   });
 });
 
-describe("outlier detection", () => {
-  // The host process does not create detectors yet: a pipeline over the running host's clusters and plugins
-  // is served here with a detector for cluster "c".
-  async function withOutliers(route: object): Promise<string> {
-    ups = await startUpstreams(2);
-    ups.list[0]!.behaviour = { status: 503 };
-    sy = await startSwitchyard({ config: oneRoute(ups.addresses, route) });
-    const cluster = sy.host.clusters.get("c")!;
-    outliers = new OutlierDetector(cluster, { consecutiveFailures: 2, baseEjectionMs: 60_000, maxEjectionMs: 60_000 }, systemClock);
-    const detector = outliers;
-    const log = pino({ level: "silent" });
-    const pipeline = new Pipeline(sy.host.servers[0]!.pipeline.routing, {
-      clusters: sy.host.clusters,
-      registry: sy.host.registry,
-      forwarder: new Forwarder({ pools: sy.host.pools, logger: log }),
-      log,
-      random: Math.random,
-      listener: "outliers",
-      outliers: (name) => (name === "c" ? detector : undefined),
+describe("outlier detection (cluster outlier_detection)", () => {
+  function withOutliers(route: object, outlier: object = { consecutive_5xx: 2, base_ejection_time: "60s" }) {
+    return mosnConfig({
+      clusters: [{ name: "c", hosts: ups!.addresses, extra: { outlier_detection: outlier } }],
+      virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", ...route } }])],
     });
-    front = await startFront((req, res) => pipeline.handle(req, res));
-    return front.url;
   }
 
-  it("ejects a host after consecutive 5xx; the balancer then avoids it", async () => {
-    const url = await withOutliers({});
+  it("ejects a host after consecutive 5xx, logs it, and the balancer then avoids it", async () => {
+    ups = await startUpstreams(2);
+    ups.list[0]!.behaviour = { status: 503 };
+    sy = await startSwitchyard({ config: withOutliers({}) });
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await send(url, { path: "/" })).status);
+    for (let i = 0; i < 4; i++) statuses.push((await send(sy.url, { path: "/" })).status);
     expect(statuses).toEqual([503, 200, 503, 200]);
-    const bad = sy!.host.clusters.get("c")!.host(ups!.addresses[0]!)!;
-    expect(outliers!.isEjected(bad)).toBe(true);
+    const bad = sy.host.clusters.get("c")!.host(ups.addresses[0]!)!;
+    expect(sy.host.outlierDetector("c")!.isEjected(bad)).toBe(true);
     expect(bad.healthy).toBe(false);
-    for (let i = 0; i < 4; i++) expect((await send(url, { path: "/" })).status).toBe(200);
-    expect(ups!.list[0]!.requests).toHaveLength(2);
+    expect(sy.logs.filter((l) => l.event === "ejected")).toEqual([
+      expect.objectContaining({ level: 40, cluster: "c", host: ups.addresses[0], forMs: 60_000, ejections: 1, msg: "host ejected after consecutive failures" }),
+    ]);
+    for (let i = 0; i < 4; i++) expect((await send(sy.url, { path: "/" })).status).toBe(200);
+    expect(ups.list[0]!.requests).toHaveLength(2);
   });
 
   it("a failure that was retried on another host counts too; a success resets the count", async () => {
-    const url = await withOutliers({ retry_policy: { retry_on: true, num_retries: 1 } });
+    ups = await startUpstreams(2);
+    ups.list[0]!.behaviour = { status: 503 };
+    sy = await startSwitchyard({ config: withOutliers({ retry_policy: { retry_on: true, num_retries: 1 } }) });
+    const url = sy.url;
+    const outliers = sy.host.outlierDetector("c")!;
     expect((await send(url, { path: "/" })).status).toBe(200); // up0 503 → up1
-    const bad = sy!.host.clusters.get("c")!.host(ups!.addresses[0]!)!;
-    expect(outliers!.isEjected(bad)).toBe(false);
-    ups!.list[0]!.behaviour = {};
+    const bad = sy.host.clusters.get("c")!.host(ups.addresses[0]!)!;
+    expect(outliers.isEjected(bad)).toBe(false);
+    ups.list[0]!.behaviour = {};
     expect((await send(url, { path: "/" })).status).toBe(200); // up0 answers: the count starts again
-    ups!.list[0]!.behaviour = { status: 503 };
+    ups.list[0]!.behaviour = { status: 503 };
     await send(url, { path: "/" }); // up1
     expect((await send(url, { path: "/" })).status).toBe(200); // up0 503 → up1
-    expect(outliers!.isEjected(bad)).toBe(false);
+    expect(outliers.isEjected(bad)).toBe(false);
     expect((await send(url, { path: "/" })).status).toBe(200); // up0 503 again, the second in a row → up1
-    expect(outliers!.isEjected(bad)).toBe(true);
+    expect(outliers.isEjected(bad)).toBe(true);
+  });
+
+  it("an ejected host comes back after base_ejection_time, with a log line, and serves again", async () => {
+    ups = await startUpstreams(2);
+    ups.list[0]!.behaviour = { status: 500 };
+    sy = await startSwitchyard({ config: withOutliers({}, { consecutive_5xx: 1, base_ejection_time: "300ms" }) });
+    expect((await send(sy.url, { path: "/" })).status).toBe(500);
+    const bad = sy.host.clusters.get("c")!.host(ups.addresses[0]!)!;
+    expect(bad.healthy).toBe(false);
+    ups.list[0]!.behaviour = {};
+    const logs = sy.logs;
+    await waitFor("the ejected host to return", () => logs.some((l) => l.event === "returned"), 3_000);
+    expect(bad.healthy).toBe(true);
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) seen.add(upstreamOf((await send(sy.url, { path: "/" })).body).upstream);
+    expect([...seen].sort()).toEqual(["up0", "up1"]);
+  });
+
+  it("a cluster without outlier_detection has no detector: 5xx never eject", async () => {
+    ups = await startUpstreams(2);
+    ups.list[0]!.behaviour = { status: 503 };
+    sy = await startSwitchyard({ config: oneRoute(ups.addresses, {}) });
+    expect(sy.host.outlierDetector("c")).toBeUndefined();
+    for (let i = 0; i < 6; i++) await send(sy.url, { path: "/" });
+    expect(ups.list[0]!.requests).toHaveLength(3);
   });
 });

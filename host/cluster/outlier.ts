@@ -17,6 +17,12 @@ export interface OutlierSettings {
 
 export const DEFAULT_OUTLIER: OutlierSettings = Object.freeze({ consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000 });
 
+/** Told of each ejection and return (the host logs them: an operator wants to know why a host left). */
+export interface OutlierEvents {
+  ejected?(host: Host, forMs: number, ejections: number): void;
+  returned?(host: Host): void;
+}
+
 interface HostState {
   failures: number;
   ejections: number;
@@ -54,6 +60,7 @@ export class OutlierDetector {
     private readonly cluster: Cluster,
     settings: Partial<OutlierSettings>,
     private readonly clock: Clock,
+    private readonly events: OutlierEvents = {},
   ) {
     this.settings = validateOutlierSettings(settings);
     // A removed host's state and timer go with it; its object is not reused if it comes back.
@@ -115,8 +122,10 @@ export class OutlierDetector {
       state.failures = 0;
       state.returnedAt = this.clock.now();
       host.setHealthy(true, "outlier");
+      this.events.returned?.(host);
     }, duration);
     host.setHealthy(false, "outlier");
+    this.events.ejected?.(host, duration, state.ejections);
   }
 
   private forget(host: MutableHost): void {

@@ -6,7 +6,7 @@ import { parseHostPort } from "./address.js";
 import { FIELDS } from "./fields.js";
 import { readFallback, readTags } from "./metadata.js";
 import { indexPath, keyPath, type Reader } from "./reader.js";
-import { DEFAULTS, type ClusterConfig, type Fallback, type LbType } from "./types.js";
+import { DEFAULTS, type ClusterConfig, type Fallback, type LbType, type OutlierConfig } from "./types.js";
 
 const LB_NAMES: Record<string, LbType> = {
   LB_ROUNDROBIN: "round_robin",
@@ -97,8 +97,31 @@ export function readCluster(r: Reader, value: unknown, path: string): ClusterCon
   if ((lbType === "ring_hash" || lbType === "maglev") && hashHeader === null) {
     r.warn(keyPath(path, "hash_header"), `${lbType} without hash_header: every request hashes to the same key`);
   }
+  const outlier = c["outlier_detection"] === undefined ? null : readOutlier(r, c["outlier_detection"], keyPath(path, "outlier_detection"));
   if (name === undefined) return undefined;
-  return { name, where: path, discovery, lbType, hosts, connectTimeoutMs, fallback, defaultSubset, hashHeader };
+  return { name, where: path, discovery, lbType, hosts, connectTimeoutMs, fallback, defaultSubset, hashHeader, outlier };
+}
+
+/** Longest ejection accepted: the detector's bound (host/cluster/outlier.ts). */
+const MAX_EJECTION_MS = 86_400_000;
+
+/** Envoy's outlier_detection, the consecutive-failure part; what else Envoy has is warned about and ignored. */
+function readOutlier(r: Reader, value: unknown, path: string): OutlierConfig | null {
+  const o = r.object(value, path, FIELDS.outlierDetection);
+  if (o === undefined) return null;
+  const consecutiveFailures = r.number(o, "consecutive_5xx", path, { integer: true, min: 1, max: 1000 }) ?? DEFAULTS.outlierConsecutive5xx;
+  const base = r.duration(o, "base_ejection_time", path);
+  const max = r.duration(o, "max_ejection_time", path);
+  for (const [key, ms] of [["base_ejection_time", base], ["max_ejection_time", max]] as const) {
+    if (ms !== undefined && (ms <= 0 || ms > MAX_EJECTION_MS)) r.error(keyPath(path, key), `expected a duration above 0 and at most 24h, got ${ms} ms`);
+  }
+  const baseEjectionMs = base ?? DEFAULTS.outlierBaseEjectionMs;
+  // Envoy: max_ejection_time defaults to 300s, or to base_ejection_time when that is larger.
+  const maxEjectionMs = max ?? Math.max(DEFAULTS.outlierMaxEjectionMs, baseEjectionMs);
+  if (maxEjectionMs < baseEjectionMs) {
+    r.error(keyPath(path, "max_ejection_time"), `${maxEjectionMs} ms is below base_ejection_time ${baseEjectionMs} ms`);
+  }
+  return { consecutiveFailures, baseEjectionMs, maxEjectionMs };
 }
 
 function readHost(r: Reader, value: unknown, path: string): HostSpec | undefined {

@@ -11,13 +11,18 @@ export type Json = Record<string, unknown>;
 // uses them still loads, with a warning that says they are ignored.
 const KNOWN_UNSUPPORTED = new Set([
   "tls_context", "tls_context_set", "stream_filters", "listener_filters", "health_check", "circuit_breakers",
-  "outlier_detection", "spec", "max_request_per_conn", "conn_buffer_limit_bytes", "lb_config", "cluster_type",
+  "spec", "max_request_per_conn", "conn_buffer_limit_bytes", "lb_config", "cluster_type",
   "sub_type", "dns_resolvers", "dns_refresh_rate", "respect_dns_ttl", "cluster_manager_tls", "tracing",
   "metrics", "pprof", "plugin", "third_part_codec", "default_log_path", "default_log_level", "global_log_roller",
   "graceful_timeout", "processor", "mosn_server_name", "bind_port", "use_original_dst", "access_logs",
   "inspector", "connection_idle_timeout", "per_filter_config", "response_headers_to_add",
   "response_headers_to_remove", "request_headers_to_remove", "redirect", "variables", "case_sensitive",
-  "cluster_header", "regex_rewrite", "auto_host_rewrite", "request_mirror_policies", "metadata",
+  "cluster_header", "regex_rewrite",
+  // Envoy outlier_detection fields beyond consecutive failures (success rate, failure percentage, sweeps).
+  "interval", "max_ejection_percent", "consecutive_gateway_failure", "consecutive_local_origin_failure", "enforcing_consecutive_5xx",
+  "enforcing_consecutive_gateway_failure", "enforcing_success_rate", "success_rate_minimum_hosts", "success_rate_request_volume",
+  "success_rate_stdev_factor", "failure_percentage_threshold", "enforcing_failure_percentage", "split_external_local_origin_errors",
+  "max_ejection_time_jitter", "auto_host_rewrite", "request_mirror_policies", "metadata",
   "router_configs", "virtual_clusters", "require_tls", "extend_config", "subset_selectors",
   "panic_threshold", "cluster_pool_enable", "idle_timeout", "lb_original_dst_config", "original_dst_lb_config",
   "cluster_config_path", "upstream_protocol", "alpn", "network", "type_url", "close_connection",

@@ -159,6 +159,16 @@ export const CONFIG_SCHEMA = {
         lb_subset_config: ref("lbSubsetConfig"),
         connect_timeout: duration,
         hash_header: nonEmpty,
+        outlier_detection: ref("outlierDetection"),
+      },
+    },
+    outlierDetection: {
+      type: "object",
+      description: "Envoy's consecutive-failure outlier detection: a host answering 5xx, or failing to connect, consecutive_5xx times in a row is ejected for base_ejection_time × its ejection count, at most max_ejection_time.",
+      properties: {
+        consecutive_5xx: { type: "integer", minimum: 1, maximum: 1000, default: 5 },
+        base_ejection_time: duration,
+        max_ejection_time: duration,
       },
     },
     host: {

@@ -157,6 +157,15 @@ export interface ClusterConfig {
   readonly defaultSubset: Readonly<Record<string, string>>;
   /** For ring_hash / maglev: the request header whose value is hashed (lowercase), or null. */
   readonly hashHeader: string | null;
+  /** outlier_detection: eject a host after this many failures in a row; null when the cluster has none. */
+  readonly outlier: OutlierConfig | null;
+}
+
+/** Envoy's consecutive_5xx outlier detection (a 5xx or a gateway failure counts), with its defaults. */
+export interface OutlierConfig {
+  readonly consecutiveFailures: number;
+  readonly baseEjectionMs: number;
+  readonly maxEjectionMs: number;
 }
 
 /** Defaults that the docs promise; one place so that docs/config.md and the code agree. */
@@ -166,6 +175,10 @@ export const DEFAULTS = {
   connectTimeoutMs: 3_000, // MOSN's default
   numRetriesWhenOn: 1, // retry_on: true without num_retries
   retryOnStatuses: [502, 503, 504] as readonly number[],
+  // Envoy's outlier_detection defaults.
+  outlierConsecutive5xx: 5,
+  outlierBaseEjectionMs: 30_000,
+  outlierMaxEjectionMs: 300_000,
   waitMaxCount: 3,
   logLevel: "info" as LogLevel,
   lbType: "round_robin" as LbType,

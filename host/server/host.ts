@@ -7,6 +7,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
 import { ClusterManager } from "../cluster/cluster-manager.js";
+import { systemClock, type Clock } from "../cluster/clock.js";
+import { OutlierDetector } from "../cluster/outlier.js";
 import { validateHostSpecs } from "../cluster/host-spec.js";
 import type { ClusterConfig as ClusterSettingsInput } from "../cluster/cluster-config.js";
 import type { HostSpec, RandomSource } from "../cluster/types.js";
@@ -61,6 +63,8 @@ export interface HostOptions {
   readonly workerHeader?: string;
   /** Reads of the admin API that the primary answers from its workers (GET /workers). */
   readonly workers?: () => Promise<unknown>;
+  /** Timers of outlier detection (systemClock). */
+  readonly clock?: Clock;
 }
 
 export function toClusterInput(c: ClusterConfig, hosts: readonly HostSpec[] = c.hosts): ClusterSettingsInput {
@@ -122,6 +126,8 @@ export class SwitchyardHost {
   private savedConfigs = new Map<string, { text: string; version: number }>();
   private readonly clusterVersions = new Map<string, number>();
   private readonly clusterQueues = new Map<string, Promise<unknown>>();
+  /** The outlier detector of each cluster whose config has outlier_detection. */
+  private readonly outliers = new Map<string, OutlierDetector>();
 
   constructor(private readonly opts: HostOptions) {
     const config = opts.config;
@@ -178,6 +184,8 @@ export class SwitchyardHost {
       return toClusterInput(c, saved?.hosts ?? c.hosts);
     }));
 
+    this.startOutlierDetection(config);
+
     let plugins: ScanResult | null = null;
     const pluginsDir = this.opts.pluginsDir !== undefined ? this.opts.pluginsDir : config.switchyard.pluginsDir;
     if (pluginsDir) {
@@ -199,6 +207,7 @@ export class SwitchyardHost {
         log: this.log.child({ component: "access" }),
         random: this.opts.random ?? Math.random,
         listener: l.name,
+        outliers: (cluster) => this.outliers.get(cluster),
         observe: (e) => {
           this.opts.observe?.(e);
           this.events.emit("request", e);
@@ -238,6 +247,23 @@ export class SwitchyardHost {
     }
     this.ready = true;
     return { plugins };
+  }
+
+  /** The outlier detector of a cluster configured with outlier_detection (admin, tests). */
+  outlierDetector(cluster: string): OutlierDetector | undefined {
+    return this.outliers.get(cluster);
+  }
+
+  private startOutlierDetection(config: Config): void {
+    const log = this.log.child({ component: "outlier" });
+    for (const c of config.clusters) {
+      const cluster = this.clusters.get(c.name);
+      if (c.outlier === null || cluster === undefined) continue;
+      this.outliers.set(c.name, new OutlierDetector(cluster, c.outlier, this.opts.clock ?? systemClock, {
+        ejected: (h, forMs, ejections) => log.warn({ cluster: c.name, host: h.address, forMs, ejections, event: "ejected" }, "host ejected after consecutive failures"),
+        returned: (h) => log.info({ cluster: c.name, host: h.address, event: "returned" }, "ejected host back in rotation"),
+      }));
+    }
   }
 
   /** Runs changes to one cluster's host list one after the other, so that versions and files stay in step. */
@@ -306,6 +332,8 @@ export class SwitchyardHost {
       s.server.closeIdleConnections();
     })));
     await this.admin?.close();
+    for (const o of this.outliers.values()) o.close();
+    this.outliers.clear();
     await this.pools.close();
   }
 }
