@@ -2,7 +2,7 @@
 // A benchmark reports; it never fails because this machine is slow or busy.
 
 import { benchChain, formatChain } from "./chain.js";
-import { benchE2E, formatE2E } from "./e2e/e2e.js";
+import { benchE2E, benchE2EScale, formatE2E, formatE2EScale } from "./e2e/e2e.js";
 import { benchExamplePlugins, benchSandbox, formatRows } from "../host/sandbox/bench.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -25,6 +25,14 @@ async function main(): Promise<void> {
     await benchE2E(root).then(
       (r) => console.log(formatE2E(r)),
       (err: Error) => console.log(`end-to-end bench not run: ${err.message}`),
+    );
+  }
+  // Only when asked by name: its grid of cells takes several times the e2e section's time.
+  if (only === "e2e-scale") {
+    console.log("\n## End to end, growth with host and header count (issue 6; settings: bench/e2e/e2e.ts)\n");
+    await benchE2EScale(root).then(
+      (r) => console.log(formatE2EScale(r)),
+      (err: Error) => console.log(`end-to-end scale bench not run: ${err.message}`),
     );
   }
 }

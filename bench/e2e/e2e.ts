@@ -7,7 +7,12 @@
 // Settings (environment): E2E_ROUNDS (3), E2E_SECONDS (5), E2E_WARMUP_SECONDS (2), E2E_CONNECTIONS (64),
 // E2E_CPUS (the last core: upstreams, proxy and load all pinned there with taskset; "off" to not pin),
 // E2E_ROWS (comma-separated row ids), E2E_LOAD (wrk | node), E2E_UPSTREAM (nginx | node),
-// E2E_WORKERS (N: adds Switchyard with the chain and --workers N, unpinned).
+// E2E_WORKERS (N: adds Switchyard with the chain and --workers N, unpinned), E2E_HOSTS (3: the Switchyard
+// rows' cluster size, the 3 upstreams plus N-3 dead hosts the routing must leave out), E2E_HEADERS (0: extra
+// request headers on every row), E2E_PLUGIN_CPU_MS (unset: the chain's per-call CPU budget as the bundles set
+// it, i.e. the host's 5 ms default; N: budget.cpuMs N in the bench's copies of the bundles).
+// `run.js e2e-scale` (benchE2EScale) runs the Switchyard rows and the dispatch floor over a grid of host and
+// header counts.
 
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus as osCpus, tmpdir } from "node:os";
@@ -27,6 +32,26 @@ export const CHAIN = ["header-canary", "zone-affinity", "version-split"] as cons
  */
 export const REQUEST_HEADERS: Readonly<Record<string, string>> = Object.freeze({ "x-canary": "0", "x-zone": "a", "x-user": "user-12345" });
 
+/** REQUEST_HEADERS plus `extra` headers no plugin reads (x-bench-1: value-1 …): the host still parses,
+ * forwards and (for the chain) filters them, which is the growth with the header count being measured. */
+export function requestHeaders(extra: number): Record<string, string> {
+  const h: Record<string, string> = { ...REQUEST_HEADERS };
+  for (let i = 1; i <= extra; i++) h[`x-bench-${i}`] = `value-${i}`;
+  return h;
+}
+
+/** The size of a measured setting: hosts in the Switchyard rows' cluster, extra headers on every request. */
+export interface Cell {
+  hosts: number;
+  headers: number;
+}
+
+/** The dead hosts' tags: zone b, so zone-affinity (x-zone: a, 3 healthy ≥ minHealthy 2) keeps only the three
+ * upstreams; version v1, so header-canary (drops version=canary) and version-split (keeps v1) keep them. */
+const DEAD_HOST_TAGS: Readonly<Record<string, string>> = Object.freeze({ version: "v1", zone: "b" });
+/** What the no-plugin row's route requires instead, once dead hosts are in the cluster (it has no chain). */
+const LIVE_ZONE: Readonly<Record<string, string>> = Object.freeze({ zone: "a" });
+
 export interface E2eOptions {
   rounds: number;
   seconds: number;
@@ -38,6 +63,11 @@ export interface E2eOptions {
   load: LoadTool;
   upstream: "nginx" | "node";
   workers: number | null;
+  /** Hosts in the Switchyard rows' cluster (≥ 3) and extra request headers, for `benchE2E`. */
+  hosts: number;
+  headers: number;
+  /** budget.cpuMs written into the bench's copies of the chain's bundles, or null to keep theirs. */
+  pluginCpuMs: number | null;
 }
 
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): E2eOptions {
@@ -59,6 +89,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): E2eOptions
     load,
     upstream,
     workers: env.E2E_WORKERS ? Math.round(num("E2E_WORKERS", 2, 1)) : null,
+    hosts: Math.round(num("E2E_HOSTS", 3, 3)),
+    headers: Math.round(num("E2E_HEADERS", 0, 0)),
+    pluginCpuMs: env.E2E_PLUGIN_CPU_MS ? num("E2E_PLUGIN_CPU_MS", 5, 0.001) : null,
   };
 }
 
@@ -81,6 +114,10 @@ export interface Sample {
   hits: number[] | null;
   /** Switchyard rows: plugin calls counted by the host during the balance check. */
   pluginCalls: number | null;
+  /** From spawn until the proxy answers (Switchyard: its admin API, opened last), ms; null without a proxy. */
+  startMs: number | null;
+  /** 0-based round, so that ratios pair samples of one round even when a row failed another. */
+  round: number;
 }
 
 interface Row {
@@ -90,12 +127,21 @@ interface Row {
   start: ((port: number) => Spawned) | null;
   /** Admin port of a Switchyard row, to read its plugin call counts. */
   adminPort?: number;
+  /** What every request of this row carries: balance check, warm-up and run. */
+  headers: Readonly<Record<string, string>>;
+}
+
+interface RowResult {
+  id: string;
+  label: string;
+  samples: Sample[];
+  failures: string[];
 }
 
 export interface E2eResult {
   options: E2eOptions;
   notes: string[];
-  rows: { id: string; label: string; samples: Sample[]; failures: string[] }[];
+  rows: RowResult[];
 }
 
 interface Env {
@@ -103,6 +149,8 @@ interface Env {
   tmp: string;
   upstreamPorts: number[];
   statusPort: number;
+  /** 127.0.0.1 ports where nothing listens, one per dead host of the largest cluster of the run. */
+  deadPorts: number[];
   opts: E2eOptions;
 }
 
@@ -117,35 +165,126 @@ function track(s: Spawned): Spawned {
 
 export async function benchE2E(root: string, opts: E2eOptions = optionsFromEnv()): Promise<E2eResult> {
   const notes: string[] = [];
+  const cell: Cell = { hosts: opts.hosts, headers: opts.headers };
+  // Said only off the defaults, so that the default run prints what it always printed.
+  if (cell.hosts !== 3) notes.push(clusterNote(cell.hosts));
+  if (cell.headers !== 0) notes.push(headersNote(cell.headers));
+  if (opts.pluginCpuMs !== null) notes.push(budgetNote(opts.pluginCpuMs));
+  return withUpstreams(root, opts, cell.hosts, notes, async (env) => {
+    const rows = await defineRows(env, notes, cell);
+    const result: E2eResult = { options: opts, notes, rows: await runRounds(env, rows) };
+    if (cell.hosts !== 3) notes.push(startupNote(result.rows.filter((r) => r.id.startsWith("switchyard")), cell.hosts));
+    const chain = result.rows.find((r) => r.id === "switchyard-chain");
+    if (cell.hosts > 100 && opts.pluginCpuMs === null && chain?.samples.some((q) => q.hits !== null && !balanced(q.hits))) notes.push(BUDGET_HINT);
+    return result;
+  });
+}
+
+function clusterNote(hosts: number): string {
+  return `E2E_HOSTS=${hosts}: the Switchyard rows' cluster has ${hosts} hosts, ${DEAD_HOSTS_NOTE}`;
+}
+
+const DEAD_HOSTS_NOTE =
+  "the 3 upstreams (version=v1, zone=a) and the others dead, at 127.0.0.1 ports where nothing listens (version=v1, zone=b); the chain drops them (zone-affinity keeps zone a), the no-plugin row's route has metadata_match zone=a; the other rows know only the 3 upstreams";
+
+// Seen on this tree: loading a table of ~200 hosts or more into a plugin (sy_set_hosts) runs over the 5 ms
+// default budget, on every request, and the chain fails open onto the dead hosts.
+const BUDGET_HINT =
+  "a chain past 100 hosts that fails its balance check may be loading the host table over its per-call CPU budget (GET /plugins: failuresByKind budget); E2E_PLUGIN_CPU_MS=1000 raises it";
+
+function budgetNote(cpuMs: number): string {
+  return `E2E_PLUGIN_CPU_MS=${cpuMs}: the chain's bundles run with a per-call CPU budget of ${cpuMs} ms (budget.cpuMs in the bench's copies), not their own`;
+}
+
+function headersNote(headers: number): string {
+  return `E2E_HEADERS=${headers}: every request of every row carries ${headers} extra headers (x-bench-1: value-1 …) besides x-canary, x-zone and x-user`;
+}
+
+function startupNote(rows: readonly RowResult[], hosts: number): string {
+  const per = rows.map((r) => `${r.label} ${r.samples.map((q) => (q.startMs === null ? "-" : Math.round(q.startMs).toLocaleString("en-US"))).join(", ")}`);
+  return `start-up with ${hosts} hosts, spawn → admin API answering, ms per round: ${per.join("; ")}`;
+}
+
+/** Starts the upstreams, runs `body`, stops them: the frame shared by `benchE2E` and `benchE2EScale`. */
+async function withUpstreams<T>(root: string, opts: E2eOptions, maxHosts: number, notes: string[], body: (env: Env) => Promise<T>): Promise<T> {
+  const upstreamPorts = [await freePort(), await freePort(), await freePort()];
+  const statusPort = await freePort();
+  const dead = deadPorts(maxHosts - 3, [...upstreamPorts, statusPort]);
   const tmp = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
-  const env: Env = { root, tmp, upstreamPorts: [await freePort(), await freePort(), await freePort()], statusPort: await freePort(), opts };
-  notes.push(opts.upstream === "nginx" ? "upstreams: nginx `return 200` on three ports (one worker)" : `upstreams: three node:http servers in one process${which("nginx") === null ? " (nginx not installed)" : ""}`);
-  notes.push(opts.load === "wrk" ? `load: wrk -t1 -c${opts.connections}` : `load: undici load generator (bench/e2e/load.ts), ${opts.connections} connections${which("wrk") === null ? " (wrk not installed)" : ""}`);
-  notes.push(opts.cpus !== null ? `pinned: upstreams, proxy and load on CPU ${opts.cpus} (taskset)` : "not pinned");
+  const env: Env = { root, tmp, upstreamPorts, statusPort, deadPorts: dead, opts };
+  notes.unshift(
+    opts.upstream === "nginx" ? "upstreams: nginx `return 200` on three ports (one worker)" : `upstreams: three node:http servers in one process${which("nginx") === null ? " (nginx not installed)" : ""}`,
+    opts.load === "wrk" ? `load: wrk -t1 -c${opts.connections}` : `load: undici load generator (bench/e2e/load.ts), ${opts.connections} connections${which("wrk") === null ? " (wrk not installed)" : ""}`,
+    opts.cpus !== null ? `pinned: upstreams, proxy and load on CPU ${opts.cpus} (taskset)` : "not pinned",
+  );
   const upstream = track(startUpstreams(env));
-  const result: E2eResult = { options: opts, notes, rows: [] };
   try {
     await waitForPort(env.statusPort, 10_000, upstream);
     for (const p of env.upstreamPorts) await waitForPort(p, 10_000, upstream);
-    const rows = await defineRows(env, notes);
-    for (const r of rows) result.rows.push({ id: r.id, label: r.label, samples: [], failures: [] });
-    const counter = acceptCounter(env);
-    for (let round = 0; round < opts.rounds; round++) {
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]!;
-        const out = result.rows[i]!;
-        try {
-          out.samples.push(await measure(env, row, counter));
-        } catch (err) {
-          out.failures.push(`round ${round + 1}: ${(err as Error).message.split("\n")[0]}`);
-        }
-      }
-    }
+    return await body(env);
   } finally {
     await upstream.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
-  return result;
+}
+
+/** Every row once per round, in order (A B C … A B C …); a row that fails a round says why and the rest go on. */
+async function runRounds(env: Env, rows: readonly Row[]): Promise<RowResult[]> {
+  const results: RowResult[] = rows.map((r) => ({ id: r.id, label: r.label, samples: [], failures: [] }));
+  const counter = acceptCounter(env);
+  for (let round = 0; round < env.opts.rounds; round++) {
+    for (let i = 0; i < rows.length; i++) {
+      try {
+        results[i]!.samples.push(await measure(env, rows[i]!, counter, round));
+      } catch (err) {
+        results[i]!.failures.push(`round ${round + 1}: ${(err as Error).message.split("\n")[0]}`);
+      }
+    }
+  }
+  return results;
+}
+
+/**
+ * `count` ports of 127.0.0.1 where nothing listens now, for the dead hosts. They are taken outside the
+ * kernel's ephemeral range, where freePort's picks for this run's proxies and every outgoing connection live,
+ * so nothing of the bench starts listening on one of them later.
+ */
+function deadPorts(count: number, taken: readonly number[]): number[] {
+  if (count <= 0) return [];
+  const busy = new Set([...listeningPorts(), ...taken]);
+  const [lo, hi] = ephemeralRange();
+  const out: number[] = [];
+  for (let p = 1024; p < 65536 && out.length < count; p++) if ((p < lo || p > hi) && !busy.has(p)) out.push(p);
+  if (out.length < count) throw new Error(`only ${out.length} free ports outside the ephemeral range ${lo}-${hi} for ${count} dead hosts`);
+  return out;
+}
+
+/** TCP ports in LISTEN state (st 0A) on any address, from /proc/net/tcp and tcp6. */
+function listeningPorts(): Set<number> {
+  const ports = new Set<number>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === "0A" && f[1] !== undefined) ports.add(Number.parseInt(f[1].slice(f[1].lastIndexOf(":") + 1), 16));
+    }
+  }
+  return ports;
+}
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (Number.isInteger(lo) && Number.isInteger(hi)) return [lo!, hi!];
+  } catch {
+    // Not Linux: Linux's default range.
+  }
+  return [32768, 60999];
 }
 
 function startUpstreams(env: Env): Spawned {
@@ -181,44 +320,67 @@ function acceptCounter(env: Env): () => Promise<number> {
   };
 }
 
-async function defineRows(env: Env, notes: string[]): Promise<Row[]> {
-  const { root, tmp, upstreamPorts, opts } = env;
-  const node = process.execPath;
-  const ups = upstreamPorts.map(String);
-  const pin = opts.cpus;
-  const switchyard = async (id: string, withChain: boolean, workers: number | null): Promise<Row> => {
-    const adminPort = await freePort();
-    const pluginsDir = join(tmp, `plugins-${id}`);
-    if (withChain) for (const name of CHAIN) cpSync(join(root, "build/plugins", name), join(pluginsDir, name), { recursive: true });
-    return {
-      id,
-      label: `switchyard, ${withChain ? "chain of 3 plugins" : "no plugin"}${workers !== null ? `, --workers ${workers}` : ""}`,
-      adminPort,
-      start: (port) => {
-        const file = join(tmp, `${id}.json`);
-        writeFileSync(file, JSON.stringify(switchyardConfig(root, port, upstreamPorts, adminPort, withChain)));
-        const args = [join(root, "bin/switchyard.js"), "run", "--config", file, "--log-level", "silent"];
-        if (withChain) args.push("--plugins", pluginsDir);
-        if (workers !== null) args.push("--workers", String(workers));
-        // --workers is about using the cores that are free: that row is not pinned.
-        return start(id, node, args, workers !== null ? null : pin);
-      },
-    };
+/** A Switchyard row over a cluster of `cell.hosts` hosts; its requests carry `cell.headers` extra headers. */
+async function switchyardRow(env: Env, id: string, withChain: boolean, workers: number | null, cell: Cell): Promise<Row> {
+  const { root, tmp, opts } = env;
+  const adminPort = await freePort();
+  const pluginsDir = join(tmp, `plugins-${id}`);
+  if (withChain) for (const name of CHAIN) copyBundle(join(root, "build/plugins", name), join(pluginsDir, name), opts.pluginCpuMs);
+  return {
+    id,
+    label: `switchyard, ${withChain ? "chain of 3 plugins" : "no plugin"}${workers !== null ? `, --workers ${workers}` : ""}`,
+    adminPort,
+    headers: requestHeaders(cell.headers),
+    start: (port) => {
+      const file = join(tmp, `${id}.json`);
+      writeFileSync(file, JSON.stringify(switchyardConfig(env, port, adminPort, withChain, cell.hosts)));
+      const args = [join(root, "bin/switchyard.js"), "run", "--config", file, "--log-level", "silent"];
+      if (withChain) args.push("--plugins", pluginsDir);
+      if (workers !== null) args.push("--workers", String(workers));
+      // --workers is about using the cores that are free: that row is not pinned.
+      return start(id, process.execPath, args, workers !== null ? null : opts.cpus);
+    },
   };
-  const script = (rel: string, id: string) => (port: number) => start(id, node, [join(root, rel), String(port), ...ups], pin);
+}
+
+/**
+ * Copies a built bundle for a chain row. With `cpuMs`, its metadata.json gets that per-call budget: the
+ * host arms the same budget for loading a host table into the plugin (sy_set_hosts) as for a request, and
+ * the default 5 ms does not cover a table of a few hundred hosts, so without it the larger clusters measure
+ * a chain that fails open on every request.
+ */
+function copyBundle(from: string, to: string, cpuMs: number | null): void {
+  cpSync(from, to, { recursive: true });
+  if (cpuMs === null) return;
+  const file = join(to, "metadata.json");
+  const m = JSON.parse(readFileSync(file, "utf8")) as { budget?: Record<string, number> };
+  writeFileSync(file, JSON.stringify({ ...m, budget: { ...m.budget, cpuMs } }, null, 2));
+}
+
+/** A row running one of the bench's own proxy scripts, given its port and the three upstream ports. */
+function scriptRow(env: Env, id: string, label: string, rel: string, headers: Readonly<Record<string, string>>): Row {
+  const ups = env.upstreamPorts.map(String);
+  return { id, label, headers, start: (port) => start(id, process.execPath, [join(env.root, rel), String(port), ...ups], env.opts.cpus) };
+}
+
+async function defineRows(env: Env, notes: string[], cell: Cell): Promise<Row[]> {
+  const { tmp, upstreamPorts, opts } = env;
+  const pin = opts.cpus;
+  const headers = requestHeaders(cell.headers);
   const all: Row[] = [
-    { id: "none", label: "no proxy (ceiling)", start: null },
-    await switchyard("switchyard", false, null),
-    await switchyard("switchyard-chain", true, null),
-    { id: "floor-dispatch", label: "floor: node:http + undici Pool.dispatch()", start: script("dist/bench/floor/undici-dispatch.js", "floor-dispatch") },
-    { id: "floor-request", label: "floor: node:http + undici Pool.request()", start: script("dist/bench/floor/undici-request.js", "floor-request") },
-    { id: "http-proxy", label: "node http-proxy (keep-alive agents)", start: script("dist/bench/e2e/peers/http-proxy.js", "http-proxy") },
-    { id: "fastify", label: "fastify + @fastify/http-proxy", start: script("dist/bench/e2e/peers/fastify-proxy.js", "fastify") },
+    { id: "none", label: "no proxy (ceiling)", start: null, headers },
+    await switchyardRow(env, "switchyard", false, null, cell),
+    await switchyardRow(env, "switchyard-chain", true, null, cell),
+    scriptRow(env, "floor-dispatch", "floor: node:http + undici Pool.dispatch()", "dist/bench/floor/undici-dispatch.js", headers),
+    scriptRow(env, "floor-request", "floor: node:http + undici Pool.request()", "dist/bench/floor/undici-request.js", headers),
+    scriptRow(env, "http-proxy", "node http-proxy (keep-alive agents)", "dist/bench/e2e/peers/http-proxy.js", headers),
+    scriptRow(env, "fastify", "fastify + @fastify/http-proxy", "dist/bench/e2e/peers/fastify-proxy.js", headers),
   ];
   if (which("nginx") !== null) {
     all.push({
       id: "nginx",
       label: "nginx, 1 worker, keepalive 256",
+      headers,
       start: (port) => {
         const dir = join(tmp, `nginx-proxy-${port}`);
         const conf = nginxProxyConfig(dir, port, upstreamPorts);
@@ -230,10 +392,11 @@ async function defineRows(env: Env, notes: string[]): Promise<Row[]> {
     all.push({
       id: "haproxy",
       label: "HAProxy, 1 thread, http-reuse always",
+      headers,
       start: (port) => start("haproxy", "haproxy", ["-db", "-f", haproxyConfig(join(tmp, `haproxy-${port}`), port, upstreamPorts)], pin),
     });
   } else notes.push("skipped HAProxy: haproxy is not installed (apt-get install haproxy)");
-  if (opts.workers !== null) all.push(await switchyard("switchyard-workers", true, opts.workers));
+  if (opts.workers !== null) all.push(await switchyardRow(env, "switchyard-workers", true, opts.workers, cell));
   else notes.push("not measured: switchyard --workers (set E2E_WORKERS=N)");
   if (opts.rows === null) return all;
   const unknown = opts.rows.filter((id) => !all.some((r) => r.id === id));
@@ -242,30 +405,40 @@ async function defineRows(env: Env, notes: string[]): Promise<Row[]> {
   return all.filter((r) => r.id === "switchyard-chain" || opts.rows!.includes(r.id));
 }
 
-/** bench/e2e/switchyard.json with this run's ports; without the chain, the route lists no plugin. */
-function switchyardConfig(root: string, port: number, upstreams: number[], adminPort: number, withChain: boolean): unknown {
-  const c = JSON.parse(readFileSync(join(root, "bench/e2e/switchyard.json"), "utf8"));
+/**
+ * bench/e2e/switchyard.json with this run's ports; without the chain, the route lists no plugin. Past 3
+ * hosts the cluster gets dead hosts (DEAD_HOST_TAGS) that the chain drops; the no-plugin route, which has no
+ * chain to drop them, narrows the cluster with metadata_match zone=a instead, so both route over the same 3.
+ */
+function switchyardConfig(env: Env, port: number, adminPort: number, withChain: boolean, hosts: number): unknown {
+  const c = JSON.parse(readFileSync(join(env.root, "bench/e2e/switchyard.json"), "utf8"));
+  const cluster = c.cluster_manager.clusters[0];
+  const route = c.servers[0].routers[0].virtual_hosts[0].routers[0].route;
   c.servers[0].listeners[0].address = `127.0.0.1:${port}`;
-  c.cluster_manager.clusters[0].hosts.forEach((h: { address: string }, i: number) => { h.address = `127.0.0.1:${upstreams[i]}`; });
+  cluster.hosts.forEach((h: { address: string }, i: number) => { h.address = `127.0.0.1:${env.upstreamPorts[i]}`; });
+  for (const p of env.deadPorts.slice(0, hosts - 3)) cluster.hosts.push({ address: `127.0.0.1:${p}`, metadata: { ...DEAD_HOST_TAGS } });
   c.admin.address = `127.0.0.1:${adminPort}`;
-  if (!withChain) c.servers[0].routers[0].virtual_hosts[0].routers[0].route.switchyard.plugins = [];
+  if (!withChain) route.switchyard.plugins = [];
+  if (!withChain && hosts > 3) route.metadata_match = { filter_metadata: { "mosn.lb": { ...LIVE_ZONE } } };
   return c;
 }
 
-async function measure(env: Env, row: Row, accepted: () => Promise<number>): Promise<Sample> {
+async function measure(env: Env, row: Row, accepted: () => Promise<number>, round: number): Promise<Sample> {
   const { opts } = env;
   const port = row.start === null ? env.upstreamPorts[0]! : await freePort();
+  const t0 = performance.now();
   const proc = row.start === null ? null : track(row.start(port));
   try {
     if (proc !== null) await waitForPort(port, 30_000, proc);
     // Switchyard opens its admin API last, after every worker is ready: with --workers the listener
     // answers as soon as the first worker listens.
     if (proc !== null && row.adminPort !== undefined) await waitForPort(row.adminPort, 60_000, proc);
+    const startMs = proc === null ? null : performance.now() - t0;
     const url = `http://127.0.0.1:${port}/`;
-    const hits = proc === null ? null : await balanceCheck(url, env.upstreamPorts.length);
+    const hits = proc === null ? null : await balanceCheck(url, env.upstreamPorts.length, row.headers);
     const pluginCalls = row.adminPort !== undefined ? await pluginCallCount(row.adminPort) : null;
     const loadScript = join(env.root, "dist/bench/e2e/load.js");
-    const spec = (seconds: number) => ({ url, connections: opts.connections, durationMs: seconds * 1000, headers: { ...REQUEST_HEADERS }, maxRequests: 4_000_000 });
+    const spec = (seconds: number) => ({ url, connections: opts.connections, durationMs: seconds * 1000, headers: { ...row.headers }, maxRequests: 4_000_000 });
     const a0 = await accepted();
     if (opts.warmupSeconds > 0) await runLoad(opts.load, spec(opts.warmupSeconds), opts.cpus, loadScript);
     await sleep(200);
@@ -287,6 +460,8 @@ async function measure(env: Env, row: Row, accepted: () => Promise<number>): Pro
       runConnections: a2 - a1,
       hits,
       pluginCalls,
+      startMs,
+      round,
     };
   } finally {
     await proc?.stop();
@@ -294,7 +469,7 @@ async function measure(env: Env, row: Row, accepted: () => Promise<number>): Pro
 }
 
 /** 300 requests through the proxy, 4 at a time; which upstream answered is in the body ("u1\n"…). */
-async function balanceCheck(url: string, upstreams: number): Promise<number[]> {
+async function balanceCheck(url: string, upstreams: number, headers: Readonly<Record<string, string>>): Promise<number[]> {
   const hits = new Array<number>(upstreams + 1).fill(0); // the last slot counts failures
   const pool = new Pool(new URL(url).origin, { connections: 4 });
   try {
@@ -302,7 +477,7 @@ async function balanceCheck(url: string, upstreams: number): Promise<number[]> {
     const worker = async () => {
       while (left-- > 0) {
         try {
-          const r = await pool.request({ path: "/", method: "GET", headers: { ...REQUEST_HEADERS } });
+          const r = await pool.request({ path: "/", method: "GET", headers: { ...headers } });
           const body = (await r.body.text()).trim();
           const i = /^u(\d+)$/.exec(body) ? Number(body.slice(1)) - 1 : -1;
           hits[r.statusCode === 200 && i >= 0 && i < upstreams ? i : upstreams]!++;
@@ -434,4 +609,132 @@ function targets(r: E2eResult, paired: Paired): string[] {
     lines.push(`- p99/p50 of the chain row ≤ 2.0: ${m.toFixed(2)} → ${m <= 2 ? "met" : `missed by ${((m / 2 - 1) * 100).toFixed(0)}%`}`);
   }
   return lines;
+}
+
+// --- growth with the host and header count (`run.js e2e-scale`) -------------------------------------------
+
+/** The grid of `run.js e2e-scale`: issue 6's 10,000 hosts, and requests with 30 headers more. */
+export const SCALE_HOSTS: readonly number[] = [3, 1000, 10000];
+export const SCALE_HEADERS: readonly number[] = [0, 30];
+
+export interface ScaleCell {
+  cell: Cell;
+  plain: RowResult;
+  chain: RowResult;
+  floor: RowResult;
+}
+
+export interface ScaleResult {
+  options: E2eOptions;
+  notes: string[];
+  /** In grid order; the first, (3 hosts, 0 headers), is what the other cells are divided by. */
+  cells: ScaleCell[];
+}
+
+/**
+ * Switchyard without and with the chain, and the Pool.dispatch() floor, at every (hosts, headers) of the grid,
+ * all cells and rows interleaved within each round like `benchE2E`'s rows. E2E_ROWS, E2E_HOSTS, E2E_HEADERS
+ * and E2E_WORKERS do not apply; the other settings do.
+ */
+export async function benchE2EScale(root: string, opts: E2eOptions = optionsFromEnv()): Promise<ScaleResult> {
+  const cells = SCALE_HOSTS.flatMap((hosts) => SCALE_HEADERS.map((headers) => ({ hosts, headers })));
+  const notes = [
+    `cells: hosts ${SCALE_HOSTS.join(", ")} × extra headers ${SCALE_HEADERS.join(", ")}; per cell the rows switchyard without plugin, with the chain of 3, and the Pool.dispatch() floor`,
+    `hosts: the cluster of a cell's Switchyard rows has that many hosts, ${DEAD_HOSTS_NOTE}`,
+    "extra headers: every request of a cell's rows carries that many headers (x-bench-1: value-1 …) besides x-canary, x-zone and x-user",
+  ];
+  if (opts.pluginCpuMs !== null) notes.push(budgetNote(opts.pluginCpuMs));
+  return withUpstreams(root, opts, Math.max(...SCALE_HOSTS), notes, async (env) => {
+    const rows: Row[] = [];
+    for (const cell of cells) {
+      const tag = `h${cell.hosts}-x${cell.headers}`;
+      rows.push(
+        await switchyardRow(env, `switchyard-${tag}`, false, null, cell),
+        await switchyardRow(env, `switchyard-chain-${tag}`, true, null, cell),
+        scriptRow(env, `floor-dispatch-${tag}`, "floor: node:http + undici Pool.dispatch()", "dist/bench/floor/undici-dispatch.js", requestHeaders(cell.headers)),
+      );
+    }
+    const results = await runRounds(env, rows);
+    return { options: opts, notes, cells: cells.map((cell, i) => ({ cell, plain: results[3 * i]!, chain: results[3 * i + 1]!, floor: results[3 * i + 2]! })) };
+  });
+}
+
+export function formatE2EScale(r: ScaleResult): string {
+  const o = r.options;
+  const out: string[] = [`${o.rounds} interleaved rounds × (${o.warmupSeconds} s warm-up + ${o.seconds} s measured) per row and cell, fresh process per row, cell and round; medians.`];
+  for (const n of r.notes) out.push(`- ${n}`);
+  out.push("");
+  const ref = r.cells[0];
+  const med = (row: RowResult, f: (s: Sample) => number | null) => {
+    const v = row.samples.map(f).filter((x): x is number => x !== null && Number.isFinite(x));
+    return v.length ? median(v) : NaN;
+  };
+  const cpu = (q: Sample) => q.cpuUsPerRequest;
+  const rps = (q: Sample) => q.rps;
+  const start = (q: Sample) => q.startMs;
+  out.push(
+    table(
+      ["hosts", "extra headers", "chain CPU µs/req", "chain req/s", "no plugin CPU µs/req", "no plugin req/s", "floor CPU µs/req", "floor req/s", "chain CPU/req ÷ chain(3, 0)", "no plugin CPU/req ÷ no plugin(3, 0)", "chain ÷ no plugin CPU/req", "start-up ms chain / no plugin", "checks"],
+      r.cells.map((c) => [
+        c.cell.hosts.toLocaleString("en-US"),
+        String(c.cell.headers),
+        med(c.chain, cpu),
+        med(c.chain, rps),
+        med(c.plain, cpu),
+        med(c.plain, rps),
+        med(c.floor, cpu),
+        med(c.floor, rps),
+        c === ref ? "reference" : ratioCell(pairByRound(c.chain, ref?.chain, cpu)),
+        c === ref ? "reference" : ratioCell(pairByRound(c.plain, ref?.plain, cpu)),
+        ratioCell(pairByRound(c.chain, c.plain, cpu)),
+        `${fmtMs(med(c.chain, start))} / ${fmtMs(med(c.plain, start))}`,
+        scaleChecks(c),
+      ]),
+    ),
+  );
+  out.push("");
+  out.push("Ratios are paired within a round (the same round's figures divided), median first, then each round's.");
+  if (o.pluginCpuMs === null && r.cells.some((c) => c.cell.hosts > 100 && scaleChecks(c) !== "ok")) {
+    out.push(`Note: ${BUDGET_HINT}.`);
+  }
+  const failed = r.cells.flatMap((c) => [c.plain, c.chain, c.floor].flatMap((x) => x.failures.map((f) => `FAILED ${x.id}: ${f}`)));
+  if (failed.length) out.push("", ...failed);
+  return out.join("\n");
+}
+
+/** a ÷ b of the rounds where both rows have a sample. */
+function pairByRound(a: RowResult, b: RowResult | undefined, f: (s: Sample) => number | null): number[] {
+  const per: number[] = [];
+  for (const qa of a.samples) {
+    const qb = b?.samples.find((q) => q.round === qa.round);
+    const x = f(qa);
+    const y = qb === undefined ? null : f(qb);
+    if (x !== null && y !== null && y > 0) per.push(x / y);
+  }
+  return per;
+}
+
+function ratioCell(per: readonly number[]): string {
+  return per.length ? `${median(per).toFixed(2)} (${per.map((x) => x.toFixed(2)).join(", ")})` : "-";
+}
+
+function fmtMs(ms: number): string {
+  return Number.isFinite(ms) ? Math.round(ms).toLocaleString("en-US") : "-";
+}
+
+/** "ok" when every row of the cell balanced over the 3 upstreams with no error in any round and the chain
+ * ran (3 plugins × 300 balance-check requests); else what went wrong, so that a cell that routed to a dead
+ * host, or did not run its chain, cannot pass for a fast one. */
+function scaleChecks(c: ScaleCell): string {
+  const problems: string[] = [];
+  for (const [name, row] of [["no plugin", c.plain], ["chain", c.chain], ["floor", c.floor]] as const) {
+    const bad = row.samples.filter((q) => q.hits !== null && !balanced(q.hits));
+    if (bad.length) problems.push(`${name} NOT BALANCED ${bad[0]!.hits!.join("/")}`);
+    const errors = row.samples.reduce((a, q) => a + q.errors, 0);
+    if (errors > 0) problems.push(`${name} errors ${errors}`);
+    if (row.failures.length) problems.push(`${name} failed ${row.failures.length}×`);
+  }
+  const calls = c.chain.samples.map((q) => q.pluginCalls);
+  if (calls.some((n) => n !== 900)) problems.push(`chain plugin calls ${calls.join(", ")} (900 expected)`);
+  return problems.length ? problems.join("; ") : "ok";
 }
