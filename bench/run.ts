@@ -3,6 +3,7 @@
 
 import { benchChain, formatChain } from "./chain.js";
 import { benchE2E, benchE2EScale, formatE2E, formatE2EScale } from "./e2e/e2e.js";
+import { benchRss, formatRss } from "./rss.js";
 import { benchExamplePlugins, benchSandbox, formatRows } from "../host/sandbox/bench.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -25,6 +26,13 @@ async function main(): Promise<void> {
     await benchE2E(root).then(
       (r) => console.log(formatE2E(r)),
       (err: Error) => console.log(`end-to-end bench not run: ${err.message}`),
+    );
+  }
+  if (!only || only === "rss") {
+    console.log("\n## RSS over many requests, ten plugins loaded, a large cluster (issue 6; settings: bench/rss.ts)\n");
+    await benchRss(root).then(
+      (r) => console.log(formatRss(r)),
+      (err: Error) => console.log(`rss bench not run: ${err.message}`),
     );
   }
   // Only when asked by name: its grid of cells takes several times the e2e section's time.

@@ -1,6 +1,7 @@
 // Processes of the end-to-end bench: spawning (optionally pinned with taskset), waiting for a port, stopping
 // by pid, and the CPU time of a whole process tree read from /proc/<pid>/stat (utime + stime of every live
-// descendant), which is what "proxy CPU per request" divides.
+// descendant), which is what "proxy CPU per request" divides; for the RSS bench, a process's VmRSS and the
+// ports something listens on (so that hosts meant to be dead are at ports nobody answers).
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -131,4 +132,32 @@ export function treeCpuMicros(root: number): number {
     if (f !== null) ticks += Number(f[11]) + Number(f[12]);
   }
   return (ticks * 1e6) / CLK_TCK;
+}
+
+/** Resident set size of one process in KiB (VmRSS of /proc/<pid>/status), or null once it is gone. */
+export function rssKiB(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** TCP ports something listens on, on any address: the LISTEN rows (state 0A) of /proc/net/tcp and tcp6. */
+export function listeningPorts(): Set<number> {
+  const ports = new Set<number>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue; // no IPv6 (or no /proc): nothing listens there that we could see
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === "0A" && f[1] !== undefined) ports.add(Number.parseInt(f[1].slice(f[1].lastIndexOf(":") + 1), 16));
+    }
+  }
+  return ports;
 }
