@@ -6,9 +6,16 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { Guest } from "../host/abi/guest.js";
-import { FuelBudget } from "../host/sandbox/budget.js";
-import { SANDBOX_EXPORTS, sandboxExportsOf } from "../host/sandbox/exports.js";
+import { encodeHostTable } from "../host/abi/codec.js";
+import { loadBundle } from "../host/plugin/bundle.js";
+import { PluginInstance } from "../host/plugin/instance.js";
+import { RouterPlugin } from "../host/plugin/plugin.js";
+import { DEFAULT_CPU_MS, FuelBudget } from "../host/sandbox/budget.js";
+import { MAX_FUEL, SANDBOX_EXPORTS, sandboxExportsOf } from "../host/sandbox/exports.js";
 import { instrument } from "../host/sandbox/instrument.js";
+import { sandboxOptions } from "../host/sandbox/options.js";
+import { SandboxClassifier } from "../host/sandbox/plugin-hooks.js";
+import { makeRequest, makeSnapshot } from "../bench/chain.js";
 
 const ROOT = "build/plugins";
 const bundles = existsSync(ROOT) ? readdirSync(ROOT).filter((d) => existsSync(join(ROOT, d, "plugin.wasm"))).sort() : [];
@@ -38,5 +45,29 @@ describe.each(bundles)("%s", (name) => {
     expect(guest.exports.sy_name()).toBe(0);
     expect(guest.message()).toBe(name);
     expect(budget.used(sx)).toBeGreaterThan(0);
+  });
+});
+
+describe("host tables under the default budget (budget grows with the table, sdk/ABI.md §7)", () => {
+  // The plugins built into the host with the sandbox on, as `switchyard run` loads them.
+  const sandbox = sandboxOptions();
+  const snapshot = makeSnapshot(10_000, 1);
+  const encoded = encodeHostTable(snapshot.hosts);
+
+  test.each(bundles.filter((b) => b !== "deny"))("%s loads a 10,000-host table and routes over it", async (name) => {
+    const plugin = RouterPlugin.create(await loadBundle(join(ROOT, name), { transform: sandbox.transform }), undefined, 0, { guard: sandbox.guard });
+    const inst = plugin.instance()!;
+    inst.loadTable(0, snapshot, encoded);
+    inst.route(0, makeRequest(false), null, 0, snapshot.hosts.length);
+    expect(inst.answer.verdict).toBe("accept");
+  });
+
+  test("a budget that does not grow with the table is not enough for it: the scaling is what makes it pass", async () => {
+    const budget = FuelBudget.fromMs(DEFAULT_CPU_MS);
+    const bundle = await loadBundle(join(ROOT, "drain"), { transform: sandbox.transform });
+    const inst = new PluginInstance(bundle.module, null, { enabled: () => false, log: () => undefined }, { arm: (g) => sandboxExportsOf(g.exports as unknown as WebAssembly.Exports)!.sy_fuel_set(budget.fuel) }, new SandboxClassifier(budget));
+    expect(() => inst.loadTable(0, snapshot, encoded)).toThrow(expect.objectContaining({ kind: "budget" }));
+    expect(budget.armFor(encoded.length)).toBeGreaterThan(budget.fuel);
+    expect(budget.armFor(1e9)).toBe(MAX_FUEL);
   });
 });

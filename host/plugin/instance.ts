@@ -42,9 +42,13 @@ export class InstanceFailure extends Error {
   }
 }
 
-/** Arms a per-call budget before each call into the guest (the sandbox's fuel); a no-op by default. */
+/**
+ * Arms a per-call budget before each call into the guest (the sandbox's fuel); a no-op by default.
+ * `inputBytes` is the size of what a sy_configure or sy_set_hosts call decodes: their work grows with it (a
+ * 10,000-host table costs ~100x a request), so their budget does too (sdk/ABI.md §7).
+ */
 export interface CallMeter {
-  arm(guest: Guest): void;
+  arm(guest: Guest, inputBytes?: number): void;
 }
 
 export const noMeter: CallMeter = { arm: () => undefined };
@@ -54,6 +58,13 @@ export class PluginInstance {
   readonly answer = new AnswerHeader();
   /** The snapshot loaded under each table id, compared by identity on every request. */
   private readonly tables: (ClusterSnapshot | undefined)[] = [];
+  /**
+   * Per table id, the encoded size of a table loaded but not yet routed over (else 0). The SDK builds its
+   * tag indices lazily, in the first sy_route over a new table: that call is armed like the table load.
+   */
+  private readonly fresh: number[] = [];
+  /** Per table id, the encoded size of the loaded table. */
+  private readonly tableBytes: number[] = [];
   private readonly filter: HeaderFilter | null;
 
   constructor(
@@ -81,7 +92,7 @@ export class PluginInstance {
     try {
       // Armed before writeInput: growing the input area calls the guest's sy_reserve, which is metered too
       // and must not run on whatever fuel the previous call left.
-      this.meter.arm(this.guest);
+      this.meter.arm(this.guest, bytes.length);
       const len = this.guest.writeInput(bytes);
       status = this.guest.exports.sy_configure(len);
       if (status === STATUS_OK) return null;
@@ -98,7 +109,7 @@ export class PluginInstance {
     if (id < 0 || id >= MAX_TABLES) throw new RangeError(`table id ${id} is outside 0..${MAX_TABLES - 1}`);
     let status: number;
     try {
-      this.meter.arm(this.guest);
+      this.meter.arm(this.guest, encoded.length);
       const len = this.guest.writeInput(encoded);
       status = this.guest.exports.sy_set_hosts(id, len);
     } catch (err) {
@@ -109,6 +120,8 @@ export class PluginInstance {
       throw new InstanceFailure("status", `sy_set_hosts(${id}) returned status ${status}${why}`);
     }
     this.tables[id] = snapshot;
+    this.fresh[id] = encoded.length;
+    this.tableBytes[id] = encoded.length;
   }
 
   /**
@@ -122,7 +135,8 @@ export class PluginInstance {
       const need = requestMaxBytes(req);
       if (need > MAX_REQUEST_BYTES * 3) throw new RangeError(`request needs ${need} bytes`);
       // One budget for the call and the sy_reserve calls before it (see configure).
-      this.meter.arm(g);
+      const fresh = this.fresh[id] ?? 0;
+      this.meter.arm(g, fresh);
       const ptr = g.input(need);
       const len = writeRequest(g.view(), ptr, req, this.filter) - ptr;
       const subsetPtr = g.subset(hostCount);
@@ -131,6 +145,7 @@ export class PluginInstance {
         g.u32.set(offered.subarray(0, offeredCount), subsetPtr >>> 2);
       }
       status = g.exports.sy_route(id, len, offered === null ? -1 : offeredCount);
+      if (fresh !== 0) this.fresh[id] = 0;
       if (status === STATUS_OK) {
         const a = this.answer;
         // Metadata is checked by the chain before it takes the kept indices, so a bad block never leaks this
@@ -154,7 +169,8 @@ export class PluginInstance {
     const fn = (this.guest.exports as unknown as Partial<Record<string, (t: number, g: number) => number>>).sy_group;
     if (typeof fn !== "function") return null;
     try {
-      this.meter.arm(this.guest);
+      // Once per group and table snapshot, and O(hosts): armed like a table load (`tableBytes`).
+      this.meter.arm(this.guest, this.tableBytes[table] ?? 0);
       return fn(table, group);
     } catch (err) {
       return this.fail(err);

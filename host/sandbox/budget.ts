@@ -19,6 +19,15 @@ import { MAX_FUEL, type SandboxExports } from "./exports.js";
  */
 export const FUEL_PER_MS = 500_000;
 
+/**
+ * Fuel added per byte of input that sy_configure and sy_set_hosts decode, on top of the call budget. The SDK
+ * spends 250-280 fuel per byte of host table (sy_set_hosts of the example plugins, 100 to 65,536 hosts,
+ * measured with the bundles sandboxed: ~20,000 fuel per host), so a fixed budget fails every plugin past a
+ * couple of hundred hosts; twice that measured rate leaves room for a plugin's own per-host indexing. Capped
+ * at MAX_FUEL, which still holds a MAX_HOSTS table at the measured rate.
+ */
+export const INPUT_FUEL_PER_BYTE = 512;
+
 /** The per-call budget when a bundle names none. */
 export const DEFAULT_CPU_MS = 5;
 
@@ -74,10 +83,19 @@ export function isStackOverflow(err: unknown): boolean {
 /** The budget of one plugin's calls: arm it before each call, classify a failure after it. */
 export class FuelBudget {
   readonly fuel: number;
+  /** What the last arm gave (the call budget, or more for a call that decodes input): failures quote it. */
+  private armed: number;
 
   constructor(fuel: number, readonly memoryPages: number | null = null) {
     if (!Number.isInteger(fuel) || fuel < 1 || fuel > MAX_FUEL) throw new SandboxError("E_SANDBOX_OPTIONS", "fuel", `expected an integer in 1..${MAX_FUEL}, got ${String(fuel)}`);
     this.fuel = fuel;
+    this.armed = fuel;
+  }
+
+  /** The fuel of a call that decodes `inputBytes` (0 for a request), remembered for classify(). */
+  armFor(inputBytes: number): number {
+    this.armed = inputBytes === 0 ? this.fuel : Math.min(MAX_FUEL, this.fuel + inputBytes * INPUT_FUEL_PER_BYTE);
+    return this.armed;
   }
 
   static fromMs(ms: number, memoryPages: number | null = null): FuelBudget {
@@ -86,12 +104,12 @@ export class FuelBudget {
 
   /** Arms the next call with the whole budget; also clears the record of refused growth. */
   arm(exports: SandboxExports): void {
-    exports.sy_fuel_set(this.fuel);
+    exports.sy_fuel_set(this.armFor(0));
   }
 
   /** Fuel the last call used, when it returned normally (the counter is read, not reset). */
   used(exports: SandboxExports): number {
-    return this.fuel - exports.sy_fuel_left();
+    return this.armed - exports.sy_fuel_left();
   }
 
   /**
@@ -112,7 +130,7 @@ export class FuelBudget {
     }
     const why = messageOf(err);
     if (fuelLeft !== null && fuelLeft < 0) {
-      return { kind: "budget", message: `out of fuel: the call used its whole budget of ${this.fuel} fuel (~${formatMs(this.fuel / FUEL_PER_MS)} ms) (${why})`, fuelLeft, deniedPages: denied };
+      return { kind: "budget", message: `out of fuel: the call used its whole budget of ${this.armed} fuel (~${formatMs(this.armed / FUEL_PER_MS)} ms) (${why})`, fuelLeft, deniedPages: denied };
     }
     if (denied > 0) {
       const pages = memory ? Math.floor(memory.buffer.byteLength / 65_536) : null;

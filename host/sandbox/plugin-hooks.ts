@@ -23,13 +23,13 @@ export class SandboxMeter implements CallMeter {
 
   constructor(readonly budget: FuelBudget) {}
 
-  arm(guest: Guest): void {
+  arm(guest: Guest, inputBytes = 0): void {
     // The exports are looked up once per instance, not once per call.
     if (guest !== this.last) {
       this.exports = exportsOf(guest);
       this.last = guest;
     }
-    this.exports!.sy_fuel_set(this.budget.fuel);
+    this.exports!.sy_fuel_set(this.budget.armFor(inputBytes));
   }
 }
 
