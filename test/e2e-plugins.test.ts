@@ -92,6 +92,26 @@ describe("zone-affinity", () => {
   });
 });
 
+describe("a large cluster under the default sandbox", () => {
+  it("5,000 hosts: the chain of three keeps the two live zone-a hosts, no plugin call fails", async () => {
+    ups = await startUpstreams(2);
+    // 4,998 hosts nothing listens on, in zone b: any of them picked would be a failed request.
+    const dead = Array.from({ length: 4_998 }, (_, i) => ({ address: `127.1.${i >> 8}.${i & 255}:9`, tags: { zone: "b", version: "v1" } }));
+    const live = ups.addresses.map((address) => ({ address, tags: { zone: "a", version: "v1" } }));
+    const chain = ["header-canary", "zone-affinity", "version-split"];
+    sy = await startSwitchyard({
+      plugins: chain,
+      config: mosnConfig({
+        clusters: [{ name: "c", hosts: [...live, ...dead] }],
+        virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", switchyard: { plugins: chain } } }])],
+      }),
+    });
+    expect(await answeredBy(sy.url, 6, { "x-zone": "a", "x-canary": "0", "x-user": "user-12345" })).toEqual(new Set(["up0", "up1"]));
+    expect(sy.logs.filter((l) => l.event === "failed")).toEqual([]);
+    expect(sy.accessLog().at(-1)).toMatchObject({ chain: "header-canary:5000>5000 zone-affinity:5000>2 version-split:2>2" });
+  });
+});
+
 describe("version-split", () => {
   it("sends each user to one side, always the same (20% to v2 by the FNV-1a hash of x-user)", async () => {
     sy = await start([{ version: "v1" }, { version: "v2" }], ["version-split"]);
