@@ -237,13 +237,13 @@ describe("hooks for host/plugin", () => {
     expect((err as SandboxError).code).toBe("E_SANDBOX_OPTIONS");
   });
 
-  test("sandboxTransform uses the bundle's memory cap and names the bundle in a refusal", () => {
+  test("sandboxTransform uses the bundle's memory cap and names the bundle in a refusal", async () => {
     const transform = sandboxTransform(instrument, 2);
     const meta = (pages?: number) => ({ name: "hog", budget: pages === undefined ? {} : { memoryPages: pages } });
-    const ex = new WebAssembly.Instance(new WebAssembly.Module(transform(watToWasm(GUEST_WAT), meta(3))), {}).exports as unknown as Ex;
+    const ex = new WebAssembly.Instance(new WebAssembly.Module(await transform(watToWasm(GUEST_WAT), meta(3))), {}).exports as unknown as Ex;
     expect(ex.memory!.grow(2)).toBe(1);
     expect(() => ex.memory!.grow(1)).toThrow(RangeError);
-    const err = thrown(() => transform(watToWasm(`(module (memory 3))`), meta()));
+    const err = await transform(watToWasm(`(module (memory 3))`), meta()).then(() => null, (e: unknown) => e);
     expect((err as SandboxError).code).toBe("E_SANDBOX_MEMORY_INITIAL");
     expect((err as SandboxError).message).toBe("sandbox: bundle hog: memory 0: initial size 3 pages is above the cap of 2 pages");
   });

@@ -44,7 +44,7 @@ export interface Bundle {
 
 export interface LoadOptions {
   /** Rewrites the verified wasm before compiling, e.g. the sandbox's fuel metering and memory cap. */
-  readonly transform?: (wasm: Uint8Array, metadata: BundleMetadata) => Uint8Array;
+  readonly transform?: (wasm: Uint8Array, metadata: BundleMetadata) => Uint8Array | Promise<Uint8Array>;
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -139,7 +139,7 @@ export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<B
   if (opts.transform) {
     let transformed: Uint8Array;
     try {
-      transformed = opts.transform(wasmBytes, metadata);
+      transformed = await opts.transform(wasmBytes, metadata);
     } catch (err) {
       const e = err as Error & { code?: string };
       throw new BundleError("E_BUNDLE_SANDBOX", bundle, `the sandbox refused the module${e.code ? ` (${e.code})` : ""}: ${e.message}`, { cause: err });

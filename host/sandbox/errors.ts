@@ -22,6 +22,8 @@ export const SANDBOX_ERROR_CODES = [
   "E_SANDBOX_OPTIONS",
   /** The instrumented module failed validation: a bug of the sandbox, never of the plugin. */
   "E_SANDBOX_INTERNAL",
+  /** The instrumenter's process could not be started, or died before answering. */
+  "E_SANDBOX_INSTRUMENTER",
 ] as const;
 export type SandboxErrorCode = (typeof SANDBOX_ERROR_CODES)[number];
 

@@ -54,10 +54,10 @@ export const DEFAULT_MEMORY_PAGES = 256;
  * The bundle loader's transform (host/plugin/bundle.ts LoadOptions.transform): meters and caps the verified
  * wasm with the bundle's own memory cap. A refusal is a SandboxError whose message names the bundle.
  */
-export function sandboxTransform(instrumentFn: (wasm: Uint8Array, opts: { maxMemoryPages: number }) => { wasm: Uint8Array }, defaultPages = DEFAULT_MEMORY_PAGES) {
-  return (wasm: Uint8Array, metadata: { readonly name: string; readonly budget: { readonly memoryPages?: number } }): Uint8Array => {
+export function sandboxTransform(instrumentFn: (wasm: Uint8Array, opts: { maxMemoryPages: number }) => { wasm: Uint8Array } | Promise<{ wasm: Uint8Array }>, defaultPages = DEFAULT_MEMORY_PAGES) {
+  return async (wasm: Uint8Array, metadata: { readonly name: string; readonly budget: { readonly memoryPages?: number } }): Promise<Uint8Array> => {
     try {
-      return instrumentFn(wasm, { maxMemoryPages: metadata.budget.memoryPages ?? defaultPages }).wasm;
+      return (await instrumentFn(wasm, { maxMemoryPages: metadata.budget.memoryPages ?? defaultPages })).wasm;
     } catch (err) {
       if (err instanceof SandboxError) throw new SandboxError(err.code, `bundle ${metadata.name}: ${err.where}`, err.detail, { cause: err });
       throw err;
