@@ -187,10 +187,10 @@ function clusterNote(hosts: number): string {
 const DEAD_HOSTS_NOTE =
   "the 3 upstreams (version=v1, zone=a) and the others dead, at 127.0.0.1 ports where nothing listens (version=v1, zone=b); the chain drops them (zone-affinity keeps zone a), the no-plugin row's route has metadata_match zone=a; the other rows know only the 3 upstreams";
 
-// Seen on this tree: loading a table of ~200 hosts or more into a plugin (sy_set_hosts) runs over the 5 ms
-// default budget, on every request, and the chain fails open onto the dead hosts.
+// Seen before the host armed table loads in proportion to the table (sdk/ABI.md §7): past ~200 hosts every
+// plugin ran out of fuel and the chain failed open onto the dead hosts. Kept as a hint should it come back.
 const BUDGET_HINT =
-  "a chain past 100 hosts that fails its balance check may be loading the host table over its per-call CPU budget (GET /plugins: failuresByKind budget); E2E_PLUGIN_CPU_MS=1000 raises it";
+  "a chain past 100 hosts that fails its balance check may be running out of CPU budget (GET /plugins: failuresByKind budget); E2E_PLUGIN_CPU_MS=N sets budget.cpuMs in the bench's copies";
 
 function budgetNote(cpuMs: number): string {
   return `E2E_PLUGIN_CPU_MS=${cpuMs}: the chain's bundles run with a per-call CPU budget of ${cpuMs} ms (budget.cpuMs in the bench's copies), not their own`;
