@@ -100,9 +100,9 @@ async function startPrimary(base: HostOptions, count: number, logger: Logger): P
 export async function run(args: string[]): Promise<number> {
   const running = await startFromArgs(args);
   await waitForSignal(running);
-  // A worker's IPC channel would keep it alive after its host stopped.
-  if (cluster.isWorker) process.exit(0);
-  return 0;
+  // Stopped: nothing more is wanted of this process. A worker's IPC channel, or a bundle load that was under
+  // way (its instrumenter process), would otherwise keep it alive after its host stopped.
+  process.exit(0);
 }
 
 /** Stops gracefully on SIGTERM / SIGINT: listeners stop accepting, requests in flight finish. */
