@@ -15,13 +15,12 @@ import {
   readGroup,
   readMessage,
   readMetadata,
-  requestMaxBytes,
   writeMessage,
-  writeRequest,
   type RequestParts,
 } from "../host/abi/codec.js";
 import { HostStatus, type Host } from "../host/cluster/types.js";
 import { MAX_GROUPS, MAX_META_BYTES, MAX_WAIT_MS } from "../host/abi/limits.js";
+import { SharedRequest } from "../host/abi/shared-request.js";
 import { seeded } from "./helpers/random.js";
 
 const ALPHABET = ["a", "Z", "0", "-", " ", "é", "ß", "中", "文", "😀", "\u0000", "\"", "\\", "ﬁ"];
@@ -44,8 +43,11 @@ function host(address: string, weight: number, healthy: boolean, tags: Record<st
 }
 
 function roundTripRequest(req: RequestParts, filter: HeaderFilter | null) {
-  const u8 = new Uint8Array(requestMaxBytes(req) + 16);
-  const end = writeRequest(u8, 8, req, filter);
+  const shared = new SharedRequest([filter]);
+  shared.encode(req);
+  const u8 = new Uint8Array(shared.sizeOf(0) + 16);
+  const end = shared.writeTo(0, u8, 8);
+  expect(end - 8).toBe(shared.sizeOf(0));
   return decodeRequest(u8, 8, end - 8);
 }
 
@@ -83,7 +85,9 @@ describe("request codec", () => {
     const raw: string[] = [];
     for (let i = 0; i < 300; i++) raw.push(`x-${i}`, "v");
     const req = { method: "GET", path: "/", authority: "", rawHeaders: raw };
-    expect(() => writeRequest(new Uint8Array(requestMaxBytes(req)), 0, req, null)).toThrow(/MAX_HEADERS/);
+    const shared = new SharedRequest([null]);
+    shared.encode(req);
+    expect(() => shared.writeTo(0, new Uint8Array(shared.sizeOf(0)), 0)).toThrow(/MAX_HEADERS/);
   });
 
   it("round-trips 2,000 random requests (property)", () => {

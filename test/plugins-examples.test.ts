@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBundle, type HostSpec, type TestPlugin } from "../sdk/harness/index.js";
 import { buildBundles, type Built } from "./fixtures/bundles.js";
+import { seeded } from "./helpers/random.js";
 
 let built: Built;
 const plugins: Record<string, TestPlugin> = {};
@@ -110,6 +111,25 @@ describe("zone-affinity", () => {
     expect(p().route({ headers: { "x-zone": "b" } }, hosts).kept).toEqual([2, 3]);
     expect(p().route({ headers: { "x-zone": "a" } }, hosts, [0, 2, 3]).kept).toEqual([0]);
     p().configure();
+  });
+
+  it("keeps the right zone over many zones in any order: the SDK's header interning and tag lookup caches never mix values up", () => {
+    // More zones than the SDK keeps interned header values (8) and tag lookups (8), of equal byte length,
+    // non-ASCII among them ("é" is two bytes, like "e1"), and across two tables.
+    const zones = ["e1", "e2", "é", "f1", "f2", "g1", "g2", "h1", "h2", "i1", "i2", "j1", "ö", "k1"];
+    const many: HostSpec[] = zones.flatMap((z, i) => [
+      { address: `10.1.${i}.1:80`, weight: 1, tags: { zone: z } },
+      { address: `10.1.${i}.2:80`, weight: 1, tags: { zone: z } },
+    ]);
+    const rand = seeded(11);
+    for (const table of [many, [...many].reverse()]) {
+      for (let r = 0; r < 400; r++) {
+        const zone = rand() < 0.1 ? "zz" : zones[Math.floor(rand() * zones.length)]!;
+        const want = table.flatMap((h, i) => (h.tags!.zone === zone ? [i] : []));
+        const kept = p().route({ headers: { "x-zone": zone } }, table).kept;
+        expect([zone, kept]).toEqual([zone, want.length > 0 ? want : table.map((_, i) => i)]);
+      }
+    }
   });
 
   it.each([

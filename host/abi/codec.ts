@@ -3,7 +3,6 @@
 // memory. Strings are UTF-8 with u32 byte lengths; byte length is never string length.
 
 import type { Host } from "../cluster/types.js";
-import { equalsLower } from "../util/ascii.js";
 import {
   ANSWER_HEADER_BYTES,
   MAX_BODY_BYTES,
@@ -144,67 +143,13 @@ export function decodeHostTable(u8: Uint8Array): DecodedHost[] {
 
 // ---------------------------------------------------------------------------------------------- request
 
-/**
- * Headers a bundle declares it reads, prepared once per bundle so that matching a raw header name costs a
- * length compare in the common case and never allocates.
- */
+/** Headers a bundle declares it reads (lowercase), for the chain's SharedRequest (shared-request.ts). */
 export class HeaderFilter {
   readonly names: readonly string[];
-  private readonly byLength: Map<number, string[]>;
 
   constructor(names: readonly string[]) {
     this.names = names.map((n) => n.toLowerCase());
-    this.byLength = new Map();
-    for (const n of this.names) {
-      const list = this.byLength.get(n.length) ?? [];
-      list.push(n);
-      this.byLength.set(n.length, list);
-    }
   }
-
-  /** The declared lowercase name that `raw` equals case-insensitively, or undefined. */
-  match(raw: string): string | undefined {
-    const candidates = this.byLength.get(raw.length);
-    if (candidates === undefined) return undefined;
-    for (const c of candidates) if (equalsLower(raw, c)) return c;
-    return undefined;
-  }
-}
-
-
-/** An upper bound on the bytes of an encoded request; the caller reserves that much input area. */
-export function requestMaxBytes(req: RequestParts): number {
-  // Every header counts, declared or not: a small over-estimate that saves a second pass of name matching
-  // per plugin call (measured: ~10% of a one-plugin call); the area grows once and is reused.
-  let size = maxBytes(req.method) + maxBytes(req.path) + maxBytes(req.authority) + 4;
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i++) size += maxBytes(raw[i]!);
-  return size;
-}
-
-/** Writes a request (§4.2) at pos; returns the end position. Room for requestMaxBytes() is the caller's. */
-export function writeRequest(u8: Uint8Array, pos: number, req: RequestParts, filter: HeaderFilter | null): number {
-  pos = writeStr(u8, pos, req.method);
-  pos = writeStr(u8, pos, req.path);
-  pos = writeStr(u8, pos, req.authority);
-  const countPos = pos;
-  pos += 4;
-  let count = 0;
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (filter === null) {
-      pos = writeStr(u8, pos, raw[i]!, true);
-    } else {
-      const name = filter.match(raw[i]!);
-      if (name === undefined) continue;
-      pos = writeStr(u8, pos, name);
-    }
-    pos = writeStr(u8, pos, raw[i + 1]!);
-    count++;
-  }
-  if (count > MAX_HEADERS) throw new RangeError(`request has ${count} headers, more than MAX_HEADERS ${MAX_HEADERS}`);
-  writeU32(u8, countPos, count);
-  return pos;
 }
 
 export interface DecodedRequest {

@@ -3,7 +3,8 @@
 // A chain is immutable: a new bundle, a new config or an order change builds a new chain, swapped in whole.
 
 import type { ClusterSnapshot, Subset } from "../cluster/types.js";
-import { AnswerError, MetadataCache, type RequestParts, checkKept, encodeHostTable, groupOf, readBody, readGroup } from "../abi/codec.js";
+import { AnswerError, HeaderFilter, MetadataCache, type RequestParts, checkKept, encodeHostTable, groupOf, readBody, readGroup } from "../abi/codec.js";
+import { SharedRequest } from "../abi/shared-request.js";
 import { MAX_TABLES, STATUS_NO_GROUP, STATUS_OK, SY_GROUP } from "../abi/limits.js";
 import { PluginFailure } from "./errors.js";
 import { InstanceFailure, type PluginInstance } from "./instance.js";
@@ -142,9 +143,12 @@ export class PluginChain {
   private stamp = 0;
   private readonly states = new WeakMap<PluginInstance, InstanceState>();
   private readonly sets = new StableSets();
+  /** The request, encoded once per run for every plugin (slot i: this.plugins[i]). */
+  private readonly request: SharedRequest;
 
   constructor(plugins: readonly RouterPlugin[], private readonly tables: TableRegistry) {
     this.plugins = Object.freeze(sortPlugins(plugins));
+    this.request = new SharedRequest(this.plugins.map((p) => (p.headers === null ? null : new HeaderFilter(p.headers))));
   }
 
   private nextStamp(size: number): number {
@@ -172,19 +176,25 @@ export class PluginChain {
     let count = hostCount;
     let metadata: readonly [string, string][] | null = null;
     if (this.offered.length < hostCount) this.offered = new Uint32Array(Math.max(hostCount, this.offered.length * 2));
-    const tableId = this.plugins.length > 0 ? this.tables.idOf(snapshot.cluster) : 0;
+    const plugins = this.plugins;
+    if (plugins.length === 0) return { outcome: "accept", subset: { snapshot, indices: null, count: hostCount }, metadata: [], steps };
+    const tableId = this.tables.idOf(snapshot.cluster);
+    this.request.encode(req);
+    // One clock read per plugin: a call's time runs from the end of the previous one (the chain's own work
+    // between two calls is the next plugin's marshaling). performance.now costs ~35 ns, a tenth of a call.
+    let t0 = performance.now();
 
-    for (const plugin of this.plugins) {
+    for (let slot = 0; slot < plugins.length; slot++) {
+      const plugin = plugins[slot]!;
       const inst = plugin.instance();
       if (inst === null) {
         steps.push({ plugin: plugin.name, in: count, out: count, outcome: "quarantined" });
         if (plugin.policy === "closed") return { outcome: "fail", failure: new PluginFailure("trap", plugin.name, plugin.version, "quarantined"), steps };
         continue;
       }
-      const t0 = performance.now();
       try {
         inst.loadTable(tableId, snapshot, this.tables.encode(snapshot));
-        inst.route(tableId, req, cur, count, hostCount);
+        inst.routeShared(tableId, this.request, slot, cur, count, hostCount);
         const a = inst.answer;
         if (a.verdict === "reject") {
           const body = readBody(inst.guest.view(), inst.guest.output(), a);
@@ -239,12 +249,16 @@ export class PluginChain {
         count = nextCount;
         if (!stable) cur = this.offered;
         plugin.succeeded();
-        const ms = performance.now() - t0;
+        const t1 = performance.now();
+        const ms = t1 - t0;
+        t0 = t1;
         steps.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs, ms } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept", ms });
       } catch (err) {
         const f = err instanceof InstanceFailure ? err : new InstanceFailure(errKind(err), (err as Error).message);
         const failure = plugin.failed(f.kind, f.detail);
-        steps.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, ms: performance.now() - t0 });
+        const t1 = performance.now();
+        steps.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, ms: t1 - t0 });
+        t0 = t1;
         // Fail open: skip this plugin; the next one is offered what this one was offered.
         if (plugin.policy === "closed") return { outcome: "fail", failure, steps };
       }

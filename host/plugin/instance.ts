@@ -2,11 +2,11 @@
 // It turns ABI statuses and traps into typed outcomes; it never decides policy (that is plugin.ts's).
 
 import type { ClusterSnapshot } from "../cluster/types.js";
-import { AnswerError, AnswerHeader, HeaderFilter, type RequestParts, requestMaxBytes, writeRequest } from "../abi/codec.js";
+import { AnswerError, AnswerHeader, HeaderFilter, type RequestParts } from "../abi/codec.js";
+import { SharedRequest } from "../abi/shared-request.js";
 import { Guest, GuestAbort, GuestAreaError, type GuestLogSink } from "../abi/guest.js";
 import {
   MAX_CONFIG_BYTES,
-  MAX_REQUEST_BYTES,
   MAX_TABLES,
   STATUS_BAD_INPUT,
   STATUS_NOT_CONFIGURED,
@@ -65,7 +65,10 @@ export class PluginInstance {
   private readonly fresh: number[] = [];
   /** Per table id, the encoded size of the loaded table. */
   private readonly tableBytes: number[] = [];
-  private readonly filter: HeaderFilter | null;
+  /** The headers this bundle reads (null: all of them), for the chain's SharedRequest. */
+  readonly filter: HeaderFilter | null;
+  /** For route() calls outside a chain (tools, the test harness): this instance alone. */
+  private own: SharedRequest | null = null;
 
   constructor(
     module: WebAssembly.Module,
@@ -129,16 +132,25 @@ export class PluginInstance {
    * header; kept indices (when answer.kept >= 0) are at guest.u32[subsetIndex()].
    */
   route(id: number, req: RequestParts, offered: Uint32Array | null, offeredCount: number, hostCount: number): void {
+    const own = (this.own ??= new SharedRequest([this.filter]));
+    own.encode(req);
+    this.routeShared(id, own, 0, offered, offeredCount, hostCount);
+  }
+
+  /**
+   * route() for a request a chain encoded once for all its plugins: `slot` is this plugin's place in the
+   * SharedRequest, which must have been built with this instance's `filter` there.
+   */
+  routeShared(id: number, req: SharedRequest, slot: number, offered: Uint32Array | null, offeredCount: number, hostCount: number): void {
     const g = this.guest;
     let status: number;
     try {
-      const need = requestMaxBytes(req);
-      if (need > MAX_REQUEST_BYTES * 3) throw new RangeError(`request needs ${need} bytes`);
       // One budget for the call and the sy_reserve calls before it (see configure).
       const fresh = this.fresh[id] ?? 0;
       this.meter.arm(g, fresh);
-      const ptr = g.input(need);
-      const len = writeRequest(g.view(), ptr, req, this.filter) - ptr;
+      const ptr = g.input(req.sizeOf(slot));
+      const len = req.writeTo(slot, g.view(), ptr) - ptr;
+      // Reserved even for a whole-table offer: the plugin writes its kept indices there.
       const subsetPtr = g.subset(hostCount);
       if (offered !== null) {
         g.view();

@@ -69,10 +69,16 @@ export class Request {
     return s;
   }
 
-  /** The first value of header `name` (any case), or null when the request does not carry it. */
+  /**
+   * The first value of header `name` (any case), or null when the request does not carry it. An ASCII value
+   * seen lately is returned as the same string object as before: no allocation per request, and the
+   * SDK's lookups by string identity (HostTable.tagList) hit.
+   */
   header(name: string): string | null {
     const i = this.find(name, 0);
-    return i < 0 ? null : this.headerValueAt(i);
+    if (i < 0) return null;
+    const s = i * SLOTS;
+    return internedValue(this.base + unchecked(spans[s + 2]), <i32>unchecked(spans[s + 3]));
   }
 
   /** Whether the first value of header `name` (any case) equals `value`; allocates nothing for ASCII. */
@@ -148,6 +154,38 @@ export class Request {
       abort("Request: header index " + i.toString() + " out of range 0.." + this.headerCount.toString());
     }
   }
+}
+
+/** Header values header() keeps to hand out again: a few, since a rule reads a header or two per request. */
+const INTERNED: i32 = 8;
+const interned = new StaticArray<string | null>(INTERNED);
+let nextInterned: i32 = 0;
+
+/** Whether the `len` bytes at `ptr` are ASCII and equal `s` code unit for code unit. */
+function sameAscii(ptr: usize, len: i32, s: string): bool {
+  if (s.length != len) return false;
+  const chars = changetype<usize>(s);
+  for (let i = 0; i < len; i++) {
+    const b = <u32>load<u8>(ptr + <usize>i);
+    if (b >= 0x80 || b != <u32>load<u16>(chars + (<usize>i << 1))) return false;
+  }
+  return true;
+}
+
+/** The string of the `len` UTF-8 bytes at `ptr`: a kept one when an ASCII value repeats, else a new one. */
+function internedValue(ptr: usize, len: i32): string {
+  for (let i = 0; i < INTERNED; i++) {
+    const s = unchecked(interned[i]);
+    if (s !== null && sameAscii(ptr, len, s)) return s;
+  }
+  const s = decodeUtf8(ptr, len);
+  // Kept when as long as its bytes (ASCII): sameAscii matches ASCII bytes only, so a kept string is only
+  // ever handed out for the bytes it was decoded from.
+  if (s.length == len && len <= 256) {
+    unchecked((interned[nextInterned] = s));
+    nextInterned = (nextInterned + 1) % INTERNED;
+  }
+  return s;
 }
 
 /** The one Request object, pointed at each request in turn. */

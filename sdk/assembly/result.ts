@@ -46,11 +46,14 @@ export class Result {
     this.arg = 0;
     this.body = "";
     this.bodyBytes = 0;
-    this.metaKeys.length = 0;
-    this.metaValues.length = 0;
+    // Only when not empty already: the length setter is a call that checks capacity.
+    if (this.metaKeys.length != 0) {
+      this.metaKeys.length = 0;
+      this.metaValues.length = 0;
+    }
     this.metaBytes = 0;
     this.mode = MODE_DEFAULT;
-    this.kept.length = 0;
+    if (this.kept.length != 0) this.kept.length = 0;
     this.keptAscending = true;
     this.raw = false;
     this.group = null;

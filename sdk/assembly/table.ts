@@ -5,6 +5,9 @@
 import { MAX_GROUPS, MAX_HOSTS, MAX_TAGS_PER_HOST, MAX_WEIGHT } from "./limits";
 import { decodeUtf8, utf8Equals } from "./utf8";
 
+/** tagList answers a table remembers: more than the tag lookups of a chain's plugin per request. */
+const LOOKUPS: i32 = 8;
+
 /** Why the last decodeTable returned null. */
 export let tableError: string = "";
 
@@ -130,6 +133,11 @@ export class HostTable {
   /** Lists that have a group id, by id (ABI §5.3); at most MAX_GROUPS. */
   readonly groups: Array<TagList> = new Array<TagList>();
   private cache: StaticArray<Host | null>;
+  // tagList's answers by string identity, replaced round robin.
+  private lookupKeys: StaticArray<string | null> = new StaticArray<string | null>(LOOKUPS);
+  private lookupValues: StaticArray<string | null> = new StaticArray<string | null>(LOOKUPS);
+  private lookupLists: StaticArray<TagList | null> = new StaticArray<TagList | null>(LOOKUPS);
+  private nextLookup: i32 = 0;
   /** Bit 0 of every host's flags, by index: health without building Host objects. */
   readonly healthy: StaticArray<u8>;
   healthyCount: i32 = 0;
@@ -177,11 +185,32 @@ export class HostTable {
     return list === null ? null : list.indices;
   }
 
-  /** The list of hosts tagged key=value, or null when none. Two map lookups, no allocation. */
+  /**
+   * The list of hosts tagged key=value, or null when none. No allocation. A handler asks with the same
+   * strings on every request (its config's, or a header value Request interns), so the last LOOKUPS answers
+   * are kept by the identity of their strings: a hit costs two pointer compares per entry, where the maps
+   * hash both strings twice (measured: a third of a one-line rule's time in wasm).
+   */
   tagList(key: string, value: string): TagList | null {
-    if (!this.byTag.has(key)) return null;
-    const values = this.byTag.get(key);
-    return values.has(value) ? values.get(value) : null;
+    const k = changetype<usize>(key);
+    const v = changetype<usize>(value);
+    for (let i = 0; i < LOOKUPS; i++) {
+      if (changetype<usize>(unchecked(this.lookupKeys[i])) == k && changetype<usize>(unchecked(this.lookupValues[i])) == v) {
+        return unchecked(this.lookupLists[i]);
+      }
+    }
+    let list: TagList | null = null;
+    if (this.byTag.has(key)) {
+      const values = this.byTag.get(key);
+      if (values.has(value)) list = values.get(value);
+    }
+    // The entries hold the strings, so neither can be freed and its address reused by another string.
+    const slot = this.nextLookup;
+    this.nextLookup = (slot + 1) % LOOKUPS;
+    unchecked((this.lookupKeys[slot] = key));
+    unchecked((this.lookupValues[slot] = value));
+    unchecked((this.lookupLists[slot] = list));
+    return list;
   }
 
   /** The hosts not in `list`, built once per table: O(count) the first time, O(1) after. */
