@@ -43,6 +43,20 @@ describe("ChildInstrumenter", () => {
     expect((await inst.instrument(wasm, { maxMemoryPages: 2 })).wasm.length).toBeGreaterThan(wasm.length);
   });
 
+  it("a job sent right after the idle child was let go is not failed by that child's exit", async () => {
+    // The let-go child exits a few ms after its disconnect, while the new child is still loading binaryen:
+    // its exit once failed every pending job, the new child's too (a bundle reload refused for nothing).
+    inst = new ChildInstrumenter(1);
+    const wasm = watToWasm('(module (memory 1) (func (export "f")))');
+    for (let round = 0; round < 3; round++) {
+      await inst.instrument(wasm, { maxMemoryPages: 2 });
+      const deadline = Date.now() + 5_000;
+      while (inst.running && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      expect(inst.running).toBe(false);
+      expect((await inst.instrument(wasm, { maxMemoryPages: 2 })).wasm.length).toBeGreaterThan(wasm.length);
+    }
+  });
+
   it("a child killed mid-job fails the job with E_SANDBOX_INSTRUMENTER; the next job works", async () => {
     inst = new ChildInstrumenter();
     const wasm = new Uint8Array(readFileSync(PLUGIN));

@@ -30,6 +30,8 @@ function childScript(): string {
 }
 
 interface Pending {
+  /** The child the job went to: only its failure fails the job. */
+  readonly child: ChildProcess;
   resolve(out: Instrumented): void;
   reject(err: Error): void;
 }
@@ -67,7 +69,7 @@ export class ChildInstrumenter {
     const id = this.nextId++;
     const job: InstrumentJob = { id, wasm, maxMemoryPages: opts.maxMemoryPages, ...(opts.startFuel !== undefined ? { startFuel: opts.startFuel } : {}) };
     return new Promise<Instrumented>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { child, resolve, reject });
       this.hold(child, true);
       child.send(job, (err) => {
         if (err) this.settle(id, null, new SandboxError("E_SANDBOX_INSTRUMENTER", "instrumenter", `cannot send the module: ${err.message}`, { cause: err }));
@@ -93,11 +95,15 @@ export class ChildInstrumenter {
         this.settle(m.id, { wasm: m.wasm, info: m.info }, null);
       }
     });
+    // A child let go when idle exits a little later, possibly after the next job started a new child: its
+    // exit fails its own jobs only (it has none), never the new child's.
     const gone = (why: string) => {
       if (this.child === child) this.child = null;
-      const jobs = [...this.pending.entries()];
-      this.pending.clear();
-      for (const [, p] of jobs) p.reject(new SandboxError("E_SANDBOX_INSTRUMENTER", "instrumenter", why));
+      for (const [id, p] of [...this.pending]) {
+        if (p.child !== child) continue;
+        this.pending.delete(id);
+        p.reject(new SandboxError("E_SANDBOX_INSTRUMENTER", "instrumenter", why));
+      }
     };
     child.once("error", (err) => gone(`the instrumenter process failed: ${err.message}`));
     child.once("exit", (code, signal) => gone(`the instrumenter process exited (${signal ?? `code ${code}`}) before answering`));
