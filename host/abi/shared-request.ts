@@ -9,16 +9,40 @@ import { type HeaderFilter, type RequestParts, writeStr } from "./codec.js";
 import { equalsLower } from "../util/ascii.js";
 
 /** Below this many bytes a loop copies faster than a subarray view plus TypedArray.set (measured here). */
-const LOOP_COPY_MAX = 48;
+const LOOP_COPY_MAX = 32;
 
 function copy(src: Uint8Array, from: number, to: number, dst: Uint8Array, at: number): number {
   const n = to - from;
-  if (n <= LOOP_COPY_MAX) {
-    for (let i = 0; i < n; i++) dst[at + i] = src[from + i]!;
-  } else {
-    dst.set(src.subarray(from, to), at);
-  }
+  if (n > LOOP_COPY_MAX) return copyLong(src, from, to, dst, at);
+  for (let i = 0; i < n; i++) dst[at + i] = src[from + i]!;
   return at + n;
+}
+
+// Apart, so that copy() stays small enough to be inlined.
+function copyLong(src: Uint8Array, from: number, to: number, dst: Uint8Array, at: number): number {
+  dst.set(src.subarray(from, to), at);
+  return at + to - from;
+}
+
+/**
+ * Writes `str s` at pos (room for 4 + 3 × length is the caller's), lowercasing ASCII letters when asked.
+ * Small enough for the JIT to inline into encode: header names and values are short ASCII; the first code
+ * unit past ASCII hands the whole string to codec's writeStr, which also handles lone surrogates.
+ */
+function putStr(u8: Uint8Array, pos: number, s: string, lowercase: boolean): number {
+  const start = pos + 4;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0x80) return writeStr(u8, pos, s, lowercase);
+    if (lowercase && c >= 65 && c <= 90) c += 32;
+    u8[start + i] = c;
+  }
+  u8[pos] = n;
+  u8[pos + 1] = n >>> 8;
+  u8[pos + 2] = n >>> 16;
+  u8[pos + 3] = n >>> 24;
+  return start + n;
 }
 
 function writeU32(u8: Uint8Array, pos: number, v: number): void {
@@ -58,7 +82,7 @@ export class SharedRequest {
   /** Bytes and header count of each slot's encoding, valid while `counted[slot]` is the request's `generation`. */
   private readonly sizes: Int32Array;
   private readonly counts: Int32Array;
-  private readonly counted: Uint32Array;
+  private readonly counted: Int32Array;
   private generation = 0;
 
   constructor(filters: readonly (HeaderFilter | null)[]) {
@@ -82,11 +106,18 @@ export class SharedRequest {
     });
     this.sizes = new Int32Array(this.slots);
     this.counts = new Int32Array(this.slots);
-    this.counted = new Uint32Array(this.slots);
+    this.counted = new Int32Array(this.slots);
   }
 
   /** The declared name `raw` is, ignoring case, or -1. */
   private nameOf(raw: string): number {
+    const names = this.names;
+    // A chain declares a handful of names: comparing lengths beats a Map lookup per header (measured).
+    if (names.length <= 8) {
+      const n = raw.length;
+      for (let i = 0; i < names.length; i++) if (names[i]!.length === n && equalsLower(raw, names[i]!)) return i;
+      return -1;
+    }
     const candidates = this.byLength.get(raw.length);
     if (candidates === undefined) return -1;
     for (let i = 0; i < candidates.length; i++) if (equalsLower(raw, this.names[candidates[i]!]!)) return candidates[i]!;
@@ -122,9 +153,10 @@ export class SharedRequest {
   encode(req: RequestParts): void {
     let pos = 0;
     this.room(0, 12 + 3 * (req.method.length + req.path.length + req.authority.length));
-    pos = writeStr(this.scratch, pos, req.method);
-    pos = writeStr(this.scratch, pos, req.path);
-    pos = writeStr(this.scratch, pos, req.authority);
+    const scratch = this.scratch;
+    pos = putStr(scratch, pos, req.method, false);
+    pos = putStr(scratch, pos, req.path, false);
+    pos = putStr(scratch, pos, req.authority, false);
     this.prefixEnd = pos;
     this.segments = 0;
     const raw = req.rawHeaders;
@@ -136,12 +168,12 @@ export class SharedRequest {
       this.room(pos, 8 + 3 * (name.length + value.length));
       const start = pos;
       // Lowercase: a declared name equals the raw one lowercased, so both kinds of slots read the same bytes.
-      pos = writeStr(this.scratch, pos, name, true);
-      pos = writeStr(this.scratch, pos, value);
+      pos = putStr(this.scratch, pos, name, true);
+      pos = putStr(this.scratch, pos, value, false);
       this.segment(start, pos, id);
     }
     // A new generation voids every slot's count without a fill (a native call) per request.
-    this.generation = (this.generation + 1) >>> 0 || 1;
+    this.generation = (this.generation + 1) & 0x3fffffff || 1; // a small integer, never a heap number
   }
 
   private takes(slot: number, seg: number): boolean {

@@ -62,6 +62,8 @@ export function sortPlugins(plugins: readonly RouterPlugin[]): RouterPlugin[] {
 
 /** Explicit subsets (and narrowings) kept per stable base set; beyond it the oldest are forgotten. */
 const MAX_MEMO_PER_BASE = 64;
+/** Derived sets StableSets remembers by identity: more than the plugins of a usual chain. */
+const RECENT = 8;
 
 /**
  * What the chain knows of one plugin instance beyond the instance itself: the groups it named per table
@@ -72,9 +74,15 @@ class InstanceState {
   readonly meta = new MetadataCache();
   private readonly groups = new Map<number, { snapshot: ClusterSnapshot; sets: (Uint32Array | undefined)[] }>();
 
+  /** The table of the last call: a chain routes one cluster most of the time. */
+  private lastTable = -1;
+  private last: { snapshot: ClusterSnapshot; sets: (Uint32Array | undefined)[] } | undefined;
+
   group(inst: PluginInstance, tableId: number, snapshot: ClusterSnapshot, kept: number): Uint32Array {
-    let t = this.groups.get(tableId);
+    let t = tableId === this.lastTable ? this.last : this.groups.get(tableId);
     if (t === undefined || t.snapshot !== snapshot) this.groups.set(tableId, (t = { snapshot, sets: [] }));
+    this.lastTable = tableId;
+    this.last = t;
     const g = groupOf(kept);
     return (t.sets[g] ??= fetchGroup(inst, tableId, snapshot.hosts.length, g));
   }
@@ -102,17 +110,36 @@ export function fetchGroup(inst: PluginInstance, tableId: number, hostCount: num
  */
 class StableSets {
   private readonly memo = new WeakMap<object, Map<unknown, Uint32Array>>();
+  // The last few answers by identity, before the WeakMap and Map lookups: a run asks one per plugin, and
+  // the same request shape asks the same ones again. (They hold at most RECENT old sets past a snapshot change.)
+  private readonly recentBase: (object | undefined)[] = new Array<object | undefined>(RECENT).fill(undefined);
+  private readonly recentKey: unknown[] = new Array<unknown>(RECENT).fill(undefined);
+  private readonly recentSet: (Uint32Array | undefined)[] = new Array<Uint32Array | undefined>(RECENT).fill(undefined);
+  private nextRecent = 0;
 
-  get(base: object, key: unknown, make: () => Uint32Array): Uint32Array {
+  /** The set derived from `base` and `key`, or undefined when not made yet (then `put` it). */
+  find(base: object, key: unknown): Uint32Array | undefined {
+    for (let i = 0; i < RECENT; i++) if (this.recentBase[i] === base && this.recentKey[i] === key) return this.recentSet[i];
+    const set = this.memo.get(base)?.get(key);
+    if (set !== undefined) this.remember(base, key, set);
+    return set;
+  }
+
+  put(base: object, key: unknown, set: Uint32Array): Uint32Array {
     let m = this.memo.get(base);
     if (m === undefined) this.memo.set(base, (m = new Map()));
-    let set = m.get(key);
-    if (set === undefined) {
-      if (m.size >= MAX_MEMO_PER_BASE) m.delete(m.keys().next().value);
-      set = make();
-      m.set(key, set);
-    }
+    if (m.size >= MAX_MEMO_PER_BASE) m.delete(m.keys().next().value);
+    m.set(key, set);
+    this.remember(base, key, set);
     return set;
+  }
+
+  private remember(base: object, key: unknown, set: Uint32Array): void {
+    const i = this.nextRecent;
+    this.nextRecent = (i + 1) % RECENT;
+    this.recentBase[i] = base;
+    this.recentKey[i] = key;
+    this.recentSet[i] = set;
   }
 }
 
@@ -142,6 +169,8 @@ export class PluginChain {
   private marks = new Uint32Array(64);
   private stamp = 0;
   private readonly states = new WeakMap<PluginInstance, InstanceState>();
+  private readonly slotInstances: (PluginInstance | undefined)[] = [];
+  private readonly slotStates: (InstanceState | undefined)[] = [];
   private readonly sets = new StableSets();
   /** The request, encoded once per run for every plugin (slot i: this.plugins[i]). */
   private readonly request: SharedRequest;
@@ -160,9 +189,13 @@ export class PluginChain {
     return ++this.stamp;
   }
 
-  private stateOf(inst: PluginInstance): InstanceState {
+  private stateOf(slot: number, inst: PluginInstance): InstanceState {
+    // The instance of a slot changes only when its plugin fails: remembered per slot, not looked up.
+    if (this.slotInstances[slot] === inst) return this.slotStates[slot]!;
     let st = this.states.get(inst);
     if (st === undefined) this.states.set(inst, (st = new InstanceState()));
+    this.slotInstances[slot] = inst;
+    this.slotStates[slot] = st;
     return st;
   }
 
@@ -180,6 +213,7 @@ export class PluginChain {
     if (plugins.length === 0) return { outcome: "accept", subset: { snapshot, indices: null, count: hostCount }, metadata: [], steps };
     const tableId = this.tables.idOf(snapshot.cluster);
     this.request.encode(req);
+    const encodedTable = this.tables.encode(snapshot);
     // One clock read per plugin: a call's time runs from the end of the previous one (the chain's own work
     // between two calls is the next plugin's marshaling). performance.now costs ~35 ns, a tenth of a call.
     let t0 = performance.now();
@@ -193,7 +227,7 @@ export class PluginChain {
         continue;
       }
       try {
-        inst.loadTable(tableId, snapshot, this.tables.encode(snapshot));
+        inst.loadTable(tableId, snapshot, encodedTable);
         inst.routeShared(tableId, this.request, slot, cur, count, hostCount);
         const a = inst.answer;
         if (a.verdict === "reject") {
@@ -213,12 +247,12 @@ export class PluginChain {
         let next: Uint32Array | null = cur;
         let nextStable: boolean = stable;
         let nextCount = count;
-        const st = a.kept < -1 || a.metaCount > 0 ? this.stateOf(inst) : null;
+        const st = a.kept < -1 || a.metaCount > 0 ? this.stateOf(slot, inst) : null;
         const pairs = a.metaCount > 0 ? st!.meta.read(inst.guest.view(), inst.guest.output(), a) : undefined;
         if (a.kept < -1) {
           const group = st!.group(inst, tableId, snapshot, a.kept);
           if (cur === null) next = group;
-          else if (stable) next = this.sets.get(cur, group, () => intersect(cur!, group));
+          else if (stable) next = this.sets.find(cur, group) ?? this.sets.put(cur, group, intersect(cur, group));
           else next = this.offered.subarray(0, intersectInto(this.offered, count, group, this.offered));
           nextCount = next.length;
           nextStable = stable;
@@ -230,15 +264,13 @@ export class PluginChain {
         }
         if (pairs !== undefined) {
           const key = st!.meta.key;
-          const p = pairs;
           if (next === null) {
-            next = this.sets.get(snapshot.hosts, key, () => narrowed(snapshot, p, null, hostCount));
+            next = this.sets.find(snapshot.hosts, key) ?? this.sets.put(snapshot.hosts, key, narrowed(snapshot, pairs, null, hostCount));
             nextStable = true;
           } else if (nextStable) {
-            const base = next;
-            next = this.sets.get(base, key, () => narrowed(snapshot, p, base, base.length));
+            next = this.sets.find(next, key) ?? this.sets.put(next, key, narrowed(snapshot, pairs, next, next.length));
           } else {
-            nextCount = this.narrowScratch(snapshot, p, nextCount);
+            nextCount = this.narrowScratch(snapshot, pairs, nextCount);
           }
           if (nextStable) nextCount = next.length;
           // The common case, one plugin with metadata, hands on its cached pairs without a copy.
@@ -256,6 +288,9 @@ export class PluginChain {
       } catch (err) {
         const f = err instanceof InstanceFailure ? err : new InstanceFailure(errKind(err), (err as Error).message);
         const failure = plugin.failed(f.kind, f.detail);
+        // The failed instance is never called again: do not keep it (and its memory) alive in the slot.
+        this.slotInstances[slot] = undefined;
+        this.slotStates[slot] = undefined;
         const t1 = performance.now();
         steps.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, ms: t1 - t0 });
         t0 = t1;

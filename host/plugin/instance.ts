@@ -162,7 +162,8 @@ export class PluginInstance {
         const a = this.answer;
         // Metadata is checked by the chain before it takes the kept indices, so a bad block never leaks this
         // plugin's kept set into the next offer (test/fuzz-answers.test.ts).
-        a.read(g.view(), g.output(), offered === null ? hostCount : offeredCount);
+        const u8 = g.view();
+        a.read(u8, g.u32, g.output(), offered === null ? hostCount : offeredCount);
         return;
       }
     } catch (err) {
