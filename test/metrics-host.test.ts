@@ -146,6 +146,21 @@ describe("GET /metrics", () => {
     expect(text).not.toMatch(/switchyard_requests_total\{/);
   });
 
+  it("reads the process's memory and each plugin's linear memory at scrape time", async () => {
+    const { values } = await scrape();
+    const rss = values.get("process_resident_memory_bytes")!;
+    // Within what /proc says of this process a moment later (the same process: the host runs in the test's).
+    expect(rss).toBeGreaterThan(20 * 2 ** 20);
+    expect(Math.abs(rss - process.memoryUsage.rss()) / rss).toBeLessThan(0.5);
+    expect(values.get("nodejs_heap_size_used_bytes")!).toBeLessThanOrEqual(values.get("nodejs_heap_size_total_bytes")!);
+    expect(values.get("nodejs_external_memory_bytes")!).toBeGreaterThan(0);
+    const wasm = values.get('switchyard_plugin_memory_bytes{plugin="header-canary"}')!;
+    // Whole wasm pages, the same as the live instance's memory.
+    expect(wasm % 65_536).toBe(0);
+    expect(wasm).toBe(host.registry.get("header-canary")!.memoryBytes);
+    expect(wasm).toBeGreaterThanOrEqual(65_536);
+  });
+
   it("counts requests by listener, route, cluster and status class, and their durations", async () => {
     const before = (await scrape()).values;
     const n0 = requestEvents;

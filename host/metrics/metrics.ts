@@ -153,6 +153,39 @@ export class SwitchyardMetrics {
       },
     });
     new Gauge({
+      name: `${p}plugin_memory_bytes`, help: "Linear memory of the plugin's live instance (wasm memory grows, never shrinks; capped by budget.memoryPages).", labelNames: ["plugin"], registers,
+      collect() {
+        this.reset();
+        for (const pl of registry.list()) this.set({ plugin: pl.name }, pl.memoryBytes);
+      },
+    });
+    // The process's memory, read at scrape time (no timer, no observer): the standard names of prom-client's
+    // default metrics, without the event-loop monitor and GC observer those start for the process's life.
+    new Gauge({
+      name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", registers,
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
+    new Gauge({
+      name: "nodejs_heap_size_total_bytes", help: "Process heap size from Node.js in bytes.", registers,
+      collect() {
+        this.set(process.memoryUsage().heapTotal);
+      },
+    });
+    new Gauge({
+      name: "nodejs_heap_size_used_bytes", help: "Process heap size used from Node.js in bytes.", registers,
+      collect() {
+        this.set(process.memoryUsage().heapUsed);
+      },
+    });
+    new Gauge({
+      name: "nodejs_external_memory_bytes", help: "Node.js external memory size in bytes (Buffers and ArrayBuffers, not wasm memory).", registers,
+      collect() {
+        this.set(process.memoryUsage().external);
+      },
+    });
+    new Gauge({
       name: `${p}plugins_generation`, help: "Increases on every plugin swap (bundle loaded, swapped or removed, config pushed).", registers,
       collect() {
         this.set(registry.generation);

@@ -117,6 +117,11 @@ export class RouterPlugin {
     return RouterPlugin.create(this.bundle, config, configVersion, this.opts);
   }
 
+  /** Bytes of linear memory of the live instance (0 when there is none): wasm memory never shrinks. */
+  get memoryBytes(): number {
+    return this.current === null ? 0 : this.current.guest.exports.memory.buffer.byteLength;
+  }
+
   get quarantined(): boolean {
     return this.quarantinedUntil > 0 && this.clock() < this.quarantinedUntil;
   }

@@ -27,12 +27,13 @@ export function writeAccessLog(
   method: string,
   path: string,
   outcome: ForwardOutcome,
-  fields: Readonly<Record<string, unknown>> | undefined,
+  source: { logFields?(): Readonly<Record<string, unknown>> | undefined },
 ): void {
   const error = outcome.error;
   const level = error === null ? "info" : "warn";
   if (!logger.isLevelEnabled(level)) return;
   // The caller's fields (route, cluster, chain summary) come first so that they cannot mask the core ones.
+  const fields = source.logFields?.();
   const line: Record<string, unknown> = fields === undefined ? {} : { ...fields };
   line.method = method;
   line.path = path;

@@ -28,7 +28,7 @@ import {
 } from "./errors.js";
 import { buildRequestHeaders, buildResponseHeaders, HAS_BODY } from "./headers.js";
 import { hostFinished, hostStarted } from "./host-tracking.js";
-import type { ForwardPolicy, HostPicker } from "./policy.js";
+import type { ForwardListener, ForwardPolicy } from "./policy.js";
 import type { PoolRegistry } from "./pools.js";
 
 /** What every exchange of one Forwarder shares. */
@@ -131,15 +131,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private readonly opts: Dispatcher.DispatchOptions;
   private readonly hasBody: boolean;
   private readonly path: string | null;
-  private resolve: ((outcome: ForwardOutcome) => void) | null = null;
+  private told = false;
 
   constructor(
     private readonly ctx: ExchangeContext,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly policy: ForwardPolicy,
-    private readonly picker: HostPicker,
-    private readonly fields: Readonly<Record<string, unknown>> | undefined,
+    private readonly picker: ForwardListener,
   ) {
     this.started = ctx.clock();
     const headers: string[] = [];
@@ -154,21 +153,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
     };
   }
 
-  /** Starts the first attempt; resolves once the client got its answer or the reason it did not is logged. */
-  run(): Promise<ForwardOutcome> {
-    const promise = new Promise<ForwardOutcome>((resolve) => {
-      this.resolve = resolve;
-    });
+  /** Starts the first attempt; the listener hears once the client got its answer or the reason it did not is logged. */
+  run(): void {
     if (this.path === null) {
       this.fail(new RequestInvalidError(`request target ${JSON.stringify(this.req.url)} is not a path`));
-      return promise;
+      return;
     }
     const res = this.res as TaggedResponse;
     if (res.destroyed) {
       // The client left before routing finished: no 'close' is coming, and nobody to send to.
       this.phase = Phase.Done;
       this.finish(new ClientAbortedError());
-      return promise;
+      return;
     }
     res[kExchange] = this;
     res.on("close", onResponseClose);
@@ -176,7 +172,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.timer = setTimeout(onDeadline, this.policy.timeoutMs, this);
     }
     this.attempt(null);
-    return promise;
   }
 
   // --- attempts -------------------------------------------------------------------------------------------
@@ -403,9 +398,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       durationMs: this.ctx.clock() - this.started,
       error,
     };
-    writeAccessLog(this.ctx.logger, this.req.method ?? "", this.req.url ?? "", outcome, this.fields);
-    const resolve = this.resolve;
-    this.resolve = null;
-    resolve?.(outcome);
+    writeAccessLog(this.ctx.logger, this.req.method ?? "", this.req.url ?? "", outcome, this.picker);
+    if (this.told) return;
+    this.told = true;
+    this.picker.done(outcome);
   }
 }

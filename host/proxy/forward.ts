@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { AccessLogger, ForwardOutcome } from "./access-log.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
-import type { ForwardPolicy, HostPicker } from "./policy.js";
+import type { ForwardListener, ForwardPolicy, HostPicker } from "./policy.js";
 import type { PoolRegistry } from "./pools.js";
 
 export interface ForwarderOptions {
@@ -44,6 +44,17 @@ export class Forwarder {
     picker: HostPicker,
     fields?: Readonly<Record<string, unknown>>,
   ): Promise<ForwardOutcome> {
-    return new Exchange(this.ctx, req, res, policy, picker, fields).run();
+    return new Promise((resolve) => {
+      this.dispatch(req, res, policy, { pick: (exclude) => picker.pick(exclude), done: resolve, logFields: () => fields });
+    });
+  }
+
+  /**
+   * forward() without a promise, for the request path: `listener` picks the host of every attempt and hears
+   * the outcome once, synchronously from the callback that ended the request (inside this call when the
+   * request fails at once, e.g. a target that is not a path).
+   */
+  dispatch(req: IncomingMessage, res: ServerResponse, policy: ForwardPolicy, listener: ForwardListener): void {
+    new Exchange(this.ctx, req, res, policy, listener).run();
   }
 }

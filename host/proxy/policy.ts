@@ -2,6 +2,7 @@
 // per route config (validate → freeze → swap), so that the per-request path reads it without checks.
 
 import type { Host } from "../cluster/types.js";
+import type { ForwardOutcome } from "./access-log.js";
 import { ForwardPolicyError } from "./errors.js";
 import type { HeaderToAdd, RequestHeaderRules } from "./headers.js";
 
@@ -12,6 +13,14 @@ export const MAX_ATTEMPTS = 10;
 export interface HostPicker {
   /** Returns a host not in `exclude` (the hosts that already failed this request), or null when none is left. */
   pick(exclude: ReadonlySet<Host>): Host | null;
+}
+
+/** A picker that also hears how the request ended: one object per request, no promise (Forwarder.dispatch). */
+export interface ForwardListener extends HostPicker {
+  /** Called once, after the client got its answer or the reason it did not is logged. */
+  done(outcome: ForwardOutcome): void;
+  /** Fields for the request's access log line (route, cluster, chain summary); asked only when one is written. */
+  logFields?(): Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface RetryPolicy {

@@ -10,13 +10,13 @@ import { waitForAvailable } from "../cluster/available.js";
 import { systemClock } from "../cluster/clock.js";
 import type { ClusterManager } from "../cluster/cluster-manager.js";
 import type { OutlierDetector } from "../cluster/outlier.js";
-import { HostStatus, type ClusterSnapshot, type Host, type RandomSource, type Subset } from "../cluster/types.js";
+import { HostStatus, type Balancer, type ClusterSnapshot, type Host, type PickContext, type RandomSource, type Subset } from "../cluster/types.js";
 import type { RouteAction } from "../config/types.js";
 import type { ChainStep, PluginChain } from "../plugin/chain.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import type { ForwardOutcome } from "../proxy/access-log.js";
 import type { Forwarder } from "../proxy/forward.js";
-import type { ForwardPolicy } from "../proxy/policy.js";
+import type { ForwardListener, ForwardPolicy } from "../proxy/policy.js";
 import { pickCluster, type RouteTable } from "../router/index.js";
 import { ClusterRouteHandler, HandlerStatus, PluginRouteHandler, runHandlers, type HandlerContext, type HandlerResult, type RouteHandler } from "../route/handler.js";
 import type { CompiledRoute } from "./compiled-route.js";
@@ -234,48 +234,12 @@ export class Pipeline {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, compiled: CompiledRoute, ctx: HandlerContext, subset: Subset, route: string, steps: readonly ChainStep[], p: Progress, fallback: string | undefined): void {
-    const started = p.started;
     const cluster = this.deps.clusters.get(ctx.cluster)!;
-    const balancer = cluster.balancer;
     const hashHeader = cluster.settings.hashHeader;
     const hv = hashHeader === undefined ? undefined : req.headers[hashHeader];
-    const pickCtx = { hashKey: Array.isArray(hv) ? hv[0] : hv, exclude: undefined as ReadonlySet<Host> | undefined };
-    const fields: Record<string, unknown> = { listener: this.deps.listener, route, cluster: ctx.cluster };
-    // The chain summary is a string built per request: only when an access log line can be written at all.
-    if (this.deps.log.isLevelEnabled("warn")) {
-      const chain = summarize(steps);
-      if (chain !== undefined) fields.chain = chain;
-    }
-    if (fallback !== undefined) fields.fallback = fallback;
-    const observe = this.deps.observe;
-    const outliers = this.deps.outliers?.(ctx.cluster);
-    // The hosts that failed this request arrive in the exclude set, in order; `reported` of them were told.
-    let reported = 0;
-    let failed: ReadonlySet<Host> | null = null;
-    let last: Host | null = null;
+    const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started);
     const policy = compiled.policies.get(ctx.cluster)!;
-    void this.deps.forwarder
-      .forward(req, res, p.waited ? remainingPolicy(policy, started) : policy, {
-        pick(exclude) {
-          if (outliers !== undefined && exclude.size > reported) {
-            let i = 0;
-            for (const h of exclude) if (i++ >= reported) outliers.reportFailure(h);
-            reported = exclude.size;
-            failed = exclude;
-          }
-          pickCtx.exclude = exclude.size > 0 ? exclude : undefined;
-          const host = balancer.pick(subset, pickCtx);
-          if (host !== null) last = host;
-          return host;
-        },
-      }, fields)
-      .then((outcome) => {
-        if (outliers !== undefined && last !== null && !(failed as ReadonlySet<Host> | null)?.has(last)) {
-          if (isHostFailure(outcome)) outliers.reportFailure(last);
-          else if (outcome.error === null) outliers.reportSuccess(last);
-        }
-        observe?.({ listener: this.deps.listener, route, cluster: ctx.cluster, status: outcome.status, steps, durationMs: performance.now() - started, attempts: outcome.attempts, upstreamMs: outcome.durationMs });
-      });
+    this.deps.forwarder.dispatch(req, res, p.waited ? remainingPolicy(policy, p.started) : policy, f);
   }
 
   /** The client left before a decision was made (while waiting): logged as the forwarder logs it. */
@@ -310,6 +274,66 @@ export class Pipeline {
       log[level](line, "request");
     }
     this.deps.observe?.({ listener: this.deps.listener, route, cluster, status, steps, durationMs });
+  }
+}
+
+/**
+ * One forwarded request as the pipeline follows it: the balancer's pick for every attempt (its PickContext
+ * too), outlier reports, the access log's fields and the request event. One object per request, where a
+ * closure, a context object, a fields object and a promise were.
+ */
+class Forwarding implements ForwardListener, PickContext {
+  exclude: ReadonlySet<Host> | undefined = undefined;
+  private readonly outliers: OutlierDetector | undefined;
+  /** The hosts that failed this request arrive in the exclude set, in order; `reported` of them were told. */
+  private reported = 0;
+  private failed: ReadonlySet<Host> | null = null;
+  private last: Host | null = null;
+
+  constructor(
+    private readonly deps: PipelineDeps,
+    private readonly balancer: Balancer,
+    private readonly subset: Subset,
+    readonly hashKey: string | undefined,
+    private readonly route: string,
+    private readonly cluster: string,
+    private readonly steps: readonly ChainStep[],
+    private readonly fallback: string | undefined,
+    private readonly started: number,
+  ) {
+    this.outliers = deps.outliers?.(cluster);
+  }
+
+  pick(exclude: ReadonlySet<Host>): Host | null {
+    const outliers = this.outliers;
+    if (outliers !== undefined && exclude.size > this.reported) {
+      let i = 0;
+      for (const h of exclude) if (i++ >= this.reported) outliers.reportFailure(h);
+      this.reported = exclude.size;
+      this.failed = exclude;
+    }
+    this.exclude = exclude.size > 0 ? exclude : undefined;
+    const host = this.balancer.pick(this.subset, this);
+    if (host !== null) this.last = host;
+    return host;
+  }
+
+  logFields(): Record<string, unknown> {
+    const fields: Record<string, unknown> = { listener: this.deps.listener, route: this.route, cluster: this.cluster };
+    const chain = summarize(this.steps);
+    if (chain !== undefined) fields.chain = chain;
+    if (this.fallback !== undefined) fields.fallback = this.fallback;
+    return fields;
+  }
+
+  done(outcome: ForwardOutcome): void {
+    const outliers = this.outliers;
+    const last = this.last;
+    if (outliers !== undefined && last !== null && !this.failed?.has(last)) {
+      if (isHostFailure(outcome)) outliers.reportFailure(last);
+      else if (outcome.error === null) outliers.reportSuccess(last);
+    }
+    this.deps.observe?.({ listener: this.deps.listener, route: this.route, cluster: this.cluster, status: outcome.status, steps: this.steps, durationMs: performance.now() - this.started, attempts: outcome.attempts, upstreamMs: outcome.durationMs });
   }
 }
 
