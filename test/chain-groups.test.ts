@@ -138,3 +138,42 @@ describe("malformed group answers", () => {
     if (d.outcome === "fail") expect(d.failure.detail).toMatch(/^invalid answer: kept -2 names a group with a verdict other than accept/);
   });
 });
+
+describe("the chain's counters (host/plugin/counters.ts)", () => {
+  it("counts every call and verdict exactly, times one run in timingEvery, and builds steps only when asked", async () => {
+    const names = ["deny", "header-canary", "zone-affinity"];
+    const plugins = await Promise.all(names.map(async (n) => RouterPlugin.create(await bundle(n), undefined, 0)));
+    const chain = new PluginChain(plugins, new TableRegistry(), 4);
+    const s = snapshot(40, 1);
+    const before = plugins.map((p) => ({ ...p.counters, timeBuckets: [...p.counters.timeBuckets] }));
+    let accepted = 0;
+    let kept = 0;
+    for (let i = 0; i < 10; i++) {
+      // Every fifth request is one deny rejects: the chain stops there.
+      const h: Record<string, string> = i % 5 === 4 ? { "x-client": "bad-bot" } : { "x-canary": "0", "x-zone": `z${i % 4}` };
+      const d = chain.run(request(h), s, i % 2 === 0);
+      expect(d.steps.length).toBe(i % 2 === 0 ? (d.outcome === "reject" ? 1 : 3) : 0);
+      if (d.outcome === "accept") {
+        accepted++;
+        kept += d.subset.count;
+        // header-canary then zone-affinity by hand (no version-split here): non-canary hosts of the zone.
+        const local = s.hosts.filter((x) => x.tags.version !== "canary" && x.tags.zone === h["x-zone"]);
+        expect(d.subset.count).toBe(local.filter((x) => x.healthy).length >= 2 ? local.length : 36);
+      }
+    }
+    const [deny, canary, zone] = plugins.map((p, i) => ({ c: p.counters, b: before[i]! }));
+    expect(deny!.c.calls - deny!.b.calls).toBe(10);
+    expect([deny!.c.accept - deny!.b.accept, deny!.c.reject - deny!.b.reject]).toEqual([8, 2]);
+    expect(canary!.c.calls - canary!.b.calls).toBe(8);
+    // header-canary keeps the 36 non-canary hosts of 40, every time.
+    expect([canary!.c.kept - canary!.b.kept, canary!.c.dropped - canary!.b.dropped]).toEqual([8 * 36, 8 * 4]);
+    expect(zone!.c.kept - zone!.b.kept).toBe(kept);
+    expect(zone!.c.accept - zone!.b.accept).toBe(accepted);
+    // Runs 4 and 8 of the 10 are timed: deny is called in both, header-canary too (neither is a deny request).
+    expect(deny!.c.timedCalls - deny!.b.timedCalls).toBe(2);
+    expect(canary!.c.timedCalls - canary!.b.timedCalls).toBe(2);
+    const bucketSum = [...deny!.c.timeBuckets].reduce((a, b) => a + b, 0) - deny!.b.timeBuckets.reduce((a, b) => a + b, 0);
+    expect(bucketSum).toBe(2);
+    expect(deny!.c.timedSeconds).toBeGreaterThan(deny!.b.timedSeconds);
+  });
+});

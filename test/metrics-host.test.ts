@@ -100,7 +100,8 @@ beforeAll(async () => {
     admin: false,
     watch: false,
     // Quarantine after 2 failures for 1000 ms of a clock the test moves.
-    plugin: { clock: () => clock, quarantine: { threshold: 2, baseDelayMs: 1000, maxDelayMs: 1000 } },
+    // Every chain run timed (the host's default times one in TIMING_EVERY), so that call counts can be compared.
+    plugin: { clock: () => clock, quarantine: { threshold: 2, baseDelayMs: 1000, maxDelayMs: 1000 }, timingEvery: 1 },
   });
   metrics = attachMetrics(host);
   host.events.on("request", () => requestEvents++);

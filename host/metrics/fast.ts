@@ -117,3 +117,71 @@ export class FastHistogram {
     this.children.clear();
   }
 }
+
+/** A counter whose values are read at scrape time from state the request path keeps (plugins' counters). */
+export class ReadCounter {
+  readonly type = "counter";
+  readonly aggregator = "sum";
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => Iterable<readonly [Labels, number]>,
+    registry: Registry,
+  ) {
+    registry.registerMetric(this as never);
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
+    const values: MetricValue[] = [];
+    for (const [labels, value] of this.read()) values.push({ labels, value });
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    // Nothing to reset: the values are the live counters'.
+  }
+}
+
+/** What a ReadHistogram reads per label set: counts per bucket (not cumulative, +Inf last), sum and count. */
+export interface HistogramState {
+  readonly labels: Labels;
+  readonly buckets: ArrayLike<number>;
+  readonly sum: number;
+  readonly count: number;
+}
+
+/** A histogram read at scrape time, rendered as prom-client renders one (cumulative `le` buckets, sum, count). */
+export class ReadHistogram {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+    private readonly read: () => Iterable<HistogramState>,
+    registry: Registry,
+  ) {
+    registry.registerMetric(this as never);
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
+    const values: MetricValue[] = [];
+    for (const h of this.read()) {
+      let cumulative = 0;
+      this.bounds.forEach((b, i) => {
+        cumulative += h.buckets[i]!;
+        values.push({ metricName: `${this.name}_bucket`, labels: { le: String(b), ...h.labels }, value: cumulative });
+      });
+      values.push({ metricName: `${this.name}_bucket`, labels: { le: "+Inf", ...h.labels }, value: h.count });
+      values.push({ metricName: `${this.name}_sum`, labels: h.labels, value: h.sum });
+      values.push({ metricName: `${this.name}_count`, labels: h.labels, value: h.count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    // Nothing to reset: the values are the live counters'.
+  }
+}

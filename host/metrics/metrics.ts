@@ -4,12 +4,13 @@
 // versions, quarantine state) is read from the live objects at scrape time, so a request pays nothing for it.
 //
 // Per request the cost is: three nested Map lookups for the (listener, route, cluster) children, one counter
-// increment, one histogram observation, and per chain step one Map lookup and a few increments. Label
-// children are bound once per key and cached: no label object is built per request.
+// increment and two histogram observations. Label children are bound once per key and cached: no label object
+// is built per request. Per plugin call, nothing here: the chain adds to the plugin's counters (counters.ts),
+// and the plugin metrics read those at scrape time.
 
 import { Counter, Gauge, Registry } from "prom-client";
-import { FastCounter, type FastCounterChild, FastHistogram, type FastHistogramChild } from "./fast.js";
-import type { ChainStep } from "../plugin/chain.js";
+import { FastCounter, type FastCounterChild, FastHistogram, type FastHistogramChild, ReadCounter, ReadHistogram } from "./fast.js";
+import { PLUGIN_CALL_BUCKETS, TIMING_EVERY, type PluginCounters } from "../plugin/counters.js";
 import type { PluginFailure } from "../plugin/errors.js";
 import type { RouterPlugin } from "../plugin/plugin.js";
 import type { RequestEvent } from "../server/pipeline.js";
@@ -43,19 +44,9 @@ interface RouteChildren {
   readonly retries: FastCounterChild;
 }
 
-interface PluginChildren {
-  readonly calls: FastCounterChild;
-  readonly kept: FastCounterChild;
-  readonly dropped: FastCounterChild;
-  readonly accept: FastCounterChild;
-  readonly reject: FastCounterChild;
-  readonly wait: FastCounterChild;
-  readonly skipped: FastCounterChild;
-  readonly callSeconds: FastHistogramChild;
-}
 
 /** Plugin calls take microseconds; the request buckets would put every call in the first one. */
-export const PLUGIN_CALL_BUCKETS: readonly number[] = [0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.005, 0.025];
+export { PLUGIN_CALL_BUCKETS };
 
 /**
  * The metrics of one host. `attachMetrics(host)` builds and subscribes one; `scrape()` is what GET /metrics
@@ -70,19 +61,12 @@ export class SwitchyardMetrics {
   private readonly requests: FastCounter;
   private readonly duration: FastHistogram;
   private readonly upstream: FastHistogram;
-  private readonly pluginCallSeconds: FastHistogram;
   private readonly retries: FastCounter;
-  private readonly pluginCalls: FastCounter;
-  private readonly pluginKept: FastCounter;
-  private readonly pluginDropped: FastCounter;
-  private readonly pluginVerdicts: FastCounter;
-  private readonly pluginSkipped: FastCounter;
   private readonly pluginFailures: Counter<string>;
   private readonly pluginQuarantines: Counter<string>;
   private readonly pluginRecoveries: Counter<string>;
   // listener → route → cluster → children. Nested maps, so that a lookup builds no key string.
   private readonly routeChildren = new Map<string, Map<string, Map<string, RouteChildren>>>();
-  private readonly pluginChildren = new Map<string, PluginChildren>();
   private readonly unsubscribe: () => void;
 
   constructor(source: MetricsSource, opts: MetricsOptions = {}) {
@@ -91,13 +75,25 @@ export class SwitchyardMetrics {
     this.requests = new FastCounter(`${p}requests_total`, "Requests answered, by listener, route, cluster and status class.", ["listener", "route", "cluster", "status_class"], this.registry);
     this.duration = new FastHistogram(`${p}request_duration_seconds`, "Time from request to the end of the answer, routing and upstream included.", ["listener", "route", "cluster"], (opts.durationBuckets ?? DEFAULT_DURATION_BUCKETS), this.registry);
     this.upstream = new FastHistogram(`${p}upstream_duration_seconds`, "Time spent forwarding a request upstream, all attempts, to the end of the response.", ["listener", "route", "cluster"], (opts.durationBuckets ?? DEFAULT_DURATION_BUCKETS), this.registry);
-    this.pluginCallSeconds = new FastHistogram(`${p}plugin_call_duration_seconds`, "Time of one plugin call, marshaling included.", ["plugin"], PLUGIN_CALL_BUCKETS, this.registry);
     this.retries = new FastCounter(`${p}upstream_retries_total`, "Upstream attempts beyond the first (only when the request event carries attempts).", ["listener", "route", "cluster"], this.registry);
-    this.pluginCalls = new FastCounter(`${p}plugin_calls_total`, "Requests a plugin was called for (quarantined skips not included).", ["plugin"], this.registry);
-    this.pluginKept = new FastCounter(`${p}plugin_hosts_kept_total`, "Hosts a plugin kept, summed over requests it accepted.", ["plugin"], this.registry);
-    this.pluginDropped = new FastCounter(`${p}plugin_hosts_dropped_total`, "Hosts a plugin was offered and did not keep, summed over requests it accepted.", ["plugin"], this.registry);
-    this.pluginVerdicts = new FastCounter(`${p}plugin_verdicts_total`, "Verdicts a plugin gave: accept, reject, wait.", ["plugin", "verdict"], this.registry);
-    this.pluginSkipped = new FastCounter(`${p}plugin_quarantined_skips_total`, "Requests for which a plugin was skipped because it was quarantined.", ["plugin"], this.registry);
+    // Per plugin: the chain's counters (by name, across versions), read at scrape time.
+    const counters = source.registry.counters;
+    const each = function* <T>(f: (name: string, c: PluginCounters) => T): Generator<T> {
+      for (const [name, c] of counters.entries()) yield f(name, c);
+    };
+    new ReadCounter(`${p}plugin_calls_total`, "Calls made to a plugin (quarantined skips not included), explain's included.", () => each((plugin, c) => [{ plugin }, c.calls] as const), this.registry);
+    new ReadCounter(`${p}plugin_hosts_kept_total`, "Hosts a plugin kept, summed over calls it accepted.", () => each((plugin, c) => [{ plugin }, c.kept] as const), this.registry);
+    new ReadCounter(`${p}plugin_hosts_dropped_total`, "Hosts a plugin was offered and did not keep, summed over calls it accepted.", () => each((plugin, c) => [{ plugin }, c.dropped] as const), this.registry);
+    new ReadCounter(`${p}plugin_verdicts_total`, "Verdicts a plugin gave: accept, reject, wait.", function* () {
+      for (const [plugin, c] of counters.entries()) {
+        yield [{ plugin, verdict: "accept" }, c.accept] as const;
+        yield [{ plugin, verdict: "reject" }, c.reject] as const;
+        yield [{ plugin, verdict: "wait" }, c.wait] as const;
+      }
+    }, this.registry);
+    new ReadCounter(`${p}plugin_quarantined_skips_total`, "Requests for which a plugin was skipped because it was quarantined.", () => each((plugin, c) => [{ plugin }, c.skipped] as const), this.registry);
+    new ReadHistogram(`${p}plugin_call_duration_seconds`, `Time of one plugin call, marshaling included; one chain run in ${TIMING_EVERY} is timed (a sample).`, PLUGIN_CALL_BUCKETS,
+      () => each((plugin, c) => ({ labels: { plugin }, buckets: c.timeBuckets, sum: c.timedSeconds, count: c.timedCalls })), this.registry);
     this.pluginFailures = new Counter({ name: `${p}plugin_failures_total`, help: "Plugin failures by kind: trap, abort, budget, memory, answer, status, area.", labelNames: ["plugin", "kind"], registers });
     this.pluginQuarantines = new Counter({ name: `${p}plugin_quarantines_total`, help: "Times a plugin was put in quarantine.", labelNames: ["plugin"], registers });
     this.pluginRecoveries = new Counter({ name: `${p}plugin_recoveries_total`, help: "Times a plugin came back from quarantine.", labelNames: ["plugin"], registers });
@@ -227,36 +223,6 @@ export class SwitchyardMetrics {
     const attempts = e.attempts;
     if (attempts !== undefined && attempts > 1) c.retries.inc(attempts - 1);
     if (e.upstreamMs !== undefined) c.upstream.observe(e.upstreamMs / 1000);
-    const steps = e.steps;
-    for (let i = 0; i < steps.length; i++) this.observeStep(steps[i]!);
-  }
-
-  private observeStep(s: ChainStep): void {
-    const c = this.pluginChildrenOf(s.plugin);
-    if (s.ms !== undefined) c.callSeconds.observe(s.ms / 1000);
-    switch (s.outcome) {
-      case "accept":
-        c.calls.inc();
-        c.accept.inc();
-        if (s.out > 0) c.kept.inc(s.out);
-        if (s.in > s.out) c.dropped.inc(s.in - s.out);
-        break;
-      case "reject":
-        c.calls.inc();
-        c.reject.inc();
-        break;
-      case "wait":
-        c.calls.inc();
-        c.wait.inc();
-        break;
-      case "failed":
-        // Failures are counted by kind from the "plugin-failed" event, which also sees re-instantiation.
-        c.calls.inc();
-        break;
-      case "quarantined":
-        c.skipped.inc();
-        break;
-    }
   }
 
   private childrenOf(listener: string, route: string, cluster: string): RouteChildren {
@@ -268,24 +234,6 @@ export class SwitchyardMetrics {
     if (c === undefined) {
       c = { requests: [], duration: this.duration.labels(listener, route, cluster), upstream: this.upstream.labels(listener, route, cluster), retries: this.retries.labels(listener, route, cluster) };
       byCluster.set(cluster, c);
-    }
-    return c;
-  }
-
-  private pluginChildrenOf(plugin: string): PluginChildren {
-    let c = this.pluginChildren.get(plugin);
-    if (c === undefined) {
-      c = {
-        calls: this.pluginCalls.labels(plugin),
-        callSeconds: this.pluginCallSeconds.labels(plugin),
-        kept: this.pluginKept.labels(plugin),
-        dropped: this.pluginDropped.labels(plugin),
-        accept: this.pluginVerdicts.labels(plugin, "accept"),
-        reject: this.pluginVerdicts.labels(plugin, "reject"),
-        wait: this.pluginVerdicts.labels(plugin, "wait"),
-        skipped: this.pluginSkipped.labels(plugin),
-      };
-      this.pluginChildren.set(plugin, c);
     }
     return c;
   }

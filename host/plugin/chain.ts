@@ -7,6 +7,7 @@ import { AnswerError, HeaderFilter, MetadataCache, type RequestParts, checkKept,
 import { SharedRequest } from "../abi/shared-request.js";
 import { MAX_TABLES, STATUS_NO_GROUP, STATUS_OK, SY_GROUP } from "../abi/limits.js";
 import { PluginFailure } from "./errors.js";
+import { TIMING_EVERY } from "./counters.js";
 import { InstanceFailure, type PluginInstance } from "./instance.js";
 import type { RouterPlugin } from "./plugin.js";
 
@@ -21,6 +22,9 @@ export interface ChainStep {
   /** Wall time of the plugin's call, marshaling included, in milliseconds (absent when not called). */
   readonly ms?: number;
 }
+
+/** The steps of a decision made without them (PluginChain.run withSteps false), shared and frozen. */
+export const NO_STEPS: readonly ChainStep[] = Object.freeze([]);
 
 export type ChainDecision =
   | { readonly outcome: "accept"; readonly subset: Subset; readonly metadata: readonly [string, string][]; readonly steps: readonly ChainStep[] }
@@ -175,7 +179,10 @@ export class PluginChain {
   /** The request, encoded once per run for every plugin (slot i: this.plugins[i]). */
   private readonly request: SharedRequest;
 
-  constructor(plugins: readonly RouterPlugin[], private readonly tables: TableRegistry) {
+  /** Runs since the last timed one (see TIMING_EVERY). */
+  private runs = 0;
+
+  constructor(plugins: readonly RouterPlugin[], private readonly tables: TableRegistry, private readonly timingEvery = TIMING_EVERY) {
     this.plugins = Object.freeze(sortPlugins(plugins));
     this.request = new SharedRequest(this.plugins.map((p) => (p.headers === null ? null : new HeaderFilter(p.headers))));
   }
@@ -199,9 +206,14 @@ export class PluginChain {
     return st;
   }
 
-  run(req: RequestParts, snapshot: ClusterSnapshot): ChainDecision {
+  /**
+   * Runs the chain for one request over `snapshot`. With `withSteps` false the decision carries no steps
+   * (NO_STEPS): the request path asks for them only when an access log line can be written, since the
+   * counters every plugin keeps (counters.ts) are what the metrics read.
+   */
+  run(req: RequestParts, snapshot: ClusterSnapshot, withSteps = true): ChainDecision {
     const hostCount = snapshot.hosts.length;
-    const steps: ChainStep[] = [];
+    const steps: ChainStep[] | null = withSteps ? [] : null;
     // The offer: every host (cur null), a stable set (a group or a memoized set, never written), or the
     // first `count` entries of the scratch array this.offered.
     let cur: Uint32Array | null = null;
@@ -210,22 +222,27 @@ export class PluginChain {
     let metadata: readonly [string, string][] | null = null;
     if (this.offered.length < hostCount) this.offered = new Uint32Array(Math.max(hostCount, this.offered.length * 2));
     const plugins = this.plugins;
-    if (plugins.length === 0) return { outcome: "accept", subset: { snapshot, indices: null, count: hostCount }, metadata: [], steps };
+    if (plugins.length === 0) return { outcome: "accept", subset: { snapshot, indices: null, count: hostCount }, metadata: [], steps: steps ?? NO_STEPS };
     const tableId = this.tables.idOf(snapshot.cluster);
     this.request.encode(req);
     const encodedTable = this.tables.encode(snapshot);
-    // One clock read per plugin: a call's time runs from the end of the previous one (the chain's own work
-    // between two calls is the next plugin's marshaling). performance.now costs ~35 ns, a tenth of a call.
-    let t0 = performance.now();
+    // One run in timingEvery is timed, with one clock read per plugin: a call's time runs from the end of
+    // the previous one (the chain's own work between two calls is the next plugin's marshaling).
+    const timed = ++this.runs >= this.timingEvery;
+    if (timed) this.runs = 0;
+    let t0 = timed ? performance.now() : 0;
 
     for (let slot = 0; slot < plugins.length; slot++) {
       const plugin = plugins[slot]!;
+      const counters = plugin.counters;
       const inst = plugin.instance();
       if (inst === null) {
-        steps.push({ plugin: plugin.name, in: count, out: count, outcome: "quarantined" });
-        if (plugin.policy === "closed") return { outcome: "fail", failure: new PluginFailure("trap", plugin.name, plugin.version, "quarantined"), steps };
+        counters.skipped++;
+        steps?.push({ plugin: plugin.name, in: count, out: count, outcome: "quarantined" });
+        if (plugin.policy === "closed") return { outcome: "fail", failure: new PluginFailure("trap", plugin.name, plugin.version, "quarantined"), steps: steps ?? NO_STEPS };
         continue;
       }
+      counters.calls++;
       try {
         inst.loadTable(tableId, snapshot, encodedTable);
         inst.routeShared(tableId, this.request, slot, cur, count, hostCount);
@@ -233,13 +250,19 @@ export class PluginChain {
         if (a.verdict === "reject") {
           const body = readBody(inst.guest.view(), inst.guest.output(), a);
           plugin.succeeded();
-          steps.push({ plugin: plugin.name, in: count, out: 0, outcome: "reject", ms: performance.now() - t0 });
-          return { outcome: "reject", status: a.arg, body, plugin: plugin.name, steps };
+          counters.reject++;
+          const ms = timed ? performance.now() - t0 : undefined;
+          if (ms !== undefined) counters.observeCall(ms);
+          steps?.push({ plugin: plugin.name, in: count, out: 0, outcome: "reject", ms });
+          return { outcome: "reject", status: a.arg, body, plugin: plugin.name, steps: steps ?? NO_STEPS };
         }
         if (a.verdict === "wait") {
           plugin.succeeded();
-          steps.push({ plugin: plugin.name, in: count, out: 0, outcome: "wait", ms: performance.now() - t0 });
-          return { outcome: "wait", waitMs: a.arg, plugin: plugin.name, steps };
+          counters.wait++;
+          const ms = timed ? performance.now() - t0 : undefined;
+          if (ms !== undefined) counters.observeCall(ms);
+          steps?.push({ plugin: plugin.name, in: count, out: 0, outcome: "wait", ms });
+          return { outcome: "wait", waitMs: a.arg, plugin: plugin.name, steps: steps ?? NO_STEPS };
         }
         // Nothing below changes the offer until every check of the answer has passed, so that a failing
         // plugin leaves the next one the same offer (fail open).
@@ -281,27 +304,39 @@ export class PluginChain {
         count = nextCount;
         if (!stable) cur = this.offered;
         plugin.succeeded();
-        const t1 = performance.now();
-        const ms = t1 - t0;
-        t0 = t1;
-        steps.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs, ms } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept", ms });
+        counters.accept++;
+        counters.kept += count;
+        counters.dropped += inCount - count;
+        let ms: number | undefined;
+        if (timed) {
+          const t1 = performance.now();
+          ms = t1 - t0;
+          t0 = t1;
+          counters.observeCall(ms);
+        }
+        steps?.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs, ms } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept", ms });
       } catch (err) {
         const f = err instanceof InstanceFailure ? err : new InstanceFailure(errKind(err), (err as Error).message);
         const failure = plugin.failed(f.kind, f.detail);
         // The failed instance is never called again: do not keep it (and its memory) alive in the slot.
         this.slotInstances[slot] = undefined;
         this.slotStates[slot] = undefined;
-        const t1 = performance.now();
-        steps.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, ms: t1 - t0 });
-        t0 = t1;
+        let ms: number | undefined;
+        if (timed) {
+          const t1 = performance.now();
+          ms = t1 - t0;
+          t0 = t1;
+          counters.observeCall(ms);
+        }
+        steps?.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, ms });
         // Fail open: skip this plugin; the next one is offered what this one was offered.
-        if (plugin.policy === "closed") return { outcome: "fail", failure, steps };
+        if (plugin.policy === "closed") return { outcome: "fail", failure, steps: steps ?? NO_STEPS };
       }
     }
     // A stable set is handed on as is (it is never written again); the scratch array is copied.
     const indices = cur === null ? null : stable ? cur : cur.slice(0, count);
     const subset: Subset = { snapshot, indices, count };
-    return { outcome: "accept", subset, metadata: metadata ?? [], steps };
+    return { outcome: "accept", subset, metadata: metadata ?? [], steps: steps ?? NO_STEPS };
   }
 
   /** Checks the plugin's kept indices and makes them the next offer (this.offered), in table order. */

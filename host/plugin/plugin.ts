@@ -7,6 +7,7 @@ import type { GuestLogSink } from "../abi/guest.js";
 import type { Bundle, BundleMetadata, FailurePolicy } from "./bundle.js";
 import { BundleError, ConfigRejected, type FailureKind, PluginFailure } from "./errors.js";
 import { type CallMeter, type FailureClassifier, InstanceFailure, PluginInstance, defaultClassifier, noMeter } from "./instance.js";
+import { PluginCounters, type PluginCounterSet } from "./counters.js";
 
 export type Clock = () => number; // milliseconds, monotonic
 
@@ -31,6 +32,10 @@ export interface PluginOptions {
   readonly quarantine?: QuarantinePolicy;
   /** Called on every failure and state change, for logs and metrics. */
   readonly events?: PluginEvents;
+  /** Where each plugin's call counters live across its versions (one set per host); its own otherwise. */
+  readonly counters?: PluginCounterSet;
+  /** One chain run in `timingEvery` times its plugin calls (counters.ts TIMING_EVERY by default). */
+  readonly timingEvery?: number;
 }
 
 export interface PluginEvents {
@@ -55,6 +60,8 @@ export class RouterPlugin {
   readonly policy: FailurePolicy;
   readonly headers: readonly string[] | null;
   readonly stats: PluginStats = { calls: 0, failures: 0, failuresByKind: {}, quarantines: 0 };
+  /** Calls, verdicts and call times by plugin name, kept across versions (what the metrics show). */
+  readonly counters: PluginCounters;
   private current: PluginInstance | null;
   private consecutive = 0;
   private quarantineLevel = 0;
@@ -77,6 +84,7 @@ export class RouterPlugin {
     this.headers = m.headers;
     this.current = instance;
     this.opts = opts;
+    this.counters = opts.counters?.of(m.name) ?? new PluginCounters();
     this.clock = opts.clock ?? (() => performance.now());
   }
 

@@ -4,6 +4,7 @@
 import type { Bundle, LoadOptions } from "./bundle.js";
 import { PluginChain, TableRegistry } from "./chain.js";
 import { RouterPlugin, type PluginOptions } from "./plugin.js";
+import { PluginCounterSet } from "./counters.js";
 
 export class PluginRegistry {
   readonly tables = new TableRegistry();
@@ -16,7 +17,14 @@ export class PluginRegistry {
 
   private readonly missingTold = new Set<string>();
 
-  constructor(readonly options: PluginOptions & LoadOptions & { onMissingPlugin?: (name: string) => void } = {}) {}
+  readonly options: PluginOptions & LoadOptions & { onMissingPlugin?: (name: string) => void };
+  /** Every plugin's counters, by name, across swaps. */
+  readonly counters: PluginCounterSet;
+
+  constructor(options: PluginOptions & LoadOptions & { onMissingPlugin?: (name: string) => void } = {}) {
+    this.counters = options.counters ?? new PluginCounterSet();
+    this.options = { ...options, counters: this.counters };
+  }
 
   get(name: string): RouterPlugin | undefined {
     return this.plugins.get(name);
@@ -36,7 +44,7 @@ export class PluginRegistry {
     let chain = this.chains.get(key);
     if (chain === undefined) {
       const chosen = selection === null ? this.list() : selection.flatMap((n) => this.plugins.get(n) ?? this.missing(n));
-      chain = new PluginChain(chosen, this.tables);
+      chain = new PluginChain(chosen, this.tables, this.options.timingEvery);
       this.chains.set(key, chain);
     }
     if (selection !== null) this.bySelection.set(selection, chain);

@@ -30,6 +30,8 @@ export interface HandlerContext {
   readonly fallback: FallbackPolicy;
   /** The cluster's default subset, for fallback "default". */
   readonly defaultSubset: Readonly<Record<string, string>> | null;
+  /** Whether the result must carry the chain's steps (an access log line may be written); true if absent. */
+  readonly withSteps?: boolean;
 }
 
 export type HandlerResult =
@@ -99,7 +101,7 @@ export class PluginRouteHandler implements RouteHandler {
   isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult {
     const snapshot = clusters.getClusterSnapshot(ctx.cluster);
     if (snapshot === undefined) return { status: HandlerStatus.NotAvailable, reason: `cluster ${ctx.cluster} not found`, steps: NO_STEPS };
-    const d: ChainDecision = this.chain.run(ctx.request, snapshot);
+    const d: ChainDecision = this.chain.run(ctx.request, snapshot, ctx.withSteps !== false);
     switch (d.outcome) {
       case "reject":
         return { status: HandlerStatus.Stop, reason: `rejected by plugin ${d.plugin}`, steps: d.steps, verdict: { kind: "reject", status: d.status, body: d.body, plugin: d.plugin } };

@@ -166,6 +166,8 @@ export class Pipeline {
       metadataMatch: isEmpty(choice.metadataMatch) ? null : choice.metadataMatch,
       fallback: choice.fallback,
       defaultSubset: isEmpty(defaultSubset) ? null : defaultSubset,
+      // The steps feed the access log's chain summary only (metrics read the plugins' counters).
+      withSteps: this.deps.log.isLevelEnabled("warn"),
     };
     this.decide(req, res, action, compiled, ctx, m.route.where, { started, waits: 0, waited: false });
   }
