@@ -26,6 +26,7 @@ import { Forwarder } from "../proxy/forward.js";
 import { StateStore } from "../state/store.js";
 import { explain, type SampleRequest } from "../explain/explain.js";
 import { sandboxOptions, type SandboxSettings } from "../sandbox/options.js";
+import { tuneEngine } from "./engine.js";
 import { attachMetrics, type SwitchyardMetrics } from "../metrics/metrics.js";
 import { PluginLogs, type PluginLogOptions } from "../logging/plugin-log.js";
 import { compileRoute, type CompiledRoute } from "./compiled-route.js";
@@ -130,6 +131,7 @@ export class SwitchyardHost {
   private readonly outliers = new Map<string, OutlierDetector>();
 
   constructor(private readonly opts: HostOptions) {
+    tuneEngine();
     const config = opts.config;
     this.log = opts.logger ?? pino({ level: config.switchyard.logLevel });
     this.clusters = new ClusterManager({ random: opts.random ?? Math.random });
