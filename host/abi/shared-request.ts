@@ -9,13 +9,29 @@ import { type HeaderFilter, type RequestParts, writeStr } from "./codec.js";
 import { equalsLower } from "../util/ascii.js";
 
 /** Below this many bytes a loop copies faster than a subarray view plus TypedArray.set (measured here). */
-const LOOP_COPY_MAX = 32;
+const LOOP_COPY_MAX = 64;
 
-function copy(src: Uint8Array, from: number, to: number, dst: Uint8Array, at: number): number {
+/**
+ * Copies src[from, to) to dst[at…]; returns the end in dst. When both sides have the same alignment the
+ * middle goes as u32 words (4 bytes a step: ~3× a byte loop for the few dozen bytes of a request); `dst32`,
+ * `src32` view the same buffers as `dst`, `src` (null: bytes only).
+ */
+function copy(src: Uint8Array, src32: Uint32Array, from: number, to: number, dst: Uint8Array, dst32: Uint32Array | null, at: number): number {
   const n = to - from;
   if (n > LOOP_COPY_MAX) return copyLong(src, from, to, dst, at);
-  for (let i = 0; i < n; i++) dst[at + i] = src[from + i]!;
-  return at + n;
+  let i = from;
+  let j = at;
+  if (dst32 !== null && ((i ^ j) & 3) === 0) {
+    while ((i & 3) !== 0 && i < to) dst[j++] = src[i++]!;
+    const words = (to - i) >>> 2;
+    const si = i >>> 2;
+    const di = j >>> 2;
+    for (let w = 0; w < words; w++) dst32[di + w] = src32[si + w]!;
+    i += words << 2;
+    j += words << 2;
+  }
+  while (i < to) dst[j++] = src[i++]!;
+  return j;
 }
 
 // Apart, so that copy() stays small enough to be inlined.
@@ -73,6 +89,7 @@ export class SharedRequest {
   private readonly slots: number;
 
   private scratch = new Uint8Array(1024);
+  private scratch32 = new Uint32Array(this.scratch.buffer);
   private prefixEnd = 0;
   /** Per encoded header: where its (name, value) bytes are in `scratch`, and which declared name it is (-1: none). */
   private segStart = new Int32Array(16);
@@ -127,9 +144,11 @@ export class SharedRequest {
   /** Room for `bytes` more at `pos` in the scratch buffer. */
   private room(pos: number, bytes: number): void {
     if (pos + bytes <= this.scratch.length) return;
-    const next = new Uint8Array(Math.max(pos + bytes, this.scratch.length * 2));
+    // A whole number of words, for scratch32.
+    const next = new Uint8Array((Math.max(pos + bytes, this.scratch.length * 2) + 3) & ~3);
     next.set(this.scratch.subarray(0, pos));
     this.scratch = next;
+    this.scratch32 = new Uint32Array(next.buffer);
   }
 
   private segment(start: number, end: number, name: number): void {
@@ -165,7 +184,10 @@ export class SharedRequest {
       const id = this.nameOf(name);
       if (id < 0 && !this.anyAll) continue;
       const value = raw[i + 1]!;
-      this.room(pos, 8 + 3 * (name.length + value.length));
+      this.room(pos, 11 + 3 * (name.length + value.length));
+      // Each header starts at the alignment the first header of any slot has in the slot's copy (after the
+      // common part and the count), so that the copy can go word by word.
+      pos += (this.prefixEnd - pos) & 3;
       const start = pos;
       // Lowercase: a declared name equals the raw one lowercased, so both kinds of slots read the same bytes.
       pos = putStr(this.scratch, pos, name, true);
@@ -200,18 +222,20 @@ export class SharedRequest {
 
   /**
    * Writes `slot`'s encoding at `u8[at]` (room for sizeOf(slot) is the caller's); returns the end position.
+   * `u32`, a word view of u8's buffer, lets aligned stretches go four bytes at a time.
    * RangeError when the slot would get more than MAX_HEADERS headers or MAX_REQUEST_BYTES × 3 bytes.
    */
-  writeTo(slot: number, u8: Uint8Array, at: number): number {
+  writeTo(slot: number, u8: Uint8Array, at: number, u32: Uint32Array | null = null): number {
     const size = this.sizeOf(slot);
     const count = this.counts[slot]!;
     if (count > MAX_HEADERS) throw new RangeError(`request has ${count} headers, more than MAX_HEADERS ${MAX_HEADERS}`);
     if (size > MAX_REQUEST_BYTES * 3) throw new RangeError(`request needs ${size} bytes`);
     const src = this.scratch;
-    let pos = copy(src, 0, this.prefixEnd, u8, at);
+    const src32 = this.scratch32;
+    let pos = copy(src, src32, 0, this.prefixEnd, u8, u32, at);
     writeU32(u8, pos, count);
     pos += 4;
-    for (let s = 0; s < this.segments; s++) if (this.takes(slot, s)) pos = copy(src, this.segStart[s]!, this.segEnd[s]!, u8, pos);
+    for (let s = 0; s < this.segments; s++) if (this.takes(slot, s)) pos = copy(src, src32, this.segStart[s]!, this.segEnd[s]!, u8, u32, pos);
     return pos;
   }
 }

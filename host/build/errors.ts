@@ -9,6 +9,7 @@ export const BUILD_ERROR_CODES = [
   "E_BUILD_MODULE",
   "E_BUILD_CONFIG_REJECTED",
   "E_BUILD_WRITE",
+  "E_BUILD_RUNTIME",
 ] as const;
 export type BuildErrorCode = (typeof BUILD_ERROR_CODES)[number];
 

@@ -149,7 +149,7 @@ export class PluginInstance {
       const fresh = this.fresh[id] ?? 0;
       this.meter.arm(g, fresh);
       const ptr = g.input(req.sizeOf(slot));
-      const len = req.writeTo(slot, g.view(), ptr) - ptr;
+      const len = req.writeTo(slot, g.view(), ptr, g.u32) - ptr;
       // Reserved even for a whole-table offer: the plugin writes its kept indices there.
       const subsetPtr = g.subset(hostCount);
       if (offered !== null) {

@@ -25,7 +25,7 @@ export class Hosts {
 
   /** Reuse this object for the next request (the SDK's own call; authors never need it). */
   reset(table: HostTable, subset: usize, length: i32): void {
-    this.table = table;
+    if (this.table !== table) this.table = table;
     this.subset = subset;
     this.length = length;
   }

@@ -25,3 +25,12 @@ export function rememberOffer(table: HostTable, at: usize, n: i32): void {
   copyTable = table;
   offerVersion++;
 }
+
+/** Forget the offer if it was over `table` (a table let go must not stay reachable from here). */
+export function forgetOffersOf(table: HostTable): void {
+  if (copyTable === table) {
+    copyTable = null;
+    copyLength = -1;
+    offerVersion++;
+  }
+}

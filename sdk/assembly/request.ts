@@ -4,6 +4,7 @@
 
 import { fnv1a32Bytes, FNV_OFFSET_BASIS } from "./hash";
 import { MAX_HEADERS } from "./limits";
+import { Interner } from "./intern";
 import { asciiNameEquals, decodeUtf8, utf8Equals } from "./utf8";
 
 // Per header: name offset, name length, value offset, value length (offsets from the request start).
@@ -44,28 +45,30 @@ export class Request {
     this.authorityAt = authorityAt;
     this.authorityLen = authorityLen;
     this.headerCount = headerCount;
-    this._method = null;
-    this._path = null;
-    this._authority = null;
+    // Stored only when set: every store of a reference is a GC write barrier call. (A string compared with
+    // null by == or === is a call to String.__eq; changetype compares the pointer.)
+    if (changetype<usize>(this._method) != 0) this._method = null;
+    if (changetype<usize>(this._path) != 0) this._path = null;
+    if (changetype<usize>(this._authority) != 0) this._authority = null;
   }
 
   get method(): string {
     let s = this._method;
-    if (s === null) this._method = s = decodeUtf8(this.base + this.methodAt, this.methodLen);
+    if (changetype<usize>(s) == 0) this._method = s = decodeUtf8(this.base + this.methodAt, this.methodLen);
     return s;
   }
 
   /** The request target as received, with its query. */
   get path(): string {
     let s = this._path;
-    if (s === null) this._path = s = decodeUtf8(this.base + this.pathAt, this.pathLen);
+    if (changetype<usize>(s) == 0) this._path = s = decodeUtf8(this.base + this.pathAt, this.pathLen);
     return s;
   }
 
   /** The Host header (HTTP/1.1) or :authority. */
   get authority(): string {
     let s = this._authority;
-    if (s === null) this._authority = s = decodeUtf8(this.base + this.authorityAt, this.authorityLen);
+    if (changetype<usize>(s) == 0) this._authority = s = decodeUtf8(this.base + this.authorityAt, this.authorityLen);
     return s;
   }
 
@@ -78,7 +81,7 @@ export class Request {
     const i = this.find(name, 0);
     if (i < 0) return null;
     const s = i * SLOTS;
-    return internedValue(this.base + unchecked(spans[s + 2]), <i32>unchecked(spans[s + 3]));
+    return headerValues.get(this.base + unchecked(spans[s + 2]), <i32>unchecked(spans[s + 3]));
   }
 
   /** Whether the first value of header `name` (any case) equals `value`; allocates nothing for ASCII. */
@@ -156,37 +159,8 @@ export class Request {
   }
 }
 
-/** Header values header() keeps to hand out again: a few, since a rule reads a header or two per request. */
-const INTERNED: i32 = 8;
-const interned = new StaticArray<string | null>(INTERNED);
-let nextInterned: i32 = 0;
-
-/** Whether the `len` bytes at `ptr` are ASCII and equal `s` code unit for code unit. */
-function sameAscii(ptr: usize, len: i32, s: string): bool {
-  if (s.length != len) return false;
-  const chars = changetype<usize>(s);
-  for (let i = 0; i < len; i++) {
-    const b = <u32>load<u8>(ptr + <usize>i);
-    if (b >= 0x80 || b != <u32>load<u16>(chars + (<usize>i << 1))) return false;
-  }
-  return true;
-}
-
-/** The string of the `len` UTF-8 bytes at `ptr`: a kept one when an ASCII value repeats, else a new one. */
-function internedValue(ptr: usize, len: i32): string {
-  for (let i = 0; i < INTERNED; i++) {
-    const s = unchecked(interned[i]);
-    if (s !== null && sameAscii(ptr, len, s)) return s;
-  }
-  const s = decodeUtf8(ptr, len);
-  // Kept when as long as its bytes (ASCII): sameAscii matches ASCII bytes only, so a kept string is only
-  // ever handed out for the bytes it was decoded from.
-  if (s.length == len && len <= 256) {
-    unchecked((interned[nextInterned] = s));
-    nextInterned = (nextInterned + 1) % INTERNED;
-  }
-  return s;
-}
+/** Header values header() hands out again: a few, since a rule reads a header or two per request. */
+const headerValues = new Interner(8);
 
 /** The one Request object, pointed at each request in turn. */
 const current = new Request(0, 0, 0, 0, 0, 0, 0, 0);

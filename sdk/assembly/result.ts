@@ -41,10 +41,11 @@ export class Result {
 
   /** Start over for the next request (the SDK reuses one Result, so that routing allocates nothing). */
   reset(hosts: Hosts): void {
-    this.hosts = hosts;
+    // Reference fields are stored only when they change: every store of one is a GC write barrier call.
+    if (this.hosts !== hosts) this.hosts = hosts;
     this.verdict = VERDICT_ACCEPT;
     this.arg = 0;
-    this.body = "";
+    if (this.bodyBytes != 0 || this.body.length != 0) this.body = "";
     this.bodyBytes = 0;
     // Only when not empty already: the length setter is a call that checks capacity.
     if (this.metaKeys.length != 0) {
@@ -56,7 +57,7 @@ export class Result {
     if (this.kept.length != 0) this.kept.length = 0;
     this.keptAscending = true;
     this.raw = false;
-    this.group = null;
+    if (this.group !== null) this.group = null;
   }
 
   /** Keep `host`. The first keep() after no decision narrows the answer to the hosts kept. */

@@ -3,10 +3,18 @@
 // request never scans every host. Host objects are made on first use and cached.
 
 import { MAX_GROUPS, MAX_HOSTS, MAX_TAGS_PER_HOST, MAX_WEIGHT } from "./limits";
+import { Interner } from "./intern";
 import { decodeUtf8, utf8Equals } from "./utf8";
 
 /** tagList answers a table remembers: more than the tag lookups of a chain's plugin per request. */
 const LOOKUPS: i32 = 8;
+
+/**
+ * Tag keys and values repeat from host to host (a handful of keys, a few zones and versions): decoded once and
+ * handed out again, a 65,536-host table makes no garbage per host (nothing is collected during a load).
+ */
+const tagKeys = new Interner(8);
+const tagValues = new Interner(32);
 
 /** Why the last decodeTable returned null. */
 export let tableError: string = "";
@@ -32,7 +40,7 @@ export class Host {
   /** "ip:port" or "name:port". */
   get address(): string {
     let s = this._address;
-    if (s === null) this._address = s = decodeUtf8(this.table.base() + this.addressAt, this.addressLen);
+    if (changetype<usize>(s) == 0) this._address = s = decodeUtf8(this.table.base() + this.addressAt, this.addressLen);
     return s;
   }
 
@@ -298,7 +306,7 @@ export function decodeTable(ptr: usize, len: u32): HostTable | null {
       if (valueLen > len - pos) return failHost(i, "tag value", pos);
       const valueAt = pos;
       pos += valueLen;
-      indexTag(table, decodeUtf8(base + keyAt, keyLen), decodeUtf8(base + valueAt, valueLen), <i32>i);
+      indexTag(table, tagKeys.get(base + keyAt, keyLen), tagValues.get(base + valueAt, valueLen), <i32>i);
     }
   }
   if (pos != len) {

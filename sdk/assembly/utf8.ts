@@ -33,20 +33,16 @@ export function asciiNameEquals(ptr: usize, len: i32, name: string): bool {
 /** Whether the `len` bytes at `ptr` are the UTF-8 encoding of `s`, without allocating for ASCII `s`. */
 export function utf8Equals(ptr: usize, len: i32, s: string): bool {
   const n = s.length;
-  let ascii = true;
+  // One pass while `s` is ASCII: up to a non-ASCII unit the bytes of its UTF-8 are its code units.
   for (let i = 0; i < n; i++) {
-    if (<u32>s.charCodeAt(i) >= 0x80) {
-      ascii = false;
-      break;
-    }
+    const c = <u32>s.charCodeAt(i);
+    if (c >= 0x80) return utf8EqualsEncoded(ptr, len, s);
+    if (i >= len || <u32>load<u8>(ptr + <usize>i) != c) return false;
   }
-  if (ascii) {
-    if (len != n) return false;
-    for (let i = 0; i < n; i++) {
-      if (<u32>load<u8>(ptr + <usize>i) != <u32>s.charCodeAt(i)) return false;
-    }
-    return true;
-  }
+  return len == n;
+}
+
+function utf8EqualsEncoded(ptr: usize, len: i32, s: string): bool {
   const bytes = String.UTF8.encode(s);
   if (bytes.byteLength != len) return false;
   return memory.compare(ptr, changetype<usize>(bytes), <usize>len) == 0;

@@ -5,12 +5,13 @@
 
 import { ABI_VERSION, MAX_CONFIG_BYTES, MAX_REQUEST_BYTES, MAX_TABLES } from "../limits";
 import { Hosts } from "../hosts";
-import { rememberOffer, sameOffer } from "../offer";
+import { forgetOffersOf, rememberOffer, sameOffer } from "../offer";
 import { decodeRequest, requestError } from "../request";
 import { Result } from "../result";
 import { currentHandler, registeredFactory, setCurrentHandler } from "../router";
 import { decodeTable, HostTable, tableError } from "../table";
 import { decodeUtf8 } from "../utf8";
+import { collectIfDue, collectNow } from "../gc";
 import { areaAddress, areaCapacity, reserve } from "./areas";
 import { writeAnswer, writeGroup, writeMessage } from "./encode";
 import {
@@ -36,23 +37,23 @@ export function sy_abi_version(): i32 {
   return ABI_VERSION;
 }
 
-export function sy_reserve(area: i32, bytes: i32): i32 {
+function reserveArea(area: i32, bytes: i32): i32 {
   return <i32>reserve(area, bytes);
 }
 
-export function sy_name(): i32 {
+function name(): i32 {
   const factory = registeredFactory();
   if (factory === null) return badInput(NO_FACTORY);
   writeMessage(factory.name());
   return STATUS_OK;
 }
 
-export function sy_order(): i32 {
+function order(): i32 {
   const factory = registeredFactory();
   return factory === null ? 0 : factory.order();
 }
 
-export function sy_configure(len: i32): i32 {
+function configure(len: i32): i32 {
   const factory = registeredFactory();
   if (factory === null) return badInput(NO_FACTORY);
   if (!inputHolds(len, MAX_CONFIG_BYTES)) return badLength("sy_configure", len, MAX_CONFIG_BYTES);
@@ -66,22 +67,42 @@ export function sy_configure(len: i32): i32 {
   return STATUS_OK;
 }
 
-export function sy_set_hosts(table: i32, len: i32): i32 {
+function setHosts(table: i32, len: i32): i32 {
   if (table < 0 || table >= MAX_TABLES) return badInput("sy_set_hosts: table id " + table.toString() + " is not in 0.." + (MAX_TABLES - 1).toString());
   if (!inputHolds(len, i32.MAX_VALUE)) return badLength("sy_set_hosts", len, areaCapacity(AREA_INPUT));
+  const old = tables[table];
+  if (old !== null) {
+    // The table being replaced is let go first and collected (no reference is on the stack but `old`, which
+    // releaseTable drops), so that a large table is never held twice: a failed load fails the instance,
+    // which the host then discards.
+    releaseTable(table, old);
+    collectNow();
+  }
   const decoded = decodeTable(areaAddress(AREA_INPUT), <u32>len);
   if (decoded === null) return badInput(tableError);
   tables[table] = decoded;
   return STATUS_OK;
 }
 
-export function sy_drop_hosts(table: i32): i32 {
-  if (table < 0 || table >= MAX_TABLES || tables[table] === null) return STATUS_NO_TABLE;
-  tables[table] = null;
+function dropHosts(table: i32): i32 {
+  if (table < 0 || table >= MAX_TABLES) return STATUS_NO_TABLE;
+  const old = tables[table];
+  if (old === null) return STATUS_NO_TABLE;
+  releaseTable(table, old);
   return STATUS_OK;
 }
 
-export function sy_route(table: i32, len: i32, subset: i32): i32 {
+/** Takes table `id` out, and every reference the last request left to it (hosts, result, offer copy). */
+function releaseTable(id: i32, old: HostTable): void {
+  tables[id] = null;
+  if (hosts.hostTable() === old) {
+    hosts.reset(emptyTable, 0, 0);
+    result.reset(hosts);
+  }
+  forgetOffersOf(old);
+}
+
+function route(table: i32, len: i32, subset: i32): i32 {
   const handler = currentHandler();
   if (handler === null) return STATUS_NOT_CONFIGURED;
   if (table < 0 || table >= MAX_TABLES) return STATUS_NO_TABLE;
@@ -110,11 +131,62 @@ export function sy_route(table: i32, len: i32, subset: i32): i32 {
 }
 
 /** §5.3: write group `group` of table `table`; STATUS_NO_GROUP when the plugin never named such a group. */
-export function sy_group(table: i32, group: i32): i32 {
+function tableGroup(table: i32, group: i32): i32 {
   if (table < 0 || table >= MAX_TABLES) return STATUS_NO_TABLE;
   const hostTable = tables[table];
   if (hostTable === null) return STATUS_NO_TABLE;
   return writeGroup(hostTable, group) < 0 ? STATUS_NO_GROUP : STATUS_OK;
+}
+
+// Each export runs its call, then lets the collector run if it is due (gc.ts): on return no managed reference
+// is left on the wasm stack, which is what the minimal runtime's collector needs.
+
+export function sy_reserve(area: i32, bytes: i32): i32 {
+  const r = reserveArea(area, bytes);
+  collectIfDue();
+  return r;
+}
+
+export function sy_name(): i32 {
+  const r = name();
+  collectIfDue();
+  return r;
+}
+
+export function sy_order(): i32 {
+  const r = order();
+  collectIfDue();
+  return r;
+}
+
+export function sy_configure(len: i32): i32 {
+  const r = configure(len);
+  collectIfDue();
+  return r;
+}
+
+export function sy_set_hosts(table: i32, len: i32): i32 {
+  const r = setHosts(table, len);
+  collectIfDue();
+  return r;
+}
+
+export function sy_drop_hosts(table: i32): i32 {
+  const r = dropHosts(table);
+  collectIfDue();
+  return r;
+}
+
+export function sy_route(table: i32, len: i32, subset: i32): i32 {
+  const r = route(table, len, subset);
+  collectIfDue();
+  return r;
+}
+
+export function sy_group(table: i32, group: i32): i32 {
+  const r = tableGroup(table, group);
+  collectIfDue();
+  return r;
 }
 
 /**
