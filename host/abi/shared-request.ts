@@ -81,6 +81,8 @@ function writeU32(u8: Uint8Array, pos: number, v: number): void {
 export class SharedRequest {
   /** Declared names of every slot, lowercase, each once; `wants[name * slots + slot]` is 1 when the slot reads it. */
   private readonly names: string[] = [];
+  /** Each declared name as §4.2 writes it (u32 length, then its bytes). */
+  private readonly nameBytes: Uint8Array[] = [];
   private readonly wants: Uint8Array;
   private readonly byLength = new Map<number, number[]>();
   /** 1 for a slot that reads every header (declares none). */
@@ -114,6 +116,8 @@ export class SharedRequest {
     this.wants = new Uint8Array(Math.max(1, ids.size * this.slots));
     for (const [name, id] of ids) {
       this.names[id] = name;
+      const bytes = new Uint8Array(4 + 3 * name.length);
+      this.nameBytes[id] = bytes.slice(0, putStr(bytes, 0, name, false));
       const list = this.byLength.get(name.length) ?? [];
       list.push(id);
       this.byLength.set(name.length, list);
@@ -132,7 +136,8 @@ export class SharedRequest {
     // A chain declares a handful of names: comparing lengths beats a Map lookup per header (measured).
     if (names.length <= 8) {
       const n = raw.length;
-      for (let i = 0; i < names.length; i++) if (names[i]!.length === n && equalsLower(raw, names[i]!)) return i;
+      // Most clients send lowercase names (HTTP/2 requires them): === first, a native compare.
+      for (let i = 0; i < names.length; i++) if (names[i]!.length === n && (raw === names[i] || equalsLower(raw, names[i]!))) return i;
       return -1;
     }
     const candidates = this.byLength.get(raw.length);
@@ -189,8 +194,16 @@ export class SharedRequest {
       // common part and the count), so that the copy can go word by word.
       pos += (this.prefixEnd - pos) & 3;
       const start = pos;
-      // Lowercase: a declared name equals the raw one lowercased, so both kinds of slots read the same bytes.
-      pos = putStr(this.scratch, pos, name, true);
+      // A declared name is written from its bytes, made once; any other name (for a slot reading every
+      // header) lowercased: a declared name equals the raw one lowercased, so all slots read the same bytes.
+      if (id >= 0) {
+        const bytes = this.nameBytes[id]!;
+        const scratch = this.scratch;
+        for (let k = 0; k < bytes.length; k++) scratch[pos + k] = bytes[k]!;
+        pos += bytes.length;
+      } else {
+        pos = putStr(this.scratch, pos, name, true);
+      }
       pos = putStr(this.scratch, pos, value, false);
       this.segment(start, pos, id);
     }
