@@ -18,6 +18,8 @@ export interface ForwardOutcome {
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly durationMs: number;
+  /** The forwarder's clock when the outcome was decided (so that a caller needs no clock read of its own). */
+  readonly endedAt: number;
   /** Why the request did not end in a complete upstream response; null when it did. */
   readonly error: ProxyError | null;
 }

@@ -140,7 +140,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly policy: ForwardPolicy,
     private readonly picker: ForwardListener,
   ) {
-    this.started = ctx.clock();
+    this.started = picker.startedAt ?? ctx.clock();
     const headers: string[] = [];
     const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
     this.hasBody = (buildRequestHeaders(req.rawHeaders, req.socket.remoteAddress, proto, policy, headers) & HAS_BODY) !== 0;
@@ -389,13 +389,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.timer = null;
     }
     this.error = error;
+    const ended = this.ctx.clock();
     const outcome: ForwardOutcome = {
       status: this.status,
       upstream: this.host?.address ?? null,
       attempts: this.attempts,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
-      durationMs: this.ctx.clock() - this.started,
+      durationMs: ended - this.started,
+      endedAt: ended,
       error,
     };
     writeAccessLog(this.ctx.logger, this.req.method ?? "", this.req.url ?? "", outcome, this.picker);

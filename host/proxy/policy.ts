@@ -19,6 +19,11 @@ export interface HostPicker {
 export interface ForwardListener extends HostPicker {
   /** Called once, after the client got its answer or the reason it did not is logged. */
   done(outcome: ForwardOutcome): void;
+  /**
+   * When forwarding started, on the forwarder's clock, if the caller read it already (one clock read per
+   * request fewer); the forwarder reads its clock otherwise.
+   */
+  readonly startedAt?: number;
   /** Fields for the request's access log line (route, cluster, chain summary); asked only when one is written. */
   logFields?(): Readonly<Record<string, unknown>> | undefined;
 }

@@ -239,7 +239,8 @@ export class Pipeline {
     const cluster = this.deps.clusters.get(ctx.cluster)!;
     const hashHeader = cluster.settings.hashHeader;
     const hv = hashHeader === undefined ? undefined : req.headers[hashHeader];
-    const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started);
+    // A request that waited starts forwarding now; any other one started when routing did (microseconds ago).
+    const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started, p.waited ? performance.now() : p.started);
     const policy = compiled.policies.get(ctx.cluster)!;
     this.deps.forwarder.dispatch(req, res, p.waited ? remainingPolicy(policy, p.started) : policy, f);
   }
@@ -302,6 +303,7 @@ class Forwarding implements ForwardListener, PickContext {
     private readonly steps: readonly ChainStep[],
     private readonly fallback: string | undefined,
     private readonly started: number,
+    readonly startedAt: number,
   ) {
     this.outliers = deps.outliers?.(cluster);
   }
@@ -335,7 +337,7 @@ class Forwarding implements ForwardListener, PickContext {
       if (isHostFailure(outcome)) outliers.reportFailure(last);
       else if (outcome.error === null) outliers.reportSuccess(last);
     }
-    this.deps.observe?.({ listener: this.deps.listener, route: this.route, cluster: this.cluster, status: outcome.status, steps: this.steps, durationMs: performance.now() - this.started, attempts: outcome.attempts, upstreamMs: outcome.durationMs });
+    this.deps.observe?.({ listener: this.deps.listener, route: this.route, cluster: this.cluster, status: outcome.status, steps: this.steps, durationMs: outcome.endedAt - this.started, attempts: outcome.attempts, upstreamMs: outcome.durationMs });
   }
 }
 
