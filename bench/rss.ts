@@ -100,6 +100,18 @@ export interface RssResult {
   hits: number[];
   /** Plugin calls counted by the host after the balance check. */
   calls: Record<string, number>;
+  /** What the host's /metrics said of its memory at start-up, after the warm-up and at the end (null: no answer). */
+  memory: { startup: MemoryParts | null; warm: MemoryParts | null; end: MemoryParts | null };
+}
+
+/** The host's own account of its memory (GET /metrics), in bytes. */
+export interface MemoryParts {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  /** Linear memory of every plugin's live instance. */
+  wasm: number;
 }
 
 // Every child process is killed when the bench process exits, however it exits.
@@ -157,6 +169,7 @@ export async function benchRss(root: string, opts: RssOptions = rssOptionsFromEn
     try {
       await waitLoaded(admin, proxy);
       const startupKiB = readRss(proxy);
+      const startupParts = await memoryParts(admin);
       const url = `http://127.0.0.1:${port}/`;
       const hits = await balanceCheck(url, upstreamPorts.length);
       // Failed plugin calls first: they are why requests reach dead hosts (failure policy open skips them).
@@ -171,6 +184,7 @@ export async function benchRss(root: string, opts: RssOptions = rssOptionsFromEn
       let warmupLoad: LoadResult | null = null;
       if (opts.warmup > 0) warmupLoad = await runLoad("node", spec(opts.warmup, 5 * 60_000), null, loadScript);
       const warmKiB = readRss(proxy);
+      const warmParts = await memoryParts(admin);
 
       const base = await routed(admin);
       const sampler = startSampler(proxy.pid, async () => {
@@ -187,6 +201,7 @@ export async function benchRss(root: string, opts: RssOptions = rssOptionsFromEn
       }
       if (proxy.exited) throw new Error(`switchyard exited during the run: ${proxy.output().slice(-600)}`);
       const endKiB = readRss(proxy);
+      const endParts = await memoryParts(admin);
       const after = await routed(admin);
       const failedInRun = failures(await plugins(admin));
       if (failedInRun !== "") notes.push(`PLUGIN FAILURES by the end of the run: ${failedInRun}`);
@@ -203,6 +218,7 @@ export async function benchRss(root: string, opts: RssOptions = rssOptionsFromEn
         served: after === null || base === null ? null : after - base,
         hits,
         calls,
+        memory: { startup: startupParts, warm: warmParts, end: endParts },
       };
     } finally {
       await admin.destroy();
@@ -351,6 +367,24 @@ async function plugins(admin: Pool): Promise<PluginInfo[]> {
   return ((await r.body.json()) as { plugins: PluginInfo[] }).plugins;
 }
 
+/** The memory gauges of GET /metrics; null if the admin API did not answer with them. */
+async function memoryParts(admin: Pool): Promise<MemoryParts | null> {
+  try {
+    const r = await admin.request({ path: "/metrics", method: "GET" });
+    const text = await r.body.text();
+    const one = (name: string) => {
+      const m = new RegExp(`^${name} ([0-9.e+]+)$`, "m").exec(text);
+      if (m === null) throw new Error(`no ${name}`);
+      return Number(m[1]);
+    };
+    let wasm = 0;
+    for (const m of text.matchAll(/^switchyard_plugin_memory_bytes\{[^}]*\} ([0-9.e+]+)$/gm)) wasm += Number(m[1]);
+    return { rss: one("process_resident_memory_bytes"), heapTotal: one("nodejs_heap_size_total_bytes"), heapUsed: one("nodejs_heap_size_used_bytes"), external: one("nodejs_external_memory_bytes"), wasm };
+  } catch {
+    return null;
+  }
+}
+
 /** Requests routed so far: the call count of the chain's counter plugin; null if the admin API failed. */
 async function routed(admin: Pool): Promise<number | null> {
   try {
@@ -463,6 +497,14 @@ export function formatRss(r: RssResult): string {
   const chainCalls = ROUTE_CHAIN.map((n) => r.calls[n] ?? 0);
   const callsOk = chainCalls.every((c) => c === BALANCE_REQUESTS) && (r.calls.deny ?? 0) === 0;
   out.push(`- balance check: ${balanced(r.hits) ? "ok" : "NOT BALANCED"} u1/u2/u3/failed ${r.hits.join("/")}; plugin calls after it: ${ROUTE_CHAIN.length} chain plugins ${[...new Set(chainCalls)].join("/")} each (${BALANCE_REQUESTS} expected), deny ${r.calls.deny ?? 0}${callsOk ? "" : " — NOT as expected"}`);
+  const parts = [["start-up", r.memory.startup], ["after warm-up", r.memory.warm], ["end of the run", r.memory.end]] as const;
+  if (parts.some(([, m]) => m !== null)) {
+    out.push("");
+    out.push("What the host says its memory is (GET /metrics, MB): V8 heap in use of the heap's size, Buffers and ArrayBuffers (external), the plugins' linear memory (wasm), and the rest of the RSS (code, stacks, malloc, the heap's free space counted in neither):");
+    out.push("");
+    const mb = (b: number) => (b / 2 ** 20).toFixed(1);
+    out.push(table(["point", "RSS", "heap used", "heap size", "external", "wasm", "rest"], parts.map(([label, m]) => (m === null ? [label, "-", "-", "-", "-", "-", "-"] : [label, mb(m.rss), mb(m.heapUsed), mb(m.heapTotal), mb(m.external), mb(m.wasm), mb(m.rss - m.heapTotal - m.external - m.wasm)]))));
+  }
   out.push("");
   out.push("Target of issue 6:");
   const endMib = mib(r.endKiB);
