@@ -92,6 +92,17 @@ async function drainBody(req: IncomingMessage, rec: RecordedRequest, b: Upstream
 }
 
 /** Writes `total` bytes honouring backpressure; stops early (returns false) if the connection closes. */
+/** Resolves on the first of 'drain' and 'close', and removes the other listener (a race of two once() left
+ * the loser registered: 11 writes under backpressure tripped Node's listener-leak warning). */
+async function drainOrClose(res: ServerResponse): Promise<"drain" | "close"> {
+  const ac = new AbortController();
+  try {
+    return await Promise.race([once(res, "drain", { signal: ac.signal }).then(() => "drain" as const), once(res, "close", { signal: ac.signal }).then(() => "close" as const)]);
+  } finally {
+    ac.abort();
+  }
+}
+
 async function writeBody(res: ServerResponse, total: number, chunkBytes: number, intervalMs: number | undefined, count: (n: number) => void): Promise<boolean> {
   let left = total;
   while (left > 0) {
@@ -101,8 +112,7 @@ async function writeBody(res: ServerResponse, total: number, chunkBytes: number,
     left -= n;
     count(n);
     if (!res.write(chunk)) {
-      const [event] = await Promise.race([once(res, "drain").then(() => ["drain"]), once(res, "close").then(() => ["close"])]);
-      if (event === "close") return false;
+      if ((await drainOrClose(res)) === "close") return false;
     }
     if (intervalMs) await sleep(intervalMs);
   }
@@ -153,7 +163,7 @@ export async function startUpstream(name: string, behaviour: Upstream["behaviour
       for await (const chunk of req) {
         rec.bodyBytes += (chunk as Buffer).length;
         count((chunk as Buffer).length);
-        if (!res.write(chunk)) await Promise.race([once(res, "drain"), once(res, "close")]);
+        if (!res.write(chunk)) await drainOrClose(res);
         if (res.destroyed) return;
         if (b.readIntervalMs) await sleep(b.readIntervalMs);
       }
