@@ -8,6 +8,7 @@ import { HostStatus, type ClusterSnapshot, type Host } from "../host/cluster/typ
 import { loadBundle } from "../host/plugin/bundle.js";
 import { PluginChain, TableRegistry } from "../host/plugin/chain.js";
 import { RouterPlugin } from "../host/plugin/plugin.js";
+import { sandboxOptions } from "../host/sandbox/options.js";
 import type { RequestParts } from "../host/abi/codec.js";
 import { TagIndex, canary, chainOfThree } from "./rules.js";
 import { median, table, timeNs } from "./stats.js";
@@ -63,6 +64,10 @@ export async function benchChain(bundlesDir: string, opts: { rounds?: number; ho
   const fixed = new PluginChain([drain], tables);
   const one = new PluginChain([plugins[0]!], tables);
   const three = new PluginChain(plugins, tables);
+  // As `switchyard run` runs them: fuel-metered and memory-capped by the sandbox, no steps kept.
+  const sandbox = sandboxOptions();
+  const boxed = await Promise.all(CHAIN_PLUGINS.map(async (n) => RouterPlugin.create(await loadBundle(join(bundlesDir, n), sandbox), undefined, 0, { guard: sandbox.guard! })));
+  const threeBoxed = new PluginChain(boxed, tables);
   const rows: ChainRow[] = [];
   for (const n of opts.hostCounts ?? [100, 1000, 10000]) {
     const snap = makeSnapshot(n, n);
@@ -78,6 +83,7 @@ export async function benchChain(bundlesDir: string, opts: { rounds?: number; ho
       ["header-canary, canary off (plain TS)", () => void canary(off.rawHeaders, idx, null)],
       ["chain of three (wasm)", () => void three.run(on, snap)],
       ["chain of three (plain TS)", () => void chainOfThree(on.rawHeaders, idx)],
+      ["chain of three, as the host runs it (sandboxed, no steps)", () => void threeBoxed.run(on, snap, false)],
       ["chain of three, canary off (wasm)", () => void three.run(off, snap)],
       ["chain of three, canary off (plain TS)", () => void chainOfThree(off.rawHeaders, idx)],
     ];

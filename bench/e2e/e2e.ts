@@ -4,7 +4,7 @@
 // upstreams. Each row runs as a fresh process per round; rounds are interleaved (A B C … A B C …) and the
 // ratios are paired within a round, because this 2-core machine is shared and drifts between minutes.
 //
-// Settings (environment): E2E_ROUNDS (3), E2E_SECONDS (5), E2E_WARMUP_SECONDS (2), E2E_CONNECTIONS (64),
+// Settings (environment): E2E_ROUNDS (5: this shared machine drifts by 10% between minutes), E2E_SECONDS (5), E2E_WARMUP_SECONDS (2), E2E_CONNECTIONS (64),
 // E2E_CPUS (the last core: upstreams, proxy and load all pinned there with taskset; "off" to not pin),
 // E2E_ROWS (comma-separated row ids), E2E_LOAD (wrk | node), E2E_UPSTREAM (nginx | node),
 // E2E_WORKERS (N: adds Switchyard with the chain and --workers N, unpinned), E2E_HOSTS (3: the Switchyard
@@ -80,7 +80,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): E2eOptions
   const load = env.E2E_LOAD === "node" || (env.E2E_LOAD !== "wrk" && which("wrk") === null) ? "node" : "wrk";
   const upstream = env.E2E_UPSTREAM === "node" || (env.E2E_UPSTREAM !== "nginx" && which("nginx") === null) ? "node" : "nginx";
   return {
-    rounds: Math.round(num("E2E_ROUNDS", 3, 1)),
+    rounds: Math.round(num("E2E_ROUNDS", 5, 1)),
     seconds: num("E2E_SECONDS", 5, 1),
     warmupSeconds: num("E2E_WARMUP_SECONDS", 2, 0),
     connections: Math.round(num("E2E_CONNECTIONS", 64, 1)),
