@@ -24,6 +24,18 @@ function labelsOf(names: readonly string[], values: readonly string[]): Labels {
   return out;
 }
 
+/** Appends one label set of a histogram as prom-client renders it: cumulative `le` buckets, +Inf, sum, count. */
+function renderHistogram(name: string, bounds: readonly number[], labels: Labels, counts: ArrayLike<number>, sum: number, count: number, values: MetricValue[]): void {
+  let cumulative = 0;
+  bounds.forEach((b, i) => {
+    cumulative += counts[i]!;
+    values.push({ metricName: `${name}_bucket`, labels: { le: String(b), ...labels }, value: cumulative });
+  });
+  values.push({ metricName: `${name}_bucket`, labels: { le: "+Inf", ...labels }, value: count });
+  values.push({ metricName: `${name}_sum`, labels, value: sum });
+  values.push({ metricName: `${name}_count`, labels, value: count });
+}
+
 export class FastCounterChild {
   value = 0;
   constructor(readonly labels: Labels) {}
@@ -100,16 +112,7 @@ export class FastHistogram {
   /** As prom-client renders a histogram: cumulative buckets with `le` first, +Inf, then sum and count. */
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
     const values: MetricValue[] = [];
-    for (const c of this.children.values()) {
-      let cumulative = 0;
-      this.bounds.forEach((b, i) => {
-        cumulative += c.counts[i]!;
-        values.push({ metricName: `${this.name}_bucket`, labels: { le: String(b), ...c.labels }, value: cumulative });
-      });
-      values.push({ metricName: `${this.name}_bucket`, labels: { le: "+Inf", ...c.labels }, value: c.count });
-      values.push({ metricName: `${this.name}_sum`, labels: c.labels, value: c.sum });
-      values.push({ metricName: `${this.name}_count`, labels: c.labels, value: c.count });
-    }
+    for (const c of this.children.values()) renderHistogram(this.name, this.bounds, c.labels, c.counts, c.sum, c.count, values);
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
@@ -168,16 +171,7 @@ export class ReadHistogram {
 
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
     const values: MetricValue[] = [];
-    for (const h of this.read()) {
-      let cumulative = 0;
-      this.bounds.forEach((b, i) => {
-        cumulative += h.buckets[i]!;
-        values.push({ metricName: `${this.name}_bucket`, labels: { le: String(b), ...h.labels }, value: cumulative });
-      });
-      values.push({ metricName: `${this.name}_bucket`, labels: { le: "+Inf", ...h.labels }, value: h.count });
-      values.push({ metricName: `${this.name}_sum`, labels: h.labels, value: h.sum });
-      values.push({ metricName: `${this.name}_count`, labels: h.labels, value: h.count });
-    }
+    for (const h of this.read()) renderHistogram(this.name, this.bounds, h.labels, h.buckets, h.sum, h.count, values);
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 

@@ -7,7 +7,7 @@ import { AnswerError, HeaderFilter, MetadataCache, type RequestParts, checkKept,
 import { SharedRequest } from "../abi/shared-request.js";
 import { MAX_TABLES, STATUS_NO_GROUP, STATUS_OK, SY_GROUP } from "../abi/limits.js";
 import { PluginFailure } from "./errors.js";
-import { TIMING_EVERY } from "./counters.js";
+import { TIMING_EVERY, type PluginCounters } from "./counters.js";
 import { InstanceFailure, type PluginInstance } from "./instance.js";
 import type { RouterPlugin } from "./plugin.js";
 
@@ -179,12 +179,22 @@ export class PluginChain {
   /** The request, encoded once per run for every plugin (slot i: this.plugins[i]). */
   private readonly request: SharedRequest;
 
-  /** Runs since the last timed one (see TIMING_EVERY). */
+  /** Runs since the last timed one (see TIMING_EVERY), and the clock at the end of the last timed call. */
   private runs = 0;
+  private tick = 0;
 
   constructor(plugins: readonly RouterPlugin[], private readonly tables: TableRegistry, private readonly timingEvery = TIMING_EVERY) {
     this.plugins = Object.freeze(sortPlugins(plugins));
     this.request = new SharedRequest(this.plugins.map((p) => (p.headers === null ? null : new HeaderFilter(p.headers))));
+  }
+
+  /** The time of the call that just ended (since the previous one ended, or the run began), counted. */
+  private lap(counters: PluginCounters): number {
+    const now = performance.now();
+    const ms = now - this.tick;
+    this.tick = now;
+    counters.observeCall(ms);
+    return ms;
   }
 
   private nextStamp(size: number): number {
@@ -230,7 +240,7 @@ export class PluginChain {
     // the previous one (the chain's own work between two calls is the next plugin's marshaling).
     const timed = ++this.runs >= this.timingEvery;
     if (timed) this.runs = 0;
-    let t0 = timed ? performance.now() : 0;
+    if (timed) this.tick = performance.now();
 
     for (let slot = 0; slot < plugins.length; slot++) {
       const plugin = plugins[slot]!;
@@ -251,16 +261,14 @@ export class PluginChain {
           const body = readBody(inst.guest.view(), inst.guest.output(), a);
           plugin.succeeded();
           counters.reject++;
-          const ms = timed ? performance.now() - t0 : undefined;
-          if (ms !== undefined) counters.observeCall(ms);
+          const ms = timed ? this.lap(counters) : undefined;
           steps?.push({ plugin: plugin.name, in: count, out: 0, outcome: "reject", ms });
           return { outcome: "reject", status: a.arg, body, plugin: plugin.name, steps: steps ?? NO_STEPS };
         }
         if (a.verdict === "wait") {
           plugin.succeeded();
           counters.wait++;
-          const ms = timed ? performance.now() - t0 : undefined;
-          if (ms !== undefined) counters.observeCall(ms);
+          const ms = timed ? this.lap(counters) : undefined;
           steps?.push({ plugin: plugin.name, in: count, out: 0, outcome: "wait", ms });
           return { outcome: "wait", waitMs: a.arg, plugin: plugin.name, steps: steps ?? NO_STEPS };
         }
@@ -307,13 +315,7 @@ export class PluginChain {
         counters.accept++;
         counters.kept += count;
         counters.dropped += inCount - count;
-        let ms: number | undefined;
-        if (timed) {
-          const t1 = performance.now();
-          ms = t1 - t0;
-          t0 = t1;
-          counters.observeCall(ms);
-        }
+        const ms = timed ? this.lap(counters) : undefined;
         steps?.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs, ms } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept", ms });
       } catch (err) {
         const f = err instanceof InstanceFailure ? err : new InstanceFailure(errKind(err), (err as Error).message);
@@ -321,13 +323,7 @@ export class PluginChain {
         // The failed instance is never called again: do not keep it (and its memory) alive in the slot.
         this.slotInstances[slot] = undefined;
         this.slotStates[slot] = undefined;
-        let ms: number | undefined;
-        if (timed) {
-          const t1 = performance.now();
-          ms = t1 - t0;
-          t0 = t1;
-          counters.observeCall(ms);
-        }
+        const ms = timed ? this.lap(counters) : undefined;
         steps?.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, ms });
         // Fail open: skip this plugin; the next one is offered what this one was offered.
         if (plugin.policy === "closed") return { outcome: "fail", failure, steps: steps ?? NO_STEPS };
