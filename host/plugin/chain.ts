@@ -25,6 +25,7 @@ export interface ChainStep {
 
 /** The steps of a decision made without them (PluginChain.run withSteps false), shared and frozen. */
 export const NO_STEPS: readonly ChainStep[] = Object.freeze([]);
+const NO_METADATA: readonly [string, string][] = Object.freeze([]);
 
 export type ChainDecision =
   | { readonly outcome: "accept"; readonly subset: Subset; readonly metadata: readonly [string, string][]; readonly steps: readonly ChainStep[] }
@@ -232,7 +233,7 @@ export class PluginChain {
     let metadata: readonly [string, string][] | null = null;
     if (this.offered.length < hostCount) this.offered = new Uint32Array(Math.max(hostCount, this.offered.length * 2));
     const plugins = this.plugins;
-    if (plugins.length === 0) return { outcome: "accept", subset: { snapshot, indices: null, count: hostCount }, metadata: [], steps: steps ?? NO_STEPS };
+    if (plugins.length === 0) return { outcome: "accept", subset: { snapshot, indices: null, count: hostCount }, metadata: NO_METADATA, steps: steps ?? NO_STEPS };
     const tableId = this.tables.idOf(snapshot.cluster);
     this.request.encode(req);
     const encodedTable = this.tables.encode(snapshot);
@@ -332,7 +333,7 @@ export class PluginChain {
     // A stable set is handed on as is (it is never written again); the scratch array is copied.
     const indices = cur === null ? null : stable ? cur : cur.slice(0, count);
     const subset: Subset = { snapshot, indices, count };
-    return { outcome: "accept", subset, metadata: metadata ?? [], steps: steps ?? NO_STEPS };
+    return { outcome: "accept", subset, metadata: metadata ?? NO_METADATA, steps: steps ?? NO_STEPS };
   }
 
   /** Checks the plugin's kept indices and makes them the next offer (this.offered), in table order. */
