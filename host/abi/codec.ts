@@ -36,7 +36,7 @@ function maxBytes(s: string): number {
   return 4 + s.length * 3;
 }
 
-function writeU32(u8: Uint8Array, pos: number, v: number): void {
+export function writeU32(u8: Uint8Array, pos: number, v: number): void {
   u8[pos] = v;
   u8[pos + 1] = v >>> 8;
   u8[pos + 2] = v >>> 16;
@@ -49,24 +49,28 @@ export function readU32(u8: Uint8Array, pos: number): number {
 
 /**
  * Writes `str s` at pos and returns the position after it. The caller guarantees maxBytes(s) bytes of room.
- * ASCII is copied by a plain loop (cheaper than encodeInto for the short strings of headers, measured here);
- * the first non-ASCII code unit hands the rest to TextEncoder, which also turns lone surrogates into U+FFFD.
+ * ASCII is copied by a plain loop (cheaper than encodeInto for the short strings of headers, measured here),
+ * small enough for the JIT to inline into the request encoder; the first non-ASCII code unit hands the string
+ * to writeStrPastAscii.
  */
 export function writeStr(u8: Uint8Array, pos: number, s: string, lowercase = false): number {
   const start = pos + 4;
   const n = s.length;
-  let i = 0;
-  for (; i < n; i++) {
+  for (let i = 0; i < n; i++) {
     let c = s.charCodeAt(i);
-    if (c >= 0x80) break;
+    if (c >= 0x80) return writeStrPastAscii(u8, pos, s, i, lowercase);
     if (lowercase && c >= 65 && c <= 90) c += 32;
     u8[start + i] = c;
   }
-  let len = i;
-  if (i < n) {
-    const rest = s.slice(i);
-    len += encoder.encodeInto(lowercase ? rest.toLowerCase() : rest, u8.subarray(start + i)).written;
-  }
+  writeU32(u8, pos, n);
+  return start + n;
+}
+
+/** writeStr from code unit `i` on, the first non-ASCII one: TextEncoder also turns lone surrogates into U+FFFD. */
+function writeStrPastAscii(u8: Uint8Array, pos: number, s: string, i: number, lowercase: boolean): number {
+  const start = pos + 4;
+  const rest = s.slice(i);
+  const len = i + encoder.encodeInto(lowercase ? rest.toLowerCase() : rest, u8.subarray(start + i)).written;
   writeU32(u8, pos, len);
   return start + len;
 }

@@ -5,7 +5,7 @@
 // walked code unit by code unit, the names matched once per plugin); a copy of a few dozen bytes is not.
 
 import { MAX_HEADERS, MAX_REQUEST_BYTES } from "./limits.js";
-import { type HeaderFilter, type RequestParts, writeStr } from "./codec.js";
+import { type HeaderFilter, type RequestParts, writeStr, writeU32 } from "./codec.js";
 import { equalsLower } from "../util/ascii.js";
 
 /** Below this many bytes a loop copies faster than a subarray view plus TypedArray.set (measured here). */
@@ -41,34 +41,6 @@ function copyLong(src: Uint8Array, from: number, to: number, dst: Uint8Array, at
 }
 
 /**
- * Writes `str s` at pos (room for 4 + 3 × length is the caller's), lowercasing ASCII letters when asked.
- * Small enough for the JIT to inline into encode: header names and values are short ASCII; the first code
- * unit past ASCII hands the whole string to codec's writeStr, which also handles lone surrogates.
- */
-function putStr(u8: Uint8Array, pos: number, s: string, lowercase: boolean): number {
-  const start = pos + 4;
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 0x80) return writeStr(u8, pos, s, lowercase);
-    if (lowercase && c >= 65 && c <= 90) c += 32;
-    u8[start + i] = c;
-  }
-  u8[pos] = n;
-  u8[pos + 1] = n >>> 8;
-  u8[pos + 2] = n >>> 16;
-  u8[pos + 3] = n >>> 24;
-  return start + n;
-}
-
-function writeU32(u8: Uint8Array, pos: number, v: number): void {
-  u8[pos] = v;
-  u8[pos + 1] = v >>> 8;
-  u8[pos + 2] = v >>> 16;
-  u8[pos + 3] = v >>> 24;
-}
-
-/**
  * The encoder of one chain: built once from the plugins' header filters (null: the plugin reads every
  * header), then `encode` per request and `sizeOf` / `writeTo` per plugin ("slot", its place in the chain).
  * Not reentrant: one request at a time, as the chain runs synchronously.
@@ -84,7 +56,6 @@ export class SharedRequest {
   /** Each declared name as §4.2 writes it (u32 length, then its bytes). */
   private readonly nameBytes: Uint8Array[] = [];
   private readonly wants: Uint8Array;
-  private readonly byLength = new Map<number, number[]>();
   /** 1 for a slot that reads every header (declares none). */
   private readonly all: Uint8Array;
   private readonly anyAll: boolean;
@@ -117,10 +88,7 @@ export class SharedRequest {
     for (const [name, id] of ids) {
       this.names[id] = name;
       const bytes = new Uint8Array(4 + 3 * name.length);
-      this.nameBytes[id] = bytes.slice(0, putStr(bytes, 0, name, false));
-      const list = this.byLength.get(name.length) ?? [];
-      list.push(id);
-      this.byLength.set(name.length, list);
+      this.nameBytes[id] = bytes.slice(0, writeStr(bytes, 0, name));
     }
     filters.forEach((f, slot) => {
       if (f !== null) for (const n of f.names) this.wants[ids.get(n)! * this.slots + slot] = 1;
@@ -132,17 +100,11 @@ export class SharedRequest {
 
   /** The declared name `raw` is, ignoring case, or -1. */
   private nameOf(raw: string): number {
+    // A chain declares a handful of names: comparing lengths beats a Map lookup per header (measured). Most
+    // clients send lowercase names (HTTP/2 requires them): === first, a native compare.
     const names = this.names;
-    // A chain declares a handful of names: comparing lengths beats a Map lookup per header (measured).
-    if (names.length <= 8) {
-      const n = raw.length;
-      // Most clients send lowercase names (HTTP/2 requires them): === first, a native compare.
-      for (let i = 0; i < names.length; i++) if (names[i]!.length === n && (raw === names[i] || equalsLower(raw, names[i]!))) return i;
-      return -1;
-    }
-    const candidates = this.byLength.get(raw.length);
-    if (candidates === undefined) return -1;
-    for (let i = 0; i < candidates.length; i++) if (equalsLower(raw, this.names[candidates[i]!]!)) return candidates[i]!;
+    const n = raw.length;
+    for (let i = 0; i < names.length; i++) if (names[i]!.length === n && (raw === names[i] || equalsLower(raw, names[i]!))) return i;
     return -1;
   }
 
@@ -178,9 +140,9 @@ export class SharedRequest {
     let pos = 0;
     this.room(0, 12 + 3 * (req.method.length + req.path.length + req.authority.length));
     const scratch = this.scratch;
-    pos = putStr(scratch, pos, req.method, false);
-    pos = putStr(scratch, pos, req.path, false);
-    pos = putStr(scratch, pos, req.authority, false);
+    pos = writeStr(scratch, pos, req.method);
+    pos = writeStr(scratch, pos, req.path);
+    pos = writeStr(scratch, pos, req.authority);
     this.prefixEnd = pos;
     this.segments = 0;
     const raw = req.rawHeaders;
@@ -202,9 +164,9 @@ export class SharedRequest {
         for (let k = 0; k < bytes.length; k++) scratch[pos + k] = bytes[k]!;
         pos += bytes.length;
       } else {
-        pos = putStr(this.scratch, pos, name, true);
+        pos = writeStr(this.scratch, pos, name, true);
       }
-      pos = putStr(this.scratch, pos, value, false);
+      pos = writeStr(this.scratch, pos, value);
       this.segment(start, pos, id);
     }
     // A new generation voids every slot's count without a fill (a native call) per request.

@@ -157,30 +157,20 @@ export class SwitchyardMetrics {
     });
     // The process's memory, read at scrape time (no timer, no observer): the standard names of prom-client's
     // default metrics, without the event-loop monitor and GC observer those start for the process's life.
-    new Gauge({
-      name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", registers,
-      collect() {
-        this.set(process.memoryUsage.rss());
-      },
-    });
-    new Gauge({
-      name: "nodejs_heap_size_total_bytes", help: "Process heap size from Node.js in bytes.", registers,
-      collect() {
-        this.set(process.memoryUsage().heapTotal);
-      },
-    });
-    new Gauge({
-      name: "nodejs_heap_size_used_bytes", help: "Process heap size used from Node.js in bytes.", registers,
-      collect() {
-        this.set(process.memoryUsage().heapUsed);
-      },
-    });
-    new Gauge({
-      name: "nodejs_external_memory_bytes", help: "Node.js external memory size in bytes (Buffers and ArrayBuffers, not wasm memory).", registers,
-      collect() {
-        this.set(process.memoryUsage().external);
-      },
-    });
+    const memory: [string, string, () => number][] = [
+      ["process_resident_memory_bytes", "Resident memory size in bytes.", () => process.memoryUsage.rss()],
+      ["nodejs_heap_size_total_bytes", "Process heap size from Node.js in bytes.", () => process.memoryUsage().heapTotal],
+      ["nodejs_heap_size_used_bytes", "Process heap size used from Node.js in bytes.", () => process.memoryUsage().heapUsed],
+      ["nodejs_external_memory_bytes", "Node.js external memory size in bytes (Buffers and ArrayBuffers, not wasm memory).", () => process.memoryUsage().external],
+    ];
+    for (const [name, help, read] of memory) {
+      new Gauge({
+        name, help, registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    }
     new Gauge({
       name: `${p}plugins_generation`, help: "Increases on every plugin swap (bundle loaded, swapped or removed, config pushed).", registers,
       collect() {

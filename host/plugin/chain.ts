@@ -240,8 +240,10 @@ export class PluginChain {
     // One run in timingEvery is timed, with one clock read per plugin: a call's time runs from the end of
     // the previous one (the chain's own work between two calls is the next plugin's marshaling).
     const timed = ++this.runs >= this.timingEvery;
-    if (timed) this.runs = 0;
-    if (timed) this.tick = performance.now();
+    if (timed) {
+      this.runs = 0;
+      this.tick = performance.now();
+    }
 
     for (let slot = 0; slot < plugins.length; slot++) {
       const plugin = plugins[slot]!;

@@ -65,8 +65,7 @@ export class PluginInstance {
   private readonly fresh: number[] = [];
   /** Per table id, the encoded size of the loaded table. */
   private readonly tableBytes: number[] = [];
-  /** The headers this bundle reads (null: all of them), for the chain's SharedRequest. */
-  readonly filter: HeaderFilter | null;
+  private readonly filter: HeaderFilter | null;
   /** For route() calls outside a chain (tools, the test harness): this instance alone. */
   private own: SharedRequest | null = null;
 

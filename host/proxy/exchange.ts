@@ -138,9 +138,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly policy: ForwardPolicy,
-    private readonly picker: ForwardListener,
+    private readonly listener: ForwardListener,
   ) {
-    this.started = picker.startedAt ?? ctx.clock();
+    this.started = listener.startedAt ?? ctx.clock();
     const headers: string[] = [];
     const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
     this.hasBody = (buildRequestHeaders(req.rawHeaders, req.socket.remoteAddress, proto, policy, headers) & HAS_BODY) !== 0;
@@ -177,7 +177,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   // --- attempts -------------------------------------------------------------------------------------------
 
   private attempt(preselected: Host | null): void {
-    const host = preselected ?? this.picker.pick(this.failed ?? NO_HOSTS);
+    const host = preselected ?? this.listener.pick(this.failed ?? NO_HOSTS);
     if (host === null) {
       this.fail(this.error ?? new NoHostError(this.attempts));
       return;
@@ -238,7 +238,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const host = this.host!;
     if (this.policy.retry.onStatuses.has(statusCode) && this.canRetry()) {
       this.markFailed(host);
-      const next = this.picker.pick(this.failed!);
+      const next = this.listener.pick(this.failed!);
       if (next !== null) {
         // Drain this answer to completion so that its connection stays reusable, then try `next`.
         this.draining = true;
@@ -400,9 +400,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       endedAt: ended,
       error,
     };
-    writeAccessLog(this.ctx.logger, this.req.method ?? "", this.req.url ?? "", outcome, this.picker);
+    writeAccessLog(this.ctx.logger, this.req.method ?? "", this.req.url ?? "", outcome, this.listener);
     if (this.told) return;
     this.told = true;
-    this.picker.done(outcome);
+    this.listener.done(outcome);
   }
 }

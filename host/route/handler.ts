@@ -5,7 +5,7 @@
 
 import type { ClusterSnapshot, Subset } from "../cluster/types.js";
 import type { RequestParts } from "../abi/codec.js";
-import type { ChainDecision, ChainStep, PluginChain } from "../plugin/chain.js";
+import { NO_STEPS, type ChainDecision, type ChainStep, type PluginChain } from "../plugin/chain.js";
 import type { PluginFailure } from "../plugin/errors.js";
 
 export const enum HandlerStatus {
@@ -51,7 +51,6 @@ export interface RouteHandler {
   isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult;
 }
 
-const NO_STEPS: readonly ChainStep[] = Object.freeze([]);
 
 /** Keeps the hosts of `subset` that carry every tag of `match`. */
 export function narrowByTags(subset: Subset, match: Readonly<Record<string, string>>): Subset {

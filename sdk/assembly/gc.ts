@@ -25,15 +25,9 @@ export function collectNow(): void {
 
 /** Collects garbage if the policy says it is due. Call only when no managed reference is held on the stack. */
 export function collectIfDue(): void {
-  // The incremental runtime collects by itself; the stub runtime never frees.
+  // The incremental runtime collects by itself; the stub runtime never frees. Built by a plain asc with
+  // --runtime minimal, without the count, collecting every time is the safe choice.
   if (ASC_RUNTIME != 1) return;
-  if (isDefined(__sy_managed_bytes)) {
-    if (__sy_managed_bytes() < threshold) return;
-    __collect();
-    const live = __sy_managed_bytes();
-    threshold = live * 2 > MIN_THRESHOLD ? live * 2 : MIN_THRESHOLD;
-  } else {
-    // Built by a plain asc with --runtime minimal: without the count, collecting every time is the safe choice.
-    __collect();
-  }
+  if (isDefined(__sy_managed_bytes) && __sy_managed_bytes() < threshold) return;
+  collectNow();
 }
