@@ -4,7 +4,7 @@
 //
 // Why not the default incremental runtime: it keeps every managed local of every function on a shadow stack
 // in linear memory and calls a write barrier on every store of a reference, so that it may collect in the
-// middle of a call. Measured here on the example plugins, sy_route took 2.9-3.3x as long with it (e.g.
+// middle of a call. Measured here on the example plugins, sy_route took 2.9-3.4x as long with it (e.g.
 // header-canary 158 -> 47 ns, version-split 220 -> 75 ns), and the chain of three 1.67 -> 1.28 us. A plugin
 // call is short and returns to the host, which is the one point where no reference lives on the wasm stack,
 // so collecting there is safe without a shadow stack.
