@@ -16,6 +16,8 @@ import { instrument } from "../host/sandbox/instrument.js";
 import { sandboxOptions } from "../host/sandbox/options.js";
 import { SandboxClassifier } from "../host/sandbox/plugin-hooks.js";
 import { makeRequest, makeSnapshot } from "../bench/chain.js";
+import { MAX_HOSTS } from "../host/abi/limits.js";
+import { PluginChain, TableRegistry } from "../host/plugin/chain.js";
 
 const ROOT = "build/plugins";
 const bundles = existsSync(ROOT) ? readdirSync(ROOT).filter((d) => existsSync(join(ROOT, d, "plugin.wasm"))).sort() : [];
@@ -69,5 +71,25 @@ describe("host tables under the default budget (budget grows with the table, sdk
     expect(() => inst.loadTable(0, snapshot, encoded)).toThrow(expect.objectContaining({ kind: "budget" }));
     expect(budget.armFor(encoded.length)).toBeGreaterThan(budget.fuel);
     expect(budget.armFor(1e9)).toBe(MAX_FUEL);
+  });
+});
+
+describe("a MAX_HOSTS table under the default budget", () => {
+  const sandbox = sandboxOptions();
+  const snapshot = makeSnapshot(MAX_HOSTS, 2);
+  const canaries = snapshot.hosts.filter((h) => h.tags.version === "canary").length;
+
+  // The SDK once listed "all but the tag" inside the sy_route that first dropped the tag: after a canary-on
+  // request (which loads the table), that was a later sy_route, with the plain budget, and it ran out.
+  test("header-canary answers canary-on then canary-off, each with its group, and never fails", async () => {
+    const plugin = RouterPlugin.create(await loadBundle(join(ROOT, "header-canary"), { transform: sandbox.transform }), undefined, 0, { guard: sandbox.guard });
+    const chain = new PluginChain([plugin], new TableRegistry());
+    const counts = [true, false, true, false].map((on) => {
+      const d = chain.run(makeRequest(on), snapshot);
+      expect(d.steps.map((s) => [s.outcome, s.failure?.message])).toEqual([["accept", undefined]]);
+      return d.outcome === "accept" ? d.subset.count : -1;
+    });
+    expect(counts).toEqual([canaries, MAX_HOSTS - canaries, canaries, MAX_HOSTS - canaries]);
+    expect(plugin.stats.failures).toBe(0);
   });
 });

@@ -106,8 +106,32 @@ export class Host {
  * whole tag costs O(1) on both sides.
  */
 export class TagList {
-  /** Ascending table indices. */
-  readonly indices: Array<i32> = new Array<i32>();
+  private own: Array<i32> | null = null;
+  /** For a complement: the list it is the complement of, and the table's host count. */
+  private source: TagList | null = null;
+  private tableCount: i32 = 0;
+  /**
+   * Ascending table indices. A complement lists its indices only when first read: it is named in a
+   * sy_route, whose budget does not grow with the table (ABI §7), and read in the sy_group that follows,
+   * whose budget does.
+   */
+  get indices(): Array<i32> {
+    let list = this.own;
+    if (list === null) {
+      list = new Array<i32>();
+      const source = this.source;
+      if (source !== null) {
+        const inList = source.indices;
+        let j = 0;
+        for (let i = 0; i < this.tableCount; i++) {
+          if (j < inList.length && unchecked(inList[j]) == i) j++;
+          else list.push(i);
+        }
+      }
+      this.own = list;
+    }
+    return list;
+  }
   /** How many of them are healthy; set when the table is complete. */
   healthy: i32 = 0;
   /** Group id in its table (0 .. MAX_GROUPS-1), or -1 while it has none. */
@@ -119,8 +143,19 @@ export class TagList {
   offeredHealthy: i32 = 0;
   countVersion: i32 = -1;
 
+  static complementOf(list: TagList, tableCount: i32, tableHealthy: i32): TagList {
+    const c = new TagList();
+    c.source = list;
+    c.tableCount = tableCount;
+    c.healthy = tableHealthy - list.healthy;
+    c.complement = list;
+    return c;
+  }
+
   /** Whether table index `index` is in the list. O(log n). */
   has(index: i32): bool {
+    const source = this.source;
+    if (source !== null && this.own === null) return !source.has(index);
     const list = this.indices;
     let lo = 0;
     let hi = list.length - 1;
@@ -221,24 +256,11 @@ export class HostTable {
     return list;
   }
 
-  /** The hosts not in `list`, built once per table: O(count) the first time, O(1) after. */
+  /** The hosts not in `list`, one list per table: O(1); its indices are listed on first read. */
   complementOf(list: TagList): TagList {
     let c = list.complement;
     if (c === null) {
-      c = new TagList();
-      const inList = list.indices;
-      let j = 0;
-      let healthy = 0;
-      for (let i = 0; i < this.count; i++) {
-        if (j < inList.length && unchecked(inList[j]) == i) {
-          j++;
-          continue;
-        }
-        c.indices.push(i);
-        if (this.isHealthy(i)) healthy++;
-      }
-      c.healthy = healthy;
-      c.complement = list;
+      c = TagList.complementOf(list, this.count, this.healthyCount);
       list.complement = c;
     }
     return c;
