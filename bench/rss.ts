@@ -31,6 +31,7 @@ import { runLoad } from "./e2e/loadgen.js";
 import { nginxUpstreamConfig } from "./e2e/native.js";
 import { freePort, listeningPorts, rssKiB, sleep, start, waitForPort, which, type Spawned } from "./e2e/proc.js";
 import { table } from "./stats.js";
+import { MAX_CPU_MS } from "../host/sandbox/budget.js";
 
 /** The example bundles of build/plugins (`make build`). */
 const EXAMPLES = ["header-canary", "zone-affinity", "version-split", "deny", "drain"] as const;
@@ -47,8 +48,6 @@ const DEAD_PORT_BASE = 20_000;
 const TARGET_MIB = 120;
 const TARGET_REQUESTS = 1_000_000;
 const BALANCE_REQUESTS = 300;
-/** The most an i32 fuel counter holds, in ms (host/sandbox/budget.ts). */
-const MAX_CPU_MS = 4_294;
 
 export interface RssOptions {
   requests: number;

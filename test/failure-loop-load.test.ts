@@ -130,7 +130,7 @@ describe("loop-route under concurrent load", () => {
     const busy = Math.max(1, without.loop.p50 / 2, again.loop.p50 / 2);
     console.log(`machine busy factor ${busy.toFixed(1)}`);
     // One call holds the event loop for about its budget at most: the fuel check ends it. FUEL_PER_MS is the
-    // baseline tier's rate, so warm (optimized) code stops well before. The budget is fuel, not wall time: on a
+    // optimizing tier's rate on a machine twice as slow as measured, so a warm call stops before it. The budget is fuel, not wall time: on a
     // shared 2-vCPU machine the process can be descheduled mid-call (p99 seen from 12 to 48 ms at load 10+), so
     // the median is held to the budget and the tail only to "it ends".
     expect(calls).toHaveLength(withLoop.latencies.length);
