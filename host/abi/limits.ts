@@ -59,3 +59,11 @@ export const REQUIRED_EXPORTS = [
 
 /** Needed only by a plugin that answers with groups (§5.3); checked when it first does. */
 export const SY_GROUP = "sy_group";
+
+/**
+ * Optional (§4.4): after every sy_configure that returned OK the host calls it to learn the headers the
+ * configured plugin reads; without it the bundle's metadata.json `headers` apply.
+ */
+export const SY_HEADERS = "sy_headers";
+/** A header list's count that means "every header" (§4.4). */
+export const ALL_HEADERS = 0xffffffff;

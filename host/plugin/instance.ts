@@ -4,6 +4,7 @@
 import type { ClusterSnapshot } from "../cluster/types.js";
 import { AnswerError, AnswerHeader, HeaderFilter, type RequestParts } from "../abi/codec.js";
 import { SharedRequest } from "../abi/shared-request.js";
+import { encodeHeaderList, readHeaderList } from "../abi/header-list.js";
 import { Guest, GuestAbort, GuestAreaError, type GuestLogSink } from "../abi/guest.js";
 import {
   MAX_CONFIG_BYTES,
@@ -13,6 +14,7 @@ import {
   STATUS_NO_TABLE,
   STATUS_OK,
   STATUS_REJECTED,
+  SY_HEADERS,
 } from "../abi/limits.js";
 import { type FailureKind } from "./errors.js";
 
@@ -65,19 +67,31 @@ export class PluginInstance {
   private readonly fresh: number[] = [];
   /** Per table id, the encoded size of the loaded table. */
   private readonly tableBytes: number[] = [];
-  private readonly filter: HeaderFilter | null;
+  /**
+   * The headers written into each request (null: every header): the bundle's list until a configure
+   * declares its own (§4.4 sy_headers), then that list. A chain reads it after configure, when it is built.
+   */
+  private declared: readonly string[] | null;
+  private filter: HeaderFilter | null;
   /** For route() calls outside a chain (tools, the test harness): this instance alone. */
   private own: SharedRequest | null = null;
 
+  /** `bundleHeaders`: the bundle's declared headers (metadata.json), the default a configure may replace. */
   constructor(
     module: WebAssembly.Module,
-    headers: readonly string[] | null,
+    private readonly bundleHeaders: readonly string[] | null,
     sink: GuestLogSink,
     private readonly meter: CallMeter = noMeter,
     private readonly classifier: FailureClassifier = defaultClassifier,
   ) {
-    this.filter = headers === null ? null : new HeaderFilter(headers);
+    this.declared = bundleHeaders;
+    this.filter = bundleHeaders === null ? null : new HeaderFilter(bundleHeaders);
     this.guest = Guest.instantiate(module, sink);
+  }
+
+  /** The headers this instance is given per request, as its last accepted configure decided (null: all). */
+  get headers(): readonly string[] | null {
+    return this.declared;
   }
 
   private fail(err: unknown): never {
@@ -97,12 +111,40 @@ export class PluginInstance {
       this.meter.arm(this.guest, bytes.length);
       const len = this.guest.writeInput(bytes);
       status = this.guest.exports.sy_configure(len);
-      if (status === STATUS_OK) return null;
+      if (status === STATUS_OK) return this.askHeaders();
       if (status === STATUS_REJECTED || status === STATUS_BAD_INPUT) return this.guest.message();
     } catch (err) {
       this.fail(err);
     }
     throw new InstanceFailure("status", `sy_configure returned unknown status ${status}`);
+  }
+
+  /**
+   * After an accepted configure: asks the optional sy_headers (§4.4) which headers the plugin now reads,
+   * handing it the bundle's list as the default. Returns null, or a message refusing the config (the
+   * plugin's own REJECTED, or a list the host cannot use). Without the export the bundle's list stays.
+   */
+  private askHeaders(): string | null {
+    const fn = (this.guest.exports as unknown as Partial<Record<string, (len: number) => number>>)[SY_HEADERS];
+    if (typeof fn !== "function") return null;
+    const input = encodeHeaderList(this.bundleHeaders);
+    this.meter.arm(this.guest, input.length);
+    const status = fn(this.guest.writeInput(input));
+    if (status === STATUS_REJECTED) return this.guest.message();
+    if (status !== STATUS_OK) {
+      const why = status === STATUS_BAD_INPUT ? `: ${safeMessage(this.guest)}` : "";
+      throw new InstanceFailure("status", `${SY_HEADERS} returned status ${status}${why}`);
+    }
+    let names: string[] | null;
+    try {
+      names = readHeaderList(this.guest.view(), this.guest.output());
+    } catch (err) {
+      return `the plugin's configure declared headers the host cannot use: ${(err as Error).message}`;
+    }
+    this.declared = names === null ? null : Object.freeze(names);
+    this.filter = names === null ? null : new HeaderFilter(names);
+    this.own = null;
+    return null;
   }
 
   /** Makes sure table `id` holds `snapshot`; writes the encoded table only when the snapshot changed. */

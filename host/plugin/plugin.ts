@@ -8,6 +8,7 @@ import type { Bundle, BundleMetadata, FailurePolicy } from "./bundle.js";
 import { BundleError, ConfigRejected, type FailureKind, PluginFailure } from "./errors.js";
 import { type CallMeter, type FailureClassifier, InstanceFailure, PluginInstance, defaultClassifier, noMeter } from "./instance.js";
 import { PluginCounters, type PluginCounterSet } from "./counters.js";
+import { sameHeaders } from "../abi/header-list.js";
 
 export type Clock = () => number; // milliseconds, monotonic
 
@@ -58,6 +59,7 @@ export class RouterPlugin {
   readonly order: number;
   readonly version: string;
   readonly policy: FailurePolicy;
+  /** The headers the host writes per request (null: all), as this config's configure declared them (§4.4). */
   readonly headers: readonly string[] | null;
   readonly stats: PluginStats = { calls: 0, failures: 0, failuresByKind: {}, quarantines: 0 };
   /** Calls, verdicts and call times by plugin name, kept across versions (what the metrics show). */
@@ -81,7 +83,7 @@ export class RouterPlugin {
     this.order = m.order;
     this.version = m.version;
     this.policy = m.failurePolicy;
-    this.headers = m.headers;
+    this.headers = instance.headers;
     this.current = instance;
     this.opts = opts;
     this.counters = opts.counters?.of(m.name) ?? new PluginCounters();
@@ -150,6 +152,11 @@ export class RouterPlugin {
       const inst = RouterPlugin.freshInstance(this.bundle, this.opts);
       const message = inst.configure(this.config);
       if (message !== null) throw new InstanceFailure("status", `a fresh instance rejected the current config: ${message}`);
+      // The chain encodes requests for the headers this plugin declared when it was built: a fresh instance
+      // that reads others would silently miss them.
+      if (!sameHeaders(inst.headers, this.headers)) {
+        throw new InstanceFailure("status", `a fresh instance declared other headers for the current config (${JSON.stringify(inst.headers)}, not ${JSON.stringify(this.headers)})`);
+      }
       this.current = inst;
       return inst;
     } catch (err) {

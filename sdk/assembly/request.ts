@@ -6,6 +6,7 @@ import { fnv1a32Bytes, FNV_OFFSET_BASIS } from "./hash";
 import { MAX_HEADERS } from "./limits";
 import { Interner } from "./intern";
 import { asciiNameEquals, decodeUtf8, utf8Equals } from "./utf8";
+import { checkDeclared } from "./declared";
 
 // Per header: name offset, name length, value offset, value length (offsets from the request start).
 const SLOTS: i32 = 4;
@@ -78,7 +79,7 @@ export class Request {
    * SDK's lookups by string identity (HostTable.tagList) hit.
    */
   header(name: string): string | null {
-    const i = this.find(name, 0);
+    const i = this.first(name);
     if (i < 0) return null;
     const s = i * SLOTS;
     return headerValues.get(this.base + unchecked(spans[s + 2]), <i32>unchecked(spans[s + 3]));
@@ -86,7 +87,7 @@ export class Request {
 
   /** Whether the first value of header `name` (any case) equals `value`; allocates nothing for ASCII. */
   headerEquals(name: string, value: string): bool {
-    const i = this.find(name, 0);
+    const i = this.first(name);
     if (i < 0) return false;
     const s = i * SLOTS;
     return utf8Equals(this.base + unchecked(spans[s + 2]), unchecked(spans[s + 3]), value);
@@ -94,7 +95,7 @@ export class Request {
 
   /** Whether the first value of header `name` equals one of `values`; allocates nothing for ASCII. */
   headerIn(name: string, values: string[]): bool {
-    const i = this.find(name, 0);
+    const i = this.first(name);
     if (i < 0) return false;
     const s = i * SLOTS;
     for (let v = 0; v < values.length; v++) {
@@ -108,7 +109,7 @@ export class Request {
    * making the string; -1 when the request does not carry the header.
    */
   headerHash(name: string): i64 {
-    const i = this.find(name, 0);
+    const i = this.first(name);
     if (i < 0) return -1;
     const s = i * SLOTS;
     return <i64>fnv1a32Bytes(this.base + unchecked(spans[s + 2]), <i32>unchecked(spans[s + 3]), FNV_OFFSET_BASIS);
@@ -116,13 +117,13 @@ export class Request {
 
   /** Whether the request carries header `name` (any case); allocates nothing. */
   hasHeader(name: string): bool {
-    return this.find(name, 0) >= 0;
+    return this.first(name) >= 0;
   }
 
   /** Every value of header `name` (any case) in arrival order; empty when absent. */
   headerAll(name: string): string[] {
     const out = new Array<string>();
-    let i = this.find(name, 0);
+    let i = this.first(name);
     while (i >= 0) {
       out.push(this.headerValueAt(i));
       i = this.find(name, i + 1);
@@ -142,6 +143,13 @@ export class Request {
     this.check(i);
     const s = i * SLOTS;
     return decodeUtf8(this.base + spans[s + 2], spans[s + 3]);
+  }
+
+  /** The first header `name`; when absent, checks that the host would have written it (declared.ts). */
+  private first(name: string): i32 {
+    const i = this.find(name, 0);
+    if (i < 0) checkDeclared(name);
+    return i;
   }
 
   private find(name: string, from: i32): i32 {

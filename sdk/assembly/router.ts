@@ -10,9 +10,37 @@ export abstract class Handler {
   abstract route(request: Request, hosts: Hosts, result: Result): void;
 }
 
-/** The outcome of RouterFactory.configure: a handler to use, or the reason the config is refused. */
+/**
+ * The outcome of RouterFactory.configure: a handler to use, or the reason the config is refused; with a
+ * handler, the headers it reads when the config names them (else plugin.json's "headers" apply):
+ *
+ * ```ts
+ * return Configured.ok(new Handler(header)).readingHeaders([header]);
+ * ```
+ */
 export class Configured {
+  /** Declared by readingHeaders; null: plugin.json's list. */
+  headers: string[] | null = null;
+  allHeaders: bool = false;
+
   private constructor(readonly handler: Handler | null, readonly message: string) {}
+
+  /**
+   * The host writes exactly these headers (any case) into each request routed with this config, in place
+   * of plugin.json's "headers"; asking a Request for another one stops the call with an error naming it.
+   */
+  readingHeaders(names: string[]): Configured {
+    this.headers = names;
+    this.allHeaders = false;
+    return this;
+  }
+
+  /** The host writes every header of each request (costs more per request than a list). */
+  readingAllHeaders(): Configured {
+    this.headers = null;
+    this.allHeaders = true;
+    return this;
+  }
 
   static ok(handler: Handler): Configured {
     return new Configured(handler, "");

@@ -68,6 +68,11 @@ export class TestPlugin {
     throw err;
   }
 
+  /** The headers the host would write per request under the current config (null: all; sdk/ABI.md §4.4). */
+  get headers(): readonly string[] | null {
+    return this.instance.headers;
+  }
+
   /** Configures the plugin; the default config when `text` is omitted. */
   configure(text: string = this.bundle.metadata.defaultConfig): { ok: boolean; message?: string } {
     let message: string | null;

@@ -48,7 +48,8 @@ class DenyFactory extends RouterFactory {
       c.fail("config field \"body\": expected at most " + MAX_BODY_BYTES.toString() + " bytes, got " + String.UTF8.byteLength(body).toString());
     }
     if (!c.ok) return Configured.reject(c.error);
-    return Configured.ok(new DenyHandler(header.toLowerCase(), values, status, body));
+    // The header is the config's: the host writes the one this config names, not plugin.json's.
+    return Configured.ok(new DenyHandler(header.toLowerCase(), values, status, body)).readingHeaders([header]);
   }
 }
 

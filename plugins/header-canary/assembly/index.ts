@@ -51,7 +51,8 @@ class CanaryFactory extends RouterFactory {
       c.fail("config field \"others\": expected \"non-canary\" or \"all\", got \"" + others + "\"");
     }
     if (!c.ok) return Configured.reject(c.error);
-    return Configured.ok(new CanaryHandler(header.toLowerCase(), values, tag, tagValue, others == "all"));
+    // The header is the config's: the host writes the one this config names, not plugin.json's.
+    return Configured.ok(new CanaryHandler(header.toLowerCase(), values, tag, tagValue, others == "all")).readingHeaders([header]);
   }
 }
 

@@ -49,7 +49,8 @@ class SplitFactory extends RouterFactory {
     const to = c.requireString("to");
     if (c.ok && from == to) c.fail("config fields \"from\" and \"to\": expected two different versions, both are \"" + from + "\"");
     if (!c.ok) return Configured.reject(c.error);
-    return Configured.ok(new SplitHandler(header.toLowerCase(), <u32>percent, tag, from, to));
+    // The header is the config's: the host writes the one this config names, not plugin.json's.
+    return Configured.ok(new SplitHandler(header.toLowerCase(), <u32>percent, tag, from, to)).readingHeaders([header]);
   }
 }
 

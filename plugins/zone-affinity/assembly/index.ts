@@ -40,7 +40,8 @@ class ZoneFactory extends RouterFactory {
     const minHealthy = c.optionalInt("minHealthy", 1, 1, 65536);
     const tag = c.optionalString("tag", "zone");
     if (!c.ok) return Configured.reject(c.error);
-    return Configured.ok(new ZoneHandler(header.toLowerCase(), minHealthy, tag));
+    // The header is the config's: the host writes the one this config names, not plugin.json's.
+    return Configured.ok(new ZoneHandler(header.toLowerCase(), minHealthy, tag)).readingHeaders([header]);
   }
 }
 

@@ -12,7 +12,8 @@ import { currentHandler, registeredFactory, setCurrentHandler } from "../router"
 import { decodeTable, HostTable, tableError } from "../table";
 import { decodeUtf8 } from "../utf8";
 import { collectIfDue, collectNow } from "../gc";
-import { areaAddress, areaCapacity, reserve } from "./areas";
+import { answerHeaders, declareHeaders, headersError } from "../declared";
+import { areaAddress, areaCapacity, outputAddress, reserve } from "./areas";
 import { writeAnswer, writeGroup, writeMessage } from "./encode";
 import {
   AREA_INPUT,
@@ -64,7 +65,16 @@ function configure(len: i32): i32 {
     return STATUS_REJECTED;
   }
   setCurrentHandler(handler);
+  declareHeaders(configured.headers, configured.allHeaders);
   return STATUS_OK;
+}
+
+/** §4.4: the bundle's header list is in the input area; answer the list this configure reads. */
+function headers(len: i32): i32 {
+  if (!inputHolds(len, MAX_CONFIG_BYTES)) return badLength("sy_headers", len, MAX_CONFIG_BYTES);
+  if (answerHeaders(areaAddress(AREA_INPUT), <u32>len, outputAddress())) return STATUS_OK;
+  writeMessage(headersError);
+  return STATUS_REJECTED;
 }
 
 function setHosts(table: i32, len: i32): i32 {
@@ -179,6 +189,12 @@ export function sy_drop_hosts(table: i32): i32 {
 
 export function sy_route(table: i32, len: i32, subset: i32): i32 {
   const r = route(table, len, subset);
+  collectIfDue();
+  return r;
+}
+
+export function sy_headers(len: i32): i32 {
+  const r = headers(len);
   collectIfDue();
   return r;
 }
