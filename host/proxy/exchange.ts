@@ -92,6 +92,26 @@ function onTryDeadline(exchange: Exchange): void {
 }
 
 /** Turns "/a/b?x" into the path sent upstream; null when the request target is not a path. */
+/** Passes an upstream 103 on to the client (its hop-by-hop headers dropped), once, before the final answer. */
+function forwardEarlyHints(res: ServerResponse, raw: readonly Buffer[]): void {
+  if (res.headersSent || res.destroyed) return;
+  const pairs: string[] = [];
+  buildResponseHeaders(raw, pairs);
+  const hints: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const name = pairs[i]!.toLowerCase();
+    const had = hints[name];
+    hints[name] = had === undefined ? pairs[i + 1]! : [...(Array.isArray(had) ? had : [had]), pairs[i + 1]!];
+  }
+  // Node writes a 103 only with a Link header (and throws on one it refuses): a hint it cannot pass is dropped.
+  if (hints["link"] === undefined) return;
+  try {
+    res.writeEarlyHints(hints);
+  } catch {
+    // A hint Node refuses to write is dropped; the final response is what matters.
+  }
+}
+
 function upstreamPath(url: string, rewrite: ForwardPolicy["prefixRewrite"]): string | null {
   let path = url;
   if (path.charCodeAt(0) !== 47 /* / */) {
@@ -234,6 +254,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (this.phase === Phase.Done) return false;
+    // An interim 1xx (RFC 9110 §15.2) is not the answer: 103 Early Hints is passed on as an interim answer of
+    // our own, any other is dropped, and the final response still follows. undici itself drops the connection
+    // on a 100 Continue it did not ask for (client-h1.js, "bad response"), which answers 502.
+    if (statusCode < 200) {
+      if (statusCode === 103 && !this.draining) forwardEarlyHints(this.res, rawHeaders);
+      return true;
+    }
     this.clearTryTimer();
     const host = this.host!;
     if (this.policy.retry.onStatuses.has(statusCode) && this.canRetry()) {

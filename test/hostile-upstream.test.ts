@@ -1,0 +1,50 @@
+// Hostile upstreams (issue 18): an upstream that sends interim 1xx answers before its final one. Each case is
+// named after what the upstream sends; the client reads the raw bytes the host writes back.
+import { afterEach, describe, expect, it } from "vitest";
+import { finalWithBody, rawExchange, type RawUpstream, startRawUpstream } from "./helpers/raw.js";
+import { anyHost, mosnConfig, type RunningSwitchyard, startSwitchyard } from "./helpers/switchyard.js";
+
+let sy: RunningSwitchyard | undefined;
+let up: RawUpstream | undefined;
+afterEach(async () => {
+  await sy?.close();
+  await up?.close();
+  sy = undefined;
+  up = undefined;
+});
+
+async function proxyTo(reply: (head: string) => string): Promise<RunningSwitchyard> {
+  up = await startRawUpstream(reply);
+  sy = await startSwitchyard({
+    config: mosnConfig({
+      clusters: [{ name: "c", hosts: [up.address] }],
+      virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", timeout: "5s" } }])],
+    }),
+  });
+  return sy;
+}
+
+const GET = "GET /x HTTP/1.1\r\nHost: a.test\r\n\r\n";
+const FINAL = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+
+describe("upstream interim answers", () => {
+  it("103 Early Hints then 200: the client gets the 103 with its Link, then the 200 and its body", async () => {
+    const s = await proxyTo(() => "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" + FINAL);
+    const text = await rawExchange(s.url, GET, finalWithBody(2));
+    expect(text).toMatch(/^HTTP\/1\.1 103 Early Hints\r\nLink: <\/style\.css>; rel=preload\r\n\r\n/);
+    expect(text).toMatch(/HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
+    expect(s.accessLog().at(-1)).toMatchObject({ status: 200 });
+  });
+
+  it("103 without Link then 200: the hint is dropped and the 200 arrives", async () => {
+    const s = await proxyTo(() => "HTTP/1.1 103 Early Hints\r\nx-hint: 1\r\n\r\n" + FINAL);
+    const text = await rawExchange(s.url, GET, finalWithBody(2));
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
+  });
+
+  it("102 Processing twice then 200: the interim answers are dropped and the 200 arrives", async () => {
+    const s = await proxyTo(() => "HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" + FINAL);
+    const text = await rawExchange(s.url, GET, finalWithBody(2));
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
+  });
+});
