@@ -89,6 +89,29 @@ function lookupHeader(name: string): string | undefined {
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/is;
 
+/** How many Host headers the client sent (rawHeaders: name, value, name, value…). */
+function hostCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === "host") n++;
+  }
+  return n;
+}
+
+/** Replaces the request's Host (raw and parsed) with `authority`, adding one when the client sent none. */
+function setHost(req: IncomingMessage, authority: string): void {
+  const raw = req.rawHeaders;
+  req.headers.host = authority;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === "host") {
+      raw[i + 1] = authority;
+      return;
+    }
+  }
+  raw.push("Host", authority);
+}
+
 /** A tags map with no key (config maps are frozen and small: no Object.keys array per request). */
 function isEmpty(tags: Readonly<Record<string, string>>): boolean {
   for (const _ in tags) return false;
@@ -136,16 +159,23 @@ export class Pipeline {
     if (req.rawHeaders.length > 2 * MAX_HEADERS) {
       return this.answer(req, res, 431, `more than ${MAX_HEADERS} request headers\n`, started, null, null, [], "E_TOO_MANY_HEADERS");
     }
+    // RFC 9112 §3.2: a request with more than one Host is refused (Node keeps the first and drops the rest,
+    // so a front proxy and this host could each route by a different one).
+    if (hostCount(req.rawHeaders) > 1) {
+      return this.answer(req, res, 400, "more than one Host header\n", started, null, null, [], "E_DUPLICATE_HOST");
+    }
     const headers = req.headers;
     let authority = headers.host ?? "";
     let path = req.url ?? "/";
     if (path.charCodeAt(0) !== 47 /* / */) {
       // Absolute form ("GET http://api.example.com/p"), which a server must accept (RFC 9112 §3.2.2): its
-      // authority wins over Host and its path is what routes match.
+      // authority wins over Host and its path is what routes match. Host is rewritten to match, so that the
+      // plugins and the upstream see the authority that routed the request, not the client's other claim.
       const abs = ABSOLUTE_FORM.exec(path);
       if (abs !== null) {
         authority = abs[1]!;
         path = abs[2] === undefined || abs[2] === "" ? "/" : abs[2].charCodeAt(0) === 47 ? abs[2] : `/${abs[2]}`;
+        setHost(req, authority);
       }
     }
     matching = headers;
