@@ -5,7 +5,8 @@
 export const FIELDS = {
   root: ["servers", "cluster_manager", "admin", "switchyard"],
   server: ["listeners", "routers"],
-  listener: ["name", "address", "filter_chains"],
+  listener: ["name", "address", "filter_chains", "switchyard"],
+  listenerSwitchyard: ["header_timeout", "request_timeout", "idle_timeout", "max_connections"],
   filterChain: ["filters"],
   filter: ["type", "config"],
   proxyConfig: ["downstream_protocol", "upstream_protocol", "router_config_name"],

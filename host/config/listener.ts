@@ -4,6 +4,7 @@
 
 import { parseHostPort } from "./address.js";
 import { FIELDS } from "./fields.js";
+import { readListenerLimits } from "./listener-limits.js";
 import { indexPath, keyPath, type Json, type Reader } from "./reader.js";
 import type { DownstreamProtocol, ListenerConfig } from "./types.js";
 
@@ -81,5 +82,6 @@ export function readListener(r: Reader, value: unknown, path: string, inline: In
   if (routerConfigName === undefined && Array.isArray(l["filter_chains"])) {
     r.error(keyPath(path, "filter_chains"), 'expected a "proxy" filter with config.router_config_name, or a "connection_manager" filter');
   }
-  return { name, where: path, address: address ?? "", host, port, downstreamProtocol, routerConfigName };
+  const limits = readListenerLimits(r, l["switchyard"], keyPath(path, "switchyard"));
+  return { name, where: path, address: address ?? "", host, port, downstreamProtocol, routerConfigName, limits };
 }

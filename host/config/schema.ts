@@ -38,6 +38,17 @@ export const CONFIG_SCHEMA = {
         name: str,
         address: { type: "string", pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]\\s]+):\\d{1,5}$", description: '"ip:port"' },
         filter_chains: { type: "array", items: ref("filterChain") },
+        switchyard: ref("listenerSwitchyard"),
+      },
+    },
+    listenerSwitchyard: {
+      type: "object",
+      description: "Switchyard's per-listener limits against slow or idle clients (defaults as nginx's).",
+      properties: {
+        header_timeout: { ...duration, default: "60s" },
+        request_timeout: { ...duration, default: "300s" },
+        idle_timeout: { ...duration, default: "75s" },
+        max_connections: { type: "integer", minimum: 1, maximum: 1000000, default: 10000 },
       },
     },
     filterChain: { type: "object", required: ["filters"], properties: { filters: { type: "array", items: ref("filter") } } },

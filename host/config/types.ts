@@ -6,6 +6,7 @@
 // later errors can point at the line a user wrote.
 
 import type { HostSpec } from "../cluster/types.js";
+import type { ListenerLimits } from "./listener-limits.js";
 
 export type LbType = "round_robin" | "random" | "least_request" | "weighted_round_robin" | "ring_hash" | "maglev";
 export const LB_TYPES: readonly LbType[] = ["round_robin", "random", "least_request", "weighted_round_robin", "ring_hash", "maglev"];
@@ -46,6 +47,8 @@ export interface ListenerConfig {
   readonly port: number; // 0 .. 65535 (0: any free port, for tests)
   readonly downstreamProtocol: DownstreamProtocol;
   readonly routerConfigName: string;
+  /** Timeouts and connection cap (host/config/listener-limits.ts). */
+  readonly limits: ListenerLimits;
 }
 
 export interface AdminConfig {

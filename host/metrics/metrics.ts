@@ -188,6 +188,12 @@ export class SwitchyardMetrics {
       });
     }
 
+    const listenerCloses = new Counter({
+      name: `${p}listener_connections_closed_total`,
+      help: "Client connections a listener closed itself: header_timeout, request_timeout, idle_timeout, connection_limit, connect_refused.",
+      labelNames: ["listener", "reason"], registers,
+    });
+    const onListenerClosed = (listener: string, reason: string) => listenerCloses.labels(listener, reason).inc();
     const onRequest = (e: RequestEvent) => this.observe(e);
     const onFailed = (pl: RouterPlugin, f: PluginFailure) => this.pluginFailures.labels(pl.name, f.kind).inc();
     const onQuarantined = (pl: RouterPlugin) => this.pluginQuarantines.labels(pl.name).inc();
@@ -196,11 +202,13 @@ export class SwitchyardMetrics {
     source.events.on("plugin-failed", onFailed);
     source.events.on("plugin-quarantined", onQuarantined);
     source.events.on("plugin-recovered", onRecovered);
+    source.events.on("listener-closed", onListenerClosed);
     this.unsubscribe = () => {
       source.events.off("request", onRequest);
       source.events.off("plugin-failed", onFailed);
       source.events.off("plugin-quarantined", onQuarantined);
       source.events.off("plugin-recovered", onRecovered);
+      source.events.off("listener-closed", onListenerClosed);
     };
   }
 

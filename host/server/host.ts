@@ -4,6 +4,7 @@
 
 import { EventEmitter } from "node:events";
 import { createServer, type Server } from "node:http";
+import { guardListener, serverTimeouts } from "./listener-guard.js";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
 import { ClusterManager } from "../cluster/cluster-manager.js";
@@ -217,10 +218,11 @@ export class SwitchyardHost {
       });
       const tag = this.opts.workerHeader;
       const pid = String(process.pid);
-      const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, tag === undefined ? (req, res) => pipeline.handle(req, res) : (req, res) => {
+      const server = createServer(serverTimeouts(l.limits), tag === undefined ? (req, res) => pipeline.handle(req, res) : (req, res) => {
         res.setHeader(tag, pid);
         pipeline.handle(req, res);
       });
+      guardListener(server, l.limits, (reason) => this.events.emit("listener-closed", l.name, reason));
       const entry = { name: l.name, server, pipeline, address: null as AddressInfo | null };
       this.servers.push(entry);
       entry.address = await new Promise<AddressInfo>((resolve, reject) => {
