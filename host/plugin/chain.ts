@@ -8,7 +8,7 @@ import { SharedRequest } from "../abi/shared-request.js";
 import { MAX_TABLES, STATUS_NO_GROUP, STATUS_OK, SY_GROUP } from "../abi/limits.js";
 import { PluginFailure } from "./errors.js";
 import { TIMING_EVERY, type PluginCounters } from "./counters.js";
-import { InstanceFailure, type PluginInstance } from "./instance.js";
+import { InstanceFailure, type PluginInstance, defaultClassifier } from "./instance.js";
 import type { RouterPlugin } from "./plugin.js";
 
 /** What one plugin did to one request, for the access log, metrics and `explain`. */
@@ -252,7 +252,7 @@ export class PluginChain {
       if (inst === null) {
         counters.skipped++;
         steps?.push({ plugin: plugin.name, in: count, out: count, outcome: "quarantined" });
-        if (plugin.policy === "closed") return { outcome: "fail", failure: new PluginFailure("trap", plugin.name, plugin.version, "quarantined"), steps: steps ?? NO_STEPS };
+        if (plugin.policy === "closed") return { outcome: "fail", failure: new PluginFailure("quarantined", plugin.name, plugin.version, "quarantined after repeated failures, not called"), steps: steps ?? NO_STEPS };
         continue;
       }
       counters.calls++;
@@ -321,7 +321,8 @@ export class PluginChain {
         const ms = timed ? this.lap(counters) : undefined;
         steps?.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs, ms } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept", ms });
       } catch (err) {
-        const f = err instanceof InstanceFailure ? err : new InstanceFailure(errKind(err), (err as Error).message);
+        // The chain's own checks of an answer (codec.ts) throw outside the instance: the same classifier.
+        const f = err instanceof InstanceFailure ? err : new InstanceFailure(defaultClassifier.classify(err, inst.guest).kind, (err as Error).message);
         const failure = plugin.failed(f.kind, f.detail);
         // The failed instance is never called again: do not keep it (and its memory) alive in the slot.
         this.slotInstances[slot] = undefined;
@@ -385,9 +386,4 @@ function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
   const out = new Uint32Array(Math.min(a.length, b.length));
   const n = intersectInto(a, a.length, b, out);
   return n === out.length ? out : out.slice(0, n);
-}
-
-function errKind(err: unknown): "answer" | "area" | "trap" {
-  if (err instanceof AnswerError) return "answer";
-  return err instanceof RangeError ? "area" : "trap";
 }

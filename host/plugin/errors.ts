@@ -31,8 +31,11 @@ export const BUNDLE_ERROR_CODES = [
 ] as const;
 export type BundleErrorCode = (typeof BUNDLE_ERROR_CODES)[number];
 
-/** What kind of failure a plugin call ended in; each kind is counted apart in metrics and logs. */
-export type FailureKind = "trap" | "abort" | "budget" | "memory" | "answer" | "status" | "area";
+/**
+ * What kind of failure a plugin call ended in; each kind is counted apart in metrics and logs. "quarantined"
+ * is a request a fail-closed plugin refused without being called.
+ */
+export type FailureKind = "trap" | "abort" | "budget" | "memory" | "answer" | "status" | "area" | "quarantined";
 
 /**
  * A plugin call that failed. Wrapped with its origin so that a log line says whose fault it was

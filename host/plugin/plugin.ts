@@ -180,7 +180,6 @@ export class RouterPlugin {
 
   /** Records a failed call; drops the instance (never reused after a failure) and may quarantine. */
   failed(kind: FailureKind, detail: string): PluginFailure {
-    kind = refineKind(kind, detail);
     this.stats.calls++;
     this.stats.failures++;
     this.stats.failuresByKind[kind] = (this.stats.failuresByKind[kind] ?? 0) + 1;
@@ -199,14 +198,4 @@ export class RouterPlugin {
     }
     return failure;
   }
-}
-
-/**
- * The chain checks kept indices and metadata strings itself (codec checkKept / readMetadata), outside the
- * instance's classifier, and its catch maps every error but a RangeError to "trap": an AnswerError (its
- * message always starts "invalid answer: ") would be counted as a trap. No engine trap message starts so.
- * TODO(chain.ts): classify `err instanceof AnswerError` as "answer" there and drop this.
- */
-function refineKind(kind: FailureKind, detail: string): FailureKind {
-  return kind === "trap" && detail.startsWith("invalid answer: ") ? "answer" : kind;
 }

@@ -140,15 +140,7 @@ interface Progress {
 }
 
 export class Pipeline {
-  constructor(private state: RoutingState, private readonly deps: PipelineDeps) {}
-
-  swap(state: RoutingState): void {
-    this.state = state;
-  }
-
-  get routing(): RoutingState {
-    return this.state;
-  }
+  constructor(private readonly state: RoutingState, private readonly deps: PipelineDeps) {}
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();

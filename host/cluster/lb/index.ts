@@ -28,11 +28,6 @@ const POLICIES = new Map<string, LbPolicy>([
 
 export const LB_POLICY_NAMES: readonly string[] = Object.freeze([...POLICIES.keys()]);
 
-/** Whether a policy chooses by the hash header (ring_hash, maglev). */
-export function isHashPolicy(policy: LbPolicy): boolean {
-  return policy === "ring_hash" || policy === "maglev";
-}
-
 /** Our name for a policy given by either name; throws E_LB_UNKNOWN. */
 export function normalizeLbPolicy(name: string): LbPolicy {
   const policy = typeof name === "string" ? POLICIES.get(name) : undefined;
