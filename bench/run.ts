@@ -4,7 +4,7 @@
 import { benchChain, formatChain } from "./chain.js";
 import { benchE2E, benchE2EScale, formatE2E, formatE2EScale } from "./e2e/e2e.js";
 import { benchRss, formatRss } from "./rss.js";
-import { benchExamplePlugins, benchSandbox, formatRows } from "../host/sandbox/bench.js";
+import { benchExamplePlugins, benchSandbox, formatRows } from "./sandbox.js";
 import { tuneEngine } from "../host/server/engine.js";
 
 const root = new URL("../../", import.meta.url).pathname;

@@ -3,7 +3,7 @@ import { waitForAvailable } from "../host/cluster/available.js";
 import { systemClock } from "../host/cluster/clock.js";
 import { Cluster } from "../host/cluster/cluster.js";
 import { mutableHost } from "../host/cluster/host.js";
-import { ManualClock } from "../host/cluster/manual-clock.js";
+import { ManualClock } from "./helpers/manual-clock.js";
 import { HostStatus, type HostSpec } from "../host/cluster/types.js";
 
 const h = (address: string): HostSpec => ({ address, weight: 1, tags: {} });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Cluster } from "../host/cluster/cluster.js";
-import { ManualClock } from "../host/cluster/manual-clock.js";
+import { ManualClock } from "./helpers/manual-clock.js";
 import { OutlierDetector } from "../host/cluster/outlier.js";
 import type { HostSpec } from "../host/cluster/types.js";
 

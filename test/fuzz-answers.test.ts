@@ -19,7 +19,6 @@ import { seeded } from "./helpers/random.js";
 
 const CASES = 100_000;
 const SEED = 0x5eed_0005;
-const TIME_LIMIT_MS = 90_000;
 const BUNDLE = join(new URL("../", import.meta.url).pathname, "test/fixtures/raw-answer/bundle");
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -230,7 +229,8 @@ describe("fuzz: random answers, requests and host tables through the chain", () 
     let runMs = 0;
     let instMs = 0;
     let checkMs = 0;
-    for (; done < CASES && performance.now() - t0 < TIME_LIMIT_MS; done++) {
+    // A fixed count of cases, whatever the machine's speed: the test's timeout is the only time bound.
+    for (; done < CASES; done++) {
       const policy = done & 1 ? "open" : "closed";
       const plugin = plugins[policy];
       // A new host table every 8 cases on average: each change re-sends the table to the plugin (sy_set_hosts).

@@ -9,7 +9,7 @@ import { Guest } from "../host/abi/guest.js";
 import { DEFAULT_CPU_MS, FUEL_PER_MS, FuelBudget, MAX_CPU_MS, callFuel, fuelForMs } from "../host/sandbox/budget.js";
 import { SandboxError } from "../host/sandbox/errors.js";
 import { type SandboxExports, sandboxExportsOf } from "../host/sandbox/exports.js";
-import { LOOPS_WAT, watToWasm } from "../host/sandbox/fixtures.js";
+import { LOOPS_WAT, watToWasm } from "../bench/wat.js";
 import { instrument } from "../host/sandbox/instrument.js";
 import { SandboxClassifier, SandboxMeter, sandboxTransform } from "../host/sandbox/plugin-hooks.js";
 

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { SANDBOX_ERROR_CODES, SandboxError } from "../host/sandbox/errors.js";
 import { SANDBOX_EXPORTS, type SandboxExports } from "../host/sandbox/exports.js";
-import { LOOPS_WAT, ROUTE_WAT, watToWasm } from "../host/sandbox/fixtures.js";
+import { LOOPS_WAT, ROUTE_WAT, watToWasm } from "../bench/wat.js";
 import { instrument } from "../host/sandbox/instrument.js";
 
 type Ex = SandboxExports & Record<string, (...a: number[]) => number>;

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { SandboxError } from "../host/sandbox/errors.js";
-import { watToWasm } from "../host/sandbox/fixtures.js";
+import { watToWasm } from "../bench/wat.js";
 import { instrument } from "../host/sandbox/instrument.js";
 import { ChildInstrumenter } from "../host/sandbox/instrumenter.js";
 

@@ -2,7 +2,7 @@
 // Built with binaryen at run time, so no binary blobs live in the repository.
 
 import binaryen from "binaryen";
-import { SandboxError } from "./errors.js";
+import { SandboxError } from "../host/sandbox/errors.js";
 
 /** Assembles WAT text into a module binary. Throws E_SANDBOX_NOT_WASM naming the parser's complaint. */
 export function watToWasm(text: string): Uint8Array {

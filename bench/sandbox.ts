@@ -1,20 +1,19 @@
 // What the sandbox costs: ns per call of a route-like function and of a hot loop, instrumented vs not; the
 // price of arming; fuel burned per ms in V8's baseline and optimising tiers (the figure behind FUEL_PER_MS);
-// how long instrumenting takes. Reports, never asserts. `node dist/host/sandbox/bench.js` prints the table.
+// how long instrumenting takes. Reports, never asserts. `node dist/bench/run.js sandbox` prints the table.
 
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import type { RequestParts } from "../abi/codec.js";
-import { HostStatus, type ClusterSnapshot, type Host } from "../cluster/types.js";
-import { loadBundle } from "../plugin/bundle.js";
-import { PluginChain, TableRegistry } from "../plugin/chain.js";
-import { RouterPlugin } from "../plugin/plugin.js";
-import { sandboxOptions } from "./options.js";
-import { FUEL_PER_MS, FuelBudget } from "./budget.js";
-import { MAX_FUEL, type SandboxExports } from "./exports.js";
-import { LOOPS_WAT, ROUTE_WAT, watToWasm } from "./fixtures.js";
-import { instrument } from "./instrument.js";
+import type { RequestParts } from "../host/abi/codec.js";
+import { HostStatus, type ClusterSnapshot, type Host } from "../host/cluster/types.js";
+import { loadBundle } from "../host/plugin/bundle.js";
+import { PluginChain, TableRegistry } from "../host/plugin/chain.js";
+import { RouterPlugin } from "../host/plugin/plugin.js";
+import { sandboxOptions } from "../host/sandbox/options.js";
+import { FUEL_PER_MS, FuelBudget } from "../host/sandbox/budget.js";
+import { MAX_FUEL, type SandboxExports } from "../host/sandbox/exports.js";
+import { LOOPS_WAT, ROUTE_WAT, watToWasm } from "./wat.js";
+import { instrument } from "../host/sandbox/instrument.js";
 
 export interface Row {
   readonly name: string;
@@ -238,8 +237,4 @@ export function formatRows(rows: readonly Row[]): string {
   const w0 = Math.max(...rows.map((r) => r.name.length));
   const w1 = Math.max(...rows.map((r) => r.variant.length));
   return rows.map((r) => `${r.name.padEnd(w0)}  ${r.variant.padEnd(w1)}  ${fmt(r.value).padStart(12)} ${r.unit}`).join("\n");
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  console.log(formatRows([...(await benchSandbox()), ...(await benchExamplePlugins())]));
 }

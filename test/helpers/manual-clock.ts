@@ -1,6 +1,6 @@
 // A clock that moves only when told to, for tests of ejections, waits and deadlines.
 
-import type { Clock, TimerHandle } from "./clock.js";
+import type { Clock, TimerHandle } from "../../host/cluster/clock.js";
 
 interface Timer {
   readonly id: number;
