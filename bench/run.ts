@@ -2,6 +2,7 @@
 // A benchmark reports; it never fails because this machine is slow or busy.
 
 import { benchChain, formatChain } from "./chain.js";
+import { benchLoop, formatLoop } from "./loop.js";
 import { benchE2E, benchE2EScale, formatE2E, formatE2EScale } from "./e2e/e2e.js";
 import { benchRss, formatRss } from "./rss.js";
 import { benchExamplePlugins, benchSandbox, formatRows } from "./sandbox.js";
@@ -23,6 +24,13 @@ async function main(): Promise<void> {
   if (!only || only === "sandbox") {
     console.log("\n## CPU budget (fuel metering): instrumented vs not, median of rounds (issue 5)\n");
     console.log(formatRows([...(await benchSandbox()), ...(await benchExamplePlugins(`${root}build/plugins`))]));
+  }
+  if (!only || only === "loop") {
+    console.log("\n## An infinite-loop plugin under concurrent load: event loop delay and latency (settings: bench/loop.ts)\n");
+    await benchLoop(root).then(
+      (r) => console.log(formatLoop(r)),
+      (err: Error) => console.log(`loop bench not run: ${err.message}`),
+    );
   }
   if (!only || only === "e2e") {
     console.log("\n## End to end on loopback (issue 6; settings: bench/e2e/e2e.ts, results: docs/performance.md)\n");

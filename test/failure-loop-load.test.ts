@@ -2,7 +2,8 @@
 // loop-route (fail open, the quarantine threshold set out of reach so that it is called every time), which
 // runs until its CPU budget traps it; the example plugin deny and an upstream follow. Measured in this process,
 // which is the host's: the event loop delay (perf_hooks monitorEventLoopDelay) and each request's latency,
-// against the same load without the loop plugin, printed; the checks are on each call and each answer.
+// against the same load without the loop plugin, printed (and measured by `make bench`, section loop:
+// bench/loop.ts); the checks are on each call and each answer.
 
 import http from "node:http";
 import { monitorEventLoopDelay } from "node:perf_hooks";
