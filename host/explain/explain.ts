@@ -5,7 +5,6 @@
 import type { ClusterManager } from "../cluster/cluster-manager.js";
 import type { RandomSource, Subset } from "../cluster/types.js";
 import type { Config } from "../config/types.js";
-import { PluginChain } from "../plugin/chain.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { pickCluster } from "../router/index.js";
 import { HandlerStatus, narrowByTags, PluginRouteHandler, ClusterRouteHandler, runHandlers } from "../route/handler.js";
@@ -100,30 +99,26 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
   out.clusterHosts = snapshot.hosts.length;
   const request = { method, path, authority, rawHeaders: headers.flat() };
 
-  // Run the chain one plugin longer at a time, to show what each plugin kept.
+  // The request path's own handlers and chain, in a dry run: the same decision, made once, with what each
+  // plugin kept on its step, and no counter or failure count of a live plugin moved (chain.ts).
   const chain = deps.registry.chainFor(action.plugins);
-  for (let k = 1; k <= chain.plugins.length; k++) {
-    const prefix = new PluginChain(chain.plugins.slice(0, k), deps.registry.tables);
-    const d = prefix.run(request, snapshot);
-    const step = d.steps[d.steps.length - 1];
-    if (step === undefined || step.plugin !== chain.plugins[k - 1]!.name) continue;
-    const e: PluginExplanation = { plugin: step.plugin, order: chain.plugins[k - 1]!.order, in: step.in, out: step.out, outcome: step.outcome };
-    if (d.outcome === "accept") e.kept = addresses(d.subset);
-    if (step.metadata) e.metadata = Object.fromEntries(step.metadata);
-    if (step.failure) e.failure = step.failure.message;
-    out.plugins.push(e);
-    if (d.outcome !== "accept") break;
-  }
-
   const ctx = {
     request,
     cluster: choice.name,
     metadataMatch: Object.keys(choice.metadataMatch).length > 0 ? choice.metadataMatch : null,
     fallback: choice.fallback,
     defaultSubset: Object.keys(cluster.settings.defaultSubset).length > 0 ? cluster.settings.defaultSubset : null,
+    dryRun: true,
   };
   const handlers = chain.plugins.length > 0 ? [new PluginRouteHandler(chain)] : [new ClusterRouteHandler()];
   const r = runHandlers(handlers, ctx, deps.clusters);
+  for (const step of r.steps) {
+    const e: PluginExplanation = { plugin: step.plugin, order: chain.plugins.find((p) => p.name === step.plugin)?.order ?? 0, in: step.in, out: step.out, outcome: step.outcome };
+    if (step.kept) e.kept = addresses(step.kept);
+    if (step.metadata) e.metadata = Object.fromEntries(step.metadata);
+    if (step.failure) e.failure = step.failure.message;
+    out.plugins.push(e);
+  }
   if (r.status === HandlerStatus.Available) {
     const hv = cluster.settings.hashHeader ? lower.get(cluster.settings.hashHeader) : undefined;
     const pick = cluster.balancer.pick(r.subset, { hashKey: hv });

@@ -7,7 +7,7 @@ import { AnswerError, HeaderFilter, MetadataCache, type RequestParts, checkKept,
 import { SharedRequest } from "../abi/shared-request.js";
 import { MAX_TABLES, STATUS_NO_GROUP, STATUS_OK, SY_GROUP } from "../abi/limits.js";
 import { PluginFailure } from "./errors.js";
-import { TIMING_EVERY, type PluginCounters } from "./counters.js";
+import { PluginCounters, TIMING_EVERY } from "./counters.js";
 import { InstanceFailure, type PluginInstance, defaultClassifier } from "./instance.js";
 import type { RouterPlugin } from "./plugin.js";
 
@@ -21,6 +21,8 @@ export interface ChainStep {
   readonly failure?: PluginFailure;
   /** Wall time of the plugin's call, marshaling included, in milliseconds (absent when not called). */
   readonly ms?: number;
+  /** In a dry run: the offer this step hands on (accept, or a failure or quarantine that fails open). */
+  readonly kept?: Subset;
 }
 
 /** The steps of a decision made without them (PluginChain.run withSteps false), shared and frozen. */
@@ -64,6 +66,9 @@ export class TableRegistry {
 export function sortPlugins(plugins: readonly RouterPlugin[]): RouterPlugin[] {
   return [...plugins].sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
+
+/** Where a dry run counts: nobody reads it, so that explain moves no counter of a live plugin. */
+const DRY_RUN_COUNTERS = new PluginCounters();
 
 /** Explicit subsets (and narrowings) kept per stable base set; beyond it the oldest are forgotten. */
 const MAX_MEMO_PER_BASE = 64;
@@ -220,9 +225,13 @@ export class PluginChain {
   /**
    * Runs the chain for one request over `snapshot`. With `withSteps` false the decision carries no steps
    * (NO_STEPS): the request path asks for them only when an access log line can be written, since the
-   * counters every plugin keeps (counters.ts) are what the metrics read.
+   * counters every plugin keeps (counters.ts) are what the metrics read. With `dryRun` (explain) the same
+   * decision is made without moving a counter or a plugin's failure count, so it can never quarantine a
+   * live plugin; each step carries the offer it hands on. A call that fails still drops the instance (its
+   * memory is in an unknown state), which the next request replaces.
    */
-  run(req: RequestParts, snapshot: ClusterSnapshot, withSteps = true): ChainDecision {
+  run(req: RequestParts, snapshot: ClusterSnapshot, withSteps = true, dryRun = false): ChainDecision {
+    if (dryRun) withSteps = true;
     const hostCount = snapshot.hosts.length;
     const steps: ChainStep[] | null = withSteps ? [] : null;
     // The offer: every host (cur null), a stable set (a group or a memoized set, never written), or the
@@ -239,7 +248,7 @@ export class PluginChain {
     const encodedTable = this.tables.encode(snapshot);
     // One run in timingEvery is timed, with one clock read per plugin: a call's time runs from the end of
     // the previous one (the chain's own work between two calls is the next plugin's marshaling).
-    const timed = ++this.runs >= this.timingEvery;
+    const timed = !dryRun && ++this.runs >= this.timingEvery;
     if (timed) {
       this.runs = 0;
       this.tick = performance.now();
@@ -247,11 +256,11 @@ export class PluginChain {
 
     for (let slot = 0; slot < plugins.length; slot++) {
       const plugin = plugins[slot]!;
-      const counters = plugin.counters;
-      const inst = plugin.instance();
+      const counters = dryRun ? DRY_RUN_COUNTERS : plugin.counters;
+      const inst = plugin.instance(dryRun);
       if (inst === null) {
         counters.skipped++;
-        steps?.push({ plugin: plugin.name, in: count, out: count, outcome: "quarantined" });
+        steps?.push({ plugin: plugin.name, in: count, out: count, outcome: "quarantined", ...(dryRun ? { kept: offerOf(snapshot, cur, stable, count) } : {}) });
         if (plugin.policy === "closed") return { outcome: "fail", failure: new PluginFailure("quarantined", plugin.name, plugin.version, "quarantined after repeated failures, not called"), steps: steps ?? NO_STEPS };
         continue;
       }
@@ -262,14 +271,14 @@ export class PluginChain {
         const a = inst.answer;
         if (a.verdict === "reject") {
           const body = readBody(inst.guest.view(), inst.guest.output(), a);
-          plugin.succeeded();
+          if (!dryRun) plugin.succeeded();
           counters.reject++;
           const ms = timed ? this.lap(counters) : undefined;
           steps?.push({ plugin: plugin.name, in: count, out: 0, outcome: "reject", ms });
           return { outcome: "reject", status: a.arg, body, plugin: plugin.name, steps: steps ?? NO_STEPS };
         }
         if (a.verdict === "wait") {
-          plugin.succeeded();
+          if (!dryRun) plugin.succeeded();
           counters.wait++;
           const ms = timed ? this.lap(counters) : undefined;
           steps?.push({ plugin: plugin.name, in: count, out: 0, outcome: "wait", ms });
@@ -314,21 +323,22 @@ export class PluginChain {
         stable = nextStable;
         count = nextCount;
         if (!stable) cur = this.offered;
-        plugin.succeeded();
+        if (!dryRun) plugin.succeeded();
         counters.accept++;
         counters.kept += count;
         counters.dropped += inCount - count;
         const ms = timed ? this.lap(counters) : undefined;
-        steps?.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs, ms } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept", ms });
+        if (dryRun) steps!.push({ plugin: plugin.name, in: inCount, out: count, outcome: "accept", ...(pairs ? { metadata: pairs } : {}), kept: offerOf(snapshot, cur, stable, count) });
+        else steps?.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs, ms } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept", ms });
       } catch (err) {
         // The chain's own checks of an answer (codec.ts) throw outside the instance: the same classifier.
         const f = err instanceof InstanceFailure ? err : new InstanceFailure(defaultClassifier.classify(err, inst.guest).kind, (err as Error).message);
-        const failure = plugin.failed(f.kind, f.detail);
+        const failure = dryRun ? plugin.dropped(f.kind, f.detail) : plugin.failed(f.kind, f.detail);
         // The failed instance is never called again: do not keep it (and its memory) alive in the slot.
         this.slotInstances[slot] = undefined;
         this.slotStates[slot] = undefined;
         const ms = timed ? this.lap(counters) : undefined;
-        steps?.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, ms });
+        steps?.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, ms, ...(dryRun ? { kept: offerOf(snapshot, cur, stable, count) } : {}) });
         // Fail open: skip this plugin; the next one is offered what this one was offered.
         if (plugin.policy === "closed") return { outcome: "fail", failure, steps: steps ?? NO_STEPS };
       }
@@ -363,6 +373,11 @@ export class PluginChain {
     }
     return out;
   }
+}
+
+/** The offer as a Subset of its own (a dry run's step): a stable set as is, the scratch array copied. */
+function offerOf(snapshot: ClusterSnapshot, cur: Uint32Array | null, stable: boolean, count: number): Subset {
+  return { snapshot, indices: cur === null ? null : stable ? cur : cur.slice(0, count), count };
 }
 
 function hasTags(tags: Readonly<Record<string, string>>, pairs: readonly [string, string][]): boolean {

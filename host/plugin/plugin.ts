@@ -145,7 +145,7 @@ export class RouterPlugin {
    * The instance to call for this request, or null while quarantined. After a failure the next call gets a
    * fresh instance configured with the current config; if that fails too, it counts as another failure.
    */
-  instance(): PluginInstance | null {
+  instance(dryRun = false): PluginInstance | null {
     if (this.quarantinedUntil > 0 && this.clock() < this.quarantinedUntil) return null;
     if (this.current !== null) return this.current;
     try {
@@ -161,7 +161,8 @@ export class RouterPlugin {
       return inst;
     } catch (err) {
       const f = err instanceof InstanceFailure ? err : new InstanceFailure("trap", (err as Error).message);
-      this.failed(f.kind, `re-instantiation: ${f.detail}`);
+      // A dry run (explain) never counts a failure: it must not quarantine the plugin.
+      if (!dryRun) this.failed(f.kind, `re-instantiation: ${f.detail}`);
       return null;
     }
   }
@@ -176,6 +177,15 @@ export class RouterPlugin {
       this.quarantinedUntil = 0;
       if (wasQuarantined) this.opts.events?.recovered?.(this);
     }
+  }
+
+  /**
+   * A failed call of a dry run (explain): the instance is dropped (never reused after a failure), and
+   * nothing is counted, logged or quarantined.
+   */
+  dropped(kind: FailureKind, detail: string): PluginFailure {
+    this.current = null;
+    return new PluginFailure(kind, this.name, this.version, detail);
   }
 
   /** Records a failed call; drops the instance (never reused after a failure) and may quarantine. */

@@ -32,6 +32,8 @@ export interface HandlerContext {
   readonly defaultSubset: Readonly<Record<string, string>> | null;
   /** Whether the result must carry the chain's steps (an access log line may be written); true if absent. */
   readonly withSteps?: boolean;
+  /** A dry run (explain): the chain moves no counter and never counts a failure (PluginChain.run). */
+  readonly dryRun?: boolean;
 }
 
 export type HandlerResult =
@@ -100,7 +102,7 @@ export class PluginRouteHandler implements RouteHandler {
   isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult {
     const snapshot = clusters.getClusterSnapshot(ctx.cluster);
     if (snapshot === undefined) return { status: HandlerStatus.NotAvailable, reason: `cluster ${ctx.cluster} not found`, steps: NO_STEPS };
-    const d: ChainDecision = this.chain.run(ctx.request, snapshot, ctx.withSteps !== false);
+    const d: ChainDecision = this.chain.run(ctx.request, snapshot, ctx.withSteps !== false, ctx.dryRun === true);
     switch (d.outcome) {
       case "reject":
         return { status: HandlerStatus.Stop, reason: `rejected by plugin ${d.plugin}`, steps: d.steps, verdict: { kind: "reject", status: d.status, body: d.body, plugin: d.plugin } };
