@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BuildError } from "./errors.js";
+import { LOWERCASE_HTTP_TOKEN } from "../util/http-token.js";
 
 export interface PluginJson {
   readonly version: string;
@@ -15,7 +16,6 @@ export interface PluginJson {
   readonly budget: Readonly<Record<string, number>> | undefined;
 }
 
-const HEADER_RE = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 const FIELDS = new Set(["version", "headers", "defaultConfig", "failurePolicy", "budget"]);
 const BUDGET_FIELDS = new Set(["cpuMs", "fuel", "memoryPages"]);
 
@@ -38,7 +38,7 @@ export function parsePluginJson(text: string, file: string): PluginJson {
   if (m.headers !== undefined && m.headers !== null) {
     if (!Array.isArray(m.headers)) fail("headers", "an array of header names, or null for every header");
     headers = (m.headers as unknown[]).map((h, i) => {
-      if (typeof h !== "string" || !HEADER_RE.test(h)) fail(`headers[${i}]`, "a lowercase HTTP header name");
+      if (typeof h !== "string" || !LOWERCASE_HTTP_TOKEN.test(h)) fail(`headers[${i}]`, "a lowercase HTTP header name");
       return h as string;
     });
     const dup = headers.find((h, i) => headers!.indexOf(h) !== i);

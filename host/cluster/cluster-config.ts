@@ -3,6 +3,7 @@
 import { ClusterConfigError, ClusterError } from "./errors.js";
 import { MAX_HASH_REPLICAS, normalizeLbPolicy, type LbPolicy } from "./lb/index.js";
 import type { HostSpec } from "./types.js";
+import { HTTP_TOKEN } from "../util/http-token.js";
 
 /**
  * What to do when the chain leaves no host (Envoy's and MOSN's subset fallback): `none` fails the request
@@ -34,7 +35,6 @@ export interface ClusterSettings {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 const FALLBACKS: readonly SubsetFallback[] = ["none", "any", "default"];
 
 export function validateClusterSettings(raw: unknown): ClusterSettings {
@@ -76,7 +76,7 @@ export function validateClusterSettings(raw: unknown): ClusterSettings {
   const rawHeader = c["hashHeader"];
   let hashHeader: string | undefined;
   if (rawHeader !== undefined) {
-    if (typeof rawHeader !== "string" || !TOKEN.test(rawHeader.toLowerCase())) {
+    if (typeof rawHeader !== "string" || !HTTP_TOKEN.test(rawHeader)) {
       throw bad("hashHeader", `${JSON.stringify(rawHeader)} is not a header name`);
     }
     hashHeader = rawHeader.toLowerCase();

@@ -7,6 +7,7 @@ import { FIELDS } from "./fields.js";
 import { readFallback, readTags } from "./metadata.js";
 import { indexPath, keyPath, type Reader } from "./reader.js";
 import { DEFAULTS, type ClusterConfig, type Fallback, type LbType, type OutlierConfig } from "./types.js";
+import { HTTP_TOKEN } from "../util/http-token.js";
 
 const LB_NAMES: Record<string, LbType> = {
   LB_ROUNDROBIN: "round_robin",
@@ -91,7 +92,7 @@ export function readCluster(r: Reader, value: unknown, path: string): ClusterCon
   let hashHeader: string | null = null;
   const hh = r.string(c, "hash_header", path, false);
   if (hh !== undefined) {
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(hh)) r.error(keyPath(path, "hash_header"), `expected an HTTP header name, got ${JSON.stringify(hh)}`);
+    if (!HTTP_TOKEN.test(hh)) r.error(keyPath(path, "hash_header"), `expected an HTTP header name, got ${JSON.stringify(hh)}`);
     hashHeader = hh.toLowerCase();
   }
   if ((lbType === "ring_hash" || lbType === "maglev") && hashHeader === null) {

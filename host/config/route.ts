@@ -10,8 +10,7 @@ import {
   type ClusterChoice, type ClusterConfig, type DirectResponse, type Fallback, type HeaderMatchConfig, type HeaderToAdd,
   type RetryPolicy, type RouteAction, type RouteConfig, type RouteMatchConfig, type RouterConfig, type VirtualHostConfig,
 } from "./types.js";
-
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+import { HTTP_TOKEN } from "../util/http-token.js";
 
 /** Reads `virtual_hosts` of a router config whose name is already read; `clusters` resolves cluster_name. */
 export function readRouterConfig(r: Reader, name: string, obj: Json, path: string, clusters: ReadonlyMap<string, ClusterConfig>): RouterConfig {
@@ -125,7 +124,7 @@ function readMatch(r: Reader, value: unknown, path: string): RouteMatchConfig | 
     const o = r.object(h, where, FIELDS.headerMatcher);
     if (o === undefined) return;
     const name = r.string(o, "name", where, true);
-    if (name !== undefined && !HEADER_NAME.test(name)) r.error(keyPath(where, "name"), `expected an HTTP header name, got ${JSON.stringify(name)}`);
+    if (name !== undefined && !HTTP_TOKEN.test(name)) r.error(keyPath(where, "name"), `expected an HTTP header name, got ${JSON.stringify(name)}`);
     const v = r.string(o, "value", where, true);
     const isRegex = r.boolean(o, "regex", where) ?? false;
     if (isRegex && v !== undefined) {
@@ -205,7 +204,7 @@ function readAction(r: Reader, value: unknown, path: string, clusters: ReadonlyM
     if (header === undefined) return;
     const key = r.string(header, "key", keyPath(where, "header"), true);
     const v = r.string(header, "value", keyPath(where, "header"), true);
-    if (key !== undefined && !HEADER_NAME.test(key)) r.error(keyPath(keyPath(where, "header"), "key"), `expected an HTTP header name, got ${JSON.stringify(key)}`);
+    if (key !== undefined && !HTTP_TOKEN.test(key)) r.error(keyPath(keyPath(where, "header"), "key"), `expected an HTTP header name, got ${JSON.stringify(key)}`);
     if (key !== undefined && v !== undefined) requestHeadersToAdd.push({ name: key.toLowerCase(), value: v, append });
   });
   const totalWeight = choices.reduce((sum, c) => sum + c.weight, 0);

@@ -8,6 +8,7 @@ import { basename, join } from "node:path";
 import { ABI_VERSION, MAX_CONFIG_BYTES } from "../abi/limits.js";
 import { Guest, inspectModule } from "../abi/guest.js";
 import { BundleError } from "./errors.js";
+import { HTTP_TOKEN } from "../util/http-token.js";
 
 export type FailurePolicy = "open" | "closed";
 
@@ -48,7 +49,6 @@ export interface LoadOptions {
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-const HEADER_RE = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /** Validates metadata.json's parsed value; every problem names its field. */
 export function parseMetadata(raw: unknown, bundle: string): BundleMetadata {
@@ -70,7 +70,7 @@ export function parseMetadata(raw: unknown, bundle: string): BundleMetadata {
   if (m.headers !== undefined && m.headers !== null) {
     if (!Array.isArray(m.headers)) fail("headers", "an array of header names, or null for all headers");
     headers = (m.headers as unknown[]).map((h, i) => {
-      if (typeof h !== "string" || !HEADER_RE.test(h.toLowerCase())) fail(`headers[${i}]`, "an HTTP header name");
+      if (typeof h !== "string" || !HTTP_TOKEN.test(h)) fail(`headers[${i}]`, "an HTTP header name");
       return (h as string).toLowerCase();
     });
   }

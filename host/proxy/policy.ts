@@ -5,6 +5,7 @@ import type { Host } from "../cluster/types.js";
 import type { ForwardOutcome } from "./access-log.js";
 import { ForwardPolicyError } from "./errors.js";
 import type { HeaderToAdd, RequestHeaderRules } from "./headers.js";
+import { HTTP_TOKEN } from "../util/http-token.js";
 
 /** At most this many attempts per request, whatever a config asks: a retry storm multiplies load. */
 export const MAX_ATTEMPTS = 10;
@@ -64,7 +65,6 @@ export interface ForwardPolicySpec {
   headersToAdd?: readonly { name: string; value: string; append: boolean }[] | null;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A header value may hold any visible byte, spaces and tabs; CR, LF and NUL would split the request.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const FORBIDDEN_TO_ADD = new Set([
@@ -121,7 +121,7 @@ export function compileForwardPolicy(spec: ForwardPolicySpec, where = "route"): 
   (spec.headersToAdd ?? []).forEach((h, i) => {
     const at = `${where}.headersToAdd[${i}]`;
     if (h === null || typeof h !== "object") throw new ForwardPolicyError(at, "must be an object");
-    if (typeof h.name !== "string" || !TOKEN.test(h.name)) throw new ForwardPolicyError(`${at}.name`, `must be a header name token, got ${JSON.stringify(h.name)}`);
+    if (typeof h.name !== "string" || !HTTP_TOKEN.test(h.name)) throw new ForwardPolicyError(`${at}.name`, `must be a header name token, got ${JSON.stringify(h.name)}`);
     const name = h.name.toLowerCase();
     if (FORBIDDEN_TO_ADD.has(name) || name.startsWith("proxy-")) {
       throw new ForwardPolicyError(`${at}.name`, `"${name}" is managed by the proxy and cannot be added${name === "host" ? " (use hostRewrite)" : ""}`);
