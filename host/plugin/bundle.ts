@@ -192,5 +192,5 @@ function probe(module: WebAssembly.Module, metadata: BundleMetadata): void {
     throw new BundleError("E_BUNDLE_START", bundle, `probing the module failed: ${(err as Error).message}`, { cause: err });
   }
   if (name !== metadata.name) throw new BundleError("E_BUNDLE_NAME_MISMATCH", bundle, `sy_name() says "${name}", metadata.json says "${metadata.name}"`);
-  if (order !== metadata.order) throw new BundleError("E_BUNDLE_NAME_MISMATCH", bundle, `sy_order() says ${order}, metadata.json says ${metadata.order}`);
+  if (order !== metadata.order) throw new BundleError("E_BUNDLE_ORDER_MISMATCH", bundle, `sy_order() says ${order}, metadata.json says ${metadata.order}`);
 }

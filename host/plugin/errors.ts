@@ -1,5 +1,5 @@
 // Every error of loading and running plugins: a stable code, a default message, and what it names (the
-// bundle or plugin). test/plugin-errors.test.ts walks them all.
+// bundle or plugin). test/plugin-errors.test.ts checks each list against the codes the host throws.
 
 export class SwitchyardError extends Error {
   readonly code: string;
@@ -25,9 +25,11 @@ export const BUNDLE_ERROR_CODES = [
   "E_BUNDLE_MISSING_EXPORT",
   "E_BUNDLE_IMPORT",
   "E_BUNDLE_NAME_MISMATCH",
+  "E_BUNDLE_ORDER_MISMATCH",
   "E_BUNDLE_CONFIG_REJECTED",
   "E_BUNDLE_START",
   "E_BUNDLE_SANDBOX",
+  "E_BUNDLE_DUPLICATE",
 ] as const;
 export type BundleErrorCode = (typeof BUNDLE_ERROR_CODES)[number];
 

@@ -7,6 +7,7 @@ import { type FSWatcher, watch } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { loadBundle } from "./bundle.js";
+import { BundleError } from "./errors.js";
 import type { PluginRegistry } from "./registry.js";
 
 export interface WatcherLog {
@@ -160,7 +161,7 @@ export class BundleWatcher {
         const bundle = await loadBundle(bundleDir, this.registry.options);
         const name = bundle.metadata.name;
         const owner = [...this.seen.entries()].find(([d, s]) => s.name === name && d !== bundleDir);
-        if (owner) throw Object.assign(new Error(`bundle ${name}: already provided by ${owner[0]}`), { code: "E_BUNDLE_DUPLICATE" });
+        if (owner) throw new BundleError("E_BUNDLE_DUPLICATE", name, `already provided by ${owner[0]}`);
         await this.exclusive(name, () => {
           // Read under the lock: the last accepted push, not one that an overtaking push just replaced.
           const saved = this.opts.savedConfig?.(name);

@@ -1,6 +1,6 @@
 // Every way a forwarded request can fail, each with a stable code, the status the client gets, and a default
 // message. The forwarder builds these only on failure paths; a request that succeeds allocates none.
-// test/proxy-errors.test.ts walks them all.
+// test/plugin-errors.test.ts checks the list against the codes the host throws.
 
 export class ProxyError extends Error {
   readonly code: ProxyErrorCode;

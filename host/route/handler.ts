@@ -1,4 +1,4 @@
-// MOSN's RouteHandler adaptor (seeds/001): a route handler answers IsAvailable(ctx, clusterManager) with a
+// MOSN's RouteHandler adaptor: a route handler answers IsAvailable(ctx, clusterManager) with a
 // (snapshot, status) pair. Handlers run in order: NotAvailable hands over to the next one, Stop fails the
 // request now, Available routes to the (filtered) snapshot. The plugin handler runs the plugin chain over the
 // request and the cluster's snapshot and applies the route's fallback when the chain keeps nothing.

@@ -1,4 +1,4 @@
-// The request path (BRIEF "The request path"): route match → cluster choice → route handlers (the plugin
+// The request path (docs/architecture.md): route match → cluster choice → route handlers (the plugin
 // chain, with Reject / Wait verdicts and fallbacks) → the balancer over the filtered snapshot → the forwarder.
 // Everything it reads per request was built when the config or a plugin changed; the state is taken once per
 // request, so a swap in the middle of a request never mixes two versions.

@@ -1,0 +1,67 @@
+// The coded errors of bundles and of forwarding, tested as sets: every code a list names is thrown
+// somewhere in host/, and every code host/ throws under that prefix is in its list (a code made up on the
+// spot, as Object.assign(new Error(…), {code}) once made E_BUNDLE_DUPLICATE, fails here). Then the bundle
+// codes a reader can provoke with a real bundle folder.
+
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadBundle } from "../host/plugin/bundle.js";
+import { BUNDLE_ERROR_CODES } from "../host/plugin/errors.js";
+import { PROXY_ERROR_CODES } from "../host/proxy/errors.js";
+
+const REPO = new URL("../", import.meta.url).pathname;
+
+async function sources(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await sources(p)));
+    else if (e.name.endsWith(".ts")) out.push(await readFile(p, "utf8"));
+  }
+  return out;
+}
+
+/** How often each code matching `re` is written as a string literal in host/. */
+async function literals(re: RegExp): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const text of await sources(join(REPO, "host"))) for (const m of text.matchAll(re)) counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
+  return counts;
+}
+
+describe("error codes as sets", () => {
+  it.each([
+    ["bundle", BUNDLE_ERROR_CODES, /"(E_BUNDLE_[A-Z0-9_]+)"/g],
+    ["proxy", PROXY_ERROR_CODES, /"(E_(?:UPSTREAM|ROUTE|NO_HOST|CLIENT|POOLS?|REQUEST|FORWARD)[A-Z0-9_]*)"/g],
+  ] as const)("the %s codes listed are the codes thrown", async (_, list, re) => {
+    const counts = await literals(re);
+    expect([...counts.keys()].sort()).toEqual([...list].sort());
+    // Once in the list and at least once where it is thrown.
+    expect(list.filter((c) => (counts.get(c) ?? 0) < 2)).toEqual([]);
+  });
+});
+
+describe("bundle codes from real bundle folders", () => {
+  async function edited(edit: (meta: Record<string, unknown>) => void): Promise<unknown> {
+    const dir = await mkdtemp(join(tmpdir(), "switchyard-errors-"));
+    try {
+      await cp(join(REPO, "build/plugins/deny"), dir, { recursive: true });
+      const meta = JSON.parse(await readFile(join(dir, "metadata.json"), "utf8")) as Record<string, unknown>;
+      edit(meta);
+      await writeFile(join(dir, "metadata.json"), JSON.stringify(meta));
+      return await loadBundle(dir).then(() => null, (e: unknown) => e);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("a name the module does not say is E_BUNDLE_NAME_MISMATCH, an order it does not say E_BUNDLE_ORDER_MISMATCH", async () => {
+    expect(await edited((m) => (m.name = "other"))).toMatchObject({ code: "E_BUNDLE_NAME_MISMATCH", message: expect.stringContaining('sy_name() says "deny", metadata.json says "other"') });
+    expect(await edited((m) => (m.order = 99))).toMatchObject({ code: "E_BUNDLE_ORDER_MISMATCH", message: expect.stringContaining("sy_order() says 5, metadata.json says 99") });
+  });
+
+  it("a metadata.json field of the wrong type is E_BUNDLE_METADATA naming the field", async () => {
+    expect(await edited((m) => (m.order = "5"))).toMatchObject({ code: "E_BUNDLE_METADATA", message: expect.stringContaining("order") });
+  });
+});
