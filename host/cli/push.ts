@@ -1,9 +1,12 @@
 // `switchyard push <name> <file|-> [--admin URL] [--token T] [--if-match V]`: sends a plugin config to the
 // admin API. The token comes from --token or SWITCHYARD_ADMIN_TOKEN. Exit 0 accepted, 1 refused, 2 usage.
+// With --source etcd://… it writes the config to etcd for every host of the fleet (host/fleet/push-source.ts);
+// --if-match is then the key's etcd mod revision, and --wait waits for every live host's status.
 
 import { readFile } from "node:fs/promises";
 import { request } from "undici";
 import { parseArgs, str, UsageError } from "./args.js";
+import { pushToSource } from "../fleet/push-source.js";
 
 async function readSource(source: string): Promise<string> {
   if (source !== "-") return readFile(source, "utf8");
@@ -13,9 +16,21 @@ async function readSource(source: string): Promise<string> {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const p = parseArgs(args, { values: ["admin", "token", "if-match"] });
+  const p = parseArgs(args, { values: ["admin", "token", "if-match", "source", "timeout"], flags: ["wait"] });
   const [name, source] = p.positional;
-  if (name === undefined || source === undefined) throw new UsageError("usage: switchyard push <plugin-name> <file|-> [--admin URL] [--token T] [--if-match V]");
+  if (name === undefined || source === undefined) throw new UsageError("usage: switchyard push <plugin-name> <file|-> [--admin URL] [--token T] [--if-match V] | --source etcd://… [--if-match REV] [--wait] [--timeout S]");
+  const etcd = str(p, "source");
+  if (etcd !== undefined) {
+    if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name)) throw new UsageError(`push: ${JSON.stringify(name)} is not a plugin name`);
+    const im = str(p, "if-match");
+    if (im !== undefined && !/^\d{1,15}$/.test(im)) throw new UsageError(`--if-match: expected an etcd mod revision (0: the key must not exist), got ${JSON.stringify(im)}`);
+    const t = str(p, "timeout") ?? "30";
+    if (!/^[1-9]\d{0,4}$/.test(t)) throw new UsageError(`--timeout: expected whole seconds, got ${JSON.stringify(t)}`);
+    return pushToSource(
+      { source: etcd, name, body: await readSource(source), ...(im !== undefined ? { ifMatch: Number(im) } : {}), wait: p.options.has("wait"), timeoutMs: Number(t) * 1000 },
+      (line) => process.stdout.write(line + "\n"),
+    );
+  }
   const admin = str(p, "admin") ?? process.env.SWITCHYARD_ADMIN_URL ?? "http://127.0.0.1:9901";
   const token = str(p, "token") ?? process.env.SWITCHYARD_ADMIN_TOKEN;
   const body = await readSource(source);

@@ -1,10 +1,13 @@
-// `switchyard run --config <file> [--plugins <dir>] [--state <dir>] [--workers N] [--log-level L]`
+// `switchyard run --config <file> [--plugins <dir>] [--state <dir>] [--workers N] [--log-level L]
+//                 [--source etcd://host:port/prefix] [--host-id ID]`
 //
 // With --workers N (N > 1) this process becomes the primary of N worker processes (host/server/workers.ts):
 // the workers share the listeners, the primary keeps the admin API and the state folder. Each worker runs
 // this same command again; node:cluster tells it that it is a worker.
 // SWITCHYARD_WORKER_HEADER=<name> makes every answer carry that header with the answering process id, so that
 // tests can see which worker routed a request.
+// With --source, plugin configs also come from etcd (host/fleet/etcd-source.ts); the primary (or the single
+// process) watches it and spreads what it accepts to the workers like a push.
 
 import cluster from "node:cluster";
 import pino, { type Logger } from "pino";
@@ -14,6 +17,8 @@ import { SwitchyardHost, type HostOptions } from "../server/host.js";
 import { WorkerLink, WorkerPool } from "../server/workers.js";
 import { parseArgs, str, UsageError } from "./args.js";
 import { createLogger, type LoggerOptions } from "../logging/logger.js";
+import { defaultHostId, EtcdConfigSource } from "../fleet/etcd-source.js";
+import { parseSource, type SourceSettings } from "../fleet/source-url.js";
 
 export interface RunningHost {
   readonly host: SwitchyardHost;
@@ -25,14 +30,19 @@ interface Parsed {
   readonly logger: Logger;
   readonly workers: number;
   readonly base: HostOptions;
+  readonly source: { readonly settings: SourceSettings; readonly hostId: string } | null;
 }
 
 async function parse(args: string[]): Promise<Parsed> {
-  const p = parseArgs(args, { values: ["config", "plugins", "state", "workers", "log-level"], flags: ["log-pretty"] });
+  const p = parseArgs(args, { values: ["config", "plugins", "state", "workers", "log-level", "source", "host-id"], flags: ["log-pretty"] });
   const file = str(p, "config");
   if (file === undefined) throw new UsageError("run needs --config <file>");
   const w = str(p, "workers") ?? "1";
   if (!/^[1-9][0-9]{0,2}$/.test(w)) throw new UsageError(`--workers: expected a number of processes 1-999, got ${JSON.stringify(w)}`);
+  const sourceText = str(p, "source");
+  const settings = sourceText !== undefined ? parseSource(sourceText) : null;
+  const hostId = str(p, "host-id") ?? defaultHostId();
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(hostId)) throw new UsageError(`--host-id: letters, digits and . _ : - only (1-128), got ${JSON.stringify(hostId)}`);
   const { config, warnings } = await loadConfigFile(file);
   const level = str(p, "log-level") ?? config.switchyard.logLevel;
   // --log-pretty is for a terminal and needs pino-pretty (a development dependency); JSON lines otherwise.
@@ -48,17 +58,39 @@ async function parse(args: string[]): Promise<Parsed> {
     ...(str(p, "state") !== undefined ? { stateDir: str(p, "state")! } : {}),
     ...(header ? { workerHeader: header.toLowerCase() } : {}),
   };
-  return { config, logger, workers: Number(w), base };
+  return { config, logger, workers: Number(w), base, source: settings === null ? null : { settings, hostId } };
 }
 
 export async function startFromArgs(args: string[]): Promise<RunningHost> {
-  const { logger, workers, base } = await parse(args);
+  const { logger, workers, base, source } = await parse(args);
   if (cluster.isWorker) return startWorker(base);
-  if (workers > 1) return startPrimary(base, workers, logger);
+  const running = workers > 1 ? await startPrimary(base, workers, logger) : await startSingle(base, logger);
+  return source === null ? running : withSource(running, source.settings, source.hostId);
+}
+
+async function startSingle(base: HostOptions, logger: Logger): Promise<RunningHost> {
   const host = new SwitchyardHost(base);
   const { plugins } = await host.start();
   for (const r of plugins?.refused ?? []) logger.error({ dir: r.dir, code: r.code }, `bundle refused at start: ${r.message}`);
   return { host, stop: () => host.stop() };
+}
+
+/** Watches etcd once the host serves from its state folder; the source stops first, so the host leaves the list. */
+function withSource(running: RunningHost, settings: SourceSettings, hostId: string): RunningHost {
+  const { host } = running;
+  const source = new EtcdConfigSource(settings, hostId, {
+    current: (name) => host.registry.get(name),
+    push: (name, config) => host.pushPluginConfig(name, config),
+  }, host.log.child({ component: "source" }));
+  source.start();
+  host.log.info({ source: `etcd://${settings.endpoints.join(",")}${settings.prefix}`, hostId }, "config source started");
+  return {
+    host,
+    stop: async () => {
+      await source.stop();
+      await running.stop();
+    },
+  };
 }
 
 /** A worker: the listeners, its own plugins and watcher; reads the state folder, never writes it; no admin API. */

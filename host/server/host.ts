@@ -323,6 +323,17 @@ export class SwitchyardHost {
     };
   }
 
+  /**
+   * A push that comes from a config source (host/fleet/etcd-source.ts) rather than the admin API: the same
+   * ConfigPusher.push (configure decides, then persist, then swap), then every worker, as PUT /plugins/<name>/config.
+   */
+  async pushPluginConfig(name: string, config: string): Promise<{ version: number }> {
+    const r = await this.pusher.push(name, config);
+    const spread = await this.opts.broadcast?.pluginConfig(name, r.version, config);
+    if (spread !== undefined && spread.failed.length > 0) this.log.warn({ plugin: name, configVersion: r.version, failedWorkers: spread.failed }, "config accepted; some workers failed to apply it");
+    return { version: r.version };
+  }
+
   /** Applies a config the primary accepted and persisted (see ConfigPusher.apply). */
   applyPluginConfig(name: string, version: number, config: string): Promise<"applied" | "stale" | "not-loaded"> {
     return this.pusher.apply(name, version, config);

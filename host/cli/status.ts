@@ -1,0 +1,33 @@
+// `switchyard status --source etcd://host:port/prefix [--json]`: which live hosts run which revision of each
+// plugin's config in etcd (host/fleet/keys.ts), and the plugin's message where a host rejected it.
+
+import { readFleet } from "../fleet/fleet-view.js";
+import { etcdClient, parseSource } from "../fleet/source-url.js";
+import { parseArgs, str, UsageError } from "./args.js";
+
+export async function run(args: string[]): Promise<number> {
+  const p = parseArgs(args, { values: ["source"], flags: ["json"] });
+  const text = str(p, "source") ?? process.env.SWITCHYARD_SOURCE;
+  if (text === undefined) throw new UsageError("usage: switchyard status --source etcd://host:port/prefix [--json]");
+  const settings = parseSource(text);
+  const client = etcdClient(settings);
+  try {
+    const view = await readFleet(client, settings.prefix);
+    if (p.options.has("json")) {
+      process.stdout.write(JSON.stringify(view, null, 2) + "\n");
+      return 0;
+    }
+    const rows = [["HOST", "PLUGIN", "REVISION", "STATE", "CONFIG", "MESSAGE"]];
+    for (const m of view.members) {
+      const mine = view.statuses.filter((s) => s.host === m.host);
+      if (mine.length === 0) rows.push([m.host, "-", "-", "-", "-", ""]);
+      for (const s of mine) rows.push([s.host, s.plugin, String(s.revision), s.state, s.configVersion === undefined ? "-" : String(s.configVersion), s.message ?? ""]);
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd() + "\n");
+    process.stdout.write(`${view.members.length} live host(s) at etcd revision ${view.revision}\n`);
+    return 0;
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,69 @@
+// The `--source` of `switchyard run`, `status` and `push`: where the fleet's shared state lives.
+//
+//   etcd://127.0.0.1:2379,127.0.0.1:22379/switchyard?ttl=10&user=sy&ca=/etc/ssl/etcd-ca.pem&cert=c.pem&key=k.pem
+//
+// Several endpoints are separated by commas; the path is the key prefix. `ttl` is the lease of each host's
+// status keys in seconds (a dead host disappears after it). `ca` (with optional `cert`/`key` for client
+// certificates) switches to TLS. `user` turns on etcd's authentication; the password is read from the
+// environment (SWITCHYARD_ETCD_PASSWORD), never from the URL, so that it does not show in `ps`.
+
+import { readFileSync } from "node:fs";
+import { Etcd3, type IOptions } from "etcd3";
+import { SwitchyardError } from "../plugin/errors.js";
+
+export class SourceError extends SwitchyardError {
+  constructor(message: string) {
+    super("E_SOURCE", message);
+  }
+}
+
+export interface SourceSettings {
+  readonly endpoints: readonly string[];
+  /** Key prefix, "/" first and no trailing "/" ("/switchyard"). */
+  readonly prefix: string;
+  readonly ttlSeconds: number;
+  readonly user?: string;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+const KNOWN = new Set(["ttl", "user", "ca", "cert", "key"]);
+
+export function parseSource(text: string): SourceSettings {
+  const m = /^etcd:\/\/([^/?]+)(\/[^?]*)?(?:\?(.*))?$/.exec(text);
+  if (m === null) throw new SourceError(`--source: expected etcd://host:port[,host:port...]/prefix, got ${JSON.stringify(text)}`);
+  const endpoints = m[1]!.split(",");
+  for (const e of endpoints) {
+    if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(e)) throw new SourceError(`--source: endpoint ${JSON.stringify(e)} is not host:port`);
+  }
+  const prefix = (m[2] ?? "/switchyard").replace(/\/+$/, "");
+  if (prefix === "") throw new SourceError("--source: the key prefix must not be empty (etcd://host:port/switchyard)");
+  const q = new URLSearchParams(m[3] ?? "");
+  for (const k of q.keys()) if (!KNOWN.has(k)) throw new SourceError(`--source: unknown option ${JSON.stringify(k)} (known: ${[...KNOWN].join(", ")})`);
+  const ttl = q.get("ttl") ?? "10";
+  if (!/^[1-9]\d{0,4}$/.test(ttl)) throw new SourceError(`--source: ttl must be whole seconds 1-99999, got ${JSON.stringify(ttl)}`);
+  const opt = (k: string) => (q.get(k) !== null ? { [k]: q.get(k)! } : {});
+  if ((q.has("cert") || q.has("key")) && !q.has("ca")) throw new SourceError("--source: cert/key need ca (TLS)");
+  return { endpoints, prefix, ttlSeconds: Number(ttl), ...opt("user"), ...opt("ca"), ...opt("cert"), ...opt("key") };
+}
+
+/** An etcd3 client for the settings. etcd3 keeps its own pool and retries; callers close it. */
+export function etcdClient(s: SourceSettings, env: NodeJS.ProcessEnv = process.env): Etcd3 {
+  const scheme = s.ca !== undefined ? "https" : "http";
+  const options: IOptions = {
+    hosts: s.endpoints.map((e) => `${scheme}://${e}`),
+    dialTimeout: 2000,
+    ...(s.ca !== undefined
+      ? {
+          credentials: {
+            rootCertificate: readFileSync(s.ca),
+            ...(s.cert !== undefined ? { certChain: readFileSync(s.cert) } : {}),
+            ...(s.key !== undefined ? { privateKey: readFileSync(s.key) } : {}),
+          },
+        }
+      : {}),
+    ...(s.user !== undefined ? { auth: { username: s.user, password: env.SWITCHYARD_ETCD_PASSWORD ?? "" } } : {}),
+  };
+  return new Etcd3(options);
+}
