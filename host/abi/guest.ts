@@ -42,7 +42,7 @@ export class GuestAbort extends Error {
 }
 
 /** The names of the imports a module may have (§6); anything else is refused at load. */
-export const ALLOWED_IMPORTS: ReadonlySet<string> = new Set(["switchyard.sy_log", "env.abort"]);
+export const ALLOWED_IMPORTS: ReadonlySet<string> = new Set(["switchyard.sy_log", "switchyard.sy_fail", "env.abort"]);
 
 /**
  * Reads an AssemblyScript string (UTF-16LE, byte length as u32 at ptr - 4) for env.abort. Bounded: a bad
@@ -83,6 +83,7 @@ export class Guest {
   static instantiate(module: WebAssembly.Module, sink: GuestLogSink): Guest {
     let guest: Guest | undefined;
     let memory: WebAssembly.Memory | undefined;
+    let instance: WebAssembly.Instance | undefined;
     const imports = {
       switchyard: {
         sy_log(level: number, ptr: number, len: number): void {
@@ -91,6 +92,15 @@ export class Guest {
           const n = Math.min(len >>> 0, MAX_LOG_BYTES);
           if (ptr < 0 || ptr + n > u8.length) return;
           sink.log(Math.min(Math.max(level, 0), LOG_ERROR), readStr(u8, ptr, n));
+        },
+        // The language-neutral abort (§6): a UTF-8 message, so that a C or Rust plugin's failure says why.
+        sy_fail(ptr: number, len: number): never {
+          const u8 = guest?.view() ?? new Uint8Array((instance?.exports.memory as WebAssembly.Memory | undefined)?.buffer ?? new ArrayBuffer(0));
+          const n = Math.min(len >>> 0, MAX_LOG_BYTES);
+          const p = ptr >>> 0;
+          const message = p + n <= u8.length ? readStr(u8, p, n) : `<sy_fail(${p}, ${len >>> 0}) runs past memory>`;
+          if (guest !== undefined) guest.abortMessage = message;
+          throw new GuestAbort(message);
         },
       },
       env: {
@@ -105,7 +115,7 @@ export class Guest {
       },
     };
     // An instance whose start function aborts throws here; the loader reports it as the bundle's failure.
-    const instance = new WebAssembly.Instance(module, imports);
+    instance = new WebAssembly.Instance(module, imports);
     memory = instance.exports.memory as WebAssembly.Memory;
     guest = new Guest(instance);
     return guest;

@@ -28,7 +28,7 @@ export function probeModule(module: WebAssembly.Module, label: string, opts: Pro
       throw new BuildError("E_BUILD_MODULE", `${label}: the module lacks required export(s) ${missing.join(", ")}; does the entry file have \`export * from ".../sdk/assembly/abi/exports"\`?`);
     }
     if (badImports.length > 0) {
-      throw new BuildError("E_BUILD_MODULE", `${label}: the module imports ${badImports.join(", ")}; the host provides only switchyard.sy_log and env.abort (Math.random, Date and console are not available to plugins)`);
+      throw new BuildError("E_BUILD_MODULE", `${label}: the module imports ${badImports.join(", ")}; the host provides only switchyard.sy_log, switchyard.sy_fail and env.abort (Math.random, Date and console are not available to plugins)`);
     }
   }
   const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));

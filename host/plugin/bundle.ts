@@ -164,7 +164,7 @@ export function verifyModule(module: WebAssembly.Module, bundle: string): void {
   const { missing, badImports } = inspectModule(module);
   if (missing.length > 0) throw new BundleError("E_BUNDLE_MISSING_EXPORT", bundle, `missing required export(s): ${missing.join(", ")}`);
   if (badImports.length > 0) {
-    throw new BundleError("E_BUNDLE_IMPORT", bundle, `imports ${badImports.join(", ")}; only switchyard.sy_log and env.abort are provided`);
+    throw new BundleError("E_BUNDLE_IMPORT", bundle, `imports ${badImports.join(", ")}; only switchyard.sy_log, switchyard.sy_fail and env.abort are provided`);
   }
 }
 
