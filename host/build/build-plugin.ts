@@ -2,16 +2,12 @@
 // §9) out. The bundle is compiled and checked in memory first; files are written only when all is well,
 // the wasm before the metadata that names its sha256, each atomically.
 
-import { createHash } from "node:crypto";
-import { mkdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { ABI_VERSION } from "../abi/limits.js";
-import { parseMetadata, type BundleMetadata } from "../plugin/bundle.js";
-import { writeFileAtomic } from "../state/atomic-file.js";
 import { compileEntry, type Diagnostic } from "./compile.js";
 import { BuildError } from "./errors.js";
+import { packageModule, type PackResult } from "./package.js";
 import { readPluginJson } from "./plugin-json.js";
-import { probeModule } from "./probe.js";
 
 export interface BuildOptions {
   /**
@@ -24,18 +20,11 @@ export interface BuildOptions {
   readonly cwd?: string;
 }
 
-export interface BuildResult {
-  readonly outDir: string;
-  readonly wasmPath: string;
-  readonly metadataPath: string;
-  readonly metadata: BundleMetadata;
-  readonly wasmBytes: number;
+export interface BuildResult extends PackResult {
   readonly warnings: readonly Diagnostic[];
-  /** What the plugin logged while its default config was tried. */
-  readonly logs: readonly string[];
 }
 
-export const WASM_FILE = "plugin.wasm";
+export { WASM_FILE } from "./package.js";
 
 /**
  * Builds the plugin in `dir` into the bundle folder `out` (default `<dir>/bundle`).
@@ -59,42 +48,6 @@ export async function buildPlugin(dir: string, out?: string, opts: BuildOptions 
   const pluginJson = await readPluginJson(pluginDir);
   const { wasm, warnings } = await compileEntry(entry, opts.cwd);
 
-  let module: WebAssembly.Module;
-  try {
-    module = new WebAssembly.Module(wasm);
-  } catch (err) {
-    throw new BuildError("E_BUILD_MODULE", `${label}: the compiled module does not load: ${(err as Error).message}`, { cause: err });
-  }
-  const probed = probeModule(module, label, { check, defaultConfig: pluginJson.defaultConfig });
-
-  const raw: Record<string, unknown> = {
-    name: probed.name ?? label,
-    version: pluginJson.version,
-    order: probed.order ?? 0,
-    abi: check ? probed.abi : ABI_VERSION,
-    wasm: WASM_FILE,
-    sha256: createHash("sha256").update(wasm).digest("hex"),
-    headers: pluginJson.headers,
-    defaultConfig: pluginJson.defaultConfig,
-    failurePolicy: pluginJson.failurePolicy,
-  };
-  if (pluginJson.budget !== undefined) raw.budget = pluginJson.budget;
-  let metadata: BundleMetadata;
-  try {
-    // The host's own metadata validation: a bundle that builds is a bundle the host can read.
-    metadata = parseMetadata(raw, label);
-  } catch (err) {
-    throw new BuildError("E_BUILD_MODULE", `${label}: ${(err as Error).message}`, { cause: err });
-  }
-
-  const wasmPath = join(outDir, WASM_FILE);
-  const metadataPath = join(outDir, "metadata.json");
-  try {
-    await mkdir(outDir, { recursive: true });
-    await writeFileAtomic(wasmPath, wasm);
-    await writeFileAtomic(metadataPath, JSON.stringify(raw, null, 2) + "\n");
-  } catch (err) {
-    throw new BuildError("E_BUILD_WRITE", `${label}: cannot write the bundle to ${outDir}: ${(err as Error).message}`, { cause: err });
-  }
-  return { outDir, wasmPath, metadataPath, metadata, wasmBytes: wasm.length, warnings, logs: probed.logs };
+  const packed = await packageModule(wasm, pluginJson, outDir, label, check);
+  return { ...packed, warnings };
 }

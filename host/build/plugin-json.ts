@@ -64,7 +64,11 @@ export function parsePluginJson(text: string, file: string): PluginJson {
 }
 
 export async function readPluginJson(dir: string): Promise<PluginJson> {
-  const file = join(dir, "plugin.json");
+  return readPluginJsonFile(join(dir, "plugin.json"));
+}
+
+/** Reads and parses the plugin.json at `file` (`switchyard pack --plugin-json`). */
+export async function readPluginJsonFile(file: string): Promise<PluginJson> {
   let text: string;
   try {
     text = await readFile(file, "utf8");

@@ -8,6 +8,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   demo: { summary: "run the host on the demo config with demo upstreams and the example plugins", load: async () => (await import("./demo.js")).run },
   check: { summary: "validate a config: check <file>", load: async () => (await import("./check.js")).run },
   build: { summary: "compile and package a plugin bundle: build <plugin-dir> [--out <dir>]", load: async () => (await import("./build.js")).run },
+  pack: { summary: "package a prebuilt core module (C, Rust, ...) as a bundle: pack <module.wasm> [--plugin-json F] [--out <dir>]", load: async () => (await import("./pack.js")).run },
   push: { summary: "send a plugin config: push <name> <file|-> [--admin URL] [--token T]", load: async () => (await import("./push.js")).run },
   status: { summary: "which hosts of a fleet run which config revision: status --source etcd://host:port/prefix", load: async () => (await import("./status.js")).run },
   explain: { summary: "show what each plugin kept for a sample request: explain --config <file> [--header 'k: v'] [--path /p]", load: async () => (await import("./explain.js")).run },

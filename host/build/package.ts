@@ -1,0 +1,71 @@
+// The second half of `switchyard build`, shared with `switchyard pack`: a compiled module and its
+// plugin.json in, a bundle folder (metadata.json + plugin.wasm, sdk/ABI.md §9) out. The module is probed
+// the way the host will load it and the metadata checked by the host's own parser before anything is
+// written; the wasm is written before the metadata that names its sha256, each atomically.
+
+import { createHash } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { ABI_VERSION } from "../abi/limits.js";
+import { parseMetadata, type BundleMetadata } from "../plugin/bundle.js";
+import { writeFileAtomic } from "../state/atomic-file.js";
+import { BuildError } from "./errors.js";
+import type { PluginJson } from "./plugin-json.js";
+import { probeModule } from "./probe.js";
+
+export const WASM_FILE = "plugin.wasm";
+
+export interface PackResult {
+  readonly outDir: string;
+  readonly wasmPath: string;
+  readonly metadataPath: string;
+  readonly metadata: BundleMetadata;
+  readonly wasmBytes: number;
+  /** What the plugin logged while its default config was tried. */
+  readonly logs: readonly string[];
+}
+
+/**
+ * Packages `wasm` with `pluginJson` into the bundle folder `outDir`. `label` names the plugin in errors.
+ * `check` false skips the host's checks (for fixtures broken on purpose; see BuildOptions.check).
+ */
+export async function packageModule(wasm: Uint8Array, pluginJson: PluginJson, outDir: string, label: string, check: boolean): Promise<PackResult> {
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(wasm);
+  } catch (err) {
+    throw new BuildError("E_BUILD_MODULE", `${label}: the compiled module does not load: ${(err as Error).message}`, { cause: err });
+  }
+  const probed = probeModule(module, label, { check, defaultConfig: pluginJson.defaultConfig });
+
+  const raw: Record<string, unknown> = {
+    name: probed.name ?? label,
+    version: pluginJson.version,
+    order: probed.order ?? 0,
+    abi: check ? probed.abi : ABI_VERSION,
+    wasm: WASM_FILE,
+    sha256: createHash("sha256").update(wasm).digest("hex"),
+    headers: pluginJson.headers,
+    defaultConfig: pluginJson.defaultConfig,
+    failurePolicy: pluginJson.failurePolicy,
+  };
+  if (pluginJson.budget !== undefined) raw.budget = pluginJson.budget;
+  let metadata: BundleMetadata;
+  try {
+    // The host's own metadata validation: a bundle that builds is a bundle the host can read.
+    metadata = parseMetadata(raw, label);
+  } catch (err) {
+    throw new BuildError("E_BUILD_MODULE", `${label}: ${(err as Error).message}`, { cause: err });
+  }
+
+  const wasmPath = join(outDir, WASM_FILE);
+  const metadataPath = join(outDir, "metadata.json");
+  try {
+    await mkdir(outDir, { recursive: true });
+    await writeFileAtomic(wasmPath, wasm);
+    await writeFileAtomic(metadataPath, JSON.stringify(raw, null, 2) + "\n");
+  } catch (err) {
+    throw new BuildError("E_BUILD_WRITE", `${label}: cannot write the bundle to ${outDir}: ${(err as Error).message}`, { cause: err });
+  }
+  return { outDir, wasmPath, metadataPath, metadata, wasmBytes: wasm.length, logs: probed.logs };
+}

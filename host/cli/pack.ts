@@ -1,0 +1,59 @@
+// `switchyard pack <module.wasm> [--plugin-json F] [--out DIR]`: package a prebuilt core module (C, Rust,
+// any language that follows sdk/ABI.md) into a verified bundle, with the same probe, checks and metadata as
+// `switchyard build`.
+
+import { readFile } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { BuildError } from "../build/errors.js";
+import { packageModule } from "../build/package.js";
+import { readPluginJsonFile } from "../build/plugin-json.js";
+
+const USAGE = "usage: switchyard pack <module.wasm> [--plugin-json <file>] [--out <dir>]\n" +
+  "  --plugin-json  the plugin's version, headers, defaultConfig, failurePolicy, budget (default: plugin.json next to the module)\n" +
+  "  --out          the bundle folder to write (default: bundle next to the module)";
+
+export async function run(args: string[]): Promise<number> {
+  let wasmFile: string | undefined;
+  let pluginJson: string | undefined;
+  let out: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--out" || a === "--plugin-json") {
+      const v = args[++i];
+      if (v === undefined || v.startsWith("--")) return usage(`${a} needs a value`);
+      if (a === "--out") out = v;
+      else pluginJson = v;
+    } else if (a === "--help" || a === "-h") {
+      process.stdout.write(USAGE + "\n");
+      return 0;
+    } else if (a.startsWith("-")) return usage(`unknown option ${a}`);
+    else if (wasmFile === undefined) wasmFile = a;
+    else return usage(`unexpected argument ${a}`);
+  }
+  if (wasmFile === undefined) return usage("missing <module.wasm>");
+  const dir = dirname(resolve(wasmFile));
+  try {
+    let wasm: Uint8Array;
+    try {
+      wasm = await readFile(wasmFile);
+    } catch (err) {
+      throw new BuildError("E_BUILD_USAGE", `${wasmFile}: cannot read: ${(err as Error).message}`, { cause: err });
+    }
+    const json = await readPluginJsonFile(resolve(pluginJson ?? join(dir, "plugin.json")));
+    const r = await packageModule(wasm, json, resolve(out ?? join(dir, "bundle")), basename(wasmFile), true);
+    const m = r.metadata;
+    process.stdout.write(`packed ${m.name}@${m.version} (order ${m.order}, ${r.wasmBytes} bytes, sha256 ${m.sha256}) into ${relative(process.cwd(), r.outDir) || "."}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof BuildError) {
+      process.stderr.write(`switchyard pack: ${err.code}: ${err.message}\n`);
+      return err.code === "E_BUILD_USAGE" ? 2 : 1;
+    }
+    throw err;
+  }
+}
+
+function usage(problem: string): number {
+  process.stderr.write(`switchyard pack: ${problem}\n${USAGE}\n`);
+  return 2;
+}
