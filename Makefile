@@ -2,21 +2,43 @@
 NODE_BIN := node_modules/.bin
 EXAMPLES := header-canary zone-affinity version-split deny drain
 FIXTURES := $(wildcard test/fixtures/*/assembly/index.ts)
+# Example plugins in other languages, compiled to core modules and packaged by `switchyard pack`
+# (docs/other-languages.md); each rebuilds only when its sources or the SDK file it includes change.
+RAW_EXAMPLES := header-canary-c header-canary-rust
+# In build/raw-plugins, not build/plugins: the demo and explain load every bundle there, and these repeat
+# header-canary's rule.
+RAW_BUNDLES := $(RAW_EXAMPLES:%=build/raw-plugins/%/metadata.json)
+CLANG_WASM := clang --target=wasm32 -nostdlib -O2 -Wall -Werror -Wl,--no-entry
+RUSTC_WASM := /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown --crate-type cdylib -O -C panic=abort -C strip=symbols -C lto
 
-.PHONY: install build build-host build-plugins build-fixtures test run bench clean
+.PHONY: install build build-host build-plugins build-raw-plugins build-fixtures test run bench clean
 
 install: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-build: install build-host build-plugins build-fixtures
+build: install build-host build-plugins build-raw-plugins build-fixtures
 
 build-host:
 	$(NODE_BIN)/tsc -p tsconfig.json
 
 build-plugins: build-host
 	@for p in $(EXAMPLES); do node bin/switchyard.js build plugins/$$p --out build/plugins/$$p || exit 1; done
+
+build-raw-plugins: $(RAW_BUNDLES)
+
+build/wasm/header-canary-c.wasm: plugins/header-canary-c/header-canary.c sdk/c/switchyard.h
+	@mkdir -p $(@D)
+	$(CLANG_WASM) -o $@ $<
+
+build/wasm/header-canary-rust.wasm: plugins/header-canary-rust/header_canary.rs sdk/rust/switchyard.rs
+	@mkdir -p $(@D)
+	$(RUSTC_WASM) -o $@ $<
+
+# build-host is order-only: the bundle is re-packed when the module or plugin.json changes, not on every tsc.
+build/raw-plugins/%/metadata.json: build/wasm/%.wasm plugins/%/plugin.json | build-host
+	node bin/switchyard.js pack $< --plugin-json plugins/$*/plugin.json --out $(@D)
 
 build-fixtures: build-host
 	@for f in $(FIXTURES); do d=$$(dirname $$(dirname $$f)); node bin/switchyard.js build $$d --out $$d/bundle --no-check || exit 1; done
