@@ -28,6 +28,9 @@
 #define SY_ANSWER_HEADER_BYTES 24
 #define SY_OUTPUT_BYTES (SY_ANSWER_HEADER_BYTES + SY_MAX_BODY_BYTES + SY_MAX_META_BYTES)
 
+/* The count of a header list (sy_headers, §4.4) that means "every header". */
+#define SY_ALL_HEADERS 4294967295u
+
 /* Area ids of sy_reserve (§2). */
 #define SY_AREA_INPUT 0
 #define SY_AREA_SUBSET 1

@@ -25,6 +25,9 @@ pub const MAX_GROUPS: u32 = 64;
 pub const ANSWER_HEADER_BYTES: u32 = 24;
 pub const OUTPUT_BYTES: u32 = ANSWER_HEADER_BYTES + MAX_BODY_BYTES + MAX_META_BYTES;
 
+/// The count of a header list (sy_headers, §4.4) that means "every header".
+pub const ALL_HEADERS: u32 = 4294967295;
+
 // Area ids of sy_reserve (§2).
 pub const AREA_INPUT: i32 = 0;
 pub const AREA_SUBSET: i32 = 1;
