@@ -80,9 +80,10 @@ async function chainOf(headers: Record<string, string>): Promise<string> {
   throw new Error("no access log line with a chain");
 }
 
-async function plugins(): Promise<{ name: string; version: string; order: number; sha256: string; configVersion: number }[]> {
+type Listed = { name: string; version: string; order: number; sha256: string; configVersion: number; state: string; dir?: string; code?: string; message?: string };
+async function plugins(): Promise<Listed[]> {
   const res = await request(`${admin}/plugins`);
-  return ((await res.body.json()) as { plugins: { name: string; version: string; order: number; sha256: string; configVersion: number }[] }).plugins;
+  return ((await res.body.json()) as { plugins: Listed[] }).plugins;
 }
 
 async function waitForLog(pred: (l: Record<string, unknown>) => boolean, from: number, what: string): Promise<Record<string, unknown>> {
@@ -96,7 +97,7 @@ async function waitForLog(pred: (l: Record<string, unknown>) => boolean, from: n
 
 /** The serving header-canary 1.0.0 still routes canary requests to the canary host only. */
 async function expectStillServing(sha: string): Promise<void> {
-  const list = await plugins();
+  const list = (await plugins()).filter((p) => p.state !== "refused");
   expect(list.map((p) => [p.name, p.version, p.sha256])).toEqual([["header-canary", "1.0.0", sha]]);
   for (let i = 0; i < 4; i++) expect((await send({ "x-canary": "1" })).upstream).toBe("canary0");
   for (let i = 0; i < 4; i++) expect((await send()).upstream).toMatch(/^stable/);
@@ -142,6 +143,8 @@ describe("bad bundles are refused, the serving version keeps serving", () => {
       expect(String(line.err), c.what).toMatch(c.says);
       expect(String(line.err), c.what).toMatch(/^bundle (hc|header-canary): /);
       seen.push(`${c.code}: ${String(line.err)}`);
+      // GET /plugins lists the refusal beside the version that keeps serving.
+      expect((await plugins()).filter((p) => p.state === "refused"), c.what).toEqual([expect.objectContaining({ dir: canaryDir(), state: "refused", code: c.code, message: line.err })]);
       await expectStillServing(goodSha);
       // Refused once, not at every poll.
       await sleep(250);

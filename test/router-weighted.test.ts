@@ -9,7 +9,7 @@ function action(weights: Record<string, number>): RouteAction {
   return {
     kind: "route", clusters, totalWeight: clusters.reduce((s, c) => s + c.weight, 0), timeoutMs: 1000,
     retry: { numRetries: 0, perTryTimeoutMs: null, retryOnStatuses: [] }, prefixRewrite: null, hostRewrite: null,
-    requestHeadersToAdd: [], plugins: null, waitMaxCount: 3, failFast: false,
+    requestHeadersToAdd: [], plugins: null, optionalPlugins: [], waitMaxCount: 3, failFast: false,
   };
 }
 const fixed = (value: number): RandomSource => () => value;

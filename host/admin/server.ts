@@ -12,6 +12,8 @@ import { MAX_CONFIG_BYTES } from "../abi/limits.js";
 import { ConfigRejected, PluginFailure } from "../plugin/errors.js";
 import { ConfigPusher, PushError } from "../plugin/push.js";
 import type { PluginRegistry } from "../plugin/registry.js";
+import type { Refusal } from "../plugin/watcher.js";
+import type { Readiness } from "../server/readiness.js";
 import type { AdminToken } from "./auth.js";
 import { BodyError, json, problem, readBody, utf8 } from "./http.js";
 
@@ -39,7 +41,10 @@ export interface AdminDeps {
   readonly pusher: ConfigPusher;
   readonly clusters: ClusterAdmin;
   readonly token: AdminToken;
-  readonly ready: () => boolean;
+  /** true/false, or the host's Readiness (what is missing and why), for GET /readyz. */
+  readonly ready: () => boolean | Readiness;
+  /** The bundles refused as they are on disk, listed by GET /plugins with state "refused". */
+  readonly refused?: () => readonly Refusal[];
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   readonly explain?: (request: unknown) => unknown;
   readonly broadcast?: Broadcaster;
@@ -119,8 +124,9 @@ export class AdminServer {
 
     if (method === "GET" && url.pathname === "/healthz") return json(res, 200, { status: "ok" });
     if (method === "GET" && url.pathname === "/readyz") {
-      const ready = this.deps.ready();
-      return json(res, ready ? 200 : 503, { status: ready ? "ready" : "starting" });
+      const r = this.deps.ready();
+      if (typeof r === "boolean") return json(res, r ? 200 : 503, { status: r ? "ready" : "starting" });
+      return json(res, r.ready ? 200 : 503, { status: r.status, missing: r.missing, refused: r.refused });
     }
     if (method === "GET" && url.pathname === "/metrics" && this.deps.metrics) {
       const m = await this.deps.metrics();
@@ -129,7 +135,11 @@ export class AdminServer {
       return;
     }
     if (method === "GET" && url.pathname === "/plugins") {
-      return json(res, 200, { generation: registry.generation, plugins: registry.list().sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : 1)).map(pluginView) });
+      const loaded = registry.list().sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : 1)).map(pluginView);
+      // A refused bundle is listed too, after the loaded ones: a swap refused keeps its old version serving
+      // (the same name twice: one "ready", one "refused"), a first load refused is only "refused".
+      const refused = (this.deps.refused?.() ?? []).map((r) => ({ name: r.name, dir: r.dir, state: "refused", code: r.code, message: r.message }));
+      return json(res, 200, { generation: registry.generation, plugins: [...loaded, ...refused] });
     }
     if (method === "GET" && url.pathname === "/clusters") return json(res, 200, { clusters: this.deps.clusters.list() });
     if (method === "GET" && url.pathname === "/workers" && this.deps.workers) return json(res, 200, { workers: await this.deps.workers() });

@@ -26,7 +26,7 @@ export const FIELDS = {
   headerToAdd: ["header", "append"],
   headerValue: ["key", "value"],
   directResponse: ["status", "body"],
-  routeSwitchyard: ["plugins", "fallback", "wait", "fail_fast"],
+  routeSwitchyard: ["plugins", "optional_plugins", "fallback", "wait", "fail_fast"],
   wait: ["max_count"],
   clusterManager: ["clusters"],
   cluster: ["name", "Name", "type", "lb_type", "hosts", "lb_subset_config", "connect_timeout", "hash_header", "outlier_detection"],

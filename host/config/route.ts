@@ -211,7 +211,7 @@ function readAction(r: Reader, value: unknown, path: string, clusters: ReadonlyM
   if (choices.length === 0) return undefined;
   return {
     kind: "route", clusters: choices, totalWeight, timeoutMs, retry, prefixRewrite, hostRewrite, requestHeadersToAdd,
-    plugins: ext.plugins, waitMaxCount: ext.waitMaxCount, failFast: ext.failFast,
+    plugins: ext.plugins, optionalPlugins: ext.optionalPlugins, waitMaxCount: ext.waitMaxCount, failFast: ext.failFast,
   };
 }
 
@@ -241,13 +241,14 @@ function readRetry(r: Reader, value: unknown, path: string): RetryPolicy {
 
 interface RouteExtension {
   plugins: string[] | null;
+  optionalPlugins: string[];
   fallback: Fallback | undefined;
   waitMaxCount: number;
   failFast: boolean;
 }
 
 function readRouteExtension(r: Reader, value: unknown, path: string): RouteExtension {
-  const out: RouteExtension = { plugins: null, fallback: undefined, waitMaxCount: DEFAULTS.waitMaxCount, failFast: false };
+  const out: RouteExtension = { plugins: null, optionalPlugins: [], fallback: undefined, waitMaxCount: DEFAULTS.waitMaxCount, failFast: false };
   if (value === undefined) return out;
   const o = r.object(value, path, FIELDS.routeSwitchyard);
   if (o === undefined) return out;
@@ -261,6 +262,13 @@ function readRouteExtension(r: Reader, value: unknown, path: string): RouteExten
       else out.plugins!.push(p);
     });
   }
+  const optional = r.array(o, "optional_plugins", path);
+  optional?.forEach((p, i) => {
+    const where = indexPath(keyPath(path, "optional_plugins"), i);
+    if (typeof p !== "string" || p === "") r.error(where, `expected a plugin name, got ${JSON.stringify(p)}`);
+    else if (out.plugins === null || !out.plugins.includes(p)) r.error(where, `plugin "${p}" is not in this route's "plugins"`);
+    else if (!out.optionalPlugins.includes(p)) out.optionalPlugins.push(p);
+  });
   if (o["fallback"] !== undefined) {
     const f = o["fallback"];
     if (f === "none" || f === "any" || f === "default") out.fallback = f;

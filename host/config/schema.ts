@@ -145,6 +145,7 @@ export const CONFIG_SCHEMA = {
       description: "Switchyard's per-route extension: which plugins run and what happens when they keep no host.",
       properties: {
         plugins: { type: "array", items: nonEmpty, description: "plugin names; absent: every loaded plugin" },
+        optional_plugins: { type: "array", items: nonEmpty, description: "names from plugins this route serves without: /readyz does not wait for them" },
         fallback: { enum: ["none", "any", "default"] },
         wait: ref("wait"),
         fail_fast: { type: "boolean" },

@@ -141,6 +141,8 @@ export interface RouteAction {
   readonly requestHeadersToAdd: readonly HeaderToAdd[];
   /** Plugin names to run, in chain order decided by the plugins; null: every loaded plugin. */
   readonly plugins: readonly string[] | null;
+  /** Names in `plugins` the route serves without: /readyz does not wait for them. */
+  readonly optionalPlugins: readonly string[];
   /** How many Wait verdicts the route honours before it answers 503. */
   readonly waitMaxCount: number;
   /** When no host can be had, answer at once instead of waiting or falling back further. */

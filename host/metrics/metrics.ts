@@ -13,6 +13,7 @@ import { FastCounter, type FastCounterChild, FastHistogram, type FastHistogramCh
 import { PLUGIN_CALL_BUCKETS, TIMING_EVERY, type PluginCounters } from "../plugin/counters.js";
 import type { PluginFailure } from "../plugin/errors.js";
 import type { RouterPlugin } from "../plugin/plugin.js";
+import type { Refusal } from "../plugin/watcher.js";
 import type { RequestEvent } from "../server/pipeline.js";
 import type { SwitchyardHost } from "../server/host.js";
 
@@ -26,6 +27,8 @@ export interface MetricsOptions {
   readonly durationBuckets?: readonly number[];
   /** Dropped plugin log lines by plugin (host/logging PluginLogs.droppedByPlugin), read at scrape time. */
   readonly droppedLogLines?: () => ReadonlyMap<string, number>;
+  /** The bundles refused as they are on disk (BundleWatcher.refused), read at scrape time. */
+  readonly refusedBundles?: () => readonly Refusal[];
 }
 
 /** Loopback proxying is sub-millisecond; the tail reaches route timeouts of seconds. */
@@ -194,7 +197,20 @@ export class SwitchyardMetrics {
       labelNames: ["listener", "reason"], registers,
     });
     const onListenerClosed = (listener: string, reason: string) => listenerCloses.labels(listener, reason).inc();
+    const refusedNow = opts.refusedBundles;
+    if (refusedNow !== undefined) {
+      new Gauge({
+        name: `${p}plugin_bundles_refused`, help: "1 for each bundle folder whose current files were refused (by folder, plugin name and code).", labelNames: ["dir", "plugin", "code"], registers,
+        collect() {
+          this.reset();
+          for (const r of refusedNow()) this.set({ dir: r.dir, plugin: r.name ?? "", code: r.code }, 1);
+        },
+      });
+    }
+    const refusals = new Counter({ name: `${p}plugin_bundle_refusals_total`, help: "Bundles refused (a first load or a swap), by code.", labelNames: ["code"], registers });
+
     const onRequest = (e: RequestEvent) => this.observe(e);
+    const onRefused = (r: Refusal) => refusals.labels(r.code).inc();
     const onFailed = (pl: RouterPlugin, f: PluginFailure) => this.pluginFailures.labels(pl.name, f.kind).inc();
     const onQuarantined = (pl: RouterPlugin) => this.pluginQuarantines.labels(pl.name).inc();
     const onRecovered = (pl: RouterPlugin) => this.pluginRecoveries.labels(pl.name).inc();
@@ -203,12 +219,14 @@ export class SwitchyardMetrics {
     source.events.on("plugin-quarantined", onQuarantined);
     source.events.on("plugin-recovered", onRecovered);
     source.events.on("listener-closed", onListenerClosed);
+    source.events.on("bundle-refused", onRefused);
     this.unsubscribe = () => {
       source.events.off("request", onRequest);
       source.events.off("plugin-failed", onFailed);
       source.events.off("plugin-quarantined", onQuarantined);
       source.events.off("plugin-recovered", onRecovered);
       source.events.off("listener-closed", onListenerClosed);
+      source.events.off("bundle-refused", onRefused);
     };
   }
 

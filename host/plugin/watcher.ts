@@ -4,7 +4,7 @@
 // complete; a slow poll backs up fs.watch, which can miss events on some filesystems.
 
 import { type FSWatcher, watch } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { loadBundle } from "./bundle.js";
 import { BundleError } from "./errors.js";
@@ -29,6 +29,16 @@ export interface WatcherOptions {
   /** Wall clock in ms, compared with file modification times. */
   readonly now?: () => number;
   readonly exclusive?: <T>(name: string, fn: () => T | Promise<T>) => Promise<T>;
+  /** Told each time a bundle is refused (metrics count them). */
+  readonly onRefused?: (refusal: Refusal) => void;
+}
+
+/** A bundle folder whose current files were refused; `name` is its metadata's name when that much reads. */
+export interface Refusal {
+  readonly dir: string;
+  readonly name: string | null;
+  readonly code: string;
+  readonly message: string;
 }
 
 export interface ScanResult {
@@ -45,6 +55,8 @@ interface Seen {
 
 export class BundleWatcher {
   private seen = new Map<string, Seen>();
+  /** The folders whose current files were refused, until they load or go away. */
+  private readonly refusals = new Map<string, Refusal>();
   private fsWatcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private poll: NodeJS.Timeout | undefined;
@@ -55,6 +67,11 @@ export class BundleWatcher {
   private watching = false;
 
   constructor(readonly dir: string, private readonly registry: PluginRegistry, private readonly opts: WatcherOptions) {}
+
+  /** The bundles refused as they are now on disk, by folder name (GET /plugins, /readyz, metrics). */
+  refused(): Refusal[] {
+    return [...this.refusals.values()];
+  }
 
   /** Loads what is there now, then watches. */
   async start(): Promise<ScanResult> {
@@ -174,6 +191,7 @@ export class BundleWatcher {
           await this.exclusive(old, () => this.registry.remove(old));
         }
         this.seen.set(bundleDir, { signature: sig, name });
+        this.refusals.delete(bundleDir);
         result.loaded.push(name);
         log.info({ plugin: name, version: bundle.metadata.version, order: bundle.metadata.order, sha256: bundle.metadata.sha256, dir: bundleDir, event: before ? "swapped" : "loaded" }, before ? "plugin bundle swapped" : "plugin bundle loaded");
       } catch (err) {
@@ -187,12 +205,16 @@ export class BundleWatcher {
         // Remember the signature so that the same bad files are refused once, not at every poll.
         this.seen.set(bundleDir, { signature: sig, name: before?.name });
         result.refused.push({ dir: bundleDir, code: e.code ?? "E_BUNDLE", message: e.message });
+        const refusal: Refusal = { dir: bundleDir, name: await metadataName(bundleDir), code: e.code ?? "E_BUNDLE", message: e.message };
+        this.refusals.set(bundleDir, refusal);
+        this.opts.onRefused?.(refusal);
         log.error({ dir: bundleDir, code: e.code ?? "E_BUNDLE", err: e.message, event: "refused", serving: before?.name ?? null }, "plugin bundle refused");
       }
     }
     for (const [bundleDir, s] of [...this.seen]) {
       if (present.has(bundleDir)) continue;
       this.seen.delete(bundleDir);
+      this.refusals.delete(bundleDir);
       const name = s.name;
       if (name !== undefined && (await this.exclusive(name, () => this.registry.remove(name)))) {
         result.removed.push(name);
@@ -200,5 +222,15 @@ export class BundleWatcher {
       }
     }
     return result;
+  }
+}
+
+/** The name a bundle's metadata.json gives, when it parses that far; null otherwise. */
+async function metadataName(bundleDir: string): Promise<string | null> {
+  try {
+    const m = JSON.parse(await readFile(join(bundleDir, "metadata.json"), "utf8")) as { name?: unknown };
+    return typeof m.name === "string" && m.name !== "" ? m.name : null;
+  } catch {
+    return null;
   }
 }

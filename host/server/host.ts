@@ -31,6 +31,7 @@ import { tuneEngine } from "./engine.js";
 import { attachMetrics, type SwitchyardMetrics } from "../metrics/metrics.js";
 import { PluginLogs, type PluginLogOptions } from "../logging/plugin-log.js";
 import { compileRoute, type CompiledRoute } from "./compiled-route.js";
+import { readiness, requiredPlugins, type Readiness } from "./readiness.js";
 import { Pipeline, type RequestEvent, type RoutingState } from "./pipeline.js";
 
 export interface HostOptions {
@@ -108,7 +109,7 @@ export function buildRouting(config: Config, routerConfigName: string): RoutingS
 
 /**
  * Events for observers (metrics): "request" (RequestEvent), "plugin-failed" (plugin, PluginFailure),
- * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin).
+ * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin), "bundle-refused" (Refusal).
  */
 export class SwitchyardHost {
   readonly events = new EventEmitter();
@@ -125,6 +126,7 @@ export class SwitchyardHost {
   adminAddress: AddressInfo | null = null;
   watcher: BundleWatcher | null = null;
   private ready = false;
+  private readonly requiredPlugins: Map<string, string[]>;
   private savedConfigs = new Map<string, { text: string; version: number }>();
   private readonly clusterVersions = new Map<string, number>();
   private readonly clusterQueues = new Map<string, Promise<unknown>>();
@@ -135,6 +137,7 @@ export class SwitchyardHost {
     tuneEngine();
     const config = opts.config;
     this.log = opts.logger ?? pino({ level: config.switchyard.logLevel });
+    this.requiredPlugins = requiredPlugins(config);
     this.clusters = new ClusterManager({ random: opts.random ?? Math.random });
     this.pools = new PoolRegistry();
     this.clusters.onHostsRemoved((_cluster, hosts) => {
@@ -165,7 +168,7 @@ export class SwitchyardHost {
       ...(opts.sandbox === false ? {} : sandboxOptions(opts.sandbox ?? {})),
       ...opts.plugin,
     });
-    this.metrics = attachMetrics(this, { droppedLogLines: () => this.pluginLogs.droppedByPlugin() });
+    this.metrics = attachMetrics(this, { droppedLogLines: () => this.pluginLogs.droppedByPlugin(), refusedBundles: () => this.watcher?.refused() ?? [] });
     // A bundle swapped in later is configured with the last accepted push, kept here as it is persisted.
     this.pusher = new ConfigPusher(this.registry, opts.persist === false ? null : this.store, (name, version, text) => this.savedConfigs.set(name, { text, version }));
   }
@@ -196,6 +199,7 @@ export class SwitchyardHost {
         log: this.log.child({ component: "plugins" }),
         savedConfig: (name) => this.savedConfigs.get(name),
         exclusive: (name, fn) => this.pusher.exclusive(name, fn),
+        onRefused: (r) => this.events.emit("bundle-refused", r),
         ...this.opts.watchTiming,
       });
       plugins = this.opts.watch === false ? await this.watcher.scan() : await this.watcher.start();
@@ -239,7 +243,8 @@ export class SwitchyardHost {
         pusher: this.pusher,
         clusters: this.clusterAdmin(),
         token,
-        ready: () => this.ready,
+        ready: () => this.readiness(),
+        refused: () => this.watcher?.refused() ?? [],
         metrics: () => this.metrics.scrape(),
         explain: (body) => explain({ config, clusters: this.clusters, registry: this.registry }, body as SampleRequest),
         log: this.log.child({ component: "admin" }),
@@ -250,7 +255,16 @@ export class SwitchyardHost {
       this.log.info({ address: `${this.adminAddress.address}:${this.adminAddress.port}`, tokenConfigured: token.configured }, "admin API started");
     }
     this.ready = true;
+    const r = this.readiness();
+    for (const m of r.missing) {
+      this.log.warn({ plugin: m.plugin, routes: m.routes, refused: m.refused?.code ?? null, event: "not-ready" }, "not ready: a route requires a plugin that is not loaded (GET /readyz says 503 until it loads)");
+    }
     return { plugins };
+  }
+
+  /** What GET /readyz answers: started, and every plugin a route requires loaded (host/server/readiness.ts). */
+  readiness(): Readiness {
+    return readiness(this.ready, this.requiredPlugins, (name) => this.registry.get(name) !== undefined, this.watcher?.refused() ?? []);
   }
 
   /** The outlier detector of a cluster configured with outlier_detection (admin, tests). */
