@@ -104,7 +104,11 @@ describe("refused at load", () => {
     expect(byDir["loop-configure"]).toMatchObject({ code: "E_PLUGIN_BUDGET" });
     expect(String(byDir["loop-configure"]!.err)).toMatch(/plugin loop-configure@1\.0\.0 failed \(budget\): configure: out of fuel/);
 
-    expect((await h.plugins()).map((p) => p.name)).toEqual(["deny"]);
+    const listed = await h.plugins();
+    expect(listed.filter((p) => p.state !== "refused").map((p) => p.name)).toEqual(["deny"]);
+    // GET /plugins lists the three refusals too, each with its code.
+    const refusedListed = listed.filter((p) => p.state === "refused") as unknown as { name: string; code: string }[];
+    expect(refusedListed.map((p) => [p.name, p.code]).sort()).toEqual([["loop-configure", "E_PLUGIN_BUDGET"], ["missing-export", "E_BUNDLE_MISSING_EXPORT"], ["wrong-abi", "E_BUNDLE_ABI_VERSION"]]);
     expect((await h.get("/")).status).toBe(200);
     expect((await h.get("/", { "x-client": "bad-bot" })).status).toBe(403);
   });
