@@ -1,9 +1,11 @@
-// `switchyard check <file>`: validate a config without starting anything. Exit 0 with "ok" and the
-// warnings, 1 with every problem (each with its JSON path), 2 on a usage error.
+// `switchyard check <file> [--strict]`: validate a config without starting anything. Exit 0 with "ok" and
+// the warnings, 1 with every problem (each with its JSON path), 2 on a usage error. --strict: any warning
+// (a field ignored, a route that can leak traffic past its plugins, see check-leaks.ts) exits 1 too.
 
 import { ConfigError } from "../config/errors.js";
 import { loadConfigFile } from "../config/load.js";
 import { compileAllRoutes } from "../router/table.js";
+import { leakWarnings } from "./check-leaks.js";
 
 export interface CheckIo {
   readonly out: (line: string) => void;
@@ -18,13 +20,16 @@ const STDIO: CheckIo = {
 export async function run(args: string[], io: CheckIo = STDIO): Promise<number> {
   const files = args.filter((a) => !a.startsWith("-"));
   const flags = args.filter((a) => a.startsWith("-"));
-  if (files.length !== 1 || flags.length > 0) {
-    io.err("usage: switchyard check <config.json>");
+  const strict = flags.includes("--strict");
+  if (files.length !== 1 || flags.some((f) => f !== "--strict")) {
+    io.err("usage: switchyard check <config.json> [--strict]");
     return 2;
   }
   const file = files[0]!;
   try {
-    const { config, warnings } = await loadConfigFile(file);
+    const loaded = await loadConfigFile(file);
+    const config = loaded.config;
+    const warnings = [...loaded.warnings, ...leakWarnings(config)];
     // Compiling the route tables is what `run` does next; doing it here means "ok" promises it will work.
     compileAllRoutes(config);
     const routes = config.routerConfigs.reduce((n, rc) => n + rc.virtualHosts.reduce((m, vh) => m + vh.routes.length, 0), 0);
@@ -33,6 +38,10 @@ export async function run(args: string[], io: CheckIo = STDIO): Promise<number> 
         `${plural(routes, "route")}, ${plural(config.clusters.length, "cluster")}, ${plural(warnings.length, "warning")}`,
     );
     for (const w of warnings) io.out(`warning: ${w.path || "(document)"}: ${w.message}`);
+    if (strict && warnings.length > 0) {
+      io.err(`E_CONFIG_WARNINGS: ${file}: ${plural(warnings.length, "warning")} and --strict`);
+      return 1;
+    }
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -6,7 +6,7 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   run: { summary: "run the host: run --config <file> [--plugins <dir>] [--state <dir>] [--workers N]", load: async () => (await import("./run.js")).run },
   demo: { summary: "run the host on the demo config with demo upstreams and the example plugins", load: async () => (await import("./demo.js")).run },
-  check: { summary: "validate a config: check <file>", load: async () => (await import("./check.js")).run },
+  check: { summary: "validate a config: check <file> [--strict] (--strict: any warning exits 1)", load: async () => (await import("./check.js")).run },
   build: { summary: "compile and package a plugin bundle: build <plugin-dir> [--out <dir>]", load: async () => (await import("./build.js")).run },
   pack: { summary: "package a prebuilt core module (C, Rust, ...) as a bundle: pack <module.wasm> [--plugin-json F] [--out <dir>]", load: async () => (await import("./pack.js")).run },
   push: { summary: "send a plugin config: push <name> <file|-> [--admin URL] [--token T]", load: async () => (await import("./push.js")).run },
@@ -16,13 +16,17 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 };
 
 function usage(): string {
-  const lines = ["usage: switchyard <command> [options]", "", "commands:"];
+  const lines = ["usage: switchyard <command> [options]", "       switchyard --version", "", "commands:"];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
   return lines.join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V" || name === "version") {
+    process.stdout.write(`switchyard ${(await import("./version.js")).packageVersion()}\n`);
+    return 0;
+  }
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(usage() + "\n");
     return name === undefined ? 2 : 0;
