@@ -133,7 +133,8 @@ describe("parseConfig: warnings, not errors, for what we do not implement", () =
   it("warns about unsupported MOSN fields and unknown fields, with a did-you-mean", () => {
     const { warnings } = parseConfig(
       doc((d) => {
-        d.servers[0].listeners[0].filter_chains[0].tls_context = { status: true };
+        // tls_context is read since issue 15; MOSN's SNI-matched tls_context_set is not.
+        d.servers[0].listeners[0].filter_chains[0].tls_context_set = [{ status: true }];
         d.servers[0].listeners[0].stream_filters = [];
         d.cluster_manager.clusters[0].health_check = { timeout: "1s" };
         route(d).route.clustr_name = "c";
@@ -144,7 +145,7 @@ describe("parseConfig: warnings, not errors, for what we do not implement", () =
     );
     const byPath = Object.fromEntries(warnings.map((w) => [w.path, w.message]));
     expect(byPath).toEqual({
-      "servers[0].listeners[0].filter_chains[0].tls_context": "not supported by Switchyard; ignored",
+      "servers[0].listeners[0].filter_chains[0].tls_context_set": "not supported by Switchyard; ignored",
       "servers[0].listeners[0].stream_filters": "not supported by Switchyard; ignored",
       "cluster_manager.clusters[0].health_check": "not supported by Switchyard; ignored",
       "servers[0].routers[0].virtual_hosts[0].routers[0].route.clustr_name": 'unknown field; ignored (did you mean "cluster_name"?)',

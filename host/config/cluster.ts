@@ -8,6 +8,7 @@ import { readFallback, readTags } from "./metadata.js";
 import { indexPath, keyPath, type Reader } from "./reader.js";
 import { DEFAULTS, type ClusterConfig, type Fallback, type LbType, type OutlierConfig } from "./types.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
+import { readClusterTls } from "./tls.js";
 
 const LB_NAMES: Record<string, LbType> = {
   LB_ROUNDROBIN: "round_robin",
@@ -29,7 +30,7 @@ const LB_SUBSTITUTES: Record<string, LbType> = { LB_LEAST_CONNECTION: "least_req
 const DISCOVERY: Record<string, ClusterConfig["discovery"]> = { SIMPLE: "static", STRICT_DNS: "strict_dns" };
 const DISCOVERY_AS_STATIC = new Set(["EDS", "DYNAMIC", "ORIGINAL_DST", "LOGICAL_DNS"]);
 
-export function readCluster(r: Reader, value: unknown, path: string): ClusterConfig | undefined {
+export function readCluster(r: Reader, value: unknown, path: string, baseDir: string): ClusterConfig | undefined {
   const c = r.object(value, path, FIELDS.cluster);
   if (c === undefined) return undefined;
   // MOSN's own examples spell it "Name" (Go's case-insensitive JSON); we accept both, not both at once.
@@ -99,8 +100,9 @@ export function readCluster(r: Reader, value: unknown, path: string): ClusterCon
     r.warn(keyPath(path, "hash_header"), `${lbType} without hash_header: every request hashes to the same key`);
   }
   const outlier = c["outlier_detection"] === undefined ? null : readOutlier(r, c["outlier_detection"], keyPath(path, "outlier_detection"));
+  const tls = c["tls_context"] === undefined ? null : readClusterTls(r, c["tls_context"], keyPath(path, "tls_context"), baseDir);
   if (name === undefined) return undefined;
-  return { name, where: path, discovery, lbType, hosts, connectTimeoutMs, fallback, defaultSubset, hashHeader, outlier };
+  return { name, where: path, discovery, lbType, hosts, connectTimeoutMs, fallback, defaultSubset, hashHeader, outlier, tls };
 }
 
 /** Longest ejection accepted: the detector's bound (host/cluster/outlier.ts). */

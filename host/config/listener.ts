@@ -6,6 +6,7 @@ import { parseHostPort } from "./address.js";
 import { FIELDS } from "./fields.js";
 import { readListenerLimits } from "./listener-limits.js";
 import { indexPath, keyPath, type Json, type Reader } from "./reader.js";
+import { readListenerTls, type ListenerTls } from "./tls.js";
 import type { DownstreamProtocol, ListenerConfig } from "./types.js";
 
 const DOWNSTREAM: Record<string, DownstreamProtocol> = { http1: "http1", auto: "auto" };
@@ -18,7 +19,7 @@ export interface InlineRouterConfig {
   readonly path: string;
 }
 
-export function readListener(r: Reader, value: unknown, path: string, inline: InlineRouterConfig[]): Omit<ListenerConfig, "routerConfigName"> & { routerConfigName: string | undefined } | undefined {
+export function readListener(r: Reader, value: unknown, path: string, inline: InlineRouterConfig[], baseDir: string): Omit<ListenerConfig, "routerConfigName"> & { routerConfigName: string | undefined } | undefined {
   const l = r.object(value, path, FIELDS.listener);
   if (l === undefined) return undefined;
   const address = r.string(l, "address", path, true);
@@ -35,11 +36,22 @@ export function readListener(r: Reader, value: unknown, path: string, inline: In
   let proxyWhere = "";
   let inlineName: string | undefined;
   let downstreamProtocol: DownstreamProtocol = "http1";
+  let tls: ListenerTls | null = null;
+  let tlsWhere = "";
   const chains = r.array(l, "filter_chains", path, true) ?? [];
   chains.forEach((chain, ci) => {
     const chainPath = indexPath(keyPath(path, "filter_chains"), ci);
     const ch = r.object(chain, chainPath, FIELDS.filterChain);
     if (ch === undefined) return;
+    if (ch["tls_context"] !== undefined) {
+      const where = keyPath(chainPath, "tls_context");
+      // One listener serves one certificate: MOSN's several chains per listener (matched by SNI) are not here.
+      if (tlsWhere !== "") r.error(where, `a listener has one tls_context; another is at ${tlsWhere}`);
+      else {
+        tlsWhere = where;
+        tls = readListenerTls(r, ch["tls_context"], where, baseDir);
+      }
+    }
     (r.array(ch, "filters", chainPath, true) ?? []).forEach((f, fi) => {
       const where = indexPath(keyPath(chainPath, "filters"), fi);
       const filter = r.object(f, where, FIELDS.filter);
@@ -83,5 +95,5 @@ export function readListener(r: Reader, value: unknown, path: string, inline: In
     r.error(keyPath(path, "filter_chains"), 'expected a "proxy" filter with config.router_config_name, or a "connection_manager" filter');
   }
   const limits = readListenerLimits(r, l["switchyard"], keyPath(path, "switchyard"));
-  return { name, where: path, address: address ?? "", host, port, downstreamProtocol, routerConfigName, limits };
+  return { name, where: path, address: address ?? "", host, port, downstreamProtocol, routerConfigName, limits, tls };
 }

@@ -17,7 +17,7 @@ import {
 } from "./types.js";
 
 export interface ParseOptions {
-  /** Folder that relative paths of the `switchyard` block are resolved against; default: the source's folder. */
+  /** Folder that relative paths (the `switchyard` block, tls_context files) are resolved against; default: the source's folder. */
   readonly baseDir?: string;
 }
 
@@ -53,7 +53,7 @@ function readDocument(r: Reader, doc: unknown, source: string, baseDir: string):
   const clusterByName = new Map<string, ClusterConfig>();
   const cm = root["cluster_manager"] === undefined ? undefined : r.object(root["cluster_manager"], "cluster_manager", FIELDS.clusterManager);
   (cm === undefined ? [] : r.array(cm, "clusters", "cluster_manager") ?? []).forEach((c, i) => {
-    const cluster = readCluster(r, c, indexPath("cluster_manager.clusters", i));
+    const cluster = readCluster(r, c, indexPath("cluster_manager.clusters", i), baseDir);
     if (cluster === undefined) return;
     const before = clusterByName.get(cluster.name);
     if (before !== undefined) r.error(keyPath(cluster.where, "name"), `duplicate cluster name "${cluster.name}" (also ${before.where})`);
@@ -76,7 +76,7 @@ function readDocument(r: Reader, doc: unknown, source: string, baseDir: string):
       if (o !== undefined && name !== undefined) routerSources.push({ name, obj: o, path: where });
     });
     (r.array(server, "listeners", sp, true) ?? []).forEach((l, i) => {
-      const listener = readListener(r, l, indexPath(keyPath(sp, "listeners"), i), routerSources);
+      const listener = readListener(r, l, indexPath(keyPath(sp, "listeners"), i), routerSources, baseDir);
       if (listener !== undefined) listeners.push(listener);
     });
   });

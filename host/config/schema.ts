@@ -51,7 +51,21 @@ export const CONFIG_SCHEMA = {
         max_connections: { type: "integer", minimum: 1, maximum: 1000000, default: 10000 },
       },
     },
-    filterChain: { type: "object", required: ["filters"], properties: { filters: { type: "array", items: ref("filter") } } },
+    filterChain: { type: "object", required: ["filters"], properties: { filters: { type: "array", items: ref("filter") }, tls_context: ref("tlsContext") } },
+    tlsContext: {
+      type: "object",
+      description: 'MOSN\'s tls_context. cert_chain, private_key, ca_cert: a PEM (a value containing "-----BEGIN") or a file path. On a listener: cert_chain and private_key are served. On a cluster: ca_cert (default: Node\'s public CAs), an optional client certificate, server_name (SNI; default the host\'s hostname or address), insecure_skip.',
+      properties: {
+        status: { type: "boolean", default: false },
+        cert_chain: nonEmpty,
+        private_key: nonEmpty,
+        ca_cert: nonEmpty,
+        server_name: nonEmpty,
+        insecure_skip: { type: "boolean", default: false },
+        verify_client: { type: "boolean", const: false },
+        require_client_cert: { type: "boolean", const: false },
+      },
+    },
     filter: {
       type: "object",
       required: ["type"],
@@ -172,6 +186,7 @@ export const CONFIG_SCHEMA = {
         connect_timeout: duration,
         hash_header: nonEmpty,
         outlier_detection: ref("outlierDetection"),
+        tls_context: ref("tlsContext"),
       },
     },
     outlierDetection: {

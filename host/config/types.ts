@@ -7,6 +7,7 @@
 
 import type { HostSpec } from "../cluster/types.js";
 import type { ListenerLimits } from "./listener-limits.js";
+import type { ClusterTls, ListenerTls } from "./tls.js";
 
 export type LbType = "round_robin" | "random" | "least_request" | "weighted_round_robin" | "ring_hash" | "maglev";
 export const LB_TYPES: readonly LbType[] = ["round_robin", "random", "least_request", "weighted_round_robin", "ring_hash", "maglev"];
@@ -49,6 +50,8 @@ export interface ListenerConfig {
   readonly routerConfigName: string;
   /** Timeouts and connection cap (host/config/listener-limits.ts). */
   readonly limits: ListenerLimits;
+  /** The filter chain's tls_context, when its status is true: the listener serves HTTPS. */
+  readonly tls: ListenerTls | null;
 }
 
 export interface AdminConfig {
@@ -164,6 +167,8 @@ export interface ClusterConfig {
   readonly hashHeader: string | null;
   /** outlier_detection: eject a host after this many failures in a row; null when the cluster has none. */
   readonly outlier: OutlierConfig | null;
+  /** tls_context with status true: the hosts are spoken to over TLS (host/config/tls.ts). */
+  readonly tls: ClusterTls | null;
 }
 
 /** Envoy's consecutive_5xx outlier detection (a 5xx or a gateway failure counts), with its defaults. */

@@ -193,10 +193,16 @@ export class SwitchyardMetrics {
 
     const listenerCloses = new Counter({
       name: `${p}listener_connections_closed_total`,
-      help: "Client connections a listener closed itself: header_timeout, request_timeout, idle_timeout, connection_limit, connect_refused.",
+      help: "Client connections a listener closed itself: header_timeout, request_timeout, idle_timeout, connection_limit, connect_refused, tls_handshake_failed.",
       labelNames: ["listener", "reason"], registers,
     });
     const onListenerClosed = (listener: string, reason: string) => listenerCloses.labels(listener, reason).inc();
+    const certReloads = new Counter({
+      name: `${p}tls_certificate_reloads_total`,
+      help: "Changes of a TLS listener's certificate files: reloaded (now served), refused (the previous pair keeps serving), unchanged.",
+      labelNames: ["listener", "outcome"], registers,
+    });
+    const onCertReload = (listener: string, o: { kind: string }) => certReloads.labels(listener, o.kind).inc();
     const refusedNow = opts.refusedBundles;
     if (refusedNow !== undefined) {
       new Gauge({
@@ -219,6 +225,7 @@ export class SwitchyardMetrics {
     source.events.on("plugin-quarantined", onQuarantined);
     source.events.on("plugin-recovered", onRecovered);
     source.events.on("listener-closed", onListenerClosed);
+    source.events.on("certificate-reload", onCertReload);
     source.events.on("bundle-refused", onRefused);
     this.unsubscribe = () => {
       source.events.off("request", onRequest);
@@ -226,6 +233,7 @@ export class SwitchyardMetrics {
       source.events.off("plugin-quarantined", onQuarantined);
       source.events.off("plugin-recovered", onRecovered);
       source.events.off("listener-closed", onListenerClosed);
+      source.events.off("certificate-reload", onCertReload);
       source.events.off("bundle-refused", onRefused);
     };
   }

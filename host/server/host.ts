@@ -3,8 +3,8 @@
 // state → clusters → plugins → listeners → admin.
 
 import { EventEmitter } from "node:events";
-import { createServer, type Server } from "node:http";
-import { guardListener, serverTimeouts } from "./listener-guard.js";
+import { ListenerServer } from "./listener-server.js";
+import { CertificateReloader, loadServerCredentials, type ReloadOutcome, type ReloadTiming } from "./tls-credentials.js";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
 import { ClusterManager } from "../cluster/cluster-manager.js";
@@ -68,6 +68,8 @@ export interface HostOptions {
   readonly workers?: () => Promise<unknown>;
   /** Timers of outlier detection (systemClock). */
   readonly clock?: Clock;
+  /** Poll period and debounce of the TLS listeners' certificate files (defaults 1 s and 200 ms). */
+  readonly certificateTiming?: ReloadTiming;
 }
 
 export function toClusterInput(c: ClusterConfig, hosts: readonly HostSpec[] = c.hosts): ClusterSettingsInput {
@@ -109,7 +111,8 @@ export function buildRouting(config: Config, routerConfigName: string): RoutingS
 
 /**
  * Events for observers (metrics): "request" (RequestEvent), "plugin-failed" (plugin, PluginFailure),
- * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin), "bundle-refused" (Refusal).
+ * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin), "bundle-refused" (Refusal),
+ * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome).
  */
 export class SwitchyardHost {
   readonly events = new EventEmitter();
@@ -121,7 +124,8 @@ export class SwitchyardHost {
   readonly pools: PoolRegistry;
   readonly store: StateStore | null;
   readonly pusher: ConfigPusher;
-  readonly servers: { name: string; server: Server; pipeline: Pipeline; address: AddressInfo | null }[] = [];
+  readonly servers: { name: string; server: ListenerServer; pipeline: Pipeline; address: AddressInfo | null }[] = [];
+  private readonly reloaders: CertificateReloader[] = [];
   admin: AdminServer | null = null;
   adminAddress: AddressInfo | null = null;
   watcher: BundleWatcher | null = null;
@@ -222,17 +226,22 @@ export class SwitchyardHost {
       });
       const tag = this.opts.workerHeader;
       const pid = String(process.pid);
-      const server = createServer(serverTimeouts(l.limits), tag === undefined ? (req, res) => pipeline.handle(req, res) : (req, res) => {
+      const handler = tag === undefined ? pipeline.handle.bind(pipeline) : (req: Parameters<Pipeline["handle"]>[0], res: Parameters<Pipeline["handle"]>[1]) => {
         res.setHeader(tag, pid);
         pipeline.handle(req, res);
-      });
-      guardListener(server, l.limits, (reason) => this.events.emit("listener-closed", l.name, reason));
+      };
+      // A certificate that cannot be read or used stops the start, naming the listener's tls_context.
+      const credentials = l.tls === null ? null : await loadServerCredentials(l.tls);
+      const server = ListenerServer.create(l, credentials, handler, (reason) => this.events.emit("listener-closed", l.name, reason));
       const entry = { name: l.name, server, pipeline, address: null as AddressInfo | null };
       this.servers.push(entry);
-      entry.address = await new Promise<AddressInfo>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(l.port, l.host, () => resolve(server.address() as AddressInfo));
-      });
+      entry.address = await server.listen(l.port, l.host);
+      if (l.tls !== null && credentials !== null) {
+        const reloader = new CertificateReloader(l.name, l.tls, credentials, (c) => server.setCredentials(c), this.log.child({ component: "tls" }), this.opts.certificateTiming, (o: ReloadOutcome) => this.events.emit("certificate-reload", l.name, o));
+        reloader.start();
+        this.reloaders.push(reloader);
+        this.log.info({ listener: l.name, fingerprint: credentials.fingerprint, validTo: credentials.validTo }, "listener serves TLS");
+      }
       this.log.info({ listener: l.name, address: `${entry.address.address}:${entry.address.port}` }, "listener started");
     }
 
@@ -356,6 +365,7 @@ export class SwitchyardHost {
   async stop(): Promise<void> {
     this.ready = false;
     this.watcher?.stop();
+    for (const r of this.reloaders) r.stop();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.server.close(() => resolve());
       s.server.closeIdleConnections();

@@ -31,6 +31,8 @@ export interface StartOptions {
   /** Randomness for weighted clusters and balancers; Math.random by default. */
   readonly random?: RandomSource;
   readonly logLevel?: pino.Level;
+  /** Poll period and debounce of TLS listeners' certificate files. */
+  readonly certificateTiming?: { readonly pollMs?: number; readonly debounceMs?: number };
 }
 
 export interface RunningSwitchyard {
@@ -75,6 +77,7 @@ export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitch
     watch: false,
     observe: (e) => events.push(e),
     ...(opts.random ? { random: opts.random } : {}),
+    ...(opts.certificateTiming ? { certificateTiming: opts.certificateTiming } : {}),
   });
   try {
     const { plugins } = await host.start();
@@ -85,7 +88,7 @@ export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitch
     await rm(root, { recursive: true, force: true });
     throw err;
   }
-  const urls = host.servers.map((s) => `http://127.0.0.1:${s.address!.port}`);
+  const urls = host.servers.map((s) => `${s.server.tls ? "https" : "http"}://127.0.0.1:${s.address!.port}`);
   return {
     host,
     urls,
@@ -113,7 +116,14 @@ export interface ClusterSpec {
 }
 
 /** A MOSN-shaped config: one listener on 127.0.0.1:0 with a proxy filter, `servers[].routers`, clusters. */
-export function mosnConfig(spec: { clusters: readonly ClusterSpec[]; virtualHosts: readonly object[] }): object {
+export function mosnConfig(spec: {
+  clusters: readonly ClusterSpec[];
+  virtualHosts: readonly object[];
+  /** The filter chain's tls_context (issue 15). */
+  tls?: object;
+  /** Fields merged into the proxy filter's config (downstream_protocol, upstream_protocol). */
+  proxy?: object;
+}): object {
   return {
     servers: [
       {
@@ -122,7 +132,10 @@ export function mosnConfig(spec: { clusters: readonly ClusterSpec[]; virtualHost
           {
             name: "main",
             address: "127.0.0.1:0",
-            filter_chains: [{ filters: [{ type: "proxy", config: { downstream_protocol: "Http1", router_config_name: "r" } }] }],
+            filter_chains: [{
+              ...(spec.tls ? { tls_context: spec.tls } : {}),
+              filters: [{ type: "proxy", config: { downstream_protocol: "Http1", router_config_name: "r", ...spec.proxy } }],
+            }],
           },
         ],
       },

@@ -1,0 +1,94 @@
+// MOSN's tls_context (issue 15), on a listener's filter chain (the certificate this host serves) and on a
+// cluster (how this host talks TLS to the cluster's hosts). Each of cert_chain, private_key and ca_cert is read
+// as MOSN reads it (mosn pkg/mtls/confighook.go): a value containing "-----BEGIN" is the PEM itself, any other
+// value a file path (resolved against the config file's folder here, as the `switchyard` block's paths are).
+// Files are read when the host starts, and a listener's are watched (host/server/tls-credentials.ts).
+
+import { resolve } from "node:path";
+import { FIELDS } from "./fields.js";
+import { keyPath, type Reader } from "./reader.js";
+
+/** Where a PEM comes from: written in the config, or a file read at start (and, for listeners, on change). */
+export type PemSource = { readonly kind: "inline"; readonly pem: string } | { readonly kind: "file"; readonly path: string };
+
+/** A listener's tls_context with status true. */
+export interface ListenerTls {
+  readonly where: string;
+  readonly certChain: PemSource;
+  readonly privateKey: PemSource;
+}
+
+/** A cluster's tls_context with status true. */
+export interface ClusterTls {
+  readonly where: string;
+  /** Trusted roots; null: Node's bundled public CAs. */
+  readonly caCert: PemSource | null;
+  /** Client certificate and key, both or neither (mutual TLS). */
+  readonly certChain: PemSource | null;
+  readonly privateKey: PemSource | null;
+  /** SNI and the name the upstream's certificate must carry; null: the host's `hostname`, else its address. */
+  readonly serverName: string | null;
+  /** MOSN's insecure_skip: the upstream's certificate is not verified (default false: verified). */
+  readonly insecureSkip: boolean;
+}
+
+function pemSource(r: Reader, o: Record<string, unknown>, key: string, path: string, baseDir: string): PemSource | null {
+  const v = r.string(o, key, path, false);
+  if (v === undefined) return null;
+  if (v.trim() === "") {
+    r.error(keyPath(path, key), "expected a PEM or a file path, got an empty string");
+    return null;
+  }
+  return v.includes("-----BEGIN") ? { kind: "inline", pem: v } : { kind: "file", path: resolve(baseDir, v) };
+}
+
+/** Reads `status`; null when TLS is off (absent, or status false, as MOSN: the rest is then ignored). */
+function enabled(r: Reader, value: unknown, path: string): Record<string, unknown> | null {
+  const o = r.object(value, path, FIELDS.tlsContext);
+  if (o === undefined) return null;
+  const status = r.boolean(o, "status", path);
+  if (status !== true) {
+    if (status === undefined && o["status"] === undefined && Object.keys(o).length > 0) {
+      r.warn(keyPath(path, "status"), "tls_context without status: true is off (MOSN's default), its other fields are ignored");
+    }
+    return null;
+  }
+  return o;
+}
+
+export function readListenerTls(r: Reader, value: unknown, path: string, baseDir: string): ListenerTls | null {
+  const o = enabled(r, value, path);
+  if (o === null) return null;
+  const certChain = pemSource(r, o, "cert_chain", path, baseDir);
+  const privateKey = pemSource(r, o, "private_key", path, baseDir);
+  if (certChain === null && o["cert_chain"] === undefined) r.error(keyPath(path, "cert_chain"), "required with status true: the certificate chain this listener serves (a PEM or a file path)");
+  if (privateKey === null && o["private_key"] === undefined) r.error(keyPath(path, "private_key"), "required with status true: the certificate's private key (a PEM or a file path)");
+  // Asking for client certificates and not checking them would be worse than refusing the config.
+  for (const key of ["verify_client", "require_client_cert"] as const) {
+    if (r.boolean(o, key, path) === true) r.error(keyPath(path, key), "client certificates are not verified by Switchyard listeners yet; remove it or set it false");
+  }
+  for (const key of ["server_name", "insecure_skip"] as const) {
+    if (o[key] !== undefined) r.warn(keyPath(path, key), "applies to a cluster's tls_context only; ignored on a listener");
+  }
+  if (o["ca_cert"] !== undefined) r.warn(keyPath(path, "ca_cert"), "a listener's ca_cert verifies client certificates, which Switchyard does not do yet; ignored");
+  if (certChain === null || privateKey === null) return null;
+  return { where: path, certChain, privateKey };
+}
+
+export function readClusterTls(r: Reader, value: unknown, path: string, baseDir: string): ClusterTls | null {
+  const o = enabled(r, value, path);
+  if (o === null) return null;
+  const caCert = pemSource(r, o, "ca_cert", path, baseDir);
+  const certChain = pemSource(r, o, "cert_chain", path, baseDir);
+  const privateKey = pemSource(r, o, "private_key", path, baseDir);
+  if ((certChain === null) !== (privateKey === null)) {
+    r.error(keyPath(path, certChain === null ? "cert_chain" : "private_key"), "a client certificate needs both cert_chain and private_key");
+  }
+  const serverName = r.string(o, "server_name", path, false) ?? null;
+  if (serverName === "") r.error(keyPath(path, "server_name"), "expected a host name, got an empty string");
+  const insecureSkip = r.boolean(o, "insecure_skip", path) ?? false;
+  for (const key of ["verify_client", "require_client_cert"] as const) {
+    if (o[key] !== undefined) r.warn(keyPath(path, key), "applies to a listener's tls_context only; ignored on a cluster");
+  }
+  return { where: path, caCert, certChain, privateKey, serverName: serverName || null, insecureSkip };
+}

@@ -1,0 +1,139 @@
+// The certificate and key of a TLS listener (tls_context, host/config/tls.ts): read and checked at start,
+// and read again when their files change, so that a renewed certificate is served without a restart. A new
+// pair is checked whole (tls.createSecureContext parses both and refuses a key that does not match) before it
+// replaces the one serving — build aside, then swap; a bad pair is refused with a log line and the old one
+// keeps serving, as a bad plugin bundle is (host/plugin/watcher.ts).
+
+import { readFile } from "node:fs/promises";
+import { unwatchFile, watchFile, type Stats } from "node:fs";
+import { createHash, X509Certificate } from "node:crypto";
+import { createSecureContext } from "node:tls";
+import type { Logger } from "pino";
+import type { ListenerTls, PemSource } from "../config/tls.js";
+import { SwitchyardError } from "../plugin/errors.js";
+
+export interface ServerCredentials {
+  readonly cert: string;
+  readonly key: string;
+  /** sha256 of the leaf certificate (DER), as `openssl x509 -fingerprint -sha256` prints it. */
+  readonly fingerprint: string;
+  /** The leaf's validTo, for logs. */
+  readonly validTo: string;
+}
+
+/** A listener's certificate or key could not be read or used; names the listener's tls_context and the file. */
+export class TlsCredentialsError extends SwitchyardError {
+  constructor(readonly where: string, detail: string, options?: { cause?: unknown }) {
+    super("E_TLS_CREDENTIALS", `${where}: ${detail}`, options);
+  }
+}
+
+function describe(src: PemSource): string {
+  return src.kind === "file" ? src.path : "(inline PEM)";
+}
+
+async function readPem(src: PemSource, where: string, field: string): Promise<string> {
+  if (src.kind === "inline") return src.pem;
+  try {
+    return await readFile(src.path, "utf8");
+  } catch (err) {
+    throw new TlsCredentialsError(where, `${field} ${src.path} cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Reads and checks a listener's pair: both parse, and the key is the certificate's. */
+export async function loadServerCredentials(tls: ListenerTls): Promise<ServerCredentials> {
+  const [cert, key] = await Promise.all([readPem(tls.certChain, tls.where, "cert_chain"), readPem(tls.privateKey, tls.where, "private_key")]);
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert);
+  } catch (err) {
+    throw new TlsCredentialsError(tls.where, `cert_chain ${describe(tls.certChain)} is not a PEM certificate: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new TlsCredentialsError(tls.where, `cert_chain ${describe(tls.certChain)} and private_key ${describe(tls.privateKey)} cannot be used together: ${e.message}${e.code ? ` (${e.code})` : ""}`, { cause: err });
+  }
+  return { cert, key, fingerprint: createHash("sha256").update(leaf.raw).digest("hex"), validTo: leaf.validTo };
+}
+
+export interface ReloadTiming {
+  /** How often the files' stat is polled (fs.watchFile, which follows a file replaced by rename). Default 1 s. */
+  readonly pollMs?: number;
+  /** A change waits this long for the other file of the pair to change too. Default 200 ms. */
+  readonly debounceMs?: number;
+}
+
+export type ReloadOutcome =
+  | { readonly kind: "reloaded"; readonly fingerprint: string }
+  | { readonly kind: "unchanged"; readonly fingerprint: string }
+  | { readonly kind: "refused"; readonly error: TlsCredentialsError };
+
+/**
+ * Watches the files of one listener's pair and calls `apply` with each new pair that loads. Inline PEMs have
+ * nothing to watch.
+ */
+export class CertificateReloader {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly files: string[];
+  private current: string;
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly listener: string,
+    private readonly tls: ListenerTls,
+    initial: ServerCredentials,
+    private readonly apply: (c: ServerCredentials) => void,
+    private readonly log: Logger,
+    private readonly timing: ReloadTiming = {},
+    private readonly onOutcome?: (o: ReloadOutcome) => void,
+  ) {
+    this.current = initial.fingerprint + initial.key;
+    this.files = [tls.certChain, tls.privateKey].flatMap((s) => (s.kind === "file" ? [s.path] : []));
+  }
+
+  start(): void {
+    const interval = this.timing.pollMs ?? 1_000;
+    for (const f of new Set(this.files)) watchFile(f, { interval, persistent: false }, this.changed);
+  }
+
+  stop(): void {
+    for (const f of new Set(this.files)) unwatchFile(f, this.changed);
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private readonly changed = (now: Stats, before: Stats): void => {
+    if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.running.then(async () => {
+        await this.reload();
+      });
+    }, this.timing.debounceMs ?? 200);
+  };
+
+  /** Loads the pair again now (also what a file change does after the debounce). */
+  async reload(): Promise<ReloadOutcome> {
+    let outcome: ReloadOutcome;
+    try {
+      const c = await loadServerCredentials(this.tls);
+      if (c.fingerprint + c.key === this.current) outcome = { kind: "unchanged", fingerprint: c.fingerprint };
+      else {
+        this.apply(c);
+        this.current = c.fingerprint + c.key;
+        outcome = { kind: "reloaded", fingerprint: c.fingerprint };
+        this.log.info({ listener: this.listener, fingerprint: c.fingerprint, validTo: c.validTo, event: "certificate-reloaded" }, "listener certificate reloaded");
+      }
+    } catch (err) {
+      const error = err instanceof TlsCredentialsError ? err : new TlsCredentialsError(this.tls.where, (err as Error).message, { cause: err });
+      outcome = { kind: "refused", error };
+      this.log.error({ listener: this.listener, code: error.code, err: error.message, event: "certificate-refused" }, "new listener certificate refused; the previous one keeps serving");
+    }
+    this.onOutcome?.(outcome);
+    return outcome;
+  }
+}
