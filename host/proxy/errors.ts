@@ -18,6 +18,7 @@ export const PROXY_ERROR_CODES = [
   "E_FORWARD_POLICY_INVALID",
   "E_NO_HOST",
   "E_UPSTREAM_CONNECT",
+  "E_UPSTREAM_TLS",
   "E_UPSTREAM_RESET",
   "E_UPSTREAM_TIMEOUT",
   "E_ROUTE_TIMEOUT",
@@ -47,6 +48,21 @@ export class NoHostError extends ProxyError {
 export class UpstreamConnectError extends ProxyError {
   constructor(readonly upstream: string, options?: { cause?: unknown }) {
     super("E_UPSTREAM_CONNECT", 503, `cannot connect to upstream ${upstream}: ${causeText(options)}`, options);
+  }
+}
+
+/**
+ * The TLS handshake with the upstream failed: its certificate is not trusted (ca_cert), does not carry the name
+ * asked for (server_name, or the address), has expired, or the upstream does not speak TLS. `reason` is
+ * node:tls's code (UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID, ERR_SSL_…). Answered as a
+ * connect failure: the request never reached the upstream application.
+ */
+export class UpstreamTlsError extends ProxyError {
+  readonly reason: string;
+  constructor(readonly upstream: string, options?: { cause?: unknown }) {
+    super("E_UPSTREAM_TLS", 503, `TLS handshake with upstream ${upstream} failed: ${causeText(options)}`, options);
+    const code = (options?.cause as { code?: unknown } | undefined)?.code;
+    this.reason = typeof code === "string" ? code : "unknown";
   }
 }
 

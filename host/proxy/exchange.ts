@@ -25,6 +25,7 @@ import {
   UpstreamProtocolError,
   UpstreamResetError,
   UpstreamTimeoutError,
+  UpstreamTlsError,
 } from "./errors.js";
 import { buildRequestHeaders, buildResponseHeaders, HAS_BODY } from "./headers.js";
 import { hostFinished, hostStarted } from "./host-tracking.js";
@@ -54,6 +55,7 @@ const enum Phase {
 
 const enum Failure {
   Connect,
+  Tls,
   Reset,
   Timeout,
   Other,
@@ -64,12 +66,19 @@ const CONNECT_CODES = new Set([
   "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT",
 ]);
 const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+// node:tls's verification failures (OpenSSL's X509_V_ERR names) and its own handshake errors.
+const TLS_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT", "CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "CERT_REVOKED", "CERT_UNTRUSTED", "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE", "INVALID_CA", "INVALID_PURPOSE", "HOSTNAME_MISMATCH", "ERR_TLS_CERT_ALTNAME_INVALID", "EPROTO",
+]);
 
 function classify(err: Error): Failure {
   if (err instanceof UpstreamTimeoutError) return Failure.Timeout;
   const code = (err as { code?: unknown }).code;
   if (typeof code !== "string") return Failure.Other;
   if (CONNECT_CODES.has(code)) return Failure.Connect;
+  if (TLS_CODES.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) return Failure.Tls;
   if (RESET_CODES.has(code)) return Failure.Reset;
   if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return Failure.Timeout;
   return Failure.Other;
@@ -204,7 +213,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     let pool: Pool;
     try {
-      pool = this.ctx.pools.get(host, this.policy.connectTimeoutMs);
+      pool = this.ctx.pools.get(host, this.policy.connectTimeoutMs, this.policy.transport);
     } catch (err) {
       this.fail(err as ProxyError);
       return;
@@ -329,6 +338,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     switch (kind) {
       case Failure.Connect:
         error = new UpstreamConnectError(address, { cause: err });
+        break;
+      case Failure.Tls:
+        error = new UpstreamTlsError(address, { cause: err });
         break;
       case Failure.Reset:
         error = new UpstreamResetError(address, false, { cause: err });

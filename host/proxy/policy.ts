@@ -6,6 +6,7 @@ import type { ForwardOutcome } from "./access-log.js";
 import { ForwardPolicyError } from "./errors.js";
 import type { HeaderToAdd, RequestHeaderRules } from "./headers.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
+import type { UpstreamTransport } from "./transport.js";
 
 /** At most this many attempts per request, whatever a config asks: a retry storm multiplies load. */
 export const MAX_ATTEMPTS = 10;
@@ -48,6 +49,8 @@ export interface ForwardPolicy extends RequestHeaderRules {
   readonly retry: RetryPolicy;
   /** A path starting with `prefix` has it replaced by `replacement` (the route's matched prefix). */
   readonly prefixRewrite: { readonly prefix: string; readonly replacement: string } | null;
+  /** How the cluster's hosts are reached (TLS, host/proxy/transport.ts); null: cleartext HTTP/1.1. */
+  readonly transport: UpstreamTransport | null;
 }
 
 /** What a route config says; everything but timeoutMs is optional. */
@@ -63,6 +66,7 @@ export interface ForwardPolicySpec {
   prefixRewrite?: { prefix: string; replacement: string } | null;
   hostRewrite?: string | null;
   headersToAdd?: readonly { name: string; value: string; append: boolean }[] | null;
+  transport?: UpstreamTransport | null;
 }
 
 // A header value may hold any visible byte, spaces and tabs; CR, LF and NUL would split the request.
@@ -142,6 +146,7 @@ export function compileForwardPolicy(spec: ForwardPolicySpec, where = "route"): 
     hostRewrite,
     headersToAdd: Object.freeze(headersToAdd),
     replaced,
+    transport: spec.transport ?? null,
   });
 }
 

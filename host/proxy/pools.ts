@@ -6,6 +6,7 @@ import { Pool } from "undici";
 import { HostStatus, type Host } from "../cluster/types.js";
 import { PoolOptionsError, PoolsClosedError } from "./errors.js";
 import { setHostStatus } from "./host-tracking.js";
+import type { UpstreamTransport } from "./transport.js";
 
 export interface PoolRegistryOptions {
   /** Connections per host at most; requests beyond wait in the pool's queue. */
@@ -31,6 +32,7 @@ export const POOL_DEFAULTS = Object.freeze({
 });
 
 interface Entry {
+  readonly address: string;
   readonly pool: Pool;
   /** Hosts (of any cluster) at this address whose status follows the pool's connection events. */
   readonly hosts: Set<Host>;
@@ -70,18 +72,21 @@ export class PoolRegistry {
    * The pool for `host.address`, created on first use. `connectTimeoutMs` applies only when this call
    * creates the pool: undici fixes a pool's connect timeout at creation, and a config sets it per cluster.
    */
-  get(host: Host, connectTimeoutMs?: number | null): Pool {
-    const entry = this.entries.get(host.address);
+  get(host: Host, connectTimeoutMs?: number | null, transport?: UpstreamTransport | null): Pool {
+    // A cleartext pool is keyed by the address alone (the common case: no string built per request).
+    const key = transport == null ? host.address : `${transport.key}\u0000${host.address}`;
+    const entry = this.entries.get(key);
     if (entry !== undefined) {
       if (!entry.hosts.has(host)) entry.hosts.add(host);
       return entry.pool;
     }
-    return this.create(host, connectTimeoutMs ?? this.options.connectTimeoutMs);
+    return this.create(key, host, connectTimeoutMs ?? this.options.connectTimeoutMs, transport ?? null);
   }
 
-  /** Whether a pool exists for `address` (for tests and the admin API). */
+  /** Whether a pool exists for `address`, over any transport (for tests and the admin API). */
   has(address: string): boolean {
-    return this.entries.has(address);
+    for (const e of this.entries.values()) if (e.address === address) return true;
+    return false;
   }
 
   /**
@@ -89,10 +94,13 @@ export class PoolRegistry {
    * finish (destroyed after closeGraceMs). Resolves when the pool is closed; no-op for an unknown address.
    */
   release(address: string): Promise<void> {
-    const entry = this.entries.get(address);
-    if (entry === undefined) return Promise.resolve();
-    this.entries.delete(address);
-    return this.closeGracefully(entry.pool);
+    const closing: Promise<void>[] = [];
+    for (const [key, entry] of this.entries) {
+      if (entry.address !== address) continue;
+      this.entries.delete(key);
+      closing.push(this.closeGracefully(entry.pool));
+    }
+    return Promise.all(closing).then(() => undefined);
   }
 
   /** Shutdown: closes every pool gracefully; get() fails afterwards with E_POOLS_CLOSED. */
@@ -103,18 +111,21 @@ export class PoolRegistry {
     await Promise.all(pools.map((p) => this.closeGracefully(p)));
   }
 
-  private create(host: Host, connectTimeoutMs: number): Pool {
+  private create(key: string, host: Host, connectTimeoutMs: number, transport: UpstreamTransport | null): Pool {
     if (this.closed) throw new PoolsClosedError(host.address);
     const o = this.options;
-    const pool = new Pool(originOf(host.address), {
+    const tls = transport?.tls ?? null;
+    const pool = new Pool(originOf(host.address, tls !== null), {
       connections: o.connections,
       pipelining: 1,
       connectTimeout: connectTimeoutMs,
       keepAliveTimeout: o.keepAliveTimeoutMs,
       headersTimeout: o.headersTimeoutMs,
       bodyTimeout: o.bodyTimeoutMs,
+      // node:tls connect options: CA, client certificate, SNI, verification (on unless insecure_skip).
+      ...(tls !== null ? { connect: { ...tls } } : {}),
     });
-    const entry: Entry = { pool, hosts: new Set([host]) };
+    const entry: Entry = { address: host.address, pool, hosts: new Set([host]) };
     // Connection events are rare next to requests: status is kept here rather than per request.
     pool.on("connect", () => {
       for (const h of entry.hosts) setHostStatus(h, HostStatus.Available);
@@ -122,7 +133,7 @@ export class PoolRegistry {
     pool.on("connectionError", () => {
       for (const h of entry.hosts) setHostStatus(h, HostStatus.Unavailable);
     });
-    this.entries.set(host.address, entry);
+    this.entries.set(key, entry);
     return pool;
   }
 
@@ -141,9 +152,9 @@ export class PoolRegistry {
   }
 }
 
-/** "10.0.0.1:8080" → "http://10.0.0.1:8080"; IPv6 addresses come bracketed ("[::1]:8080"). */
-export function originOf(address: string): string {
-  return `http://${address}`;
+/** "10.0.0.1:8080" → "http://10.0.0.1:8080" ("https://" over TLS); IPv6 addresses come bracketed ("[::1]:8080"). */
+export function originOf(address: string, tls = false): string {
+  return `${tls ? "https" : "http"}://${address}`;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -4,6 +4,7 @@
 
 import type { RouteAction, RouteConfig } from "../config/types.js";
 import { compileForwardPolicy, type ForwardPolicy } from "../proxy/policy.js";
+import type { UpstreamTransport } from "../proxy/transport.js";
 
 export interface CompiledRoute {
   /** The forward policy for each cluster the route can choose (weighted_clusters: one per cluster, each
@@ -28,7 +29,7 @@ function rewriteOf(route: RouteConfig, rewrite: string | null): { prefix: string
 
 /** `connectTimeoutOf` gives a cluster's connect_timeout, or null when the cluster is unknown (a route to a
  * cluster that is not there yet answers 503 at request time; the pool default applies meanwhile). */
-export function compileRoute(route: RouteConfig, action: RouteAction, connectTimeoutOf: (cluster: string) => number | null): CompiledRoute {
+export function compileRoute(route: RouteConfig, action: RouteAction, connectTimeoutOf: (cluster: string) => number | null, transportOf: (cluster: string) => UpstreamTransport | null = () => null): CompiledRoute {
   const policies = new Map<string, ForwardPolicy>();
   for (const choice of action.clusters) {
     if (policies.has(choice.name)) continue;
@@ -43,6 +44,7 @@ export function compileRoute(route: RouteConfig, action: RouteAction, connectTim
         prefixRewrite: rewriteOf(route, action.prefixRewrite),
         hostRewrite: action.hostRewrite,
         headersToAdd: action.requestHeadersToAdd,
+        transport: transportOf(choice.name),
       },
       route.where,
     ));

@@ -24,6 +24,7 @@ import type { PluginOptions } from "../plugin/plugin.js";
 import type { LoadOptions } from "../plugin/bundle.js";
 import { PoolRegistry } from "../proxy/pools.js";
 import { Forwarder } from "../proxy/forward.js";
+import { loadUpstreamTransport, type UpstreamTransport } from "../proxy/transport.js";
 import { StateStore } from "../state/store.js";
 import { explain, type SampleRequest } from "../explain/explain.js";
 import { sandboxOptions, type SandboxSettings } from "../sandbox/options.js";
@@ -92,7 +93,8 @@ export function normalizeHostList(value: unknown): unknown {
   });
 }
 
-export function buildRouting(config: Config, routerConfigName: string): RoutingState {
+/** `transports`: each TLS cluster's loaded tls_context (loadTransports); explain, which forwards nothing, has none. */
+export function buildRouting(config: Config, routerConfigName: string, transports: ReadonlyMap<string, UpstreamTransport> = new Map()): RoutingState {
   const tables = compileAllRoutes(config);
   const table = tables.get(routerConfigName);
   if (table === undefined) throw new Error(`router config ${routerConfigName} not found`);
@@ -102,11 +104,18 @@ export function buildRouting(config: Config, routerConfigName: string): RoutingS
     for (const vh of rc.virtualHosts) {
       for (const route of vh.routes) {
         if (route.action.kind !== "route") continue;
-        compiled.set(route.action, compileRoute(route, route.action, (name) => config.clusters.find((c) => c.name === name)?.connectTimeoutMs ?? null));
+        compiled.set(route.action, compileRoute(route, route.action, (name) => config.clusters.find((c) => c.name === name)?.connectTimeoutMs ?? null, (name) => transports.get(name) ?? null));
       }
     }
   }
   return { table, compiled };
+}
+
+/** Reads every TLS cluster's tls_context; a file that cannot be read or used throws E_TLS_CREDENTIALS. */
+export async function loadTransports(config: Config): Promise<Map<string, UpstreamTransport>> {
+  const out = new Map<string, UpstreamTransport>();
+  for (const c of config.clusters) if (c.tls !== null) out.set(c.name, await loadUpstreamTransport(c.name, c.tls));
+  return out;
 }
 
 /**
@@ -209,9 +218,10 @@ export class SwitchyardHost {
       plugins = this.opts.watch === false ? await this.watcher.scan() : await this.watcher.start();
     }
 
+    const transports = this.opts.listen === false ? new Map<string, UpstreamTransport>() : await loadTransports(config);
     const forwarder = new Forwarder({ pools: this.pools, logger: this.log.child({ component: "access" }) });
     for (const l of this.opts.listen === false ? [] : config.listeners) {
-      const pipeline = new Pipeline(buildRouting(config, l.routerConfigName), {
+      const pipeline = new Pipeline(buildRouting(config, l.routerConfigName, transports), {
         clusters: this.clusters,
         registry: this.registry,
         forwarder,

@@ -125,7 +125,7 @@ function hasAvailableHost(snapshot: ClusterSnapshot | undefined): boolean {
 }
 
 /** Errors of a forwarded request that count against the host that served it (Envoy's gateway failures). */
-const HOST_FAILURES: ReadonlySet<string> = new Set(["E_UPSTREAM_CONNECT", "E_UPSTREAM_RESET", "E_UPSTREAM_TIMEOUT", "E_UPSTREAM_PROTOCOL", "E_ROUTE_TIMEOUT"]);
+const HOST_FAILURES: ReadonlySet<string> = new Set(["E_UPSTREAM_CONNECT", "E_UPSTREAM_TLS", "E_UPSTREAM_RESET", "E_UPSTREAM_TIMEOUT", "E_UPSTREAM_PROTOCOL", "E_ROUTE_TIMEOUT"]);
 
 function isHostFailure(outcome: ForwardOutcome): boolean {
   return outcome.error === null ? outcome.status >= 500 : HOST_FAILURES.has(outcome.error.code);

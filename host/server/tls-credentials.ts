@@ -4,13 +4,14 @@
 // replaces the one serving — build aside, then swap; a bad pair is refused with a log line and the old one
 // keeps serving, as a bad plugin bundle is (host/plugin/watcher.ts).
 
-import { readFile } from "node:fs/promises";
 import { unwatchFile, watchFile, type Stats } from "node:fs";
 import { createHash, X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import type { Logger } from "pino";
-import type { ListenerTls, PemSource } from "../config/tls.js";
-import { SwitchyardError } from "../plugin/errors.js";
+import type { ListenerTls } from "../config/tls.js";
+import { describePem as describe, readPem, TlsCredentialsError } from "../proxy/transport.js";
+
+export { TlsCredentialsError };
 
 export interface ServerCredentials {
   readonly cert: string;
@@ -19,26 +20,6 @@ export interface ServerCredentials {
   readonly fingerprint: string;
   /** The leaf's validTo, for logs. */
   readonly validTo: string;
-}
-
-/** A listener's certificate or key could not be read or used; names the listener's tls_context and the file. */
-export class TlsCredentialsError extends SwitchyardError {
-  constructor(readonly where: string, detail: string, options?: { cause?: unknown }) {
-    super("E_TLS_CREDENTIALS", `${where}: ${detail}`, options);
-  }
-}
-
-function describe(src: PemSource): string {
-  return src.kind === "file" ? src.path : "(inline PEM)";
-}
-
-async function readPem(src: PemSource, where: string, field: string): Promise<string> {
-  if (src.kind === "inline") return src.pem;
-  try {
-    return await readFile(src.path, "utf8");
-  } catch (err) {
-    throw new TlsCredentialsError(where, `${field} ${src.path} cannot be read: ${(err as Error).message}`, { cause: err });
-  }
 }
 
 /** Reads and checks a listener's pair: both parse, and the key is the certificate's. */
