@@ -39,7 +39,7 @@ describe("parseConfig: every problem, with its path", () => {
   it.each<[string, (d: any) => void, string, RegExp]>([
     ["listener address", (d) => (d.servers[0].listeners[0].address = "localhost"), "servers[0].listeners[0].address", /expected "ip:port"/],
     ["listener port", (d) => (d.servers[0].listeners[0].address = "127.0.0.1:70000"), "servers[0].listeners[0].address", /port must be/],
-    ["downstream protocol", (d) => (d.servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol = "X"), "servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol", /"Http1" or "Auto"/],
+    ["downstream protocol", (d) => (d.servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol = "X"), "servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol", /"Http1", "Http2" or "Auto"/],
     ["no proxy filter", (d) => (d.servers[0].listeners[0].filter_chains[0].filters = []), "servers[0].listeners[0].filter_chains", /"proxy" filter/],
     ["unknown router config", (d) => (d.servers[0].listeners[0].filter_chains[0].filters[0].config.router_config_name = "nope"), "servers[0].listeners[0].filter_chains", /unknown router_config_name "nope" \(router configs: r\)/],
     ["unknown cluster", (d) => (route(d).route.cluster_name = "nope"), "servers[0].routers[0].virtual_hosts[0].routers[0].route.cluster_name", /unknown cluster "nope" \(clusters: c\)/],

@@ -9,7 +9,7 @@ import { indexPath, keyPath, type Json, type Reader } from "./reader.js";
 import { readListenerTls, type ListenerTls } from "./tls.js";
 import type { DownstreamProtocol, ListenerConfig } from "./types.js";
 
-const DOWNSTREAM: Record<string, DownstreamProtocol> = { http1: "http1", auto: "auto" };
+const DOWNSTREAM: Record<string, DownstreamProtocol> = { http1: "http1", http2: "http2", auto: "auto" };
 const UPSTREAM_OK = new Set(["http1", "auto"]);
 
 /** An inline router config found in a connection_manager filter, to be read with the others. */
@@ -70,7 +70,7 @@ export function readListener(r: Reader, value: unknown, path: string, inline: In
         const down = r.string(c, "downstream_protocol", configPath, false);
         if (down !== undefined) {
           const p = DOWNSTREAM[down.toLowerCase()];
-          if (p === undefined) r.error(keyPath(configPath, "downstream_protocol"), `expected "Http1" or "Auto", got ${JSON.stringify(down)}`);
+          if (p === undefined) r.error(keyPath(configPath, "downstream_protocol"), `expected "Http1", "Http2" or "Auto", got ${JSON.stringify(down)}`);
           else downstreamProtocol = p;
         }
         const up = r.string(c, "upstream_protocol", configPath, false);

@@ -79,7 +79,7 @@ export const CONFIG_SCHEMA = {
       type: "object",
       required: ["router_config_name"],
       properties: {
-        downstream_protocol: { enum: ["Http1", "Auto", "http1", "auto", "HTTP1", "AUTO"] },
+        downstream_protocol: { enum: ["Http1", "Http2", "Auto", "http1", "http2", "auto", "HTTP1", "HTTP2", "AUTO"] },
         upstream_protocol: str,
         router_config_name: nonEmpty,
       },

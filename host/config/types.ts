@@ -19,7 +19,8 @@ export const FALLBACKS: readonly Fallback[] = ["none", "any", "default"];
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 export const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
-export type DownstreamProtocol = "http1" | "auto";
+/** http1: HTTP/1.1 only; http2: HTTP/2 only (h2 by ALPN, h2c by prior knowledge); auto: either, per connection. */
+export type DownstreamProtocol = "http1" | "http2" | "auto";
 
 /** Where a problem or a warning is: the source (file name) and the JSON path inside it. */
 export interface ConfigProblem {

@@ -1,35 +1,100 @@
-// The Node server behind one listener: node:http for cleartext HTTP/1.1, node:https where the filter chain has
-// a tls_context (issue 15). Whatever the server, requests reach the same handler (Pipeline.handle) and the same
-// guards (host/server/listener-guard.ts); this file only chooses and drives the server.
+// The Node servers behind one listener (issue 15): node:http for cleartext HTTP/1.1, node:https where the
+// filter chain has a tls_context, and node:http2 where downstream_protocol is Http2 or Auto — h2 by ALPN on TLS,
+// h2c by prior knowledge on cleartext. Whatever the protocol, requests reach the same handler (Pipeline.handle,
+// HTTP/2 ones through host/server/http2-request.ts) and HTTP/1.1 connections the same guards
+// (host/server/listener-guard.ts); this file only chooses the servers and hands each connection to one.
+//
+// Where both protocols share a port, a front server owns it (net, or tls with ALPN) and passes each connection
+// to an HTTP/1.1 server or an HTTP/2 server that never listen themselves: the choice is ALPN's on TLS, and on
+// cleartext whether the first bytes are the HTTP/2 connection preface (RFC 9113 §3.4).
 
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import { createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import type { ListenerConfig } from "../config/types.js";
+import { asHttp1Shape, asNodeHttp } from "./http2-request.js";
 import { guardListener, serverTimeouts, type ListenerClose } from "./listener-guard.js";
 import type { ServerCredentials } from "./tls-credentials.js";
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
 export class ListenerServer {
-  private constructor(readonly raw: HttpServer | HttpsServer, readonly tls: boolean) {}
+  private readonly sessions = new Set<ServerHttp2Session>();
+
+  private constructor(
+    /** The server that owns the port. */
+    readonly raw: HttpServer | HttpsServer | NetServer | TlsServer,
+    readonly tls: boolean,
+    private readonly h1: HttpServer | HttpsServer | null,
+    h2: Http2Server | null,
+  ) {
+    h2?.on("session", (s: ServerHttp2Session) => {
+      this.sessions.add(s);
+      s.once("close", () => this.sessions.delete(s));
+    });
+  }
 
   /** A server for `l`, TLS when `credentials` are given (the listener's tls_context, already loaded). */
   static create(l: ListenerConfig, credentials: ServerCredentials | null, handler: RequestHandler, closed: (reason: ListenerClose) => void): ListenerServer {
     const timeouts = serverTimeouts(l.limits);
-    const raw = credentials === null
-      ? createHttpServer(timeouts, handler)
-      // A client that never finishes its handshake is held no longer than one that never finishes its head.
-      : createHttpsServer({ ...timeouts, cert: credentials.cert, key: credentials.key, handshakeTimeout: l.limits.headerTimeoutMs }, handler);
-    guardListener(raw, l.limits, closed);
-    if (credentials !== null) {
-      // A failed handshake (no common protocol, a client that distrusts our certificate, garbage) is counted.
-      raw.on("tlsClientError", (_err: Error, socket: { destroy(): void }) => {
-        closed("tls_handshake_failed");
-        socket.destroy();
-      });
+    const protocol = l.downstreamProtocol;
+    if (protocol === "http1") {
+      const raw = credentials === null
+        ? createHttpServer(timeouts, handler)
+        // A client that never finishes its handshake is held no longer than one that never finishes its head.
+        : createHttpsServer({ ...timeouts, cert: credentials.cert, key: credentials.key, handshakeTimeout: l.limits.headerTimeoutMs }, handler);
+      guardListener(raw, l.limits, closed);
+      if (credentials !== null) countHandshakeFailures(raw as HttpsServer, closed);
+      return new ListenerServer(raw, credentials !== null, raw, null);
     }
-    return new ListenerServer(raw, credentials !== null);
+
+    const h2 = createHttp2Server({}, (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      const refused = asHttp1Shape(req, res);
+      if (refused !== null) {
+        res.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
+        res.end(`${refused}\n`);
+        return;
+      }
+      const [r, s] = asNodeHttp(req, res);
+      handler(r, s);
+    });
+    const h1 = protocol === "auto" ? createHttpServer(timeouts, handler) : null;
+    if (h1 !== null) guardListener(h1, l.limits, closed);
+    const toH1 = (socket: Socket) => {
+      if (h1 === null) {
+        socket.destroy();
+        return;
+      }
+      h1.emit("connection", socket);
+    };
+
+    let raw: NetServer | TlsServer;
+    if (credentials !== null) {
+      raw = createTlsServer({
+        cert: credentials.cert,
+        key: credentials.key,
+        handshakeTimeout: l.limits.headerTimeoutMs,
+        ALPNProtocols: protocol === "auto" ? ["h2", "http/1.1"] : ["h2"],
+      }, (socket: TLSSocket) => {
+        if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
+        else toH1(socket);
+      });
+      countHandshakeFailures(raw as TlsServer, closed);
+    } else if (protocol === "http2") {
+      raw = createNetServer((socket) => h2.emit("connection", socket));
+    } else {
+      raw = createNetServer((socket) => sniff(socket, (sock) => h2.emit("connection", sock), toH1));
+    }
+    raw.maxConnections = l.limits.maxConnections;
+    raw.on("drop", () => closed("connection_limit"));
+    // node:http starts tracking its connections (header and request deadlines, closeAllConnections) when it
+    // emits 'listening'; the front owns the port, so the HTTP/1.1 server is told when the front listens.
+    if (h1 !== null) raw.once("listening", () => h1.emit("listening"));
+    return new ListenerServer(raw, credentials !== null, h1, h2);
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -44,7 +109,7 @@ export class ListenerServer {
 
   /** Serves `c` to every handshake from now on; connections already open keep theirs. */
   setCredentials(c: ServerCredentials): void {
-    (this.raw as HttpsServer).setSecureContext({ cert: c.cert, key: c.key });
+    (this.raw as TlsServer).setSecureContext({ cert: c.cert, key: c.key });
   }
 
   address(): AddressInfo | null {
@@ -52,14 +117,57 @@ export class ListenerServer {
   }
 
   closeIdleConnections(): void {
-    this.raw.closeIdleConnections();
+    this.h1?.closeIdleConnections();
+    // GOAWAY: streams in flight finish, no new ones start.
+    for (const s of this.sessions) s.close();
   }
 
   closeAllConnections(): void {
-    this.raw.closeAllConnections();
+    this.h1?.closeAllConnections();
+    for (const s of this.sessions) s.destroy();
   }
 
   close(done: () => void): void {
+    if (this.h1 !== null && this.h1 !== this.raw) {
+      // Stops node:http's connection checks; it never listened, so its own close() would only report that.
+      this.h1.emit("close");
+    }
     this.raw.close(() => done());
   }
+}
+
+function countHandshakeFailures(server: TlsServer | HttpsServer, closed: (reason: ListenerClose) => void): void {
+  // A failed handshake (no common protocol, a client that distrusts our certificate, garbage) is counted.
+  server.on("tlsClientError", (_err: Error, socket: { destroy(): void }) => {
+    closed("tls_handshake_failed");
+    socket.destroy();
+  });
+}
+
+/**
+ * Hands the connection to the HTTP/2 server when it starts with the preface, else to the HTTP/1.1 server, at the
+ * first byte that differs. The bytes read to decide are given back: unshifted for node:http2, which reads what
+ * the socket buffered; re-emitted for node:http, whose parser then reads from the socket's handle directly.
+ */
+function sniff(socket: Socket, h2: (s: Socket) => void, h1: (s: Socket) => void): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, PREFACE.length);
+    const isH2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (isH2 && n < PREFACE.length) return;
+    socket.off("data", onData);
+    socket.off("error", onError);
+    if (isH2) {
+      socket.pause();
+      socket.unshift(seen);
+      h2(socket);
+    } else {
+      h1(socket);
+      socket.emit("data", seen);
+    }
+  };
+  const onError = () => socket.destroy();
+  socket.on("data", onData);
+  socket.on("error", onError);
 }
