@@ -1,6 +1,10 @@
 // The test harness for plugin authors: load a built bundle, configure it, give it a request and hosts, and
 // assert what it kept, its metadata and its verdict. It runs the real wasm through the host's own ABI code
-// (no mocks), so a plugin that passes here behaves the same inside the host.
+// (no mocks), so a plugin that passes here behaves the same inside the host. By default it runs the plugin in
+// the host's own sandbox (host/sandbox/options.ts): the wasm is metered and capped at load, and every call is
+// armed with the bundle's budget, so a plugin that loops fails the test with kind "budget" after its budget,
+// as it would in the host, instead of hanging the test runner (a wasm call cannot be interrupted).
+// `{ sandbox: false }` runs the wasm unmetered (faster to load; a loop then hangs).
 //
 //   const p = await loadBundle("plugins/header-canary/bundle");
 //   expect(p.configure('{"header":"x-canary","values":["1"]}').ok).toBe(true);
@@ -11,7 +15,9 @@ import { AnswerError, encodeHostTable, groupOf, readBody, readMetadata } from ".
 import { loadBundle as loadVerified, type Bundle, type LoadOptions } from "../../host/plugin/bundle.js";
 import { fetchGroup } from "../../host/plugin/chain.js";
 import { PluginFailure } from "../../host/plugin/errors.js";
-import { InstanceFailure, PluginInstance } from "../../host/plugin/instance.js";
+import { type CallMeter, type FailureClassifier, InstanceFailure, PluginInstance, defaultClassifier, noMeter } from "../../host/plugin/instance.js";
+import { sandboxOptions, type SandboxSettings } from "../../host/sandbox/options.js";
+import { tuneEngine } from "../../host/server/engine.js";
 import { HostStatus, type ClusterSnapshot, type Host, type HostSpec } from "../../host/cluster/types.js";
 
 export interface TestRequest {
@@ -44,25 +50,40 @@ export class TestPlugin {
   /** Everything the plugin logged through the SDK, in order. */
   readonly logs: LogLine[] = [];
   private instance: PluginInstance;
+  /** The last config a configure accepted: a fresh instance after a failure is configured with it. */
+  private config: string | null = null;
   private snapshots = new Map<readonly HostSpec[], ClusterSnapshot>();
   private nextId = 1;
 
-  constructor(readonly bundle: Bundle) {
+  /** `guard`: the sandbox's meter and classifier for this bundle (none: unmetered calls). */
+  constructor(readonly bundle: Bundle, private readonly guard: { meter: CallMeter; classifier: FailureClassifier } | null = null) {
     this.name = bundle.metadata.name;
     this.order = bundle.metadata.order;
     this.instance = this.fresh();
   }
 
+  /** Whether calls run under the host's fuel budget and memory cap. */
+  get sandboxed(): boolean {
+    return this.guard !== null;
+  }
+
   private fresh(): PluginInstance {
-    return new PluginInstance(this.bundle.module, this.bundle.metadata.headers, {
-      enabled: () => true,
-      log: (level, message) => this.logs.push({ level, message }),
-    });
+    const sink = { enabled: () => true, log: (level: number, message: string) => this.logs.push({ level, message }) };
+    return new PluginInstance(this.bundle.module, this.bundle.metadata.headers, sink, this.guard?.meter ?? noMeter, this.guard?.classifier ?? defaultClassifier);
   }
 
   private failure(err: unknown, what: string): never {
-    // A failed instance is never reused, as in the host: the next call starts from a fresh one.
+    // A failed instance is never reused, as in the host (host/plugin/plugin.ts instance()): the next call
+    // gets a fresh one, configured with the current config.
     this.instance = this.fresh();
+    if (this.config !== null) {
+      try {
+        const message = this.instance.configure(this.config);
+        if (message !== null) this.config = null;
+      } catch {
+        this.config = null; // the next call reports the instance as not configured
+      }
+    }
     this.snapshots.clear();
     if (err instanceof InstanceFailure) throw new PluginFailure(err.kind, this.name, this.bundle.metadata.version, `${what}: ${err.detail}`, { cause: err });
     throw err;
@@ -73,15 +94,25 @@ export class TestPlugin {
     return this.instance.headers;
   }
 
-  /** Configures the plugin; the default config when `text` is omitted. */
+  /**
+   * Configures the plugin; the default config when `text` is omitted. As a push to the host, the config is
+   * loaded into a fresh instance built aside, which replaces the live one only when the plugin accepts it: a
+   * rejected config leaves the previous one (and its headers) in force.
+   */
   configure(text: string = this.bundle.metadata.defaultConfig): { ok: boolean; message?: string } {
+    const inst = this.fresh();
     let message: string | null;
     try {
-      message = this.instance.configure(text);
+      message = inst.configure(text);
     } catch (err) {
-      return this.failure(err, "configure");
+      if (err instanceof InstanceFailure) throw new PluginFailure(err.kind, this.name, this.bundle.metadata.version, `configure: ${err.detail}`, { cause: err });
+      throw err;
     }
-    return message === null ? { ok: true } : { ok: false, message };
+    if (message !== null) return { ok: false, message };
+    this.instance = inst;
+    this.config = text;
+    this.snapshots.clear();
+    return { ok: true };
   }
 
   private snapshotOf(hosts: readonly HostSpec[]): ClusterSnapshot {
@@ -154,9 +185,30 @@ function checkIndices(kept: number[], count: number, offer: Uint32Array | null):
   });
 }
 
-/** Loads and verifies a bundle folder exactly as the host does, and configures it with its default config. */
-export async function loadBundle(dir: string, opts: LoadOptions & { configure?: boolean } = {}): Promise<TestPlugin> {
-  const plugin = new TestPlugin(await loadVerified(dir, opts));
+export interface HarnessOptions extends LoadOptions {
+  /** Configure with the bundle's default config after loading (default true). */
+  configure?: boolean;
+  /**
+   * The sandbox settings a host is built with (host/sandbox/options.ts: cpuMs and memoryPages, used when the
+   * bundle's metadata names no budget), or false to run the wasm unmetered and uncapped. Default: the host's.
+   */
+  sandbox?: SandboxSettings | false;
+}
+
+/**
+ * Loads and verifies a bundle folder exactly as the host does, in the host's sandbox unless `sandbox: false`,
+ * and configures it with its default config.
+ */
+export async function loadBundle(dir: string, opts: HarnessOptions = {}): Promise<TestPlugin> {
+  let plugin: TestPlugin;
+  if (opts.sandbox === false) plugin = new TestPlugin(await loadVerified(dir, opts));
+  else {
+    // The same V8 tier as the host (host/server/host.ts), so that a budget lasts as long here as there.
+    tuneEngine();
+    const sandbox = sandboxOptions(opts.sandbox ?? {});
+    const bundle = await loadVerified(dir, { ...opts, transform: opts.transform ?? sandbox.transform });
+    plugin = new TestPlugin(bundle, sandbox.guard!(bundle.metadata));
+  }
   if (opts.configure !== false) {
     const r = plugin.configure();
     if (!r.ok) throw new Error(`${plugin.name} rejected its default config: ${r.message}`);
@@ -164,4 +216,4 @@ export async function loadBundle(dir: string, opts: LoadOptions & { configure?: 
   return plugin;
 }
 
-export type { HostSpec };
+export type { HostSpec, SandboxSettings };
