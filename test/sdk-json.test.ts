@@ -121,3 +121,27 @@ describe("ConfigReader", () => {
     expect(ask("reader:" + text)).toBe("error " + error);
   });
 });
+
+describe("ConfigReader: string maps, and an optional array whose default is empty", () => {
+  it("reads an object of strings in the config's order, and the fallback when absent or null", () => {
+    expect(ask('map:{"shards":{"acme":"s1","beta":"s2"}}')).toBe("ok acme=s1,beta=s2||x=y");
+    expect(ask('map:{"shards":{"acme":"s1"},"aliases":null}')).toBe("ok acme=s1||x=y");
+    expect(ask('map:{"shards":{"acme":"s1"},"aliases":{}}')).toBe("ok acme=s1||");
+    expect(ask('map:{"shards":{"acme":"s1"},"aliases":{"a":"b"}}')).toBe("ok acme=s1||a=b");
+  });
+  it("accepts [] for optionalStringArray(field, []), and a non-empty array", () => {
+    expect(ask('map:{"shards":{"acme":"s1"},"tags":[]}')).toBe("ok acme=s1||x=y");
+    expect(ask('map:{"shards":{"acme":"s1"},"tags":["t1","t2"]}')).toBe("ok acme=s1|t1,t2|x=y");
+  });
+  it.each([
+    ["{}", 'config field "shards": required, expected an object of strings'],
+    ['{"shards":{}}', 'config field "shards": expected a non-empty object of strings, got {}'],
+    ['{"shards":["s1"]}', 'config field "shards": expected an object of strings, got array'],
+    ['{"shards":{"acme":1}}', 'config field "shards.acme": expected a string, got number'],
+    ['{"shards":{"acme":""}}', 'config field "shards.acme": expected a non-empty string, got ""'],
+    ['{"shards":{"acme":"s1"},"aliases":"a"}', 'config field "aliases": expected an object of strings, got string'],
+    ['{"shards":{"acme":"s1"},"tags":[1]}', 'config field "tags[0]": expected a string, got number'],
+  ])("%s", (text, error) => {
+    expect(ask("map:" + text)).toBe("error " + error);
+  });
+});

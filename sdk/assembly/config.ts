@@ -4,6 +4,7 @@
 //   const c = ConfigReader.parse(text);
 //   const header = c.requireString("header");
 //   const percent = c.optionalInt("percent", 10, 0, 100);
+//   const shards = c.optionalStringMap("shards", new Map<string, string>());
 //   c.allowOnly(["header", "percent"]);
 //   if (!c.ok) return Configured.reject(c.error);
 
@@ -72,10 +73,31 @@ export class ConfigReader {
     return this.stringArrayOf(field, v, allowEmpty);
   }
 
+  /** An empty array is accepted when `allowEmpty`, or when the fallback is empty itself: `[]` then means the default. */
   optionalStringArray(field: string, fallback: string[], allowEmpty: bool = false): string[] {
     const v = this.root.get(field);
     if (v === null || v.isNull) return fallback;
-    return this.stringArrayOf(field, v, allowEmpty);
+    return this.stringArrayOf(field, v, allowEmpty || fallback.length == 0);
+  }
+
+  /**
+   * An object whose values are all strings, such as `{"shards": {"acme": "s1"}}`, as a Map in the config's
+   * key order. Values must be non-empty unless `allowEmptyValues`; `{}` is refused unless `allowEmpty`.
+   */
+  requireStringMap(field: string, allowEmpty: bool = false, allowEmptyValues: bool = false): Map<string, string> {
+    const v = this.root.get(field);
+    if (v === null || v.isNull) {
+      this.fail("config field \"" + field + "\": required, expected an object of strings");
+      return new Map<string, string>();
+    }
+    return this.stringMapOf(field, v, allowEmpty, allowEmptyValues);
+  }
+
+  /** As requireStringMap, `fallback` when the field is absent or null; `{}` is accepted. */
+  optionalStringMap(field: string, fallback: Map<string, string>, allowEmptyValues: bool = false): Map<string, string> {
+    const v = this.root.get(field);
+    if (v === null || v.isNull) return fallback;
+    return this.stringMapOf(field, v, true, allowEmptyValues);
   }
 
   requireInt(field: string, min: i32, max: i32): i32 {
@@ -147,6 +169,35 @@ export class ConfigReader {
         return [];
       }
       out[i] = item.asString();
+    }
+    return out;
+  }
+
+  private stringMapOf(field: string, v: JsonValue, allowEmpty: bool, allowEmptyValues: bool): Map<string, string> {
+    const out = new Map<string, string>();
+    if (!v.isObject) {
+      this.fail("config field \"" + field + "\": expected an object of strings, got " + v.kindName);
+      return out;
+    }
+    const keys = v.keys;
+    const values = v.asArray();
+    if (!allowEmpty && keys.length == 0) {
+      this.fail("config field \"" + field + "\": expected a non-empty object of strings, got {}");
+      return out;
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const item = values[i];
+      const where = "config field \"" + field + "." + keys[i] + "\"";
+      if (!item.isString) {
+        this.fail(where + ": expected a string, got " + item.kindName);
+        return new Map<string, string>();
+      }
+      const s = item.asString();
+      if (!allowEmptyValues && s.length == 0) {
+        this.fail(where + ": expected a non-empty string, got \"\"");
+        return new Map<string, string>();
+      }
+      out.set(keys[i], s);
     }
     return out;
   }
