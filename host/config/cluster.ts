@@ -101,8 +101,9 @@ export function readCluster(r: Reader, value: unknown, path: string, baseDir: st
   }
   const outlier = c["outlier_detection"] === undefined ? null : readOutlier(r, c["outlier_detection"], keyPath(path, "outlier_detection"));
   const tls = c["tls_context"] === undefined ? null : readClusterTls(r, c["tls_context"], keyPath(path, "tls_context"), baseDir);
+  const http2 = c["http2_protocol_options"] !== undefined && r.object(c["http2_protocol_options"], keyPath(path, "http2_protocol_options"), FIELDS.http2ProtocolOptions) !== undefined;
   if (name === undefined) return undefined;
-  return { name, where: path, discovery, lbType, hosts, connectTimeoutMs, fallback, defaultSubset, hashHeader, outlier, tls };
+  return { name, where: path, discovery, lbType, hosts, connectTimeoutMs, fallback, defaultSubset, hashHeader, outlier, tls, http2 };
 }
 
 /** Longest ejection accepted: the detector's bound (host/cluster/outlier.ts). */

@@ -10,7 +10,6 @@ import { readListenerTls, type ListenerTls } from "./tls.js";
 import type { DownstreamProtocol, ListenerConfig } from "./types.js";
 
 const DOWNSTREAM: Record<string, DownstreamProtocol> = { http1: "http1", http2: "http2", auto: "auto" };
-const UPSTREAM_OK = new Set(["http1", "auto"]);
 
 /** An inline router config found in a connection_manager filter, to be read with the others. */
 export interface InlineRouterConfig {
@@ -36,6 +35,7 @@ export function readListener(r: Reader, value: unknown, path: string, inline: In
   let proxyWhere = "";
   let inlineName: string | undefined;
   let downstreamProtocol: DownstreamProtocol = "http1";
+  let upstreamProtocol: DownstreamProtocol = "http1";
   let tls: ListenerTls | null = null;
   let tlsWhere = "";
   const chains = r.array(l, "filter_chains", path, true) ?? [];
@@ -74,8 +74,10 @@ export function readListener(r: Reader, value: unknown, path: string, inline: In
           else downstreamProtocol = p;
         }
         const up = r.string(c, "upstream_protocol", configPath, false);
-        if (up !== undefined && !UPSTREAM_OK.has(up.toLowerCase())) {
-          r.warn(keyPath(configPath, "upstream_protocol"), `upstream protocol ${up} is not supported; HTTP/1.1 is used`);
+        if (up !== undefined) {
+          const p = DOWNSTREAM[up.toLowerCase()];
+          if (p === undefined) r.warn(keyPath(configPath, "upstream_protocol"), `upstream protocol ${up} is not supported; HTTP/1.1 is used ("Http1", "Http2" and "Auto" are)`);
+          else upstreamProtocol = p;
         }
       } else if (type === "connection_manager") {
         const c = r.object(filter["config"], configPath, FIELDS.connectionManagerConfig);
@@ -95,5 +97,5 @@ export function readListener(r: Reader, value: unknown, path: string, inline: In
     r.error(keyPath(path, "filter_chains"), 'expected a "proxy" filter with config.router_config_name, or a "connection_manager" filter');
   }
   const limits = readListenerLimits(r, l["switchyard"], keyPath(path, "switchyard"));
-  return { name, where: path, address: address ?? "", host, port, downstreamProtocol, routerConfigName, limits, tls };
+  return { name, where: path, address: address ?? "", host, port, downstreamProtocol, upstreamProtocol, routerConfigName, limits, tls };
 }

@@ -187,7 +187,13 @@ export const CONFIG_SCHEMA = {
         hash_header: nonEmpty,
         outlier_detection: ref("outlierDetection"),
         tls_context: ref("tlsContext"),
+        http2_protocol_options: ref("http2ProtocolOptions"),
       },
+    },
+    http2ProtocolOptions: {
+      type: "object",
+      description: "Envoy's http2_protocol_options: present (even empty), the cluster's hosts are spoken to in HTTP/2 (h2 by ALPN over TLS, h2c by prior knowledge in cleartext).",
+      properties: {},
     },
     outlierDetection: {
       type: "object",

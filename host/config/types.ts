@@ -48,6 +48,8 @@ export interface ListenerConfig {
   readonly host: string; // IPv6 without brackets
   readonly port: number; // 0 .. 65535 (0: any free port, for tests)
   readonly downstreamProtocol: DownstreamProtocol;
+  /** The proxy filter's upstream_protocol: http2 for every cluster it routes to; auto: h2 where ALPN offers it. */
+  readonly upstreamProtocol: DownstreamProtocol;
   readonly routerConfigName: string;
   /** Timeouts and connection cap (host/config/listener-limits.ts). */
   readonly limits: ListenerLimits;
@@ -170,6 +172,8 @@ export interface ClusterConfig {
   readonly outlier: OutlierConfig | null;
   /** tls_context with status true: the hosts are spoken to over TLS (host/config/tls.ts). */
   readonly tls: ClusterTls | null;
+  /** http2_protocol_options present: the hosts are spoken to in HTTP/2. */
+  readonly http2: boolean;
 }
 
 /** Envoy's consecutive_5xx outlier detection (a 5xx or a gateway failure counts), with its defaults. */

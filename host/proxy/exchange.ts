@@ -28,6 +28,7 @@ import {
   UpstreamTlsError,
 } from "./errors.js";
 import { buildRequestHeaders, buildResponseHeaders, HAS_BODY } from "./headers.js";
+import { grpcStatusFor, isGrpc, writeGrpcError } from "./grpc.js";
 import { hostFinished, hostStarted } from "./host-tracking.js";
 import type { ForwardListener, ForwardPolicy } from "./policy.js";
 import type { PoolRegistry } from "./pools.js";
@@ -100,6 +101,44 @@ function onTryDeadline(exchange: Exchange): void {
   exchange.tryDeadlinePassed();
 }
 
+/**
+ * undici's trailers as the object addTrailers takes: raw pairs (name, value, …) over HTTP/1.1, node:http2's
+ * headers object over HTTP/2 (undici lib/dispatcher/client-h2.js); repeated names are joined.
+ */
+function trailerPairs(raw: readonly (Buffer | string)[] | Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(raw)) {
+    for (const [name, value] of Object.entries(raw)) {
+      if (value !== undefined && name.charCodeAt(0) !== 58 /* : */) out[name] = Array.isArray(value) ? value.join(", ") : String(value);
+    }
+    return out;
+  }
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString("latin1").toLowerCase();
+    const value = raw[i + 1]!.toString("latin1");
+    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
+  }
+  return out;
+}
+
+/**
+ * A gRPC server that fails a call at once answers Trailers-Only: grpc-status in the one HEADERS frame, with
+ * END_STREAM. Passed on as headers, a client would not read them as the call's status (it expects them to end
+ * the stream, which node:http2's compatibility API cannot do with the headers): they are taken out of the
+ * headers here and sent as trailers when the call ends.
+ */
+function takeGrpcStatus(headers: string[]): Record<string, string> | null {
+  let out: Record<string, string> | null = null;
+  for (let i = 0; i < headers.length; ) {
+    const name = headers[i]!.toLowerCase();
+    if (name === "grpc-status" || name === "grpc-message" || name === "grpc-status-details-bin") {
+      (out ??= {})[name] = headers[i + 1]!;
+      headers.splice(i, 2);
+    } else i += 2;
+  }
+  return out;
+}
+
 /** Turns "/a/b?x" into the path sent upstream; null when the request target is not a path. */
 /** Passes an upstream 103 on to the client (its hop-by-hop headers dropped), once, before the final answer. */
 function forwardEarlyHints(res: ServerResponse, raw: readonly Buffer[]): void {
@@ -160,6 +199,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private readonly opts: Dispatcher.DispatchOptions;
   private readonly hasBody: boolean;
   private readonly path: string | null;
+  private readonly grpc: boolean;
+  /** grpc-status / grpc-message an upstream sent in its headers (Trailers-Only): sent on as trailers at the end. */
+  private grpcEnd: Record<string, string> | null = null;
   private told = false;
 
   constructor(
@@ -173,6 +215,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const headers: string[] = [];
     const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
     this.hasBody = (buildRequestHeaders(req.rawHeaders, req.socket.remoteAddress, proto, policy, headers) & HAS_BODY) !== 0;
+    this.grpc = isGrpc(req.headers["content-type"]);
+    // TE is hop-by-hop, but "te: trailers" is how a gRPC call says it reads trailers; servers require it.
+    if (this.grpc) headers.push("te", "trailers");
     this.path = upstreamPath(req.url ?? "/", policy.prefixRewrite);
     this.opts = {
       path: this.path ?? "/",
@@ -285,6 +330,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.resumeUpstream = resume;
     const headers: string[] = [];
     buildResponseHeaders(rawHeaders, headers);
+    if (this.grpc) this.grpcEnd = takeGrpcStatus(headers);
     // Throws on a header Node refuses; undici then aborts the attempt and onError, still Waiting, answers 502.
     this.res.writeHead(statusCode, headers);
     this.status = statusCode;
@@ -305,7 +351,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return false;
   }
 
-  onComplete(): void {
+  onComplete(trailers?: Buffer[] | string[] | Record<string, string | string[] | undefined> | null): void {
     this.clearTryTimer();
     hostFinished(this.host!);
     if (this.phase === Phase.Done) return;
@@ -314,6 +360,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.phase = Phase.Done;
+    // Trailers (gRPC's grpc-status) go on to the client: HTTP/2 sends them as trailing HEADERS, HTTP/1.1 chunked.
+    if (trailers != null && (Array.isArray(trailers) ? trailers.length > 0 : true)) this.res.addTrailers(this.grpcEnd === null ? trailerPairs(trailers) : { ...this.grpcEnd, ...trailerPairs(trailers) });
+    else if (this.grpcEnd !== null) this.res.addTrailers(this.grpcEnd);
     this.res.end();
     this.finish(null);
   }
@@ -408,7 +457,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.phase === Phase.Done) return;
     this.phase = Phase.Done;
     const res = this.res;
-    if (error.status !== 0 && !res.headersSent && !res.destroyed) {
+    if (this.grpc && !res.destroyed) {
+      // A gRPC call ends in a gRPC status, also after its headers were sent (as trailers), never a cut stream.
+      const status = grpcStatusFor(error.status === 0 && error.code === "E_ROUTE_TIMEOUT" ? 504 : error.status || 502, error.code);
+      this.status = 200;
+      writeGrpcError(res, status, error.message);
+    } else if (error.status !== 0 && !res.headersSent && !res.destroyed) {
       const body = JSON.stringify({ error: error.code, message: error.message });
       this.status = error.status;
       res.writeHead(error.status, ["content-type", "application/json", "content-length", String(Buffer.byteLength(body))]);

@@ -122,8 +122,11 @@ export class PoolRegistry {
       keepAliveTimeout: o.keepAliveTimeoutMs,
       headersTimeout: o.headersTimeoutMs,
       bodyTimeout: o.bodyTimeoutMs,
-      // node:tls connect options: CA, client certificate, SNI, verification (on unless insecure_skip).
-      ...(tls !== null ? { connect: { ...tls } } : {}),
+      // node:tls connect options: CA, client certificate, SNI, verification (on unless insecure_skip); and h2c by
+      // prior knowledge, which undici's Pool passes to its connector only from here (undici lib/dispatcher/pool.js).
+      ...(tls !== null || transport?.h2 === "h2c" ? { connect: { ...tls, ...(transport?.h2 === "h2c" ? { useH2c: true } : {}) } } : {}),
+      // HTTP/2: by ALPN over TLS, by prior knowledge (h2c) in cleartext; one connection multiplexes streams.
+      ...(transport !== null && transport.h2 !== "none" ? { allowH2: true } : {}),
     });
     const entry: Entry = { address: host.address, pool, hosts: new Set([host]) };
     // Connection events are rare next to requests: status is kept here rather than per request.

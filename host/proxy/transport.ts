@@ -38,10 +38,27 @@ export interface UpstreamTlsOptions {
   readonly rejectUnauthorized: boolean;
 }
 
+/** HTTP/2 to the hosts: none (HTTP/1.1), "alpn" (h2 when the TLS handshake agrees on it), "h2c" (prior knowledge). */
+export type UpstreamH2 = "none" | "alpn" | "h2c";
+
 export interface UpstreamTransport {
-  /** Tells pools of one address apart: the cluster's name. */
+  /** Tells pools of one address apart: the cluster's name and the HTTP/2 mode. */
   readonly key: string;
   readonly tls: UpstreamTlsOptions | null;
+  readonly h2: UpstreamH2;
+}
+
+/**
+ * The transport of one cluster as one listener routes to it: the cluster's TLS (loaded), HTTP/2 when the cluster
+ * has http2_protocol_options or the listener's upstream_protocol is Http2 (Auto: h2 only where TLS's ALPN offers
+ * it). Null: cleartext HTTP/1.1, the pools shared by address.
+ */
+export function transportFor(cluster: string, tls: UpstreamTransport | undefined, clusterHttp2: boolean, listenerUpstream: "http1" | "http2" | "auto"): UpstreamTransport | null {
+  const secure = tls?.tls ?? null;
+  const wantH2 = clusterHttp2 || listenerUpstream === "http2";
+  const h2: UpstreamH2 = wantH2 ? (secure !== null ? "alpn" : "h2c") : listenerUpstream === "auto" && secure !== null ? "alpn" : "none";
+  if (secure === null && h2 === "none") return null;
+  return Object.freeze({ key: `${cluster}|${h2}`, tls: secure, h2 });
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
@@ -76,5 +93,5 @@ export async function loadUpstreamTransport(cluster: string, tls: ClusterTls): P
     const what = [tls.caCert && `ca_cert ${describePem(tls.caCert)}`, tls.certChain && `cert_chain ${describePem(tls.certChain)}`, tls.privateKey && `private_key ${describePem(tls.privateKey)}`].filter(Boolean).join(", ");
     throw new TlsCredentialsError(tls.where, `${what} cannot be used: ${e.message}${e.code ? ` (${e.code})` : ""}`, { cause: err });
   }
-  return Object.freeze({ key: cluster, tls: Object.freeze(o) });
+  return Object.freeze({ key: cluster, tls: Object.freeze(o), h2: "none" as const });
 }

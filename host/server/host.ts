@@ -24,7 +24,7 @@ import type { PluginOptions } from "../plugin/plugin.js";
 import type { LoadOptions } from "../plugin/bundle.js";
 import { PoolRegistry } from "../proxy/pools.js";
 import { Forwarder } from "../proxy/forward.js";
-import { loadUpstreamTransport, type UpstreamTransport } from "../proxy/transport.js";
+import { loadUpstreamTransport, transportFor, type UpstreamTransport } from "../proxy/transport.js";
 import { StateStore } from "../state/store.js";
 import { explain, type SampleRequest } from "../explain/explain.js";
 import { sandboxOptions, type SandboxSettings } from "../sandbox/options.js";
@@ -94,7 +94,7 @@ export function normalizeHostList(value: unknown): unknown {
 }
 
 /** `transports`: each TLS cluster's loaded tls_context (loadTransports); explain, which forwards nothing, has none. */
-export function buildRouting(config: Config, routerConfigName: string, transports: ReadonlyMap<string, UpstreamTransport> = new Map()): RoutingState {
+export function buildRouting(config: Config, routerConfigName: string, transports: ReadonlyMap<string, UpstreamTransport> = new Map(), upstreamProtocol: "http1" | "http2" | "auto" = "http1"): RoutingState {
   const tables = compileAllRoutes(config);
   const table = tables.get(routerConfigName);
   if (table === undefined) throw new Error(`router config ${routerConfigName} not found`);
@@ -104,7 +104,10 @@ export function buildRouting(config: Config, routerConfigName: string, transport
     for (const vh of rc.virtualHosts) {
       for (const route of vh.routes) {
         if (route.action.kind !== "route") continue;
-        compiled.set(route.action, compileRoute(route, route.action, (name) => config.clusters.find((c) => c.name === name)?.connectTimeoutMs ?? null, (name) => transports.get(name) ?? null));
+        compiled.set(route.action, compileRoute(route, route.action, (name) => config.clusters.find((c) => c.name === name)?.connectTimeoutMs ?? null, (name) => {
+          const c = config.clusters.find((x) => x.name === name);
+          return c === undefined ? null : transportFor(name, transports.get(name), c.http2, upstreamProtocol);
+        }));
       }
     }
   }
@@ -221,7 +224,7 @@ export class SwitchyardHost {
     const transports = this.opts.listen === false ? new Map<string, UpstreamTransport>() : await loadTransports(config);
     const forwarder = new Forwarder({ pools: this.pools, logger: this.log.child({ component: "access" }) });
     for (const l of this.opts.listen === false ? [] : config.listeners) {
-      const pipeline = new Pipeline(buildRouting(config, l.routerConfigName, transports), {
+      const pipeline = new Pipeline(buildRouting(config, l.routerConfigName, transports, l.upstreamProtocol), {
         clusters: this.clusters,
         registry: this.registry,
         forwarder,

@@ -20,6 +20,7 @@ import type { ForwardListener, ForwardPolicy } from "../proxy/policy.js";
 import { pickCluster, type RouteTable } from "../router/index.js";
 import { ClusterRouteHandler, HandlerStatus, PluginRouteHandler, runHandlers, type HandlerContext, type HandlerResult, type RouteHandler } from "../route/handler.js";
 import type { CompiledRoute } from "./compiled-route.js";
+import { grpcStatusFor, isGrpc, parseGrpcTimeout, writeGrpcError } from "../proxy/grpc.js";
 
 /** Everything a listener routes with; replaced whole on a config reload. */
 export interface RoutingState {
@@ -263,8 +264,12 @@ export class Pipeline {
     const hv = hashHeader === undefined ? undefined : req.headers[hashHeader];
     // A request that waited starts forwarding now; any other one started when routing did (microseconds ago).
     const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started, p.waited ? performance.now() : p.started);
-    const policy = compiled.policies.get(ctx.cluster)!;
-    this.deps.forwarder.dispatch(req, res, p.waited ? remainingPolicy(policy, p.started) : policy, f);
+    let policy = compiled.policies.get(ctx.cluster)!;
+    if (p.waited) policy = remainingPolicy(policy, p.started);
+    // A gRPC call's grpc-timeout is its deadline, when shorter than the route's (what is left of it, after waits).
+    const grpcTimeout = isGrpc(req.headers["content-type"]) ? parseGrpcTimeout(req.headers["grpc-timeout"]) : null;
+    if (grpcTimeout !== null && (policy.timeoutMs === 0 || grpcTimeout < policy.timeoutMs)) policy = Object.freeze({ ...policy, timeoutMs: grpcTimeout });
+    this.deps.forwarder.dispatch(req, res, policy, f);
   }
 
   /** The client left before a decision was made (while waiting): logged as the forwarder logs it. */
@@ -282,8 +287,11 @@ export class Pipeline {
 
   private answer(req: IncomingMessage, res: ServerResponse, status: number, body: string, started: number, route: string | null, cluster: string | null, steps: readonly ChainStep[], reason: string | null, plugin?: string): void {
     if (!res.headersSent && !res.destroyed) {
-      res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body) });
-      res.end(body);
+      if (isGrpc(req.headers["content-type"])) writeGrpcError(res, grpcStatusFor(status, reason), body);
+      else {
+        res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body) });
+        res.end(body);
+      }
     }
     // The request body, if any, is not wanted: drain it so that the connection can be reused.
     if (!req.complete) req.resume();
