@@ -13,13 +13,35 @@ export interface ListenerLimits {
   readonly idleTimeoutMs: number;
   /** Connections beyond this many open ones are closed on accept. */
   readonly maxConnections: number;
+  /** HTTP/2 connections (downstream_protocol Http2 or Auto). */
+  readonly http2: Http2Limits;
 }
+
+/** Per HTTP/2 connection (issue 15, CVE-2023-44487). */
+export interface Http2Limits {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS: streams open at once; more are refused by the client's own stack. */
+  readonly maxConcurrentStreams: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE in bytes: a bigger header block is refused (431 for HTTP/1.1's). */
+  readonly maxHeaderListSize: number;
+  /** SETTINGS_INITIAL_WINDOW_SIZE: bytes a client may send on a stream before the proxy reads them. */
+  readonly initialWindowSize: number;
+  /** Streams the client resets in any one second beyond which the connection is closed (rapid reset). */
+  readonly maxStreamResetsPerSecond: number;
+}
+
+export const HTTP2_LIMIT_DEFAULTS: Http2Limits = {
+  maxConcurrentStreams: 100,
+  maxHeaderListSize: 65_536,
+  initialWindowSize: 65_535,
+  maxStreamResetsPerSecond: 200,
+};
 
 export const LISTENER_LIMIT_DEFAULTS: ListenerLimits = {
   headerTimeoutMs: 60_000,
   requestTimeoutMs: 300_000,
   idleTimeoutMs: 75_000,
   maxConnections: 10_000,
+  http2: HTTP2_LIMIT_DEFAULTS,
 };
 
 /** Longest accepted timeout: a day; anything longer is a mistake in units. */
@@ -46,5 +68,18 @@ export function readListenerLimits(r: Reader, value: unknown, path: string): Lis
   if (requestTimeoutMs !== 0 && requestTimeoutMs < headerTimeoutMs) {
     r.error(keyPath(path, "request_timeout"), `${requestTimeoutMs} ms is below header_timeout ${headerTimeoutMs} ms`);
   }
-  return { headerTimeoutMs, requestTimeoutMs, idleTimeoutMs, maxConnections };
+  return { headerTimeoutMs, requestTimeoutMs, idleTimeoutMs, maxConnections, http2: readHttp2Limits(r, o["http2"], keyPath(path, "http2")) };
+}
+
+function readHttp2Limits(r: Reader, value: unknown, path: string): Http2Limits {
+  if (value === undefined) return HTTP2_LIMIT_DEFAULTS;
+  const o = r.object(value, path, FIELDS.listenerHttp2);
+  if (o === undefined) return HTTP2_LIMIT_DEFAULTS;
+  const d = HTTP2_LIMIT_DEFAULTS;
+  return {
+    maxConcurrentStreams: r.number(o, "max_concurrent_streams", path, { integer: true, min: 1, max: 10_000 }) ?? d.maxConcurrentStreams,
+    maxHeaderListSize: r.number(o, "max_header_list_size", path, { integer: true, min: 1024, max: 16_777_216 }) ?? d.maxHeaderListSize,
+    initialWindowSize: r.number(o, "initial_window_size", path, { integer: true, min: 65_535, max: 2_147_483_647 }) ?? d.initialWindowSize,
+    maxStreamResetsPerSecond: r.number(o, "max_stream_resets_per_second", path, { integer: true, min: 1, max: 100_000 }) ?? d.maxStreamResetsPerSecond,
+  };
 }

@@ -49,6 +49,17 @@ export const CONFIG_SCHEMA = {
         request_timeout: { ...duration, default: "300s" },
         idle_timeout: { ...duration, default: "75s" },
         max_connections: { type: "integer", minimum: 1, maximum: 1000000, default: 10000 },
+        http2: ref("listenerHttp2"),
+      },
+    },
+    listenerHttp2: {
+      type: "object",
+      description: "HTTP/2 limits of a listener whose downstream_protocol is Http2 or Auto.",
+      properties: {
+        max_concurrent_streams: { type: "integer", minimum: 1, maximum: 10000, default: 100 },
+        max_header_list_size: { type: "integer", minimum: 1024, maximum: 16777216, default: 65536 },
+        initial_window_size: { type: "integer", minimum: 65535, maximum: 2147483647, default: 65535 },
+        max_stream_resets_per_second: { type: "integer", minimum: 1, maximum: 100000, default: 200 },
       },
     },
     filterChain: { type: "object", required: ["filters"], properties: { filters: { type: "array", items: ref("filter") }, tls_context: ref("tlsContext") } },

@@ -193,7 +193,7 @@ export class SwitchyardMetrics {
 
     const listenerCloses = new Counter({
       name: `${p}listener_connections_closed_total`,
-      help: "Client connections a listener closed itself: header_timeout, request_timeout, idle_timeout, connection_limit, connect_refused, tls_handshake_failed.",
+      help: "Client connections a listener closed itself: header_timeout, request_timeout, idle_timeout, connection_limit, connect_refused, tls_handshake_failed, http2_rapid_reset.",
       labelNames: ["listener", "reason"], registers,
     });
     const onListenerClosed = (listener: string, reason: string) => listenerCloses.labels(listener, reason).inc();
@@ -203,6 +203,8 @@ export class SwitchyardMetrics {
       labelNames: ["listener", "outcome"], registers,
     });
     const onCertReload = (listener: string, o: { kind: string }) => certReloads.labels(listener, o.kind).inc();
+    const resets = new Counter({ name: `${p}http2_streams_reset_total`, help: "HTTP/2 streams the client reset before their response ended (rapid reset, CVE-2023-44487, when many).", labelNames: ["listener"], registers });
+    const onStreamReset = (listener: string) => resets.labels(listener).inc();
     const refusedNow = opts.refusedBundles;
     if (refusedNow !== undefined) {
       new Gauge({
@@ -226,6 +228,7 @@ export class SwitchyardMetrics {
     source.events.on("plugin-recovered", onRecovered);
     source.events.on("listener-closed", onListenerClosed);
     source.events.on("certificate-reload", onCertReload);
+    source.events.on("http2-stream-reset", onStreamReset);
     source.events.on("bundle-refused", onRefused);
     this.unsubscribe = () => {
       source.events.off("request", onRequest);
@@ -234,6 +237,7 @@ export class SwitchyardMetrics {
       source.events.off("plugin-recovered", onRecovered);
       source.events.off("listener-closed", onListenerClosed);
       source.events.off("certificate-reload", onCertReload);
+      source.events.off("http2-stream-reset", onStreamReset);
       source.events.off("bundle-refused", onRefused);
     };
   }

@@ -245,7 +245,7 @@ export class SwitchyardHost {
       };
       // A certificate that cannot be read or used stops the start, naming the listener's tls_context.
       const credentials = l.tls === null ? null : await loadServerCredentials(l.tls);
-      const server = ListenerServer.create(l, credentials, handler, (reason) => this.events.emit("listener-closed", l.name, reason));
+      const server = ListenerServer.create(l, credentials, handler, (reason) => this.events.emit("listener-closed", l.name, reason), () => this.events.emit("http2-stream-reset", l.name));
       const entry = { name: l.name, server, pipeline, address: null as AddressInfo | null };
       this.servers.push(entry);
       entry.address = await server.listen(l.port, l.host);

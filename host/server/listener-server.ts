@@ -10,7 +10,7 @@
 
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import { createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
+import { constants, createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import type { ListenerConfig } from "../config/types.js";
@@ -39,7 +39,7 @@ export class ListenerServer {
   }
 
   /** A server for `l`, TLS when `credentials` are given (the listener's tls_context, already loaded). */
-  static create(l: ListenerConfig, credentials: ServerCredentials | null, handler: RequestHandler, closed: (reason: ListenerClose) => void): ListenerServer {
+  static create(l: ListenerConfig, credentials: ServerCredentials | null, handler: RequestHandler, closed: (reason: ListenerClose) => void, streamReset: () => void = () => undefined): ListenerServer {
     const timeouts = serverTimeouts(l.limits);
     const protocol = l.downstreamProtocol;
     if (protocol === "http1") {
@@ -52,7 +52,10 @@ export class ListenerServer {
       return new ListenerServer(raw, credentials !== null, raw, null);
     }
 
-    const h2 = createHttp2Server({}, (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    const lim = l.limits.http2;
+    const h2 = createHttp2Server({
+      settings: { maxConcurrentStreams: lim.maxConcurrentStreams, maxHeaderListSize: lim.maxHeaderListSize, initialWindowSize: lim.initialWindowSize },
+    }, (req: Http2ServerRequest, res: Http2ServerResponse) => {
       const refused = asHttp1Shape(req, res);
       if (refused !== null) {
         res.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
@@ -61,6 +64,14 @@ export class ListenerServer {
       }
       const [r, s] = asNodeHttp(req, res);
       handler(r, s);
+    });
+    h2.on("session", (session: ServerHttp2Session) => guardResets(session, lim.maxStreamResetsPerSecond, streamReset, () => closed("http2_rapid_reset")));
+    // An idle HTTP/2 connection is closed as an idle keep-alive one is.
+    h2.on("session", (session: ServerHttp2Session) => {
+      session.setTimeout(l.limits.idleTimeoutMs, () => {
+        closed("idle_timeout");
+        session.close();
+      });
     });
     const h1 = protocol === "auto" ? createHttpServer(timeouts, handler) : null;
     if (h1 !== null) guardListener(h1, l.limits, closed);
@@ -134,6 +145,34 @@ export class ListenerServer {
     }
     this.raw.close(() => done());
   }
+}
+
+/**
+ * Rapid reset (CVE-2023-44487): a client that opens streams and resets them at once makes the proxy start
+ * requests (routing, plugins, an upstream attempt) that nobody waits for, without ever having many streams
+ * open. Every stream the client resets is counted; past `perSecond` of them within one second the connection
+ * gets GOAWAY ENHANCE_YOUR_CALM and is closed, and its streams in flight with it.
+ */
+function guardResets(session: ServerHttp2Session, perSecond: number, reset: () => void, exceeded: () => void): void {
+  let windowStart = 0;
+  let inWindow = 0;
+  session.on("stream", (stream) => {
+    stream.once("close", () => {
+      // NGHTTP2_NO_ERROR is a normal end; a code set while the response had not ended is the client's reset.
+      if (stream.rstCode === constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+      reset();
+      const now = performance.now();
+      if (now - windowStart >= 1_000) {
+        windowStart = now;
+        inWindow = 0;
+      }
+      if (++inWindow === perSecond + 1) {
+        exceeded();
+        session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        session.destroy();
+      }
+    });
+  });
 }
 
 function countHandshakeFailures(server: TlsServer | HttpsServer, closed: (reason: ListenerClose) => void): void {

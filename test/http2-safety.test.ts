@@ -1,0 +1,118 @@
+// HTTP/2 safety (issue 15): the listener's SETTINGS come from switchyard.http2 (concurrent streams, header list
+// size, window) and rapid reset (CVE-2023-44487) is bounded: a client that opens and resets 10,000 streams on
+// one connection has that connection closed after max_stream_resets_per_second of them, counted, while another
+// client is served and the host's memory stays bounded.
+
+import http2, { type ClientHttp2Session } from "node:http2";
+import { setImmediate as tick } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { anyHost, mosnConfig, startSwitchyard, type RunningSwitchyard } from "./helpers/switchyard.js";
+import { startUpstreams, type Upstreams } from "./helpers/upstreams.js";
+
+let ups: Upstreams | undefined;
+let sy: RunningSwitchyard | undefined;
+const sessions: ClientHttp2Session[] = [];
+
+afterEach(async () => {
+  for (const s of sessions.splice(0)) s.destroy();
+  await sy?.close();
+  await ups?.close();
+  sy = undefined;
+  ups = undefined;
+});
+
+async function start(http2Limits?: object): Promise<RunningSwitchyard> {
+  ups = await startUpstreams(1, { delayMs: 50 });
+  const config = mosnConfig({
+    clusters: [{ name: "c", hosts: ups.addresses }],
+    virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", timeout: "5s" } }])],
+    proxy: { downstream_protocol: "Http2" },
+  }) as { servers: { listeners: Record<string, unknown>[] }[] };
+  if (http2Limits) config.servers[0]!.listeners[0]!.switchyard = { http2: http2Limits };
+  return startSwitchyard({ config });
+}
+
+function connect(url: string): Promise<ClientHttp2Session> {
+  const s = http2.connect(url);
+  s.on("error", () => undefined);
+  sessions.push(s);
+  return new Promise((resolve) => s.once("remoteSettings", () => resolve(s)));
+}
+
+function get(s: ClientHttp2Session, path = "/"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const st = s.request({ ":path": path });
+    let status = 0;
+    st.on("response", (h) => (status = Number(h[":status"])));
+    st.resume();
+    st.on("end", () => resolve(status));
+    st.on("error", reject);
+  });
+}
+
+async function metric(name: string): Promise<string> {
+  return (await sy!.host.metrics.scrape()).body.split("\n").filter((l) => l.startsWith(name)).join("\n");
+}
+
+describe("HTTP/2 settings", () => {
+  it("defaults: 100 concurrent streams, a 64 KiB header list, the RFC's 65,535-byte window", async () => {
+    sy = await start();
+    const s = await connect(sy.url);
+    expect(s.remoteSettings).toMatchObject({ maxConcurrentStreams: 100, maxHeaderListSize: 65_536, initialWindowSize: 65_535 });
+  });
+
+  it("switchyard.http2 sets them; a header block over max_header_list_size is refused", async () => {
+    sy = await start({ max_concurrent_streams: 7, max_header_list_size: 4096, initial_window_size: 1_048_576 });
+    const s = await connect(sy.url);
+    expect(s.remoteSettings).toMatchObject({ maxConcurrentStreams: 7, maxHeaderListSize: 4096, initialWindowSize: 1_048_576 });
+    expect(await get(s)).toBe(200);
+    const big = await new Promise<string>((resolve) => {
+      const st = s.request({ ":path": "/", "x-big": "y".repeat(8_000) });
+      st.on("response", (h) => resolve(`status ${String(h[":status"])}`));
+      st.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
+      st.on("close", () => resolve(`closed ${st.rstCode}`));
+      st.resume();
+    });
+    expect(big).not.toBe("status 200");
+    expect(ups!.list[0]!.requests.filter((r) => r.headers["x-big"] !== undefined)).toEqual([]);
+  });
+});
+
+describe("rapid reset (CVE-2023-44487)", () => {
+  it("10,000 streams opened and reset on one connection: closed after the limit, counted, another client still served, memory bounded", async () => {
+    sy = await start({ max_stream_resets_per_second: 200 });
+    const good = await connect(sy.url);
+    expect(await get(good)).toBe(200);
+    global.gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+
+    const bad = await connect(sy.url);
+    const closed = new Promise<void>((resolve) => bad.once("close", () => resolve()));
+    let sent = 0;
+    const deadline = performance.now() + 20_000;
+    for (; sent < 10_000 && !bad.destroyed && !bad.closed && performance.now() < deadline; sent++) {
+      try {
+        const st = bad.request({ ":path": `/r/${sent}` });
+        st.on("error", () => undefined);
+        st.close(http2.constants.NGHTTP2_CANCEL);
+      } catch {
+        break; // the host closed the connection: the session refuses new streams
+      }
+      if (sent % 100 === 99) await tick();
+    }
+    await closed;
+    // The connection was closed long before 10,000; and the other client is still served.
+    expect(sent).toBeLessThan(10_000);
+    expect(await get(good)).toBe(200);
+    const fresh = await connect(sy.url);
+    expect(await get(fresh)).toBe(200);
+
+    expect(await metric("switchyard_listener_connections_closed_total")).toContain('reason="http2_rapid_reset"} 1');
+    const resets = Number(/switchyard_http2_streams_reset_total\{listener="main"\} (\d+)/.exec(await metric("switchyard_http2_streams_reset_total"))?.[1]);
+    expect(resets).toBeGreaterThan(200);
+    expect(resets).toBeLessThanOrEqual(sent);
+    // Few of the reset streams reached the upstream at all (each one that did was cut), and memory is bounded.
+    expect(ups!.list[0]!.requests.length).toBeLessThan(sent);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+});
