@@ -31,6 +31,9 @@ export const POOL_DEFAULTS = Object.freeze({
   closeGraceMs: 10_000,
 });
 
+/** Streams an h2c pool sends on one connection at once (HTTP/2's usual SETTINGS_MAX_CONCURRENT_STREAMS). */
+const H2C_STREAMS = 100;
+
 interface Entry {
   readonly address: string;
   readonly pool: Pool;
@@ -117,7 +120,10 @@ export class PoolRegistry {
     const tls = transport?.tls ?? null;
     const pool = new Pool(originOf(host.address, tls !== null), {
       connections: o.connections,
-      pipelining: 1,
+      // undici takes `pipelining` as the streams one HTTP/2 connection carries at once: h2c is sure to be HTTP/2,
+      // so its requests share one connection per host; over ALPN the answer may be HTTP/1.1, where pipelining
+      // would queue requests behind each other, so there each connection carries one request at a time.
+      pipelining: transport?.h2 === "h2c" ? H2C_STREAMS : 1,
       connectTimeout: connectTimeoutMs,
       keepAliveTimeout: o.keepAliveTimeoutMs,
       headersTimeout: o.headersTimeoutMs,
