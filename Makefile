@@ -13,10 +13,11 @@ RUSTC_WASM := /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown --cr
 
 .PHONY: install build build-host build-plugins build-raw-plugins build-fixtures test run bench clean
 
-install: node_modules/.installed
-node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
-	touch $@
+# npm ci only when the locked dependencies change: the stamp holds a digest of package-lock.json's packages
+# (not the file's time, which a checkout or rebase moves, nor the root entry, which names this project).
+LOCK_DIGEST = node -e 'const p=require("./package-lock.json").packages;delete p[""];process.stdout.write(require("crypto").createHash("sha256").update(JSON.stringify(p)).digest("hex"))'
+install:
+	@d=$$($(LOCK_DIGEST)); if [ "$$(cat node_modules/.installed 2>/dev/null)" != "$$d" ]; then npm ci --no-audit --no-fund && echo "$$d" > node_modules/.installed; fi
 
 build: install build-host build-plugins build-raw-plugins build-fixtures
 

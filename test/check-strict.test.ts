@@ -57,6 +57,6 @@ describe("switchyard --version", () => {
   it("prints package.json's version and exits 0", async () => {
     const version = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version;
     const { stdout } = await promisify(execFile)("node", ["bin/switchyard.js", "--version"], { cwd: REPO });
-    expect(stdout).toBe(`switchyard ${version}\n`);
+    expect(stdout).toBe(`switchyard-proxy ${version}\n`);
   });
 });

@@ -1,12 +1,15 @@
 // The `switchyard` command. Each subcommand lives in its own module, loaded only when used, so that
 // `switchyard check` does not pay for starting the proxy and `switchyard build` does not load undici.
 
+import { PACKAGE_NAME } from "./package-name.js";
+
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   run: { summary: "run the host: run --config <file> [--plugins <dir>] [--state <dir>] [--workers N]", load: async () => (await import("./run.js")).run },
   demo: { summary: "run the host on the demo config with demo upstreams and the example plugins", load: async () => (await import("./demo.js")).run },
   check: { summary: "validate a config: check <file> [--strict] (--strict: any warning exits 1)", load: async () => (await import("./check.js")).run },
+  init: { summary: "scaffold a plugin project: init <dir> [--name N] [--lang assemblyscript] [--sdk SPEC]", load: async () => (await import("./init.js")).run },
   build: { summary: "compile and package a plugin bundle: build <plugin-dir> [--out <dir>]", load: async () => (await import("./build.js")).run },
   pack: { summary: "package a prebuilt core module (C, Rust, ...) as a bundle: pack <module.wasm> [--plugin-json F] [--out <dir>]", load: async () => (await import("./pack.js")).run },
   push: { summary: "send a plugin config: push <name> <file|-> [--admin URL] [--token T]", load: async () => (await import("./push.js")).run },
@@ -16,7 +19,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 };
 
 function usage(): string {
-  const lines = ["usage: switchyard <command> [options]", "       switchyard --version", "", "commands:"];
+  const lines = ["usage: switchyard <command> [options]", "       switchyard --version", `(the npm package ${PACKAGE_NAME}: \`npx ${PACKAGE_NAME} <command>\` runs it where it is not installed)`, "", "commands:"];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
   return lines.join("\n");
 }
@@ -24,7 +27,7 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === "--version" || name === "-V" || name === "version") {
-    process.stdout.write(`switchyard ${(await import("./version.js")).packageVersion()}\n`);
+    process.stdout.write(`${PACKAGE_NAME} ${(await import("./version.js")).packageVersion()}\n`);
     return 0;
   }
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {

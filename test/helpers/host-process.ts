@@ -30,6 +30,8 @@ export interface HostProcess {
 
 export interface SpawnOptions {
   readonly configFile: string;
+  /** The CLI to run (default: this repository's bin/switchyard.js), e.g. an installed package's. */
+  readonly bin?: string;
   readonly args?: readonly string[];
   readonly env?: Record<string, string>;
   /** How long to wait for the listener and admin API (default 60 s: a loaded 2-core machine is slow). */
@@ -39,7 +41,7 @@ export interface SpawnOptions {
 }
 
 export async function spawnHost(opts: SpawnOptions): Promise<HostProcess> {
-  const child = spawn(process.execPath, [join(REPO, "bin/switchyard.js"), "run", "--config", opts.configFile, ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [opts.bin ?? join(REPO, "bin/switchyard.js"), "run", "--config", opts.configFile, ...(opts.args ?? [])], {
     cwd: REPO,
     env: { ...process.env, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
