@@ -1,9 +1,13 @@
 // HTTP/2 safety (issue 15): the listener's SETTINGS come from switchyard.http2 (concurrent streams, header list
 // size, window) and rapid reset (CVE-2023-44487) is bounded: a client that opens and resets 10,000 streams on
 // one connection has that connection closed after max_stream_resets_per_second of them, counted, while another
-// client is served and the host's memory stays bounded.
+// client is served and the host's memory stays bounded. A paused HTTP/2 reader holds the upstream back and gets
+// the whole body when it reads again.
 
+import { once } from "node:events";
+import http from "node:http";
 import http2, { type ClientHttp2Session } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { setImmediate as tick } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { anyHost, mosnConfig, startSwitchyard, type RunningSwitchyard } from "./helpers/switchyard.js";
@@ -12,11 +16,17 @@ import { startUpstreams, type Upstreams } from "./helpers/upstreams.js";
 let ups: Upstreams | undefined;
 let sy: RunningSwitchyard | undefined;
 const sessions: ClientHttp2Session[] = [];
+let upstreamServer: http.Server | undefined;
 
 afterEach(async () => {
   for (const s of sessions.splice(0)) s.destroy();
   await sy?.close();
   await ups?.close();
+  if (upstreamServer) {
+    upstreamServer.closeAllConnections();
+    await new Promise<void>((resolve) => upstreamServer!.close(() => resolve()));
+  }
+  upstreamServer = undefined;
   sy = undefined;
   ups = undefined;
 });
@@ -114,5 +124,57 @@ describe("rapid reset (CVE-2023-44487)", () => {
     // Few of the reset streams reached the upstream at all (each one that did was cut), and memory is bounded.
     expect(ups!.list[0]!.requests.length).toBeLessThan(sent);
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+
+describe("a slow HTTP/2 reader", () => {
+  it("a paused reader gets the whole body once it reads again: the upstream waits on the client's drain", async () => {
+    const TOTAL = 32 * 1024 * 1024;
+    const CHUNK = Buffer.alloc(64 * 1024, "z");
+    let written = 0;
+    let blockedAt = -1;
+    const blocked = new Promise<void>((resolve) => {
+      upstreamServer = http.createServer((_req, res) => {
+        res.writeHead(200, { "content-length": String(TOTAL) });
+        const pump = () => {
+          while (written < TOTAL) {
+            written += CHUNK.length;
+            if (!res.write(CHUNK)) {
+              if (blockedAt < 0) {
+                blockedAt = written;
+                resolve();
+              }
+              res.once("drain", pump);
+              return;
+            }
+          }
+          res.end();
+        };
+        pump();
+      });
+    });
+    upstreamServer.listen(0, "127.0.0.1");
+    await once(upstreamServer, "listening");
+    const address = `127.0.0.1:${(upstreamServer.address() as AddressInfo).port}`;
+    sy = await startSwitchyard({
+      config: mosnConfig({
+        clusters: [{ name: "c", hosts: [address] }],
+        virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", timeout: "20s" } }])],
+        proxy: { downstream_protocol: "Http2" },
+      }),
+    });
+    const s = await connect(sy.url);
+    const st = s.request({ ":path": "/big" });
+    await once(st, "response");
+    st.pause();
+    // The upstream is held back (its writes wait for 'drain') while the client does not read.
+    await blocked;
+    expect(written).toBeLessThan(TOTAL);
+    // Reading resumes it, to the last byte.
+    let got = 0;
+    st.on("data", (c: Buffer) => (got += c.length));
+    st.resume();
+    await once(st, "end");
+    expect(got).toBe(TOTAL);
   });
 });
