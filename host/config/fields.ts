@@ -39,5 +39,6 @@ export const FIELDS = {
   admin: ["address"],
   adminAddress: ["socket_address"],
   socketAddress: ["address", "port_value"],
-  switchyard: ["plugins_dir", "state_dir", "admin_token_file", "log_level"],
+  switchyard: ["plugins_dir", "state_dir", "admin_token_file", "log_level", "signatures"],
+  signatures: ["trusted_keys", "required"],
 } as const satisfies Record<string, readonly string[]>;

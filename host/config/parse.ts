@@ -142,8 +142,23 @@ function adminFrom(r: Reader, address: string, path: string): AdminConfig | unde
   return { address, host: parsed.host, port: parsed.port };
 }
 
+function readSignatures(r: Reader, value: unknown, baseDir: string): { trustedKeys: string[]; required: boolean } {
+  const out = { trustedKeys: [] as string[], required: false };
+  const path = "switchyard.signatures";
+  const s = r.object(value, path, FIELDS.signatures);
+  if (s === undefined) return out;
+  const keys = r.array(s, "trusted_keys", path) ?? [];
+  keys.forEach((k, i) => {
+    if (typeof k !== "string" || k === "") r.error(`${path}.trusted_keys[${i}]`, "expected a non-empty path of a public key file");
+    else out.trustedKeys.push(resolve(baseDir, k));
+  });
+  out.required = r.boolean(s, "required", path) ?? false;
+  if (out.required && keys.length === 0) r.error(`${path}.required`, "true needs trusted_keys: no bundle could load");
+  return out;
+}
+
 function readSwitchyard(r: Reader, value: unknown, baseDir: string): SwitchyardSettings {
-  const out = { pluginsDir: null as string | null, stateDir: null as string | null, adminTokenFile: null as string | null, logLevel: DEFAULTS.logLevel };
+  const out = { pluginsDir: null as string | null, stateDir: null as string | null, adminTokenFile: null as string | null, logLevel: DEFAULTS.logLevel, signatures: { trustedKeys: [] as string[], required: false } };
   if (value === undefined) return out;
   const s: Json | undefined = r.object(value, "switchyard", FIELDS.switchyard);
   if (s === undefined) return out;
@@ -155,6 +170,7 @@ function readSwitchyard(r: Reader, value: unknown, baseDir: string): SwitchyardS
   out.pluginsDir = dir("plugins_dir");
   out.stateDir = dir("state_dir");
   out.adminTokenFile = dir("admin_token_file");
+  if (s.signatures !== undefined) out.signatures = readSignatures(r, s.signatures, baseDir);
   const level = r.string(s, "log_level", "switchyard", false);
   if (level !== undefined) {
     if ((LOG_LEVELS as readonly string[]).includes(level)) out.logLevel = level as LogLevel;

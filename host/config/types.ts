@@ -69,6 +69,8 @@ export interface SwitchyardSettings {
   readonly stateDir: string | null;
   readonly adminTokenFile: string | null;
   readonly logLevel: LogLevel;
+  /** Public key files (resolved paths) a bundle's signature.json may be signed by, and whether one is required. */
+  readonly signatures: { readonly trustedKeys: readonly string[]; readonly required: boolean };
 }
 
 export interface RouterConfig {

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { ABI_VERSION, MAX_CONFIG_BYTES } from "../abi/limits.js";
 import { Guest, inspectModule } from "../abi/guest.js";
+import { type SignaturePolicy, verifyBundleSignature } from "./signature.js";
 import { BundleError } from "./errors.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
 
@@ -46,6 +47,8 @@ export interface Bundle {
 export interface LoadOptions {
   /** Rewrites the verified wasm before compiling, e.g. the sandbox's fuel metering and memory cap. */
   readonly transform?: (wasm: Uint8Array, metadata: BundleMetadata) => Uint8Array | Promise<Uint8Array>;
+  /** The keys a host trusts and whether a signature is required (signature.ts); none: no check. */
+  readonly signatures?: SignaturePolicy;
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -133,6 +136,7 @@ export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<B
   if (digest !== metadata.sha256) {
     throw new BundleError("E_BUNDLE_SHA256", bundle, `${metadata.wasm} has sha256 ${digest}, metadata.json says ${metadata.sha256}`);
   }
+  await verifyBundleSignature(dir, bundle, Buffer.from(text, "utf8"), wasmBytes, opts.signatures);
   const module = compile(wasmBytes, bundle, "");
   verifyModule(module, bundle);
   let runnable = module;

@@ -30,6 +30,9 @@ export const BUNDLE_ERROR_CODES = [
   "E_BUNDLE_START",
   "E_BUNDLE_SANDBOX",
   "E_BUNDLE_DUPLICATE",
+  "E_BUNDLE_UNSIGNED",
+  "E_BUNDLE_UNTRUSTED",
+  "E_BUNDLE_SIGNATURE",
 ] as const;
 export type BundleErrorCode = (typeof BUNDLE_ERROR_CODES)[number];
 

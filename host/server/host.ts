@@ -28,6 +28,7 @@ import { loadUpstreamTransport, transportFor, type UpstreamTransport } from "../
 import { StateStore } from "../state/store.js";
 import { explain, type SampleRequest } from "../explain/explain.js";
 import { sandboxOptions, type SandboxSettings } from "../sandbox/options.js";
+import { loadSignaturePolicy } from "../plugin/signature.js";
 import { tuneEngine } from "./engine.js";
 import { attachMetrics, type SwitchyardMetrics } from "../metrics/metrics.js";
 import { PluginLogs, type PluginLogOptions } from "../logging/plugin-log.js";
@@ -182,6 +183,7 @@ export class SwitchyardHost {
         },
       },
       ...(opts.sandbox === false ? {} : sandboxOptions(opts.sandbox ?? {})),
+      signatures: loadSignaturePolicy(opts.config.switchyard.signatures),
       ...opts.plugin,
     });
     this.metrics = attachMetrics(this, { droppedLogLines: () => this.pluginLogs.droppedByPlugin(), refusedBundles: () => this.watcher?.refused() ?? [] });
