@@ -19,13 +19,28 @@ LOCK_DIGEST = node -e 'const p=require("./package-lock.json").packages;delete p[
 install:
 	@d=$$($(LOCK_DIGEST)); if [ "$$(cat node_modules/.installed 2>/dev/null)" != "$$d" ]; then npm ci --no-audit --no-fund && echo "$$d" > node_modules/.installed; fi
 
+# Every build step is a file target with its real prerequisites, so that an unchanged re-run of `make run` or
+# `make test` builds nothing. The host: tsc when a host, harness or bench source changes (a stamp, since tsc
+# rewrites every output). A bundle: when its plugin's sources or plugin.json, the SDK, or the build tooling
+# (host/build, host/abi) change; the compiled host is order-only, needed first but no reason to rebuild.
+HOST_SRC := $(shell find host sdk/harness bench -name '*.ts' -not -path '*/assembly/*') tsconfig.json
+HOST := build/host.stamp
+SDK_SRC := $(shell find sdk/assembly -name '*.ts')
+BUILD_SRC := $(wildcard host/build/*.ts host/abi/*.ts)
+PLUGIN_BUNDLES := $(EXAMPLES:%=build/plugins/%/metadata.json)
+FIXTURE_BUNDLES := $(FIXTURES:%/assembly/index.ts=%/bundle/metadata.json)
+.SECONDEXPANSION:
+
 build: install build-host build-plugins build-raw-plugins build-fixtures
 
-build-host:
+build-host: install $(HOST)
+$(HOST): $(HOST_SRC)
 	$(NODE_BIN)/tsc -p tsconfig.json
+	@mkdir -p $(@D) && touch $@
 
-build-plugins: build-host
-	@for p in $(EXAMPLES); do node bin/switchyard.js build plugins/$$p --out build/plugins/$$p || exit 1; done
+build-plugins: $(PLUGIN_BUNDLES)
+build/plugins/%/metadata.json: plugins/%/plugin.json $$(shell find plugins/$$*/assembly -name '*.ts') $(SDK_SRC) $(BUILD_SRC) | build-host
+	node bin/switchyard.js build plugins/$* --out $(@D)
 
 build-raw-plugins: $(RAW_BUNDLES)
 
@@ -41,15 +56,17 @@ build/wasm/header-canary-rust.wasm: plugins/header-canary-rust/header_canary.rs 
 build/raw-plugins/%/metadata.json: build/wasm/%.wasm plugins/%/plugin.json | build-host
 	node bin/switchyard.js pack $< --plugin-json plugins/$*/plugin.json --out $(@D)
 
-build-fixtures: build-host
-	@for f in $(FIXTURES); do d=$$(dirname $$(dirname $$f)); node bin/switchyard.js build $$d --out $$d/bundle --no-check || exit 1; done
+# Fixtures are broken on purpose: built without the checks. `make run` builds none of them.
+build-fixtures: $(FIXTURE_BUNDLES)
+test/fixtures/%/bundle/metadata.json: test/fixtures/%/plugin.json $$(shell find test/fixtures/$$*/assembly -name '*.ts') $(SDK_SRC) $(BUILD_SRC) | build-host
+	node bin/switchyard.js build test/fixtures/$* --out $(@D) --no-check
 
 # The last line is the plain 'N passed, N failed' count that CI reads whatever the runner.
 test: build
 	$(NODE_BIN)/vitest run --reporter=default --reporter=json --outputFile=build/vitest-report.json
 	@node -e 'const r=require("./build/vitest-report.json"); console.log(`tests: $${r.numPassedTests} passed, $${r.numFailedTests} failed, $${r.numPendingTests} skipped`)'
 
-run: build
+run: install build-host build-plugins
 	node bin/switchyard.js demo
 
 bench: build
