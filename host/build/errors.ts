@@ -8,6 +8,8 @@ export const BUILD_ERROR_CODES = [
   "E_BUILD_COMPILE",
   "E_BUILD_MODULE",
   "E_BUILD_CONFIG_REJECTED",
+  /** The probe ran out of the sandbox's fuel: top-level code, sy_name/sy_order or configure loops. */
+  "E_BUILD_BUDGET",
   "E_BUILD_WRITE",
   "E_BUILD_RUNTIME",
 ] as const;

@@ -8,10 +8,14 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ABI_VERSION } from "../abi/limits.js";
 import { parseMetadata, type BundleMetadata } from "../plugin/bundle.js";
+import { callFuel, FuelBudget } from "../sandbox/budget.js";
+import { SandboxError } from "../sandbox/errors.js";
+import { DEFAULT_START_FUEL, instrument } from "../sandbox/instrument.js";
+import { DEFAULT_MEMORY_PAGES } from "../sandbox/plugin-hooks.js";
 import { writeFileAtomic } from "../state/atomic-file.js";
 import { BuildError } from "./errors.js";
 import type { PluginJson } from "./plugin-json.js";
-import { probeModule } from "./probe.js";
+import { type ProbeSandbox, probeModule } from "./probe.js";
 
 export const WASM_FILE = "plugin.wasm";
 
@@ -26,6 +30,27 @@ export interface PackResult {
 }
 
 /**
+ * The module to probe, metered and capped the way the host loads it (host/sandbox/options.ts), with the
+ * bundle's own budget; the bundle still ships the plain wasm, which the host instruments at load. A module the
+ * sandbox refuses is refused here too, unless `check` is off (fixtures broken on purpose), which probes it plain.
+ */
+function sandboxed(wasm: Uint8Array, plain: WebAssembly.Module, pluginJson: PluginJson, label: string, check: boolean): { module: WebAssembly.Module; sandbox: ProbeSandbox | null } {
+  const b = pluginJson.budget ?? {};
+  const memoryPages = b.memoryPages ?? DEFAULT_MEMORY_PAGES;
+  let metered: Uint8Array;
+  let budget: FuelBudget;
+  try {
+    budget = new FuelBudget(callFuel({ ...(b.cpuMs !== undefined ? { cpuMs: b.cpuMs } : {}), ...(b.fuel !== undefined ? { fuel: b.fuel } : {}) }), memoryPages);
+    metered = instrument(wasm, { maxMemoryPages: memoryPages, startFuel: DEFAULT_START_FUEL }).wasm;
+  } catch (err) {
+    if (!(err instanceof SandboxError)) throw err;
+    if (!check) return { module: plain, sandbox: null };
+    throw new BuildError("E_BUILD_MODULE", `${label}: the host's sandbox refuses the module: ${err.message}`, { cause: err });
+  }
+  return { module: new WebAssembly.Module(metered), sandbox: { budget, startFuel: DEFAULT_START_FUEL } };
+}
+
+/**
  * Packages `wasm` with `pluginJson` into the bundle folder `outDir`. `label` names the plugin in errors.
  * `check` false skips the host's checks (for fixtures broken on purpose; see BuildOptions.check).
  */
@@ -36,7 +61,8 @@ export async function packageModule(wasm: Uint8Array, pluginJson: PluginJson, ou
   } catch (err) {
     throw new BuildError("E_BUILD_MODULE", `${label}: the compiled module does not load: ${(err as Error).message}`, { cause: err });
   }
-  const probed = probeModule(module, label, { check, defaultConfig: pluginJson.defaultConfig });
+  const target = sandboxed(wasm, module, pluginJson, label, check);
+  const probed = probeModule(target.module, label, { check, defaultConfig: pluginJson.defaultConfig, sandbox: target.sandbox });
 
   const raw: Record<string, unknown> = {
     name: probed.name ?? label,
