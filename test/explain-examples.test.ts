@@ -153,7 +153,7 @@ describe("POST /explain", () => {
     // The demo config on port 0; no upstream is called by explain.
     const text = demoText.replace('"127.0.0.1:8080"', '"127.0.0.1:0"').replace('"127.0.0.1:9901"', '"127.0.0.1:0"');
     const cfg = parseConfig(text, join(REPO, "examples/configs/demo.json")).config;
-    host = new SwitchyardHost({ config: cfg, pluginsDir: join(REPO, "build/plugins"), stateDir: join(root, "state"), logger: pino({ level: "silent" }), watch: false, env: {} });
+    host = new SwitchyardHost({ config: cfg, pluginsDir: join(REPO, "build/plugins"), stateDir: join(root, "state"), logger: pino({ level: "silent" }), watch: false, env: { SWITCHYARD_ADMIN_TOKEN: "explain-token" } });
     await host.start();
     admin = `http://127.0.0.1:${host.adminAddress!.port}`;
   });
@@ -164,11 +164,11 @@ describe("POST /explain", () => {
   });
 
   const post = async (body: string) => {
-    const r = await fetch(`${admin}/explain`, { method: "POST", body, headers: { "content-type": "application/json" } });
+    const r = await fetch(`${admin}/explain`, { method: "POST", body, headers: { "content-type": "application/json", authorization: "Bearer explain-token" } });
     return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
 
-  it("answers the explanation as JSON, without a token (it changes nothing)", async () => {
+  it("answers the explanation as JSON (with the token: it runs plugin code)", async () => {
     const r = await post(JSON.stringify({ path: "/", headers: { "x-canary": "1" } }));
     expect(r.status).toBe(200);
     const e = r.body as unknown as Explanation;

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { loadBundle } from "../host/plugin/bundle.js";
 import { BUNDLE_ERROR_CODES } from "../host/plugin/errors.js";
 import { PROXY_ERROR_CODES } from "../host/proxy/errors.js";
+import { ADMIN_ERROR_CODES } from "../host/admin/errors.js";
 
 const REPO = new URL("../", import.meta.url).pathname;
 
@@ -33,6 +34,7 @@ async function literals(re: RegExp): Promise<Map<string, number>> {
 describe("error codes as sets", () => {
   it.each([
     ["bundle", BUNDLE_ERROR_CODES, /"(E_BUNDLE_[A-Z0-9_]+)"/g],
+    ["admin", ADMIN_ERROR_CODES, /"(E_ADMIN_[A-Z0-9_]+)"/g],
     ["proxy", PROXY_ERROR_CODES, /"(E_(?:UPSTREAM|ROUTE|NO_HOST|CLIENT|POOLS?|REQUEST|FORWARD)[A-Z0-9_]*)"/g],
   ] as const)("the %s codes listed are the codes thrown", async (_, list, re) => {
     const counts = await literals(re);

@@ -15,8 +15,18 @@ export class AdminToken {
   static fromEnvOrFile(env: NodeJS.ProcessEnv, file: string | undefined): AdminToken {
     const fromEnv = env.SWITCHYARD_ADMIN_TOKEN;
     if (fromEnv !== undefined && fromEnv.length > 0) return new AdminToken(fromEnv);
-    if (file !== undefined) return new AdminToken(readFileSync(file, "utf8").trim());
-    return new AdminToken(null);
+    if (file === undefined) return new AdminToken(null);
+    // A token file that is named but cannot be used is a fatal start-up error, never "no token": the operator
+    // asked for one. Its contents are never quoted.
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8").trim();
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw tokenFileError(file, e.code === "ENOENT" ? "it does not exist" : e.code === "EACCES" ? "permission denied" : e.code === "EISDIR" ? "it is a folder" : e.message, err);
+    }
+    if (text.length === 0) throw tokenFileError(file, "it is empty");
+    return new AdminToken(text);
   }
 
   get configured(): boolean {
@@ -31,4 +41,8 @@ export class AdminToken {
     const given = createHash("sha256").update(m[1]!).digest();
     return timingSafeEqual(given, this.digest);
   }
+}
+
+function tokenFileError(file: string, why: string, cause?: unknown): Error {
+  return Object.assign(new Error(`switchyard.admin_token_file ${JSON.stringify(file)} cannot be read: ${why}`, { cause }), { code: "E_ADMIN_TOKEN_FILE" });
 }

@@ -1,4 +1,5 @@
-// Small HTTP helpers of the admin API: bounded body reading and JSON / text answers with reasons.
+// Small HTTP helpers of the admin API: bounded body reading, JSON bodies bounded in depth, JSON answers and
+// the one error shape, {"error": {"code", "message", …}}.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 
@@ -54,4 +55,32 @@ export function json(res: ServerResponse, status: number, value: unknown, header
 
 export function problem(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
   json(res, status, { error: { code, message, ...extra } });
+}
+
+/** Deepest nesting of arrays and objects an admin JSON body may have: far more than any real body needs. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Parses a JSON body after checking, in one pass over the text, that it nests at most MAX_JSON_DEPTH deep:
+ * code that walks a parsed value recursively (String() of an array, JSON.stringify) would otherwise overflow
+ * the stack on a deeply nested body and answer "Maximum call stack size exceeded".
+ */
+export function parseJsonBody(text: string, what: string): unknown {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > MAX_JSON_DEPTH) throw new BodyError(400, `${what} nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new BodyError(400, `${what} is not JSON: ${(err as Error).message}`);
+  }
 }

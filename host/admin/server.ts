@@ -1,10 +1,12 @@
-// The admin API, on loopback by default. Reads are open; every request that changes state needs the bearer
-// token (401 otherwise, and nothing changes). Bodies are size-limited; malformed ones get 400 with a reason.
+// The admin API, on loopback by default. Reads are open; every request that changes state or runs plugin code
+// needs the bearer token (401 otherwise, and nothing changes), and is refused when a browser sends it from
+// another site (403). Bodies are size- and depth-limited; malformed ones get 400 with a reason. A known path
+// asked with another method is 405 with Allow; HEAD is answered wherever GET is, without the body.
 //
 //   GET  /healthz  /readyz  /plugins  /plugins/<name>/config  /clusters  /metrics  /workers (--workers N)
 //   PUT  /plugins/<name>/config      body: config text; optional If-Match: <config version>
 //   PUT  /clusters/<name>/hosts      body: JSON array of hosts (the config's host shape)
-//   POST /explain                    body: JSON sample request (see host/explain)
+//   POST /explain                    body: JSON sample request (see host/explain), Content-Type: application/json
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,7 +17,7 @@ import type { PluginRegistry } from "../plugin/registry.js";
 import type { Refusal } from "../plugin/watcher.js";
 import type { Readiness } from "../server/readiness.js";
 import type { AdminToken } from "./auth.js";
-import { BodyError, json, problem, readBody, utf8 } from "./http.js";
+import { BodyError, json, parseJsonBody, problem, readBody, utf8 } from "./http.js";
 
 /** What the admin API needs of the clusters; validation errors carry a code and a message naming the field. */
 export interface ClusterAdmin {
@@ -54,6 +56,8 @@ export interface AdminDeps {
 }
 
 const HOSTS_BODY_LIMIT = 16 * 1024 * 1024;
+/** A sample request is a request head: far below this (the listener's own limit is http.maxHeaderSize). */
+const EXPLAIN_BODY_LIMIT = 1024 * 1024;
 const SINGLE: Spread = Object.freeze({ workers: 1, failed: [] });
 
 function spreadView(s: Spread): Record<string, unknown> {
@@ -111,6 +115,32 @@ export class AdminServer {
     return false;
   }
 
+  /**
+   * A browser page of another site must not reach what changes state or runs plugin code: a simple-CORS
+   * POST (no preflight) would otherwise arrive with the operator's network position. Browsers say where a
+   * request comes from (Sec-Fetch-Site, Origin); other clients (curl, switchyard push) send neither. Why it
+   * is refused, or null.
+   */
+  private crossSite(req: IncomingMessage): string | null {
+    const site = req.headers["sec-fetch-site"];
+    if (site !== undefined && site !== "same-origin" && site !== "none") return `Sec-Fetch-Site is ${JSON.stringify(site)}`;
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `http://${req.headers.host ?? ""}`) return `Origin ${JSON.stringify(origin)} is not this admin API's own`;
+    return null;
+  }
+
+  /** The methods a path answers (GET implies HEAD), or null when no endpoint has that path. */
+  private methodsOf(parts: readonly string[]): readonly string[] | null {
+    const path = parts.join("/");
+    if (path === "healthz" || path === "readyz" || path === "plugins" || path === "clusters") return ["GET"];
+    if (path === "metrics" && this.deps.metrics) return ["GET"];
+    if (path === "workers" && this.deps.workers) return ["GET"];
+    if (path === "explain" && this.deps.explain) return ["POST"];
+    if (parts.length === 3 && parts[0] === "plugins" && parts[2] === "config") return ["GET", "PUT"];
+    if (parts.length === 3 && parts[0] === "clusters" && parts[2] === "hosts") return ["PUT"];
+    return null;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://admin");
     let parts: string[];
@@ -119,44 +149,56 @@ export class AdminServer {
     } catch {
       return problem(res, 400, "E_ADMIN_BAD_PATH", `the path ${JSON.stringify(url.pathname)} is not valid percent-encoding`);
     }
-    const method = req.method ?? "GET";
+    const methods = this.methodsOf(parts);
+    const asked = req.method ?? "GET";
+    if (methods === null) return problem(res, 404, "E_ADMIN_NOT_FOUND", `no admin endpoint ${asked} ${url.pathname}`);
+    // HEAD is GET without the body: node:http leaves the body of an answer to HEAD out by itself.
+    const method = asked === "HEAD" ? "GET" : asked;
+    if (!methods.includes(method)) {
+      const allow = methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])).join(", ");
+      res.setHeader("allow", allow);
+      return problem(res, 405, "E_ADMIN_METHOD_NOT_ALLOWED", `${asked} is not allowed on ${url.pathname}; allowed: ${allow}`);
+    }
+    if (method !== "GET") {
+      const why = this.crossSite(req);
+      if (why !== null) {
+        this.deps.log.warn({ method: asked, url: req.url, remote: req.socket.remoteAddress, origin: req.headers.origin ?? null }, "admin request refused: cross-site");
+        return problem(res, 403, "E_ADMIN_CROSS_SITE", `a request from a browser page of another site is refused (${why})`);
+      }
+    }
     const { registry } = this.deps;
+    const path = parts.join("/");
 
-    if (method === "GET" && url.pathname === "/healthz") return json(res, 200, { status: "ok" });
-    if (method === "GET" && url.pathname === "/readyz") {
+    if (path === "healthz") return json(res, 200, { status: "ok" });
+    if (path === "readyz") {
       const r = this.deps.ready();
       if (typeof r === "boolean") return json(res, r ? 200 : 503, { status: r ? "ready" : "starting" });
       return json(res, r.ready ? 200 : 503, { status: r.status, missing: r.missing, refused: r.refused });
     }
-    if (method === "GET" && url.pathname === "/metrics" && this.deps.metrics) {
-      const m = await this.deps.metrics();
-      res.writeHead(200, { "content-type": m.contentType });
+    if (path === "metrics") {
+      const m = await this.deps.metrics!();
+      res.writeHead(200, { "content-type": m.contentType, "content-length": Buffer.byteLength(m.body) });
       res.end(m.body);
       return;
     }
-    if (method === "GET" && url.pathname === "/plugins") {
+    if (path === "plugins") {
       const loaded = registry.list().sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : 1)).map(pluginView);
       // A refused bundle is listed too, after the loaded ones: a swap refused keeps its old version serving
       // (the same name twice: one "ready", one "refused"), a first load refused is only "refused".
       const refused = (this.deps.refused?.() ?? []).map((r) => ({ name: r.name, dir: r.dir, state: "refused", code: r.code, message: r.message }));
       return json(res, 200, { generation: registry.generation, plugins: [...loaded, ...refused] });
     }
-    if (method === "GET" && url.pathname === "/clusters") return json(res, 200, { clusters: this.deps.clusters.list() });
-    if (method === "GET" && url.pathname === "/workers" && this.deps.workers) return json(res, 200, { workers: await this.deps.workers() });
-
-    if (parts[0] === "plugins" && parts.length === 3 && parts[2] === "config") {
-      const p = registry.get(parts[1]!);
-      if (method === "GET") {
-        if (!p) return problem(res, 404, "E_ADMIN_NOT_FOUND", `no plugin named "${parts[1]}" is loaded`);
-        res.writeHead(200, { "content-type": "text/plain; charset=utf-8", etag: `"${p.configVersion}"`, "x-config-version": String(p.configVersion) });
-        res.end(p.config);
-        return;
-      }
-      if (method === "PUT") return this.pushConfig(req, res, parts[1]!);
-    }
-    if (parts[0] === "clusters" && parts.length === 3 && parts[2] === "hosts" && method === "PUT") return this.putHosts(req, res, parts[1]!);
-    if (method === "POST" && url.pathname === "/explain" && this.deps.explain) return this.explain(req, res);
-    return problem(res, 404, "E_ADMIN_NOT_FOUND", `no admin endpoint ${method} ${url.pathname}`);
+    if (path === "clusters") return json(res, 200, { clusters: this.deps.clusters.list() });
+    if (path === "workers") return json(res, 200, { workers: await this.deps.workers!() });
+    if (path === "explain") return this.explain(req, res);
+    if (parts[0] === "clusters") return this.putHosts(req, res, parts[1]!);
+    // plugins/<name>/config
+    if (method === "PUT") return this.pushConfig(req, res, parts[1]!);
+    const p = registry.get(parts[1]!);
+    if (!p) return problem(res, 404, "E_ADMIN_NOT_FOUND", `no plugin named "${parts[1]}" is loaded`);
+    const body = p.config;
+    res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body), etag: `"${p.configVersion}"`, "x-config-version": String(p.configVersion) });
+    res.end(body);
   }
 
   private async pushConfig(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
@@ -195,12 +237,7 @@ export class AdminServer {
     if (!this.authorized(req, res)) return;
     let hosts: unknown;
     try {
-      const text = utf8(await readBody(req, HOSTS_BODY_LIMIT), "the host list");
-      try {
-        hosts = JSON.parse(text);
-      } catch (err) {
-        return problem(res, 400, "E_ADMIN_BAD_BODY", `the host list is not JSON: ${(err as Error).message}`);
-      }
+      hosts = parseJsonBody(utf8(await readBody(req, HOSTS_BODY_LIMIT), "the host list"), "the host list");
     } catch (err) {
       if (err instanceof BodyError) return bodyProblem(res, err);
       throw err;
@@ -216,19 +253,27 @@ export class AdminServer {
     }
   }
 
+  /** Runs plugin code (on instances of its own, see PluginChain.run), so it needs the token like a change. */
   private async explain(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.authorized(req, res)) return;
+    // A non-simple content type: a browser cannot send it cross-site without a preflight, which is refused.
+    const type = req.headers["content-type"] ?? "";
+    if (!/^application\/json\s*(;|$)/i.test(type)) {
+      return problem(res, 415, "E_ADMIN_CONTENT_TYPE", `the sample request must be sent as Content-Type: application/json, got ${type === "" ? "none" : JSON.stringify(type)}`);
+    }
     let body: unknown;
     try {
-      body = JSON.parse(utf8(await readBody(req, 1024 * 1024), "the sample request"));
+      body = parseJsonBody(utf8(await readBody(req, EXPLAIN_BODY_LIMIT), "the sample request"), "the sample request");
     } catch (err) {
       if (err instanceof BodyError) return bodyProblem(res, err);
-      return problem(res, 400, "E_ADMIN_BAD_BODY", `the sample request is not JSON: ${(err as Error).message}`);
+      throw err;
     }
     try {
       return json(res, 200, this.deps.explain!(body));
     } catch (err) {
-      const e = err as Error & { code?: string };
-      return problem(res, 400, e.code ?? "E_EXPLAIN", e.message);
+      const e = err as Error & { code?: string; status?: number };
+      if (e.code === undefined) throw err;
+      return problem(res, e.status ?? 400, e.code, e.message);
     }
   }
 }

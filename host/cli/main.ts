@@ -1,6 +1,7 @@
 // The `switchyard` command. Each subcommand lives in its own module, loaded only when used, so that
 // `switchyard check` does not pay for starting the proxy and `switchyard build` does not load undici.
 
+import { errorLine } from "./error-line.js";
 import { PACKAGE_NAME } from "./package-name.js";
 
 type Command = (args: string[]) => Promise<number>;
@@ -44,8 +45,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await command.load())(rest);
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    process.stderr.write(`switchyard ${name}: ${e.code ? e.code + ": " : ""}${e.message ?? String(err)}\n`);
+    process.stderr.write(errorLine(name, err));
     return 1;
   }
 }

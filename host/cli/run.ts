@@ -16,6 +16,7 @@ import type { Config } from "../config/types.js";
 import { SwitchyardHost, type HostOptions } from "../server/host.js";
 import { WorkerLink, WorkerPool } from "../server/workers.js";
 import { parseArgs, str, UsageError } from "./args.js";
+import { errorLine } from "./error-line.js";
 import { createLogger, type LoggerOptions } from "../logging/logger.js";
 import { defaultHostId, EtcdConfigSource } from "../fleet/etcd-source.js";
 import { parseSource, type SourceSettings } from "../fleet/source-url.js";
@@ -130,7 +131,16 @@ async function startPrimary(base: HostOptions, count: number, logger: Logger): P
 }
 
 export async function run(args: string[]): Promise<number> {
-  const running = await startFromArgs(args);
+  let running: RunningHost;
+  try {
+    running = await startFromArgs(args);
+  } catch (err) {
+    // A start that failed has closed what it opened (SwitchyardHost.start); the exit is forced all the same,
+    // since what is not a listener (a worker's IPC channel, a bundle load's instrumenter process) would
+    // otherwise keep a half-started process alive, as a missing token file once did (issue 18).
+    process.stderr.write(errorLine("run", err));
+    process.exit(1);
+  }
   await waitForSignal(running);
   // Stopped: nothing more is wanted of this process. A worker's IPC channel, or a bundle load that was under
   // way (its instrumenter process), would otherwise keep it alive after its host stopped.

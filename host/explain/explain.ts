@@ -9,6 +9,7 @@ import type { PluginRegistry } from "../plugin/registry.js";
 import { pickCluster } from "../router/index.js";
 import { HandlerStatus, narrowByTags, PluginRouteHandler, ClusterRouteHandler, runHandlers } from "../route/handler.js";
 import { buildRouting } from "../server/host.js";
+import { unparsedHeadRefusal } from "../server/request-head.js";
 
 export interface SampleRequest {
   readonly method?: string;
@@ -52,8 +53,11 @@ export interface Explanation {
   verdict?: { kind: string; status?: number; body?: string; waitMs?: number; plugin: string };
 }
 
+/** A sample that cannot be explained: E_EXPLAIN (400), or what the listener would answer to its head (request-head.ts). */
 export class ExplainError extends Error {
-  readonly code = "E_EXPLAIN";
+  constructor(message: string, readonly code: string = "E_EXPLAIN", readonly status: number = 400) {
+    super(message);
+  }
 }
 
 const SHOW_HOSTS = 20;
@@ -65,23 +69,42 @@ function addresses(subset: Subset): string[] {
   return out;
 }
 
+/** Header names and values as a listener gets them: strings, nothing else (a nested value is refused, not printed). */
 function headerPairs(h: SampleRequest["headers"]): [string, string][] {
   if (h === undefined) return [];
-  if (Array.isArray(h)) return h.map(([k, v]) => [String(k), String(v)]);
-  if (typeof h !== "object" || h === null) throw new ExplainError("headers: expected an object of name → value or an array of [name, value]");
-  return Object.entries(h as Record<string, string>).map(([k, v]) => [k, String(v)]);
+  const shape = "headers: expected an object of name → string value or an array of [name, value] strings";
+  if (typeof h !== "object" || h === null) throw new ExplainError(shape);
+  const pairs: unknown[] = Array.isArray(h) ? h : Object.entries(h);
+  return pairs.map((p, i) => {
+    if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "string" || typeof p[1] !== "string") {
+      throw new ExplainError(`${shape}; ${Array.isArray(h) ? `headers[${i}]` : `headers[${JSON.stringify(String((p as unknown[])[0]))}]`} is not`);
+    }
+    return [p[0], p[1]];
+  });
+}
+
+function text(sample: Record<string, unknown>, key: string, fallback: string): string {
+  const v = sample[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== "string") throw new ExplainError(`${key}: expected a string`);
+  return v;
 }
 
 export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
-  if (typeof sample !== "object" || sample === null) throw new ExplainError("the sample request must be a JSON object");
+  if (typeof sample !== "object" || sample === null || Array.isArray(sample)) throw new ExplainError("the sample request must be a JSON object");
+  const fields = sample as unknown as Record<string, unknown>;
   const headers = headerPairs(sample.headers);
   const lower = new Map(headers.map(([k, v]) => [k.toLowerCase(), v]));
-  const method = sample.method ?? "GET";
-  const path = sample.path ?? "/";
-  const authority = sample.authority ?? lower.get("host") ?? "localhost";
+  const method = text(fields, "method", "GET");
+  const path = text(fields, "path", "/");
   if (!path.startsWith("/")) throw new ExplainError(`path: expected a path starting with "/", got ${JSON.stringify(path)}`);
-  const listener = sample.listener ? deps.config.listeners.find((l) => l.name === sample.listener) : deps.config.listeners[0];
-  if (listener === undefined) throw new ExplainError(sample.listener ? `listener ${sample.listener} is not in the config` : "the config has no listener");
+  // What a listener would refuse before routing, explain refuses too, with the listener's status and code.
+  const refused = unparsedHeadRefusal(method, path, headers.flat());
+  if (refused !== null) throw new ExplainError(refused.message, refused.code, refused.status);
+  const authority = text(fields, "authority", lower.get("host") ?? "localhost");
+  const listenerName = text(fields, "listener", "");
+  const listener = listenerName ? deps.config.listeners.find((l) => l.name === listenerName) : deps.config.listeners[0];
+  if (listener === undefined) throw new ExplainError(listenerName ? `listener ${listenerName} is not in the config` : "the config has no listener");
   const out: Explanation = { request: { method, path, authority, headers }, listener: listener.name, route: null, plugins: [], decision: "" };
 
   const routing = buildRouting(deps.config, listener.routerConfigName);

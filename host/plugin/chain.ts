@@ -226,9 +226,9 @@ export class PluginChain {
    * Runs the chain for one request over `snapshot`. With `withSteps` false the decision carries no steps
    * (NO_STEPS): the request path asks for them only when an access log line can be written, since the
    * counters every plugin keeps (counters.ts) are what the metrics read. With `dryRun` (explain) the same
-   * decision is made without moving a counter or a plugin's failure count, so it can never quarantine a
-   * live plugin; each step carries the offer it hands on. A call that fails still drops the instance (its
-   * memory is in an unknown state), which the next request replaces.
+   * decision is made on instances of its own (RouterPlugin.dryRunInstance), without moving a counter or a
+   * plugin's failure count: it can never quarantine a live plugin, grow or break a live instance's memory, or
+   * make the next request re-instantiate one. Each step carries the offer it hands on.
    */
   run(req: RequestParts, snapshot: ClusterSnapshot, withSteps = true, dryRun = false): ChainDecision {
     if (dryRun) withSteps = true;
@@ -257,7 +257,17 @@ export class PluginChain {
     for (let slot = 0; slot < plugins.length; slot++) {
       const plugin = plugins[slot]!;
       const counters = dryRun ? DRY_RUN_COUNTERS : plugin.counters;
-      const inst = plugin.instance(dryRun);
+      let inst: PluginInstance | null;
+      try {
+        inst = dryRun ? plugin.dryRunInstance() : plugin.instance();
+      } catch (err) {
+        // Only a dry run throws here: the instance it would have called cannot be made. Nothing is counted.
+        const f = err as InstanceFailure;
+        const failure = new PluginFailure(f.kind, plugin.name, plugin.version, `instantiation: ${f.detail}`);
+        steps!.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, kept: offerOf(snapshot, cur, stable, count) });
+        if (plugin.policy === "closed") return { outcome: "fail", failure, steps: steps! };
+        continue;
+      }
       if (inst === null) {
         counters.skipped++;
         steps?.push({ plugin: plugin.name, in: count, out: count, outcome: "quarantined", ...(dryRun ? { kept: offerOf(snapshot, cur, stable, count) } : {}) });
@@ -290,7 +300,8 @@ export class PluginChain {
         let next: Uint32Array | null = cur;
         let nextStable: boolean = stable;
         let nextCount = count;
-        const st = a.kept < -1 || a.metaCount > 0 ? this.stateOf(slot, inst) : null;
+        // A dry run's instance is used once: its groups and metadata are not remembered for the slot.
+        const st = a.kept < -1 || a.metaCount > 0 ? (dryRun ? new InstanceState() : this.stateOf(slot, inst)) : null;
         const pairs = a.metaCount > 0 ? st!.meta.read(inst.guest.view(), inst.guest.output(), a) : undefined;
         if (a.kept < -1) {
           const group = st!.group(inst, tableId, snapshot, a.kept);
@@ -333,10 +344,13 @@ export class PluginChain {
       } catch (err) {
         // The chain's own checks of an answer (codec.ts) throw outside the instance: the same classifier.
         const f = err instanceof InstanceFailure ? err : new InstanceFailure(defaultClassifier.classify(err, inst.guest).kind, (err as Error).message);
-        const failure = dryRun ? plugin.dropped(f.kind, f.detail) : plugin.failed(f.kind, f.detail);
-        // The failed instance is never called again: do not keep it (and its memory) alive in the slot.
-        this.slotInstances[slot] = undefined;
-        this.slotStates[slot] = undefined;
+        // A dry run's failure is its own instance's, which is dropped with the run: not counted, nothing dropped.
+        const failure = dryRun ? new PluginFailure(f.kind, plugin.name, plugin.version, f.detail) : plugin.failed(f.kind, f.detail);
+        if (!dryRun) {
+          // The failed instance is never called again: do not keep it (and its memory) alive in the slot.
+          this.slotInstances[slot] = undefined;
+          this.slotStates[slot] = undefined;
+        }
         const ms = timed ? this.lap(counters) : undefined;
         steps?.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, ms, ...(dryRun ? { kept: offerOf(snapshot, cur, stable, count) } : {}) });
         // Fail open: skip this plugin; the next one is offered what this one was offered.

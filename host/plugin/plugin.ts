@@ -145,26 +145,45 @@ export class RouterPlugin {
    * The instance to call for this request, or null while quarantined. After a failure the next call gets a
    * fresh instance configured with the current config; if that fails too, it counts as another failure.
    */
-  instance(dryRun = false): PluginInstance | null {
+  instance(): PluginInstance | null {
     if (this.quarantinedUntil > 0 && this.clock() < this.quarantinedUntil) return null;
     if (this.current !== null) return this.current;
     try {
-      const inst = RouterPlugin.freshInstance(this.bundle, this.opts);
-      const message = inst.configure(this.config);
-      if (message !== null) throw new InstanceFailure("status", `a fresh instance rejected the current config: ${message}`);
-      // The chain encodes requests for the headers this plugin declared when it was built: a fresh instance
-      // that reads others would silently miss them.
-      if (!sameHeaders(inst.headers, this.headers)) {
-        throw new InstanceFailure("status", `a fresh instance declared other headers for the current config (${JSON.stringify(inst.headers)}, not ${JSON.stringify(this.headers)})`);
-      }
-      this.current = inst;
-      return inst;
+      this.current = this.configuredInstance();
+      return this.current;
     } catch (err) {
       const f = err instanceof InstanceFailure ? err : new InstanceFailure("trap", (err as Error).message);
-      // A dry run (explain) never counts a failure: it must not quarantine the plugin.
-      if (!dryRun) this.failed(f.kind, `re-instantiation: ${f.detail}`);
+      this.failed(f.kind, `re-instantiation: ${f.detail}`);
       return null;
     }
+  }
+
+  /**
+   * For a dry run (explain): null while quarantined (the request path skips the plugin then), else an
+   * instance of its own, configured with the current config, that no request ever uses. Whatever the dry
+   * run does to its memory, or a failure in it, stays there: the live instance, its health and its counters
+   * are never touched. Throws InstanceFailure when the instance cannot be made; nothing is counted.
+   */
+  dryRunInstance(): PluginInstance | null {
+    if (this.quarantinedUntil > 0 && this.clock() < this.quarantinedUntil) return null;
+    try {
+      return this.configuredInstance();
+    } catch (err) {
+      throw err instanceof InstanceFailure ? err : new InstanceFailure("trap", (err as Error).message);
+    }
+  }
+
+  /** A fresh instance configured with the current config, checked to declare the headers this plugin was built with. */
+  private configuredInstance(): PluginInstance {
+    const inst = RouterPlugin.freshInstance(this.bundle, this.opts);
+    const message = inst.configure(this.config);
+    if (message !== null) throw new InstanceFailure("status", `a fresh instance rejected the current config: ${message}`);
+    // The chain encodes requests for the headers this plugin declared when it was built: a fresh instance
+    // that reads others would silently miss them.
+    if (!sameHeaders(inst.headers, this.headers)) {
+      throw new InstanceFailure("status", `a fresh instance declared other headers for the current config (${JSON.stringify(inst.headers)}, not ${JSON.stringify(this.headers)})`);
+    }
+    return inst;
   }
 
   /** Records a successful call: ends a quarantine probe and resets the consecutive count. */
@@ -177,15 +196,6 @@ export class RouterPlugin {
       this.quarantinedUntil = 0;
       if (wasQuarantined) this.opts.events?.recovered?.(this);
     }
-  }
-
-  /**
-   * A failed call of a dry run (explain): the instance is dropped (never reused after a failure), and
-   * nothing is counted, logged or quarantined.
-   */
-  dropped(kind: FailureKind, detail: string): PluginFailure {
-    this.current = null;
-    return new PluginFailure(kind, this.name, this.version, detail);
   }
 
   /** Records a failed call; drops the instance (never reused after a failure) and may quarantine. */

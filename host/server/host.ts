@@ -3,6 +3,7 @@
 // state → clusters → plugins → listeners → admin.
 
 import { EventEmitter } from "node:events";
+import { readdir } from "node:fs/promises";
 import { ListenerServer } from "./listener-server.js";
 import { CertificateReloader, loadServerCredentials, type ReloadOutcome, type ReloadTiming } from "./tls-credentials.js";
 import type { AddressInfo } from "node:net";
@@ -16,6 +17,7 @@ import type { HostSpec, RandomSource } from "../cluster/types.js";
 import type { ClusterConfig, Config, RouteAction } from "../config/types.js";
 import { compileAllRoutes } from "../router/index.js";
 import { AdminToken } from "../admin/auth.js";
+import { adminExposure } from "../admin/exposure.js";
 import { AdminServer, type Broadcaster, type ClusterAdmin } from "../admin/server.js";
 import { ConfigPusher } from "../plugin/push.js";
 import { PluginRegistry } from "../plugin/registry.js";
@@ -195,9 +197,24 @@ export class SwitchyardHost {
     return this.opts.config;
   }
 
-  /** Starts everything; resolves when listeners and the admin API accept connections. */
+  /**
+   * Starts everything; resolves when listeners and the admin API accept connections. A start that fails
+   * (a token file that cannot be read, a port in use, a plugins folder that cannot be read, …) stops what it
+   * had started before it rejects: nothing is left listening or watching (issue 18).
+   */
   async start(): Promise<{ plugins: ScanResult | null }> {
+    try {
+      return await this.startAll();
+    } catch (err) {
+      await this.stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async startAll(): Promise<{ plugins: ScanResult | null }> {
     const config = this.opts.config;
+    // Read first: a bad token file stops the start before anything listens.
+    const token = this.opts.admin === false ? null : AdminToken.fromEnvOrFile(this.opts.env ?? process.env, config.switchyard.adminTokenFile ?? undefined);
     const onBad = (file: string, why: string) => this.log.error({ file, err: why }, "state file ignored");
     if (this.store) this.savedConfigs = await this.store.loadPluginConfigs(onBad);
     const savedHosts = this.store ? await this.store.loadClusterHosts(onBad) : new Map<string, { hosts: HostSpec[]; version: number }>();
@@ -213,6 +230,7 @@ export class SwitchyardHost {
     let plugins: ScanResult | null = null;
     const pluginsDir = this.opts.pluginsDir !== undefined ? this.opts.pluginsDir : config.switchyard.pluginsDir;
     if (pluginsDir) {
+      await checkPluginsDir(pluginsDir);
       this.watcher = new BundleWatcher(pluginsDir, this.registry, {
         log: this.log.child({ component: "plugins" }),
         savedConfig: (name) => this.savedConfigs.get(name),
@@ -250,7 +268,7 @@ export class SwitchyardHost {
       const server = ListenerServer.create(l, credentials, handler, (reason) => this.events.emit("listener-closed", l.name, reason), () => this.events.emit("http2-stream-reset", l.name));
       const entry = { name: l.name, server, pipeline, address: null as AddressInfo | null };
       this.servers.push(entry);
-      entry.address = await server.listen(l.port, l.host);
+      entry.address = await listenOrExplain(`listener ${l.name}`, l.host, l.port, () => server.listen(l.port, l.host));
       if (l.tls !== null && credentials !== null) {
         const reloader = new CertificateReloader(l.name, l.tls, credentials, (c) => server.setCredentials(c), this.log.child({ component: "tls" }), this.opts.certificateTiming, (o: ReloadOutcome) => this.events.emit("certificate-reload", l.name, o));
         reloader.start();
@@ -260,8 +278,7 @@ export class SwitchyardHost {
       this.log.info({ listener: l.name, address: `${entry.address.address}:${entry.address.port}` }, "listener started");
     }
 
-    if (this.opts.admin !== false) {
-      const token = AdminToken.fromEnvOrFile(this.opts.env ?? process.env, config.switchyard.adminTokenFile ?? undefined);
+    if (token !== null) {
       this.admin = new AdminServer({
         registry: this.registry,
         pusher: this.pusher,
@@ -275,8 +292,10 @@ export class SwitchyardHost {
         ...(this.opts.broadcast ? { broadcast: this.opts.broadcast } : {}),
         ...(this.opts.workers ? { workers: this.opts.workers } : {}),
       });
-      this.adminAddress = await this.admin.listen(config.admin.port, config.admin.host);
+      this.adminAddress = await listenOrExplain("admin API (admin.address)", config.admin.host, config.admin.port, () => this.admin!.listen(config.admin.port, config.admin.host));
       this.log.info({ address: `${this.adminAddress.address}:${this.adminAddress.port}`, tokenConfigured: token.configured }, "admin API started");
+      const exposed = adminExposure(config.admin.host, token.configured);
+      if (exposed !== null) this.log[exposed.level]({ address: `${this.adminAddress.address}:${this.adminAddress.port}`, tokenConfigured: token.configured, event: "admin-exposed" }, exposed.message);
     }
     this.ready = true;
     const r = this.readiness();
@@ -389,5 +408,31 @@ export class SwitchyardHost {
     for (const o of this.outliers.values()) o.close();
     this.outliers.clear();
     await this.pools.close();
+  }
+}
+
+/** A listen that failed (a port in use, an address not on this machine), said with what wanted it. */
+async function listenOrExplain(what: string, host: string, port: number, listen: () => Promise<AddressInfo>): Promise<AddressInfo> {
+  try {
+    return await listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === "EADDRINUSE" ? "the port is in use" : e.code === "EADDRNOTAVAIL" ? "the address is not one of this machine's" : e.code === "EACCES" ? "permission denied" : e.message;
+    throw Object.assign(new Error(`${what}: cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${why}`, { cause: err }), { code: "E_LISTEN" });
+  }
+}
+
+/**
+ * A plugins folder named but unusable (a file, or a folder this process may not read) stops the start. A
+ * folder that does not exist yet is not fatal: the watcher loads its bundles when it appears.
+ */
+async function checkPluginsDir(dir: string): Promise<void> {
+  try {
+    await readdir(dir);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ENOENT") return;
+    const why = e.code === "ENOTDIR" ? "it is not a folder" : e.code === "EACCES" ? "permission denied" : e.message;
+    throw Object.assign(new Error(`plugins folder ${JSON.stringify(dir)} cannot be read: ${why}`, { cause: err }), { code: "E_PLUGINS_DIR" });
   }
 }

@@ -4,7 +4,7 @@
 // request, so a swap in the middle of a request never mixes two versions.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { MAX_HEADERS } from "../abi/limits.js";
+import { headRefusal } from "./request-head.js";
 import type { Logger } from "pino";
 import { waitForAvailable } from "../cluster/available.js";
 import { systemClock } from "../cluster/clock.js";
@@ -90,16 +90,6 @@ function lookupHeader(name: string): string | undefined {
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/is;
 
-/** How many Host headers the client sent (rawHeaders: name, value, name, value…). */
-function hostCount(raw: readonly string[]): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === "host") n++;
-  }
-  return n;
-}
-
 /** Replaces the request's Host (raw and parsed) with `authority`, adding one when the client sent none. */
 function setHost(req: IncomingMessage, authority: string): void {
   const raw = req.rawHeaders;
@@ -146,17 +136,10 @@ export class Pipeline {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const state = this.state;
-    // sdk/ABI.md §8: a request with more headers than a plugin may be given is refused before any plugin
-    // runs, so that it can never count as a plugin's failure. (node:http already answers 431 to oversized
-    // header blocks, so MAX_REQUEST_BYTES cannot be reached.)
-    if (req.rawHeaders.length > 2 * MAX_HEADERS) {
-      return this.answer(req, res, 431, `more than ${MAX_HEADERS} request headers\n`, started, null, null, [], "E_TOO_MANY_HEADERS");
-    }
-    // RFC 9112 §3.2: a request with more than one Host is refused (Node keeps the first and drops the rest,
-    // so a front proxy and this host could each route by a different one).
-    if (hostCount(req.rawHeaders) > 1) {
-      return this.answer(req, res, 400, "more than one Host header\n", started, null, null, [], "E_DUPLICATE_HOST");
-    }
+    // Refused before any plugin runs (request-head.ts). (node:http already answers 431 to oversized header
+    // blocks, so MAX_REQUEST_BYTES cannot be reached.)
+    const refused = headRefusal(req.rawHeaders);
+    if (refused !== null) return this.answer(req, res, refused.status, `${refused.message}\n`, started, null, null, [], refused.code);
     const headers = req.headers;
     let authority = headers.host ?? "";
     let path = req.url ?? "/";
