@@ -47,4 +47,27 @@ describe("upstream interim answers", () => {
     const text = await rawExchange(s.url, GET, finalWithBody(2));
     expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
   });
+
+  it("unsolicited 100 Continue then 200: 502 E_UPSTREAM_PROTOCOL saying why, one attempt, not retried as a reset", async () => {
+    up = await startRawUpstream(() => "HTTP/1.1 100 Continue\r\n\r\n" + FINAL);
+    const other = await startRawUpstream(() => FINAL);
+    try {
+      sy = await startSwitchyard({
+        config: mosnConfig({
+          clusters: [{ name: "c", lb_type: "LB_ROUNDROBIN", hosts: [up.address, other.address] }],
+          virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", timeout: "5s", retry_policy: { retry_on: true, num_retries: 2 } } }])],
+        }),
+      });
+      // Round robin: one of the first two requests goes to the stray-100 upstream first.
+      let text = "";
+      for (let i = 0; i < 2 && !text.startsWith("HTTP/1.1 502"); i++) text = await rawExchange(sy.url, GET, finalWithBody(1));
+      expect(text).toMatch(/^HTTP\/1\.1 502 /);
+      const body = JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4));
+      expect(body).toMatchObject({ error: "E_UPSTREAM_PROTOCOL" });
+      expect(body.message).toContain(`upstream ${up.address} failed: it sent a 100 Continue the request did not ask for`);
+      expect(sy.accessLog().find((l) => l.status === 502)).toMatchObject({ attempts: 1 });
+    } finally {
+      await other.close();
+    }
+  });
 });

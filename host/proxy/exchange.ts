@@ -85,6 +85,17 @@ function classify(err: Error): Failure {
   return Failure.Other;
 }
 
+// undici's HTTP/1 client (node_modules/undici/lib/dispatcher/client-h1.js, onHeadersComplete) destroys the
+// connection on any 100 Continue with SocketError "bad response" before a handler sees it, and it has no option
+// to keep it (it refuses an `expect` request header outright, so a 100 is never one it asked for). The final
+// response that follows is lost with the socket, so the best answer left is a 502 that says why. The same
+// error for a response with no request running never reaches an exchange.
+const STRAY_100 = "it sent a 100 Continue the request did not ask for (RFC 9110 §15.2.1), on which the upstream client (undici) closes the connection";
+
+function isStray100(err: Error): boolean {
+  return (err as { code?: unknown }).code === "UND_ERR_SOCKET" && err.message === "bad response";
+}
+
 function onResponseClose(this: TaggedResponse): void {
   this[kExchange]?.clientClosed();
 }
@@ -309,8 +320,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (this.phase === Phase.Done) return false;
     // An interim 1xx (RFC 9110 §15.2) is not the answer: 103 Early Hints is passed on as an interim answer of
-    // our own, any other is dropped, and the final response still follows. undici itself drops the connection
-    // on a 100 Continue it did not ask for (client-h1.js, "bad response"), which answers 502.
+    // our own, any other is dropped, and the final response still follows. A 100 never gets here (STRAY_100).
     if (statusCode < 200) {
       if (statusCode === 103 && !this.draining) forwardEarlyHints(this.res, rawHeaders);
       return true;
@@ -380,6 +390,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
           ? new UpstreamResetError(address, true, { cause: err })
           : new UpstreamProtocolError(address, true, { cause: err }),
       );
+      return;
+    }
+    if (!this.draining && isStray100(err)) {
+      // Not a reset: the upstream got the request and answered it wrongly, so it is not retried elsewhere.
+      this.fail(new UpstreamProtocolError(address, false, { cause: new Error(STRAY_100, { cause: err }) }));
       return;
     }
     const kind = this.draining ? Failure.Reset : classify(err);
