@@ -107,3 +107,29 @@ describe("admin methods", () => {
     }
   });
 });
+
+describe("PUT /clusters/svc:80/hosts (a name the config accepts)", () => {
+  it("answers 200, persists under an encoded file name, and a restart loads it", async () => {
+    const { mosnConfig, anyHost } = await import("./helpers/switchyard.js");
+    const text = JSON.stringify(mosnConfig({ clusters: [{ name: "svc:80", hosts: ["127.0.0.1:1"] }], virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "svc:80" } }])] })).replace('"cluster_manager"', '"admin":{"address":"127.0.0.1:0"},"cluster_manager"');
+    const { config } = parseConfig(text, "svc.json");
+    const stateDir = join(root, "svc-state");
+    const start = async () => {
+      const h = new SwitchyardHost({ config, stateDir, logger: pino({ level: "silent" }), watch: false, env: { SWITCHYARD_ADMIN_TOKEN: TOKEN } });
+      await h.start();
+      return h;
+    };
+    let h = await start();
+    try {
+      const url = `http://127.0.0.1:${h.adminAddress!.port}/clusters/svc:80/hosts`;
+      const r = await fetch(url, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify([{ address: "127.0.0.1:2" }]) });
+      expect([r.status, await r.json()]).toEqual([200, { cluster: "svc:80", version: 1, hosts: 1, appliedWorkers: 1 }]);
+      expect(await (await import("node:fs/promises")).readdir(join(stateDir, "clusters"))).toEqual(["svc%3A80.json"]);
+      await h.stop();
+      h = await start();
+      expect(h.clusterAdmin().list().find((c) => c.name === "svc:80")).toMatchObject({ hostsVersion: 1, hosts: [{ address: "127.0.0.1:2" }] });
+    } finally {
+      await h.stop();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 // The state folder: whole files replaced atomically; leftovers of an interrupted write ignored; a file that
-// does not parse reported and skipped, never fatal; names that are not safe file names refused.
+// does not parse reported and skipped, never fatal; names encoded into file names that stay in their folder.
 
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -52,13 +52,24 @@ describe("StateStore", () => {
     await expect(reader.savePluginConfig("p", 5, "x")).rejects.toThrow(/read-only/);
   });
 
-  it("refuses names that are not safe file names, and an empty folder loads as nothing", async () => {
+  it("encodes names into file names that stay in their folder (svc:80, outbound|80||svc, ../escape), and loads them back by the name inside", async () => {
     const store = new StateStore(join(root, "c"));
-    await expect(store.savePluginConfig("../escape", 1, "x")).rejects.toThrow(/not a safe file name/);
-    await expect(store.saveClusterHosts("a/b", 1, [])).rejects.toThrow(/not a safe file name/);
     expect((await store.loadPluginConfigs()).size).toBe(0);
-    await mkdir(join(root, "c", "clusters"), { recursive: true });
-    expect((await store.loadClusterHosts()).size).toBe(0);
+    await store.savePluginConfig("../escape", 1, "x");
+    await store.saveClusterHosts("svc:80", 1, []);
+    await store.saveClusterHosts("outbound|80||svc.default", 2, []);
+    await store.saveClusterHosts("a/b", 3, []);
+    expect(await readdir(join(root, "c", "plugins"))).toEqual(["%2E.%2Fescape.json"]);
+    expect((await readdir(join(root, "c", "clusters"))).sort()).toEqual(["a%2Fb.json", "outbound%7C80%7C%7Csvc.default.json", "svc%3A80.json"]);
+    expect(await readdir(root)).not.toContain("escape.json");
+    expect([...(await store.loadClusterHosts()).entries()].map(([n, v]) => [n, v.version]).sort()).toEqual([["a/b", 3], ["outbound|80||svc.default", 2], ["svc:80", 1]]);
+    expect([...(await store.loadPluginConfigs()).keys()]).toEqual(["../escape"]);
+    // State saved before names were encoded (a safe name is its own file name) loads and is overwritten in place.
+    await writeFile(join(root, "c", "clusters", "old-name.json"), JSON.stringify({ cluster: "old-name", version: 7, hosts: [], savedAt: "x" }));
+    expect((await store.loadClusterHosts()).get("old-name")?.version).toBe(7);
+    await store.saveClusterHosts("old-name", 8, []);
+    expect((await store.loadClusterHosts()).get("old-name")?.version).toBe(8);
+    expect((await readdir(join(root, "c", "clusters"))).filter((f) => f.startsWith("old"))).toEqual(["old-name.json"]);
   });
 
   it("writeFileAtomic replaces the whole file or leaves the old one", async () => {

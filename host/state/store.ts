@@ -20,7 +20,21 @@ export interface SavedHosts {
   readonly savedAt: string;
 }
 
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/**
+ * The file name of a plugin's or cluster's state: letters, digits, '.', '_' and '-' as they are, every other
+ * byte (':' of "svc:80", '|' of "outbound|80||svc") percent-encoded, and a leading '.' too (a hidden or temp
+ * file, or "..", is never a state file). A name already safe is its own file name, so state saved before
+ * names were encoded still loads; loading reads the name inside the file, never the file name.
+ */
+export function stateFileName(name: string): string {
+  if (name.length === 0 || name.length > 255) throw new Error(`state: a name of ${name.length} characters cannot be stored (1-255)`);
+  let out = "";
+  for (const byte of Buffer.from(name, "utf8")) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9_-]/.test(c) || (c === "." && out.length > 0) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
 
 export class StateStore {
   /**
@@ -31,8 +45,7 @@ export class StateStore {
 
   private file(kind: "plugins" | "clusters", name: string): string {
     if (this.readOnly) throw new Error("state: this store is read-only");
-    if (!SAFE_NAME.test(name)) throw new Error(`state: "${name}" is not a safe file name`);
-    return join(this.dir, kind, `${name}.json`);
+    return join(this.dir, kind, `${stateFileName(name)}.json`);
   }
 
   async savePluginConfig(name: string, version: number, config: string): Promise<void> {
