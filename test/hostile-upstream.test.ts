@@ -71,3 +71,31 @@ describe("upstream interim answers", () => {
     }
   });
 });
+
+describe("upstream bodies on bodiless answers (RFC 9112 §6.3)", () => {
+  const twoRequests = (first: string): string => `GET ${first} HTTP/1.1\r\nHost: a.test\r\n\r\nGET /ok HTTP/1.1\r\nHost: a.test\r\n\r\n`;
+  const bothAnswered = (text: string): boolean => /HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/.test(text);
+  // The body bytes follow the head on the same upstream connection; /ok then asks again.
+  const reply = (head: string): string =>
+    head.startsWith("GET /204 ") ? "HTTP/1.1 204 No Content\r\ncontent-length: 5\r\nx-a: 1\r\n\r\nhello"
+    : head.startsWith("GET /304 ") ? "HTTP/1.1 304 Not Modified\r\ncontent-length: 5\r\netag: \"v1\"\r\n\r\nhello"
+    : FINAL;
+
+  it("204 with content-length 5 and a body: the client gets the 204 and its headers, no body, and its next request a clean 200", async () => {
+    const s = await proxyTo(reply);
+    const text = await rawExchange(s.url, twoRequests("/204"), bothAnswered);
+    expect(text).toMatch(/^HTTP\/1\.1 204 No Content\r\nx-a: 1\r\n/);
+    const first = text.slice(0, text.indexOf("HTTP/1.1 200"));
+    expect(first).not.toMatch(/content-length|hello/i);
+    expect(text.endsWith("\r\n\r\nok")).toBe(true);
+    expect(s.accessLog().map((l) => l.status)).toEqual([204, 200]);
+  });
+
+  it("304 with content-length 5 and a body: the client gets the 304 with its etag, no body, and its next request a clean 200", async () => {
+    const s = await proxyTo(reply);
+    const text = await rawExchange(s.url, twoRequests("/304"), bothAnswered);
+    expect(text).toMatch(/^HTTP\/1\.1 304 Not Modified\r\n[\s\S]*etag: "v1"\r\n/);
+    expect(text.slice(0, text.indexOf("HTTP/1.1 200"))).not.toContain("hello");
+    expect(s.accessLog().map((l) => l.status)).toEqual([304, 200]);
+  });
+});

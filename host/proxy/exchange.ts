@@ -96,6 +96,17 @@ function isStray100(err: Error): boolean {
   return (err as { code?: unknown }).code === "UND_ERR_SOCKET" && err.message === "bad response";
 }
 
+/** A 204/304 whose head announced a body: undici reports the body it (rightly) did not read as a mismatch. */
+function bodylessAnswered(status: number, err: Error): boolean {
+  return (status === 204 || status === 304) && (err as { code?: unknown }).code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH";
+}
+
+function dropContentLength(pairs: string[]): void {
+  for (let i = pairs.length - 2; i >= 0; i -= 2) {
+    if (pairs[i]!.toLowerCase() === "content-length") pairs.splice(i, 2);
+  }
+}
+
 function onResponseClose(this: TaggedResponse): void {
   this[kExchange]?.clientClosed();
 }
@@ -340,6 +351,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.resumeUpstream = resume;
     const headers: string[] = [];
     buildResponseHeaders(rawHeaders, headers);
+    // RFC 9110 §8.6: a 204 carries no content-length; one from the upstream would announce a body that is not coming.
+    if (statusCode === 204) dropContentLength(headers);
     if (this.grpc) this.grpcEnd = takeGrpcStatus(headers);
     // Throws on a header Node refuses; undici then aborts the attempt and onError, still Waiting, answers 502.
     this.res.writeHead(statusCode, headers);
@@ -384,6 +397,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.phase === Phase.Done) return;
     const address = host?.address ?? "(none)";
     if (this.phase === Phase.Streaming) {
+      if (bodylessAnswered(this.status, err)) {
+        // A 204 or 304 has no body (RFC 9112 §6.3), whatever its content-length says: the client has its whole
+        // answer. undici counted the missing bytes as a mismatch and destroyed that connection, so the bytes an
+        // upstream sent after the head never reach the next request on it.
+        this.phase = Phase.Done;
+        this.res.end();
+        this.finish(null);
+        return;
+      }
       const kind = classify(err);
       this.fail(
         kind === Failure.Reset
