@@ -165,3 +165,38 @@ describe("SwitchyardHost.start() that fails", () => {
     expect(await listening(admin)).toBe(false);
   });
 });
+
+describe("an admin address beyond loopback", () => {
+  it("switchyard check warns about 0.0.0.0 and ::, louder without a token; loopback is quiet", async () => {
+    const { run: check } = await import("../host/cli/check.js");
+    const said = async (address: string, switchyard?: object) => {
+      const c = config({ listen: 0, admin: 0, ...(switchyard ? { switchyard } : {}) }) as Record<string, unknown>;
+      c.admin = { address };
+      const file = join(await mkdtemp(join(root, "check-")), "c.json");
+      await writeFile(file, JSON.stringify(c));
+      const out: string[] = [];
+      const saved = process.env.SWITCHYARD_ADMIN_TOKEN;
+      delete process.env.SWITCHYARD_ADMIN_TOKEN;
+      try {
+        await check([file], { out: (l) => out.push(l), err: (l) => out.push(l) });
+      } finally {
+        if (saved !== undefined) process.env.SWITCHYARD_ADMIN_TOKEN = saved;
+      }
+      return out.filter((l) => l.startsWith("warning: admin.address"));
+    };
+    expect(await said("0.0.0.0:9901")).toEqual([expect.stringMatching(/every interface \(0\.0\.0\.0\), beyond loopback, and NO ADMIN TOKEN is set/)]);
+    expect(await said("[::]:9901", { admin_token_file: "/t" })).toEqual([expect.stringMatching(/every interface \(::\), beyond loopback: .* changes need the token/)]);
+    expect(await said("127.0.0.1:9901")).toEqual([]);
+  });
+
+  it("run logs it at start, at error level without a token", async () => {
+    const logs: Record<string, unknown>[] = [];
+    const c = config({ listen: 0, admin: 0 }) as Record<string, unknown>;
+    c.admin = { address: "0.0.0.0:0" };
+    const { config: cfg } = parseConfig(JSON.stringify(c), "exposed.json");
+    const host = new SwitchyardHost({ config: cfg, logger: pino({ level: "info" }, memoryLog(logs)), env: {}, watch: false });
+    await host.start();
+    await host.stop();
+    expect(logs.filter((l) => l.event === "admin-exposed").map((l) => [l.level, l.tokenConfigured])).toEqual([[50, false]]);
+  });
+});

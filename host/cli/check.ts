@@ -6,6 +6,7 @@ import { ConfigError } from "../config/errors.js";
 import { loadConfigFile } from "../config/load.js";
 import { compileAllRoutes } from "../router/table.js";
 import { leakWarnings } from "./check-leaks.js";
+import { adminExposure } from "../admin/exposure.js";
 
 export interface CheckIo {
   readonly out: (line: string) => void;
@@ -30,6 +31,9 @@ export async function run(args: string[], io: CheckIo = STDIO): Promise<number> 
     const loaded = await loadConfigFile(file);
     const config = loaded.config;
     const warnings = [...loaded.warnings, ...leakWarnings(config)];
+    // The warning `run` logs at start (host/admin/exposure.ts); a token may also come from the environment there.
+    const exposed = adminExposure(config.admin.host, config.switchyard.adminTokenFile != null || (process.env.SWITCHYARD_ADMIN_TOKEN ?? "") !== "");
+    if (exposed !== null) warnings.push({ path: "admin.address", message: exposed.message });
     // Compiling the route tables is what `run` does next; doing it here means "ok" promises it will work.
     compileAllRoutes(config);
     const routes = config.routerConfigs.reduce((n, rc) => n + rc.virtualHosts.reduce((m, vh) => m + vh.routes.length, 0), 0);
