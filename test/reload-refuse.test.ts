@@ -47,7 +47,7 @@ beforeAll(async () => {
     stateDir: join(root, "state"),
     logger: pino({ level: "info" }, memoryLog(logs)),
     env: { SWITCHYARD_ADMIN_TOKEN: "t" },
-    watchTiming: { debounceMs: 50, pollMs: 100 },
+    watchTiming: { debounceMs: 50, pollMs: 100, settleMs: 300 },
   });
   await host.start();
   proxy = `http://127.0.0.1:${host.servers[0]!.address!.port}`;

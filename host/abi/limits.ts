@@ -17,6 +17,18 @@ export const MAX_WAIT_MS = 60000;
 export const MAX_LOG_BYTES = 4096;
 /** Groups a plugin may name per host table (§5.3); each costs the host at most one Uint32Array of the table's size. */
 export const MAX_GROUPS = 64;
+/**
+ * Bundle files (§9), checked on the open file before it is read (host/plugin/bundle-files.ts). metadata.json:
+ * four times MAX_CONFIG_BYTES, so that a defaultConfig at its own limit fits even when JSON escaping doubles it
+ * (every quote of a JSON config becomes \"), with room for the other fields; parsing one this size takes ~30 ms.
+ */
+export const MAX_METADATA_BYTES = 4194304;
+/**
+ * The wasm: 8 MiB, over a hundred times the largest example bundle (~60 KB) and above a release-built Rust or C
+ * plugin with a regex engine and a JSON parser (0.5-3 MB); a bundle this size loads with event-loop stalls under
+ * ~60 ms and ~40 MB more memory (docs/operations.md). Debug sections are what make a module bigger: strip them.
+ */
+export const MAX_WASM_BYTES = 8388608;
 export const ANSWER_HEADER_BYTES = 24;
 export const OUTPUT_BYTES = ANSWER_HEADER_BYTES + MAX_BODY_BYTES + MAX_META_BYTES;
 

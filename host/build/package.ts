@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { ABI_VERSION } from "../abi/limits.js";
+import { ABI_VERSION, MAX_METADATA_BYTES, MAX_WASM_BYTES } from "../abi/limits.js";
 import { parseMetadata, type BundleMetadata } from "../plugin/bundle.js";
 import { callFuel, FuelBudget } from "../sandbox/budget.js";
 import { SandboxError } from "../sandbox/errors.js";
@@ -84,12 +84,17 @@ export async function packageModule(wasm: Uint8Array, pluginJson: PluginJson, ou
     throw new BuildError("E_BUILD_MODULE", `${label}: ${(err as Error).message}`, { cause: err });
   }
 
+  // The host's size limits too (host/plugin/bundle-files.ts), so that a bundle too big to load never builds.
+  const metadataText = JSON.stringify(raw, null, 2) + "\n";
+  if (wasm.length > MAX_WASM_BYTES) throw new BuildError("E_BUILD_MODULE", `${label}: the module is ${wasm.length} bytes, over MAX_WASM_BYTES (${MAX_WASM_BYTES}); strip its debug sections`);
+  if (Buffer.byteLength(metadataText) > MAX_METADATA_BYTES) throw new BuildError("E_BUILD_MODULE", `${label}: metadata.json would be ${Buffer.byteLength(metadataText)} bytes, over MAX_METADATA_BYTES (${MAX_METADATA_BYTES})`);
+
   const wasmPath = join(outDir, WASM_FILE);
   const metadataPath = join(outDir, "metadata.json");
   try {
     await mkdir(outDir, { recursive: true });
     await writeFileAtomic(wasmPath, wasm);
-    await writeFileAtomic(metadataPath, JSON.stringify(raw, null, 2) + "\n");
+    await writeFileAtomic(metadataPath, metadataText);
   } catch (err) {
     throw new BuildError("E_BUILD_WRITE", `${label}: cannot write the bundle to ${outDir}: ${(err as Error).message}`, { cause: err });
   }

@@ -3,13 +3,14 @@
 // name, order) against what metadata.json says. Each failure is its own coded BundleError naming the bundle.
 
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { basename, join } from "node:path";
-import { ABI_VERSION, MAX_CONFIG_BYTES } from "../abi/limits.js";
+import { basename } from "node:path";
+import { ABI_VERSION, MAX_CONFIG_BYTES, MAX_HEADERS, MAX_METADATA_BYTES, MAX_WASM_BYTES } from "../abi/limits.js";
 import { Guest, inspectModule } from "../abi/guest.js";
 import { type SignaturePolicy, verifyBundleSignature } from "./signature.js";
+import { readBundleFile } from "./bundle-files.js";
 import { BundleError } from "./errors.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
+import { jsonSyntaxError } from "../util/json-syntax.js";
 
 export type FailurePolicy = "open" | "closed";
 
@@ -72,6 +73,9 @@ export function parseMetadata(raw: unknown, bundle: string): BundleMetadata {
   let headers: string[] | null = null;
   if (m.headers !== undefined && m.headers !== null) {
     if (!Array.isArray(m.headers)) fail("headers", "an array of header names, or null for all headers");
+    // Checked before the names are: the host matches every request against this list (sdk/ABI.md §8).
+    const count = (m.headers as unknown[]).length;
+    if (count > MAX_HEADERS) throw new BundleError("E_BUNDLE_TOO_MANY_HEADERS", bundle, `metadata.json: headers: ${count} names, over MAX_HEADERS (${MAX_HEADERS}); omit it or use null to read every header`);
     headers = (m.headers as unknown[]).map((h, i) => {
       if (typeof h !== "string" || !HTTP_TOKEN.test(h)) fail(`headers[${i}]`, "an HTTP header name");
       return (h as string).toLowerCase();
@@ -106,37 +110,46 @@ export function parseMetadata(raw: unknown, bundle: string): BundleMetadata {
   });
 }
 
-async function readText(path: string, bundle: string): Promise<string> {
+const METADATA_LIMIT = { bytes: MAX_METADATA_BYTES, name: "MAX_METADATA_BYTES", code: "E_BUNDLE_METADATA_TOO_LARGE" } as const;
+const WASM_LIMIT = { bytes: MAX_WASM_BYTES, name: "MAX_WASM_BYTES", code: "E_BUNDLE_WASM_TOO_LARGE" } as const;
+
+/**
+ * metadata.json of bundle folder `dir`, parsed; E_BUNDLE_METADATA when it is not UTF-8 JSON. The file may be
+ * anything (it is read before anything says what it is), so no error quotes it: a syntax error gives the
+ * position and what was expected there, never the text around it.
+ */
+export async function readMetadataJson(dir: string, label: string): Promise<{ raw: unknown; bytes: Buffer }> {
+  const bytes = await readBundleFile(dir, "metadata.json", METADATA_LIMIT, label, "E_BUNDLE_METADATA");
+  let text: string;
   try {
-    return await readFile(path, "utf8");
-  } catch (err) {
-    throw new BundleError("E_BUNDLE_METADATA", bundle, `cannot read ${basename(path)}: ${(err as Error).message}`, { cause: err });
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new BundleError("E_BUNDLE_METADATA", label, "metadata.json is not UTF-8 text");
+  }
+  try {
+    return { raw: JSON.parse(text) as unknown, bytes };
+  } catch {
+    const where = jsonSyntaxError(text);
+    const at = where ? `at byte ${where.offset} (line ${where.line}, column ${where.column}): expected ${where.expected}` : "";
+    // Ending before the JSON does is what a metadata.json still being written looks like.
+    const incomplete = where !== null && where.offset === bytes.length;
+    throw new BundleError("E_BUNDLE_METADATA", label, `metadata.json is not JSON ${at}`.trimEnd(), { incomplete });
   }
 }
 
 /** Loads and verifies the bundle in `dir`. Nothing is registered anywhere: the caller swaps it in. */
 export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<Bundle> {
   const label = basename(dir);
-  const text = await readText(join(dir, "metadata.json"), label);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new BundleError("E_BUNDLE_METADATA", label, `metadata.json is not JSON: ${(err as Error).message}`);
-  }
+  const { raw, bytes: metadataBytes } = await readMetadataJson(dir, label);
   const metadata = parseMetadata(raw, label);
   const bundle = metadata.name;
-  let wasmBytes: Uint8Array;
-  try {
-    wasmBytes = new Uint8Array(await readFile(join(dir, metadata.wasm)));
-  } catch (err) {
-    throw new BundleError("E_BUNDLE_NOT_WASM", bundle, `cannot read ${metadata.wasm}: ${(err as Error).message}`, { cause: err });
-  }
+  const wasmBytes = new Uint8Array(await readBundleFile(dir, metadata.wasm, WASM_LIMIT, bundle, "E_BUNDLE_NOT_WASM"));
   const digest = createHash("sha256").update(wasmBytes).digest("hex");
   if (digest !== metadata.sha256) {
-    throw new BundleError("E_BUNDLE_SHA256", bundle, `${metadata.wasm} has sha256 ${digest}, metadata.json says ${metadata.sha256}`);
+    // A wasm still being copied (or metadata.json of the next version, arrived first) does not match yet.
+    throw new BundleError("E_BUNDLE_SHA256", bundle, `${metadata.wasm} has sha256 ${digest}, metadata.json says ${metadata.sha256}`, { incomplete: true });
   }
-  await verifyBundleSignature(dir, bundle, Buffer.from(text, "utf8"), wasmBytes, opts.signatures);
+  await verifyBundleSignature(dir, bundle, metadataBytes, wasmBytes, opts.signatures);
   const module = compile(wasmBytes, bundle, "");
   verifyModule(module, bundle);
   let runnable = module;

@@ -10,10 +10,16 @@ export class SwitchyardError extends Error {
   }
 }
 
-/** A bundle could not be loaded; `bundle` names the folder (or the plugin once known). */
+/**
+ * A bundle could not be loaded; `bundle` names the folder (or the plugin once known). `incomplete`: what a
+ * folder still being copied looks like (a file missing, a metadata.json that ends early, a wasm whose sha256
+ * does not match yet); the watcher waits for such a folder to settle before it calls it refused.
+ */
 export class BundleError extends SwitchyardError {
-  constructor(code: BundleErrorCode, readonly bundle: string, detail: string, options?: { cause?: unknown }) {
+  readonly incomplete: boolean;
+  constructor(code: BundleErrorCode, readonly bundle: string, detail: string, options?: { cause?: unknown; incomplete?: boolean }) {
     super(code, `bundle ${bundle}: ${detail}`, options);
+    this.incomplete = options?.incomplete ?? false;
   }
 }
 
@@ -33,6 +39,10 @@ export const BUNDLE_ERROR_CODES = [
   "E_BUNDLE_UNSIGNED",
   "E_BUNDLE_UNTRUSTED",
   "E_BUNDLE_SIGNATURE",
+  "E_BUNDLE_FILE_TYPE",
+  "E_BUNDLE_METADATA_TOO_LARGE",
+  "E_BUNDLE_WASM_TOO_LARGE",
+  "E_BUNDLE_TOO_MANY_HEADERS",
 ] as const;
 export type BundleErrorCode = (typeof BUNDLE_ERROR_CODES)[number];
 

@@ -1,12 +1,19 @@
-// Watches the plugins folder. A bundle added or changed is verified, configured (persisted config, else its
-// default) and swapped in; a bad one is refused with a log line and the version that was serving keeps
-// serving; a removed one is unloaded. Events are debounced so that a bundle copied file by file is loaded once,
-// complete; a slow poll backs up fs.watch, which can miss events on some filesystems.
+// Watches the plugins folder (docs/operations.md, "The plugins folder"). Every pass looks at the whole folder:
+// each plugin name resolves to one folder (host/plugin/bundle-names.ts), whose bundle is verified, configured
+// (persisted config, else its default) and swapped in when its files changed; a refused bundle is logged once
+// and the version that was serving keeps serving; a name no folder gives any more is unloaded.
+//
+// A pass waits until no bundle file has changed for debounceMs, so that a folder copied or renamed is seen
+// whole. A folder that looks like a copy in progress (a file missing, metadata.json ending early, a wasm whose
+// sha256 does not match yet) is logged at info until it has been unchanged for settleMs, and refused at error
+// only then. A slow poll backs up fs.watch, which can miss events (and does not see into a symlinked folder).
 
 import { type FSWatcher, watch } from "node:fs";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { loadBundle } from "./bundle.js";
+import type { Clock, TimerHandle } from "../cluster/clock.js";
+import { loadBundle, readMetadataJson, type Bundle } from "./bundle.js";
+import { resolveNames, type Candidate } from "./bundle-names.js";
 import { BundleError } from "./errors.js";
 import type { PluginRegistry } from "./registry.js";
 
@@ -20,14 +27,17 @@ export interface WatcherOptions {
   /** The persisted config of a plugin, if any. */
   readonly savedConfig?: (name: string) => { text: string; version: number } | undefined;
   readonly log: WatcherLog;
+  /** Quiet time before a pass acts on a change (ms, default 200). */
   readonly debounceMs?: number;
+  /** Quiet time before a bundle that looks half copied is refused (ms, default 5000). */
+  readonly settleMs?: number;
   readonly pollMs?: number;
+  /** Wall-clock time (compared with file modification times) and timers; the process's by default. */
+  readonly clock?: Clock;
   /**
    * Runs a swap or an unload of plugin `name` under that plugin's lock (ConfigPusher.exclusive), so that a
    * push cannot land between reading the saved config and installing the new bundle. Direct by default.
    */
-  /** Wall clock in ms, compared with file modification times. */
-  readonly now?: () => number;
   readonly exclusive?: <T>(name: string, fn: () => T | Promise<T>) => Promise<T>;
   /** Told each time a bundle is refused (metrics count them). */
   readonly onRefused?: (refusal: Refusal) => void;
@@ -47,34 +57,75 @@ export interface ScanResult {
   readonly removed: string[];
 }
 
-interface Seen {
-  readonly signature: string;
-  /** The plugin name this folder provides while it serves; undefined when it was refused. */
-  readonly name: string | undefined;
+/** A bundle folder as one pass saw it. */
+interface Folder {
+  readonly dir: string;
+  readonly entry: string;
+  readonly sig: string;
+  /** Newest modification or change time of its bundle files (wall-clock ms). */
+  readonly newest: number;
+  /** The plugin name its metadata.json gives, when it reads that far. */
+  readonly name: string | null;
+  /** Where a symlinked folder points. */
+  readonly target: string | null;
 }
 
+/** The folder and files a loaded plugin came from. */
+interface Serving {
+  readonly dir: string;
+  readonly sig: string;
+}
+
+/** What the last load of a folder's current files gave, when it did not load. */
+interface Attempt {
+  readonly sig: string;
+  readonly state: "refused" | "incomplete";
+}
+
+const wallClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
 export class BundleWatcher {
-  private seen = new Map<string, Seen>();
-  /** The folders whose current files were refused, until they load or go away. */
-  private readonly refusals = new Map<string, Refusal>();
+  private folders = new Map<string, Folder>();
+  private readonly serving = new Map<string, Serving>();
+  private readonly attempts = new Map<string, Attempt>();
+  /** The folders whose current files were refused, until they load or go away; `key` says what was logged. */
+  private readonly refusals = new Map<string, Refusal & { key: string }>();
+  /** Entries that are symbolic links to nothing, told once each. */
+  private readonly dangling = new Set<string>();
   private fsWatcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private poll: NodeJS.Timeout | undefined;
-  private scanning: Promise<ScanResult> | undefined;
-  private again = false;
+  private timer: TimerHandle | undefined;
+  private timerAt = 0;
+  private poll: TimerHandle | undefined;
+  private running: Promise<ScanResult> | undefined;
+  private queued: Promise<ScanResult> | undefined;
   private stopped = false;
-  /** Set once start() watches; only then is a folder still being written left for a later pass. */
+  /** Set by start(): a later pass will come, so a folder still being written may wait for it. */
+  private later = false;
+  /** Set once start() watches; only then does a pass wait for the folder to be quiet. */
   private watching = false;
+  private readonly clock: Clock;
 
-  constructor(readonly dir: string, private readonly registry: PluginRegistry, private readonly opts: WatcherOptions) {}
+  constructor(readonly dir: string, private readonly registry: PluginRegistry, private readonly opts: WatcherOptions) {
+    this.clock = opts.clock ?? wallClock;
+  }
 
-  /** The bundles refused as they are now on disk, by folder name (GET /plugins, /readyz, metrics). */
+  /** The bundles refused as they are now on disk (GET /plugins, /readyz, metrics): the loads refused first. */
   refused(): Refusal[] {
-    return [...this.refusals.values()];
+    const all = [...this.refusals.values()].map(({ key: _key, ...r }) => r);
+    return [...all.filter((r) => r.code !== "E_BUNDLE_DUPLICATE"), ...all.filter((r) => r.code === "E_BUNDLE_DUPLICATE")];
   }
 
   /** Loads what is there now, then watches. */
   async start(): Promise<ScanResult> {
+    this.later = true;
     const first = await this.scan();
     this.watching = true;
     try {
@@ -83,64 +134,123 @@ export class BundleWatcher {
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message, dir: this.dir }, "plugins folder cannot be watched; polling only");
     }
-    this.poll = setInterval(() => this.schedule(), this.opts.pollMs ?? 1000);
-    this.poll.unref();
+    this.tick();
     return first;
   }
 
   stop(): void {
     this.stopped = true;
     this.fsWatcher?.close();
-    if (this.timer) clearTimeout(this.timer);
-    if (this.poll) clearInterval(this.poll);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    if (this.poll !== undefined) this.clock.clearTimeout(this.poll);
   }
 
-  private schedule(): void {
+  private tick(): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.scan(), this.debounceMs);
-    this.timer.unref();
+    this.poll = this.clock.setTimeout(() => {
+      this.schedule();
+      this.tick();
+    }, this.opts.pollMs ?? 1000);
   }
 
-  /** One pass over the folder; concurrent calls are folded into one more pass after the current one. */
-  scan(): Promise<ScanResult> {
-    if (this.scanning) {
-      this.again = true;
-      return this.scanning;
+  /**
+   * A pass in `ms` (the debounce by default), unless one is due sooner: that pass finds a folder still being
+   * written and schedules the next itself, so the earliest timer is the only one needed.
+   */
+  private schedule(ms = this.debounceMs): void {
+    if (this.stopped) return;
+    const at = this.clock.now() + Math.max(1, ms);
+    if (this.timer !== undefined) {
+      if (this.timerAt <= at) return;
+      this.clock.clearTimeout(this.timer);
     }
-    this.scanning = this.scanOnce().finally(() => {
-      this.scanning = undefined;
-      if (this.again) {
-        this.again = false;
-        void this.scan();
-      }
-    });
-    return this.scanning;
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      void this.scan();
+    }, Math.max(1, ms));
+  }
+
+  /** One pass over the folder. A call while a pass runs resolves with the one pass that follows it. */
+  scan(): Promise<ScanResult> {
+    if (this.queued) return this.queued;
+    if (this.running) {
+      this.queued = this.running.catch(() => undefined).then(() => {
+        this.queued = undefined;
+        return this.runPass();
+      });
+      return this.queued;
+    }
+    return this.runPass();
+  }
+
+  private runPass(): Promise<ScanResult> {
+    const pass = this.scanOnce();
+    this.running = pass;
+    void pass.finally(() => {
+      if (this.running === pass) this.running = undefined;
+    }).catch(() => undefined);
+    return pass;
   }
 
   private get debounceMs(): number {
     return this.opts.debounceMs ?? 200;
   }
 
-  private now(): number {
-    return (this.opts.now ?? Date.now)();
+  private get settleMs(): number {
+    return this.opts.settleMs ?? 5000;
   }
 
   private exclusive<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
     return this.opts.exclusive ? this.opts.exclusive(name, fn) : Promise.resolve().then(fn);
   }
 
-  /** The signature of a bundle folder and the newest modification time of its files. */
-  private async signature(bundleDir: string): Promise<{ sig: string; newest: number } | undefined> {
+  /** The bundle folders there now (real folders and symbolic links to folders), without their names yet. */
+  private async list(): Promise<{ dir: string; entry: string; target: string | null }[]> {
+    let entries;
+    try {
+      entries = await readdir(this.dir, { withFileTypes: true });
+    } catch (err) {
+      this.opts.log.error({ dir: this.dir, err: (err as Error).message }, "plugins folder cannot be read");
+      return [];
+    }
+    const out: { dir: string; entry: string; target: string | null }[] = [];
+    for (const e of entries) {
+      // A name starting with "." is a place to stage a copy before renaming it in (docs/operations.md).
+      if (e.name.startsWith(".")) continue;
+      const dir = join(this.dir, e.name);
+      if (e.isDirectory()) out.push({ dir, entry: e.name, target: null });
+      else if (e.isSymbolicLink()) {
+        // A `current -> releases/v2` deploy: followed, and the log says where it points.
+        try {
+          if (!(await stat(dir)).isDirectory()) continue;
+          out.push({ dir, entry: e.name, target: await realpath(dir) });
+          this.dangling.delete(dir);
+        } catch (err) {
+          if (!this.dangling.has(dir)) {
+            this.dangling.add(dir);
+            this.opts.log.warn({ dir, err: (err as NodeJS.ErrnoException).code ?? (err as Error).message, event: "dangling" }, "plugins folder entry is a symbolic link to nothing; ignored");
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The signature of a bundle folder's files and their newest change, undefined without a metadata.json. lstat:
+   * a symbolic link is itself a change (and refused at load, host/plugin/bundle-files.ts).
+   */
+  private async signature(bundleDir: string, target: string | null): Promise<{ sig: string; newest: number } | undefined> {
     try {
       // ctime and inode too: a file rewritten in place with the same size within the mtime's granularity, or
       // renamed over, still changes the signature.
-      const m = await stat(join(bundleDir, "metadata.json"));
-      const parts = [`${m.size}:${m.mtimeMs}:${m.ctimeMs}:${m.ino}`];
+      const m = await lstat(join(bundleDir, "metadata.json"));
+      const parts = [`${target ?? ""}`, `${m.size}:${m.mtimeMs}:${m.ctimeMs}:${m.ino}`];
       let newest = Math.max(m.mtimeMs, m.ctimeMs);
       for (const f of (await readdir(bundleDir)).sort()) {
         if (!f.endsWith(".wasm")) continue;
-        const s = await stat(join(bundleDir, f));
+        const s = await lstat(join(bundleDir, f));
         parts.push(`${f}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`);
         newest = Math.max(newest, s.mtimeMs, s.ctimeMs);
       }
@@ -152,84 +262,140 @@ export class BundleWatcher {
 
   private async scanOnce(): Promise<ScanResult> {
     const result: ScanResult = { loaded: [], refused: [], removed: [] };
-    const log = this.opts.log;
-    let entries: string[] = [];
-    try {
-      entries = (await readdir(this.dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    } catch (err) {
-      log.error({ dir: this.dir, err: (err as Error).message }, "plugins folder cannot be read");
-    }
-    const present = new Set<string>();
-    for (const entry of entries) {
-      const bundleDir = join(this.dir, entry);
-      const signed = await this.signature(bundleDir);
+    const now = this.clock.now();
+    const next = new Map<string, Folder>();
+    for (const { dir, entry, target } of await this.list()) {
+      const signed = await this.signature(dir, target);
       if (signed === undefined) continue;
-      const sig = signed.sig;
-      present.add(bundleDir);
-      const before = this.seen.get(bundleDir);
-      if (before?.signature === sig) continue;
-      // A folder still being written (a file changed within the debounce window) is looked at again once it
-      // has settled, so that a bundle copied file by file is loaded once, complete.
-      if (this.watching && this.now() - signed.newest < this.debounceMs) {
-        this.schedule();
+      const before = this.folders.get(dir);
+      if (before?.sig === signed.sig) {
+        next.set(dir, before);
         continue;
       }
-      try {
-        const bundle = await loadBundle(bundleDir, this.registry.options);
-        const name = bundle.metadata.name;
-        const owner = [...this.seen.entries()].find(([d, s]) => s.name === name && d !== bundleDir);
-        if (owner) throw new BundleError("E_BUNDLE_DUPLICATE", name, `already provided by ${owner[0]}`);
-        await this.exclusive(name, () => {
-          // Read under the lock: the last accepted push, not one that an overtaking push just replaced.
-          const saved = this.opts.savedConfig?.(name);
-          const plugin = this.registry.build(bundle, saved?.text, saved?.version ?? 0);
-          this.registry.install(plugin);
-        });
-        // A folder whose plugin was renamed unloads the old name.
-        if (before?.name !== undefined && before.name !== name) {
-          const old = before.name;
-          await this.exclusive(old, () => this.registry.remove(old));
-        }
-        this.seen.set(bundleDir, { signature: sig, name });
-        this.refusals.delete(bundleDir);
-        result.loaded.push(name);
-        log.info({ plugin: name, version: bundle.metadata.version, order: bundle.metadata.order, sha256: bundle.metadata.sha256, dir: bundleDir, event: before ? "swapped" : "loaded" }, before ? "plugin bundle swapped" : "plugin bundle loaded");
-      } catch (err) {
-        const e = err as Error & { code?: string };
-        // Files that changed while they were read (a slow copy, a file truncated then written) say nothing
-        // yet: look again once they settle, without a refusal in the log.
-        if (this.watching && (await this.signature(bundleDir))?.sig !== sig) {
-          this.schedule();
-          continue;
-        }
-        // Remember the signature so that the same bad files are refused once, not at every poll.
-        this.seen.set(bundleDir, { signature: sig, name: before?.name });
-        result.refused.push({ dir: bundleDir, code: e.code ?? "E_BUNDLE", message: e.message });
-        const refusal: Refusal = { dir: bundleDir, name: await metadataName(bundleDir), code: e.code ?? "E_BUNDLE", message: e.message };
-        this.refusals.set(bundleDir, refusal);
-        this.opts.onRefused?.(refusal);
-        log.error({ dir: bundleDir, code: e.code ?? "E_BUNDLE", err: e.message, event: "refused", serving: before?.name ?? null }, "plugin bundle refused");
+      // Something changed: act once the whole folder is quiet, so that a rename or a copy is seen whole.
+      const quietFor = now - signed.newest;
+      if (this.watching && quietFor < this.debounceMs) {
+        this.schedule(this.debounceMs - quietFor);
+        return result;
+      }
+      next.set(dir, { dir, entry, sig: signed.sig, newest: signed.newest, name: await readName(dir, entry), target });
+    }
+    this.folders = next;
+    for (const dir of [...this.attempts.keys()]) if (!next.has(dir)) this.attempts.delete(dir);
+    for (const dir of [...this.refusals.keys()]) if (!next.has(dir)) this.refusals.delete(dir);
+
+    const named: Candidate[] = [];
+    for (const f of next.values()) {
+      if (f.name !== null) named.push({ dir: f.dir, entry: f.entry, name: f.name });
+      // Its metadata.json does not say which plugin it is: loading it says what is wrong.
+      else await this.attempt(f, null, result, now);
+    }
+    const resolved = resolveNames(named);
+    for (const [name, r] of resolved) {
+      await this.attempt(next.get(r.winner.dir)!, name, result, now);
+      for (const loser of r.losers) {
+        if (this.serving.get(name)?.dir === loser.dir) continue; // serves while the winner is refused
+        const duplicate = new BundleError("E_BUNDLE_DUPLICATE", loser.entry, `plugin ${name} is provided by ${r.winner.dir} (${r.why}); this folder is not loaded`);
+        this.refuse(next.get(loser.dir)!, name, duplicate, result);
       }
     }
-    for (const [bundleDir, s] of [...this.seen]) {
-      if (present.has(bundleDir)) continue;
-      this.seen.delete(bundleDir);
-      this.refusals.delete(bundleDir);
-      const name = s.name;
-      if (name !== undefined && (await this.exclusive(name, () => this.registry.remove(name)))) {
+
+    // A name no folder gives any more is unloaded, unless the folder it came from is still there with files
+    // that did not load: then the serving version keeps serving.
+    for (const [name, s] of [...this.serving]) {
+      if (resolved.has(name)) continue;
+      const folder = next.get(s.dir);
+      const providesAnother = [...this.serving].some(([n, o]) => n !== name && o.dir === s.dir && o.sig === folder?.sig);
+      if (folder !== undefined && !providesAnother && this.attempts.get(s.dir)?.sig === folder.sig) continue;
+      this.serving.delete(name);
+      if (await this.exclusive(name, () => this.registry.remove(name))) {
         result.removed.push(name);
-        log.info({ plugin: name, dir: bundleDir, event: "unloaded" }, "plugin bundle removed");
+        this.opts.log.info({ plugin: name, dir: s.dir, event: "unloaded" }, "plugin bundle removed");
       }
     }
     return result;
   }
+
+  /** Loads folder `f` for plugin `name` (null: whatever it is) unless its current files already serve or failed. */
+  private async attempt(f: Folder, name: string | null, result: ScanResult, now: number): Promise<void> {
+    const serving = name === null ? undefined : this.serving.get(name);
+    if (serving?.dir === f.dir && serving.sig === f.sig) return;
+    const tried = this.attempts.get(f.dir);
+    const settled = !this.later || now - f.newest >= this.settleMs;
+    if (tried?.sig === f.sig && tried.state === "refused") return;
+    if (tried?.sig === f.sig && !settled) {
+      this.schedule(this.settleMs - (now - f.newest));
+      return;
+    }
+    let bundle: Bundle;
+    let previous: Serving | undefined;
+    try {
+      bundle = await loadBundle(f.dir, this.registry.options);
+      // The folder changed between reading its name and loading it: the next pass sees it whole (and resolves
+      // the name it gives now).
+      if (bundle.metadata.name !== name) throw new BundleError("E_BUNDLE_METADATA", f.entry, "metadata.json changed while it was read", { incomplete: true });
+      const loaded = bundle;
+      previous = this.serving.get(name);
+      await this.exclusive(name, () => {
+        // Read under the lock: the last accepted push, not one that an overtaking push just replaced. A
+        // configure that rejects the config throws here, before anything is installed.
+        const saved = this.opts.savedConfig?.(name);
+        this.registry.install(this.registry.build(loaded, saved?.text, saved?.version ?? 0));
+      });
+    } catch (err) {
+      const e = err instanceof BundleError ? err : new BundleError("E_BUNDLE_METADATA", f.entry, (err as Error).message, { cause: err });
+      // Files that changed while they were read say nothing yet: look again once they settle, without a line.
+      if (this.watching && (await this.signature(f.dir, f.target))?.sig !== f.sig) {
+        this.schedule();
+        return;
+      }
+      if (e.incomplete && !settled) {
+        if (tried?.sig !== f.sig) {
+          this.attempts.set(f.dir, { sig: f.sig, state: "incomplete" });
+          this.opts.log.info({ dir: f.dir, code: e.code, err: e.message, event: "incomplete", settleMs: this.settleMs }, "plugin bundle incomplete; waiting for it to settle");
+        }
+        this.schedule(this.settleMs - (now - f.newest));
+        return;
+      }
+      this.attempts.set(f.dir, { sig: f.sig, state: "refused" });
+      this.refuse(f, name ?? f.name ?? this.servedFrom(f.dir), e, result);
+      return;
+    }
+    const plugin = bundle.metadata.name;
+    this.serving.set(plugin, { dir: f.dir, sig: f.sig });
+    this.attempts.delete(f.dir);
+    this.refusals.delete(f.dir);
+    result.loaded.push(plugin);
+    const m = bundle.metadata;
+    const moved = previous !== undefined && previous.dir !== f.dir ? { from: previous.dir } : {};
+    const link = f.target !== null ? { target: f.target } : {};
+    this.opts.log.info({ plugin, version: m.version, order: m.order, sha256: m.sha256, dir: f.dir, ...link, ...moved, event: previous ? "swapped" : "loaded" }, previous ? "plugin bundle swapped" : "plugin bundle loaded");
+  }
+
+  /** The plugin that folder `dir` serves, if any. */
+  private servedFrom(dir: string): string | null {
+    for (const [name, s] of this.serving) if (s.dir === dir) return name;
+    return null;
+  }
+
+  /** Records and logs a refusal of folder `f`, once for the same files and reason. */
+  private refuse(f: Folder, name: string | null, e: BundleError, result: ScanResult): void {
+    const key = `${f.sig}\u0000${e.code}\u0000${e.message}`;
+    if (this.refusals.get(f.dir)?.key === key) return;
+    const refusal = { dir: f.dir, name, code: e.code, message: e.message };
+    this.refusals.set(f.dir, { ...refusal, key });
+    result.refused.push({ dir: f.dir, code: e.code, message: e.message });
+    this.opts.onRefused?.(refusal);
+    const serving = name !== null ? this.serving.get(name) : undefined;
+    this.opts.log.error({ dir: f.dir, code: e.code, err: e.message, event: "refused", serving: serving ? name : null, ...(serving && serving.dir !== f.dir ? { servingDir: serving.dir } : {}) }, "plugin bundle refused");
+  }
 }
 
-/** The name a bundle's metadata.json gives, when it parses that far; null otherwise. */
-async function metadataName(bundleDir: string): Promise<string | null> {
+/** The plugin name a bundle folder's metadata.json gives, when it reads that far; null otherwise. */
+async function readName(dir: string, entry: string): Promise<string | null> {
   try {
-    const m = JSON.parse(await readFile(join(bundleDir, "metadata.json"), "utf8")) as { name?: unknown };
-    return typeof m.name === "string" && m.name !== "" ? m.name : null;
+    const m = (await readMetadataJson(dir, entry)).raw as { name?: unknown } | null;
+    return typeof m?.name === "string" && m.name !== "" ? m.name : null;
   } catch {
     return null;
   }

@@ -58,7 +58,7 @@ export interface HostOptions {
   /** Watch the plugins folder for changes (default true). */
   readonly watch?: boolean;
   /** Debounce and poll period of the plugins-folder watcher (defaults 200 ms and 1 s). */
-  readonly watchTiming?: { readonly debounceMs?: number; readonly pollMs?: number };
+  readonly watchTiming?: { readonly debounceMs?: number; readonly pollMs?: number; readonly settleMs?: number };
   /** Open the config's listeners (default true); the primary of `--workers N` routes nothing itself. */
   readonly listen?: boolean;
   /**

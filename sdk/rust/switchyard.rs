@@ -22,6 +22,8 @@ pub const MAX_META_BYTES: u32 = 4096;
 pub const MAX_WAIT_MS: u32 = 60000;
 pub const MAX_LOG_BYTES: u32 = 4096;
 pub const MAX_GROUPS: u32 = 64;
+pub const MAX_METADATA_BYTES: u32 = 4194304;
+pub const MAX_WASM_BYTES: u32 = 8388608;
 pub const ANSWER_HEADER_BYTES: u32 = 24;
 pub const OUTPUT_BYTES: u32 = ANSWER_HEADER_BYTES + MAX_BODY_BYTES + MAX_META_BYTES;
 
