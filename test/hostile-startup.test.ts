@@ -200,3 +200,40 @@ describe("an admin address beyond loopback", () => {
     expect(logs.filter((l) => l.event === "admin-exposed").map((l) => [l.level, l.tokenConfigured])).toEqual([[50, false]]);
   });
 });
+
+describe("cluster names: one rule for check and run", () => {
+  const withCluster = (name: string) => {
+    const c = config({ listen: 0, admin: 0 }) as { cluster_manager: { clusters: { name: string }[] }; servers: [{ routers: [{ virtual_hosts: [{ routers: object[] }] }] }] };
+    c.cluster_manager.clusters[0]!.name = name;
+    c.servers[0].routers[0].virtual_hosts[0].routers = [{ match: { prefix: "/" }, route: { cluster_name: name } }];
+    return c;
+  };
+  const checkOf = async (c: object) => {
+    const { run: check } = await import("../host/cli/check.js");
+    const file = join(await mkdtemp(join(root, "name-")), "c.json");
+    await writeFile(file, JSON.stringify(c));
+    const out: string[] = [];
+    const code = await check([file], { out: (l) => out.push(l), err: (l) => out.push(l) });
+    return { code, out: out.join("\n") };
+  };
+
+  it("outbound|80||svc.default: check says ok and the host starts with it", async () => {
+    const c = withCluster("outbound|80||svc.default");
+    expect((await checkOf(c)).code).toBe(0);
+    const { config: cfg } = parseConfig(JSON.stringify(c), "istio.json");
+    const host = new SwitchyardHost({ config: cfg, logger: pino({ level: "silent" }), admin: false, watch: false });
+    await host.start();
+    try {
+      expect(host.clusterAdmin().list().map((x) => x.name)).toEqual(["outbound|80||svc.default"]);
+    } finally {
+      await host.stop();
+    }
+  });
+
+  it("a name with a space: check refuses it with its JSON path, as run does", async () => {
+    const r = await checkOf(withCluster("svc default"));
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/cluster_manager\.clusters\[0\]\.name: expected 1\.\.255 letters/);
+    expect(() => parseConfig(JSON.stringify(withCluster("svc default")), "bad.json")).toThrow(/clusters\[0\]\.name/);
+  });
+});

@@ -4,6 +4,7 @@ import { ClusterConfigError, ClusterError } from "./errors.js";
 import { MAX_HASH_REPLICAS, normalizeLbPolicy, type LbPolicy } from "./lb/index.js";
 import type { HostSpec } from "./types.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
+import { clusterNameProblem } from "./cluster-name.js";
 
 /**
  * What to do when the chain leaves no host (Envoy's and MOSN's subset fallback): `none` fails the request
@@ -34,7 +35,6 @@ export interface ClusterSettings {
   readonly hashReplicas: number | undefined;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const FALLBACKS: readonly SubsetFallback[] = ["none", "any", "default"];
 
 export function validateClusterSettings(raw: unknown): ClusterSettings {
@@ -43,9 +43,8 @@ export function validateClusterSettings(raw: unknown): ClusterSettings {
   }
   const c = raw as Record<string, unknown>;
   const name = c["name"];
-  if (typeof name !== "string" || !NAME.test(name)) {
-    throw new ClusterConfigError(String(name), "name", "expected 1..128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit");
-  }
+  const problem = typeof name === "string" ? clusterNameProblem(name) : "expected a string";
+  if (typeof name !== "string" || problem !== null) throw new ClusterConfigError(String(name), "name", problem!);
   const bad = (field: string, problem: string) => new ClusterConfigError(name, field, problem);
 
   let lbPolicy: LbPolicy;

@@ -8,6 +8,7 @@ import { readFallback, readTags } from "./metadata.js";
 import { indexPath, keyPath, type Reader } from "./reader.js";
 import { DEFAULTS, type ClusterConfig, type Fallback, type LbType, type OutlierConfig } from "./types.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
+import { clusterNameProblem } from "../cluster/cluster-name.js";
 import { readClusterTls } from "./tls.js";
 
 const LB_NAMES: Record<string, LbType> = {
@@ -37,6 +38,8 @@ export function readCluster(r: Reader, value: unknown, path: string, baseDir: st
   if (c["name"] !== undefined && c["Name"] !== undefined) r.error(keyPath(path, "Name"), 'give "name" or "Name", not both');
   const name = c["name"] !== undefined ? r.string(c, "name", path, true) : r.string(c, "Name", path, false);
   if (c["name"] === undefined && c["Name"] === undefined) r.error(keyPath(path, "name"), "required, expected a string");
+  const nameProblem = name === undefined ? null : clusterNameProblem(name);
+  if (nameProblem !== null) r.error(keyPath(path, c["name"] !== undefined ? "name" : "Name"), nameProblem);
 
   let discovery: ClusterConfig["discovery"] = "static";
   const type = r.string(c, "type", path, false);
