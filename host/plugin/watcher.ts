@@ -343,7 +343,8 @@ export class BundleWatcher {
         this.registry.install(this.registry.build(loaded, saved?.text, saved?.version ?? 0));
       });
     } catch (err) {
-      const e = err instanceof BundleError ? err : new BundleError("E_BUNDLE_METADATA", f.entry, (err as Error).message, { cause: err });
+      // A BundleError, or what configure threw (a PluginFailure such as E_PLUGIN_BUDGET): its own code either way.
+      const e = err as Error & { code?: string; incomplete?: boolean };
       // Files that changed while they were read say nothing yet: look again once they settle, without a line.
       if (this.watching && (await this.signature(f.dir, f.target))?.sig !== f.sig) {
         this.schedule();
@@ -379,7 +380,8 @@ export class BundleWatcher {
   }
 
   /** Records and logs a refusal of folder `f`, once for the same files and reason. */
-  private refuse(f: Folder, name: string | null, e: BundleError, result: ScanResult): void {
+  private refuse(f: Folder, name: string | null, err: Error & { code?: string }, result: ScanResult): void {
+    const e = { code: err.code ?? "E_BUNDLE", message: err.message };
     const key = `${f.sig}\u0000${e.code}\u0000${e.message}`;
     if (this.refusals.get(f.dir)?.key === key) return;
     const refusal = { dir: f.dir, name, code: e.code, message: e.message };
