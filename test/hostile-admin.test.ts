@@ -125,9 +125,16 @@ describe("PUT /clusters/svc:80/hosts (a name the config accepts)", () => {
       const r = await fetch(url, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify([{ address: "127.0.0.1:2" }]) });
       expect([r.status, await r.json()]).toEqual([200, { cluster: "svc:80", version: 1, hosts: 1, appliedWorkers: 1 }]);
       expect(await (await import("node:fs/promises")).readdir(join(stateDir, "clusters"))).toEqual(["svc%3A80.json"]);
+      // Metadata numbers and booleans, as a config file may give them (MOSN's metadata), plain or filter_metadata.
+      const typed = await fetch(url, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify([{ address: "127.0.0.1:2", metadata: { port: 80, canary: true } }, { address: "127.0.0.1:3", metadata: { filter_metadata: { "mosn.lb": { weight_class: 2 } } } }]) });
+      expect(typed.status).toBe(200);
+      expect(h.clusterAdmin().list().find((c) => c.name === "svc:80")!.hosts.map((x) => (x as { tags: object }).tags)).toEqual([{ port: "80", canary: "true" }, { weight_class: "2" }]);
+      const nested = await fetch(url, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify([{ address: "127.0.0.1:2", metadata: { x: { y: 1 } } }]) });
+      expect(nested.status).toBe(400);
+      expect(h.clusterAdmin().list().find((c) => c.name === "svc:80")!.hostsVersion).toBe(2);
       await h.stop();
       h = await start();
-      expect(h.clusterAdmin().list().find((c) => c.name === "svc:80")).toMatchObject({ hostsVersion: 1, hosts: [{ address: "127.0.0.1:2" }] });
+      expect(h.clusterAdmin().list().find((c) => c.name === "svc:80")).toMatchObject({ hostsVersion: 2, hosts: [{ address: "127.0.0.1:2", tags: { port: "80", canary: "true" } }, { address: "127.0.0.1:3" }] });
     } finally {
       await h.stop();
     }

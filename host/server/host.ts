@@ -16,6 +16,8 @@ import type { ClusterConfig as ClusterSettingsInput } from "../cluster/cluster-c
 import type { HostSpec, RandomSource } from "../cluster/types.js";
 import type { ClusterConfig, Config, RouteAction } from "../config/types.js";
 import { compileAllRoutes } from "../router/index.js";
+import { Reader } from "../config/reader.js";
+import { readTags } from "../config/metadata.js";
 import { AdminToken } from "../admin/auth.js";
 import { adminExposure } from "../admin/exposure.js";
 import { AdminServer, type Broadcaster, type ClusterAdmin } from "../admin/server.js";
@@ -86,9 +88,15 @@ export function normalizeHostList(value: unknown): unknown {
   return value.map((h: unknown) => {
     if (typeof h !== "object" || h === null || Array.isArray(h)) return h;
     const o = h as Record<string, unknown>;
-    const meta = o.metadata as Record<string, unknown> | undefined;
-    const fm = meta && typeof meta === "object" ? (meta.filter_metadata as Record<string, unknown> | undefined)?.["mosn.lb"] : undefined;
-    const tags = fm ?? meta ?? o.tags ?? {};
+    // metadata is read by the config's own reader (readTags: a plain map or filter_metadata, numbers and
+    // booleans as strings), so the admin API takes what a config file takes; what it refuses is left as it
+    // is, for validateHostSpecs to name.
+    let tags: unknown = o.tags ?? {};
+    if (o.metadata !== undefined) {
+      const r = new Reader();
+      const read = readTags(r, o.metadata, "metadata");
+      tags = r.problems.length === 0 ? read : o.metadata;
+    }
     const out: Record<string, unknown> = { address: o.address, weight: o.weight ?? 1, tags };
     if (o.hostname !== undefined) out.hostname = o.hostname;
     if (o.healthy !== undefined) out.healthy = o.healthy;
