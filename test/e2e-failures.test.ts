@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { send } from "./helpers/front.js";
 import { anyHost, mosnConfig, type RunningSwitchyard, startSwitchyard, upstreamOf } from "./helpers/switchyard.js";
+import { HostStatus } from "../host/cluster/types.js";
 import { refusingAddress, startUpstreams, type Upstreams, waitFor } from "./helpers/upstreams.js";
 
 let ups: Upstreams | undefined;
@@ -16,10 +17,6 @@ afterEach(async () => {
   sy = undefined;
   ups = undefined;
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** One cluster "c" over `addresses` (round robin), one catch-all route with `route` fields. */
 function oneRoute(addresses: readonly string[], route: object): object {
@@ -104,8 +101,26 @@ describe("upstream failures", () => {
 });
 
 describe("a cluster with no host", () => {
-  it("fail_fast answers 503 at once", async () => {
-    sy = await startSwitchyard({ config: oneRoute([], { timeout: "5s", switchyard: { fail_fast: true } }) });
+  // The wait applies when the cluster has hosts but none is available now: the route asks for hosts tagged
+  // v2 (none yet), the one host there is marked Unavailable as the forwarder marks a host it cannot reach.
+  const V2 = { metadata_match: { filter_metadata: { "mosn.lb": { version: "v2" } } } };
+  function unavailableHost(): Promise<void> {
+    const cluster = sy!.host.clusters.get("c")!;
+    cluster.host(ups!.addresses[0]!)!.setStatus(HostStatus.Unavailable);
+    // A waiting request subscribes to snapshots (host/cluster/available.ts): that is the event to wait on.
+    return new Promise<void>((resolve) => {
+      const onSnapshot = cluster.onSnapshot.bind(cluster);
+      cluster.onSnapshot = (cb) => {
+        resolve();
+        return onSnapshot(cb);
+      };
+    });
+  }
+
+  it("fail_fast answers 503 at once when hosts exist but none is available", async () => {
+    ups = await startUpstreams(1);
+    sy = await startSwitchyard({ config: oneRoute(ups.addresses, { ...V2, timeout: "5s", switchyard: { fail_fast: true } }) });
+    void unavailableHost();
     const t0 = performance.now();
     const r = await send(sy.url, { path: "/" });
     expect(r.status).toBe(503);
@@ -113,19 +128,35 @@ describe("a cluster with no host", () => {
     expect(sy.accessLog()[0]).toMatchObject({ status: 503, reason: "E_NO_HOST" });
   });
 
-  it("otherwise the request waits for a host, and is forwarded when one arrives", async () => {
-    ups = await startUpstreams(1);
-    sy = await startSwitchyard({ config: oneRoute([], { timeout: "5s" }) });
+  it("with no hosts at all, answers 503 E_NO_HOST at once: nothing is there to come back", async () => {
+    // The route timeout is 60 s and the test's 10 s: an answer at all shows the request did not wait for it.
+    sy = await startSwitchyard({ config: oneRoute([], { timeout: "60s" }) });
+    const r = await send(sy.url, { path: "/", timeoutMs: 9_000 });
+    expect(r.status).toBe(503);
+    expect(r.body.toString()).toMatch(/cluster c has no hosts/);
+    expect(sy.accessLog()[0]).toMatchObject({ status: 503, reason: "E_NO_HOST" });
+  }, 10_000);
+
+  it("with hosts none of which is available, the request waits for one, and is forwarded when one arrives", async () => {
+    ups = await startUpstreams(2);
+    sy = await startSwitchyard({ config: oneRoute([ups.addresses[0]!], { ...V2, timeout: "5s" }) });
+    const waiting = unavailableHost();
     const pending = send(sy.url, { path: "/later" });
-    await sleep(150);
-    sy.host.clusters.get("c")!.update([{ address: ups.addresses[0]!, weight: 1, tags: {} }]);
+    await waiting;
+    sy.host.clusters.get("c")!.update([
+      { address: ups.addresses[0]!, weight: 1, tags: {} },
+      { address: ups.addresses[1]!, weight: 1, tags: { version: "v2" } },
+    ]);
     const r = await pending;
     expect(r.status).toBe(200);
     expect(upstreamOf(r.body).url).toBe("/later");
+    expect(ups.list[1]!.requests).toHaveLength(1);
   });
 
   it("and answers 503 at the route timeout when none arrives", async () => {
-    sy = await startSwitchyard({ config: oneRoute([], { timeout: "300ms" }) });
+    ups = await startUpstreams(1);
+    sy = await startSwitchyard({ config: oneRoute(ups.addresses, { ...V2, timeout: "300ms" }) });
+    void unavailableHost();
     const t0 = performance.now();
     const r = await send(sy.url, { path: "/" });
     const took = performance.now() - t0;

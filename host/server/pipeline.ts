@@ -212,12 +212,17 @@ export class Pipeline {
     if (result.status === HandlerStatus.Stop && result.failure !== undefined) {
       return this.answer(req, res, 503, `routing failed: plugin ${result.failure.plugin} failed and its policy is fail-closed\n`, started, route, ctx.cluster, result.steps, result.failure.code, result.failure.plugin);
     }
-    // No host: when the cluster has no available host at all (none yet, or every one unreachable), wait for
-    // one within the route timeout, as gRPC does without fail-fast; a route without a timeout has nothing to
-    // wait within. When hosts are available and still none is left, the chain and fallback said no: 503 now.
+    // No host: when the cluster has hosts but none is available now (every one unreachable), wait for one
+    // to come back within the route timeout, as gRPC does without fail-fast; a route without a timeout has
+    // nothing to wait within. A cluster with no hosts at all has nothing to come back: 503 now. When hosts
+    // are available and still none is left, the chain and fallback said no: 503 now.
     const cluster = this.deps.clusters.get(ctx.cluster);
+    const snapshot = cluster?.snapshot();
+    if (snapshot !== undefined && snapshot.hosts.length === 0) {
+      return this.answer(req, res, 503, `${result.reason}; cluster ${ctx.cluster} has no hosts\n`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
+    }
     const remaining = action.timeoutMs - (performance.now() - started);
-    if (!action.failFast && cluster !== undefined && action.timeoutMs > 0 && remaining > 0 && !hasAvailableHost(cluster.snapshot())) {
+    if (!action.failFast && cluster !== undefined && action.timeoutMs > 0 && remaining > 0 && !hasAvailableHost(snapshot)) {
       p.waited = true;
       let left = false;
       const onClose = () => {
