@@ -262,12 +262,13 @@ export const CONFIG_SCHEMA = {
         state_dir: nonEmpty,
         admin_token_file: nonEmpty,
         log_level: { enum: ["trace", "debug", "info", "warn", "error", "fatal", "silent"] },
-        signatures: {
-          type: "object",
-          description: "Signed bundles: the public keys (PEM files of switchyard keygen) a bundle may be signed by, and whether a signature is required.",
-          properties: { trusted_keys: { type: "array", items: nonEmpty }, required: { type: "boolean" } },
-        },
+        signatures: ref("signatures"),
       },
+    },
+    signatures: {
+      type: "object",
+      description: "Signed bundles: the public keys (PEM files of switchyard keygen) a bundle may be signed by, and whether a signature is required.",
+      properties: { trusted_keys: { type: "array", items: nonEmpty }, required: { type: "boolean" } },
     },
   },
 } as const;
