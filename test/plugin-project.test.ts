@@ -2,7 +2,8 @@
 // pack`, `switchyard init` scaffolds a plugin in a temp folder outside the repository, the tarball installs
 // there with no network (test/helpers/offline-install.ts) and no build step of the user's, the project's own
 // `npm test` (build + vitest through the harness) and `npm run build` pass, and the bundle, copied into the
-// plugins folder of a host run from the installed package, serves; `npm run push` changes its config.
+// plugins folder of a host run from the installed package, serves; `npm run push` changes its config. The files
+// the docs show are the files init writes, so the doc's code is the code these steps run.
 
 import { execFile } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -57,6 +58,13 @@ describe("a plugin project outside the repository", () => {
     await expect(readFile(join(installed, "dist/sdk/harness/index.d.ts"), "utf8")).resolves.toContain("loadBundle");
     const scaffold = JSON.parse(await readFile(join(project, "package.json"), "utf8")) as { devDependencies: Record<string, string> };
     expect(scaffold.devDependencies[PACKAGE_NAME]).toBe(`file:${tarball}`);
+  });
+
+  it("the files docs/writing-a-plugin.md shows are the files init writes, byte for byte", async () => {
+    const doc = await readFile(join(REPO, "docs/writing-a-plugin.md"), "utf8");
+    const shown = [...doc.matchAll(/^```\w+ scaffold=(\S+)\n([\s\S]*?)^```$/gm)].map((m) => [m[1]!, m[2]!] as const);
+    expect(shown.map(([path]) => path)).toEqual(["plugin.json", "assembly/index.ts", "test/plugin.test.ts"]);
+    for (const [path, text] of shown) expect(text, path).toBe(await readFile(join(project, path), "utf8"));
   });
 
   it("npm test (build, then vitest through the harness in the sandbox) and npm run build pass at once", async () => {

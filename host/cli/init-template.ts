@@ -41,6 +41,7 @@ export function templateFiles({ name, sdk }: TemplateInput): Record<string, stri
 // "shards" map keeps only the hosts tagged <tag>=<shard>; any other request keeps every host.
 
 import { ConfigReader, Configured, Handler, Hosts, register, Request, Result, RouterFactory } from "${PACKAGE_NAME}/sdk/assembly";
+// The ABI exports (sy_*) the host calls. Every plugin entry file has this line.
 export * from "${PACKAGE_NAME}/sdk/assembly/abi/exports";
 
 class PinHandler extends Handler {
@@ -49,25 +50,28 @@ class PinHandler extends Handler {
   }
 
   route(request: Request, hosts: Hosts, result: Result): void {
-    const tenant = request.header(this.header);
+    const tenant = request.header(this.header); // case-insensitive; null when absent
     if (tenant === null || !this.shards.has(tenant)) return; // no decision: every offered host is kept
     const shard = this.shards.get(tenant);
-    result.keepTagged(this.tag, shard);
+    result.keepTagged(this.tag, shard); // O(1): the answer names the table's group of those hosts
     result.setMetadata("shard", shard);
   }
 }
 
 class PinFactory extends RouterFactory {
+  // lowercase [a-z0-9._-], unique among plugins
   name(): string {
     return ${JSON.stringify(name)};
   }
+  // order(): i32 { return 15; } // smaller runs first (default 0); ties broken by name
 
   configure(config: string): Configured {
     const c = ConfigReader.parse(config);
     c.allowOnly(["header", "tag", "shards"]);
     const header = c.requireString("header").toLowerCase();
     const tag = c.optionalString("tag", "shard");
-    const shards = c.requireStringMap("shards");
+    const shards = c.requireStringMap("shards"); // {"acme": "s1", …} as a Map
+    // e.g. config field "shards": required, expected an object of strings
     if (!c.ok) return Configured.reject(c.error);
     // The host writes into each request the headers this config reads, not only plugin.json's.
     return Configured.ok(new PinHandler(header, tag, shards)).readingHeaders([header]);
