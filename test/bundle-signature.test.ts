@@ -4,7 +4,7 @@
 // refused. In a running host the refused upgrade leaves the signed version serving.
 
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -86,6 +86,21 @@ describe("switchyard keygen / sign and the bundle check", () => {
     const dir = await copyOfDeny("malformed");
     await writeFile(join(dir, "signature.json"), '{"keyId": 1}');
     await expect(loadBundle(dir, { signatures: policy })).rejects.toMatchObject({ code: "E_BUNDLE_SIGNATURE", message: expect.stringContaining('expected {"keyId": string, "algorithm": "ed25519"') });
+  });
+
+  it("a signature.json that is a symbolic link, or not JSON, is refused without a byte of it in the message", async () => {
+    const secret = join(root, "secret-token");
+    await writeFile(secret, "s3cret-admin-token");
+    const linked = await copyOfDeny("linked-signature");
+    await symlink(secret, join(linked, "signature.json"));
+    const refusal = await loadBundle(linked, { signatures: policy }).catch((e: unknown) => e as Error & { code: string });
+    expect(refusal).toMatchObject({ code: "E_BUNDLE_FILE_TYPE", message: expect.stringContaining("signature.json is a symbolic link") });
+    expect(refusal.message).not.toContain("s3cret");
+    const garbled = await copyOfDeny("garbled-signature");
+    await writeFile(join(garbled, "signature.json"), "s3cret-admin-token");
+    const bad = await loadBundle(garbled, { signatures: policy }).catch((e: unknown) => e as Error & { code: string });
+    expect(bad).toMatchObject({ code: "E_BUNDLE_SIGNATURE", message: expect.stringContaining("signature.json is not JSON (18 bytes)") });
+    expect(bad.message).not.toContain("s3cret");
   });
 
   it("a trusted key file that is not a public key is E_SIGNATURE_KEY naming the file", () => {

@@ -4,12 +4,13 @@
 // built it; a signature says that too.
 
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readBundleFile, type FileLimit } from "./bundle-files.js";
 import { BundleError, SwitchyardError } from "./errors.js";
 
 export const SIGNATURE_FILE = "signature.json";
+// A signature.json of sign's is about 150 bytes; 4 KiB leaves room and bounds what a hostile one makes us read.
+const SIGNATURE_LIMIT: FileLimit = { bytes: 4096, name: "the signature file limit", code: "E_BUNDLE_SIGNATURE" };
 const DOMAIN = "switchyard-bundle-signature-v1";
 
 export interface SignaturePolicy {
@@ -68,19 +69,21 @@ export function loadSignaturePolicy(settings: { readonly trustedKeys: readonly s
  */
 export async function verifyBundleSignature(dir: string, bundle: string, metadataBytes: Uint8Array, wasmBytes: Uint8Array, policy: SignaturePolicy | undefined): Promise<void> {
   if (policy === undefined) return;
-  let text: string;
+  // Read as the bundle's other files are (host/plugin/bundle-files.ts): bounded, never through a symbolic link.
+  let bytes: Buffer;
   try {
-    text = await readFile(join(dir, SIGNATURE_FILE), "utf8");
+    bytes = await readBundleFile(dir, SIGNATURE_FILE, SIGNATURE_LIMIT, bundle, "E_BUNDLE_SIGNATURE");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new BundleError("E_BUNDLE_SIGNATURE", bundle, `cannot read ${SIGNATURE_FILE}: ${(err as Error).message}`);
+    if (!(err instanceof BundleError && err.code === "E_BUNDLE_SIGNATURE" && err.incomplete)) throw err;
     if (policy.required) throw new BundleError("E_BUNDLE_UNSIGNED", bundle, `no ${SIGNATURE_FILE}, and this host requires signed bundles (switchyard.signatures.required); sign it with switchyard sign`);
     return;
   }
   let sig: { keyId?: unknown; algorithm?: unknown; signature?: unknown };
   try {
-    sig = JSON.parse(text) as typeof sig;
-  } catch (err) {
-    throw new BundleError("E_BUNDLE_SIGNATURE", bundle, `${SIGNATURE_FILE} is not JSON: ${(err as Error).message}`);
+    sig = JSON.parse(bytes.toString("utf8")) as typeof sig;
+  } catch {
+    // Not the parser's message: V8's quotes the text, and a file of unknown origin is never quoted in a log.
+    throw new BundleError("E_BUNDLE_SIGNATURE", bundle, `${SIGNATURE_FILE} is not JSON (${bytes.length} bytes)`);
   }
   if (typeof sig !== "object" || sig === null || typeof sig.keyId !== "string" || sig.algorithm !== "ed25519" || typeof sig.signature !== "string") {
     throw new BundleError("E_BUNDLE_SIGNATURE", bundle, `${SIGNATURE_FILE}: expected {"keyId": string, "algorithm": "ed25519", "signature": base64}`);
