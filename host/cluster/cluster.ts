@@ -3,7 +3,8 @@
 
 import { validateClusterSettings, type ClusterConfig, type ClusterSettings } from "./cluster-config.js";
 import { ClusterClosedError, ClusterConfigError } from "./errors.js";
-import { sameSpec, validateHostSpecs } from "./host-spec.js";
+import { setImmediate } from "node:timers/promises";
+import { HOST_SLICE, isValidatedHostList, sameSpec, validateHostSpecs, validateHostSpecsInSlices } from "./host-spec.js";
 import { MutableHost, type HostSubscriber } from "./host.js";
 import { createBalancer } from "./lb/index.js";
 import { Listeners, type ErrorSink } from "./listeners.js";
@@ -104,8 +105,30 @@ export class Cluster implements HostSubscriber {
    */
   update(specs: readonly HostSpec[]): ClusterSnapshot {
     this.assertOpen();
-    const validated = validateHostSpecs(this.name, specs);
+    const validated = isValidatedHostList(specs) ? specs : validateHostSpecs(this.name, specs);
     this.swap(this.state.settings, this.state.balancer, validated);
+    return this.state.snapshot;
+  }
+
+  /**
+   * update, without stalling the event loop on a long list: validates and builds the new host list aside in
+   * slices of HOST_SLICE specs, yielding between them, then swaps it in in one step. Requests routed
+   * meanwhile see the old snapshot whole. Callers apply concurrent updates one after the other (host/server/
+   * host.ts clusterExclusive); should a synchronous update land meanwhile, the build is redone at the swap.
+   */
+  async updateInSlices(specs: readonly HostSpec[]): Promise<ClusterSnapshot> {
+    this.assertOpen();
+    const validated = isValidatedHostList(specs) ? specs : await validateHostSpecsInSlices(this.name, specs);
+    const base = this.state;
+    if (sameSpecs(base.specs, validated)) return this.snapshot();
+    const built: Built = { hosts: [], byAddress: new Map(), reused: [] };
+    for (let from = 0; from < validated.length; from += HOST_SLICE) {
+      if (from > 0) await setImmediate();
+      buildHosts(base.byAddress, validated, from, Math.min(validated.length, from + HOST_SLICE), built);
+    }
+    this.assertOpen();
+    if (this.state.specs !== base.specs) this.swap(this.state.settings, this.state.balancer, validated);
+    else this.commit(this.state.settings, this.state.balancer, validated, built);
     return this.state.snapshot;
   }
 
@@ -171,16 +194,15 @@ export class Cluster implements HostSubscriber {
       return;
     }
     // Build aside: nothing below touches live state until the assignment to this.state.
-    const byAddress = new Map<string, MutableHost>();
-    const hosts: MutableHost[] = [];
-    const reused: Array<[MutableHost, HostSpec]> = [];
-    for (const spec of specs) {
-      const kept = old.byAddress.get(spec.address);
-      const host = kept ?? new MutableHost(spec);
-      if (kept !== undefined && kept.currentSpec !== spec) reused.push([kept, spec]);
-      hosts.push(host);
-      byAddress.set(spec.address, host);
-    }
+    const built: Built = { hosts: [], byAddress: new Map(), reused: [] };
+    buildHosts(old.byAddress, specs, 0, specs.length, built);
+    this.commit(settings, balancer, specs, built);
+  }
+
+  /** Swaps in a host list built aside from the current one's hosts (buildHosts over this.state.byAddress). */
+  private commit(settings: ClusterSettings, balancer: Balancer, specs: readonly HostSpec[], built: Built): void {
+    const old = this.state;
+    const { hosts, byAddress, reused } = built;
     const removed: MutableHost[] = [];
     for (const h of old.snapshot.hosts as readonly MutableHost[]) if (byAddress.get(h.address) !== h) removed.push(h);
     const snapshot = makeSnapshot(settings.name, old.snapshot.version + 1, Object.freeze(hosts));
@@ -201,6 +223,24 @@ export class Cluster implements HostSubscriber {
 
   private assertOpen(): void {
     if (this.closed) throw new ClusterClosedError(this.name);
+  }
+}
+
+/** A host list being built aside: hosts that stay keep their object (and its live state). */
+interface Built {
+  readonly hosts: MutableHost[];
+  readonly byAddress: Map<string, MutableHost>;
+  readonly reused: Array<[MutableHost, HostSpec]>;
+}
+
+function buildHosts(current: ReadonlyMap<string, MutableHost>, specs: readonly HostSpec[], from: number, to: number, into: Built): void {
+  for (let i = from; i < to; i++) {
+    const spec = specs[i]!;
+    const kept = current.get(spec.address);
+    const host = kept ?? new MutableHost(spec);
+    if (kept !== undefined && kept.currentSpec !== spec) into.reused.push([kept, spec]);
+    into.hosts.push(host);
+    into.byAddress.set(spec.address, host);
   }
 }
 

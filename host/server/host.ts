@@ -11,7 +11,7 @@ import pino, { type Logger } from "pino";
 import { ClusterManager } from "../cluster/cluster-manager.js";
 import { systemClock, type Clock } from "../cluster/clock.js";
 import { OutlierDetector } from "../cluster/outlier.js";
-import { validateHostSpecs } from "../cluster/host-spec.js";
+import { validateHostSpecsInSlices } from "../cluster/host-spec.js";
 import type { ClusterConfig as ClusterSettingsInput } from "../cluster/cluster-config.js";
 import type { HostSpec, RandomSource } from "../cluster/types.js";
 import type { ClusterConfig, Config, RouteAction } from "../config/types.js";
@@ -359,7 +359,7 @@ export class SwitchyardHost {
       const cluster = this.clusters.get(name);
       if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND" });
       if (this.hostsVersion(name) >= version) return false;
-      cluster.update(validateHostSpecs(name, normalizeHostList(hosts)));
+      await cluster.updateInSlices(await validateHostSpecsInSlices(name, normalizeHostList(hosts)));
       this.clusterVersions.set(name, version);
       return true;
     });
@@ -376,11 +376,13 @@ export class SwitchyardHost {
         this.clusterExclusive(name, async () => {
           const cluster = this.clusters.get(name);
           if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND", status: 404 });
-          // Validated in full before anything changes; persisted before it is swapped in.
-          const specs = validateHostSpecs(name, normalizeHostList(hosts));
+          // Validated in full before anything changes; persisted before it is swapped in. Both the check and
+          // the build go in slices with event-loop turns between them, so that a long list does not stall
+          // requests; clusterExclusive keeps concurrent updates in order.
+          const specs = await validateHostSpecsInSlices(name, normalizeHostList(hosts));
           const version = this.hostsVersion(name) + 1;
           await this.store?.saveClusterHosts(name, version, specs);
-          cluster.update(specs);
+          await cluster.updateInSlices(specs);
           this.clusterVersions.set(name, version);
           this.log.info({ cluster: name, hosts: specs.length, version, event: "hosts-updated" }, "cluster hosts replaced");
           return { version, hosts: specs };
