@@ -19,3 +19,6 @@ export const systemClock: Clock = {
   },
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
+
+/** The process clock in wall-clock ms (Date.now), for code that compares with file modification times. */
+export const wallClock: Clock = { ...systemClock, now: () => Date.now() };

@@ -11,7 +11,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { Clock, TimerHandle } from "../cluster/clock.js";
+import { wallClock, type Clock, type TimerHandle } from "../cluster/clock.js";
 import { loadBundle, readMetadataJson, type Bundle } from "./bundle.js";
 import { resolveNames, type Candidate } from "./bundle-names.js";
 import { BundleError } from "./errors.js";
@@ -81,16 +81,6 @@ interface Attempt {
   readonly sig: string;
   readonly state: "refused" | "incomplete";
 }
-
-const wallClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 export class BundleWatcher {
   private folders = new Map<string, Folder>();
