@@ -193,11 +193,11 @@ describe("cluster host list", () => {
 });
 
 describe("Cluster.updateInSlices (a long host list without stalling the event loop)", () => {
-  const many = (n: number, port: number): HostSpec[] => Array.from({ length: n }, (_, i) => h(`10.1.${(i >> 8) & 255}.${i & 255}:${port}`));
+  const many = (n: number, port: number): HostSpec[] => Array.from({ length: n }, (_, i) => h(`127.1.${(i >> 8) & 255}.${i & 255}:${port}`));
 
   it("yields to the event loop between slices, then swaps in one step; hosts that stay keep their object", async () => {
-    const c = new Cluster({ name: "big", hosts: [h("10.1.0.0:80")] });
-    const kept = c.host("10.1.0.0:80");
+    const c = new Cluster({ name: "big", hosts: [h("127.1.0.0:80")] });
+    const kept = c.host("127.1.0.0:80");
     const seen: number[] = [];
     let turns = 0;
     let stop = false;
@@ -214,14 +214,14 @@ describe("Cluster.updateInSlices (a long host list without stalling the event lo
     expect(new Set(seen)).toEqual(new Set([1])); // never a half-built list
     expect(snap.version).toBe(2);
     expect(snap.hosts).toHaveLength(10_000);
-    expect(c.host("10.1.0.0:80")).toBe(kept);
+    expect(c.host("127.1.0.0:80")).toBe(kept);
   });
 
   it("a bad spec deep in the list refuses it whole, naming its index, and changes nothing", async () => {
-    const c = new Cluster({ name: "big", hosts: [h("10.0.0.1:80")] });
+    const c = new Cluster({ name: "big", hosts: [h("127.0.0.1:80")] });
     const before = c.snapshot();
     const list: unknown[] = many(9_000, 80);
-    list[8_500] = { address: "10.9.9.9:0", weight: 1, tags: {} };
+    list[8_500] = { address: "127.0.0.1:0", weight: 1, tags: {} };
     const err = await c.updateInSlices(list as HostSpec[]).then(() => null, (e: unknown) => e as ClusterError & { index?: number });
     expect(err).toBeInstanceOf(ClusterError);
     expect(err!.index).toBe(8_500);
@@ -230,9 +230,9 @@ describe("Cluster.updateInSlices (a long host list without stalling the event lo
   });
 
   it("a synchronous update landing while the list is built is not interleaved: the sliced list is rebuilt over it and swapped in whole (callers order updates: host/server/host.ts clusterExclusive)", async () => {
-    const c = new Cluster({ name: "big", hosts: [h("10.0.0.1:80")] });
+    const c = new Cluster({ name: "big", hosts: [h("127.0.0.1:80")] });
     const pending = c.updateInSlices(many(6_000, 81));
-    c.update([h("10.0.0.2:80")]); // lands during the slices
+    c.update([h("127.0.0.2:80")]); // lands during the slices
     const snap = await pending;
     expect(snap.hosts).toHaveLength(6_000);
     expect(snap.hosts.every((x) => x.address.endsWith(":81"))).toBe(true);

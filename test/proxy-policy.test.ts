@@ -113,7 +113,7 @@ describe("errors", () => {
     [new ForwardPolicyError("routes[0].retry", "must be an object"), "E_FORWARD_POLICY_INVALID", 0],
     [new NoHostError(0), "E_NO_HOST", 503],
     [new UpstreamConnectError("10.0.0.1:80", { cause }), "E_UPSTREAM_CONNECT", 503],
-    [new UpstreamTlsError("10.0.0.1:443", { cause: Object.assign(new Error("unable to verify the first certificate"), { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" }) }), "E_UPSTREAM_TLS", 503],
+    [new UpstreamTlsError("127.0.0.1:443", { cause: Object.assign(new Error("unable to verify the first certificate"), { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" }) }), "E_UPSTREAM_TLS", 503],
     [new UpstreamResetError("10.0.0.1:80", false), "E_UPSTREAM_RESET", 502],
     [new UpstreamResetError("10.0.0.1:80", true), "E_UPSTREAM_RESET", 0],
     [new UpstreamTimeoutError("10.0.0.1:80", 100), "E_UPSTREAM_TIMEOUT", 504],

@@ -84,15 +84,15 @@ register(new PinFactory());
 import { loadBundle } from "${PACKAGE_NAME}/harness";
 
 const hosts = [
-  { address: "10.0.0.1:80", weight: 1, tags: { shard: "s1" } },
-  { address: "10.0.0.2:80", weight: 1, tags: { shard: "s2" } },
+  { address: "127.0.0.1:8081", weight: 1, tags: { shard: "s1" } },
+  { address: "127.0.0.1:8082", weight: 1, tags: { shard: "s2" } },
 ];
 
 describe(${JSON.stringify(name)}, () => {
   it("pins a known tenant to its shard and leaves others alone", async () => {
     // Runs in the host's sandbox, configured with plugin.json's defaultConfig (npm test builds bundle/ first).
     const p = await loadBundle("bundle");
-    expect(p.route({ headers: { "x-tenant": "acme" } }, hosts)).toMatchObject({ verdict: "accept", keptAddresses: ["10.0.0.1:80"], metadata: { shard: "s1" } });
+    expect(p.route({ headers: { "x-tenant": "acme" } }, hosts)).toMatchObject({ verdict: "accept", keptAddresses: ["127.0.0.1:8081"], metadata: { shard: "s1" } });
     expect(p.route({ headers: { "x-tenant": "initech" } }, hosts).kept).toEqual([0, 1]);
     expect(p.route({}, hosts).kept).toEqual([0, 1]);
   });
@@ -101,7 +101,7 @@ describe(${JSON.stringify(name)}, () => {
     const p = await loadBundle("bundle");
     expect(p.configure('{"header":"x-org","shards":{"globex":"s2"}}')).toEqual({ ok: true });
     expect(p.headers).toEqual(["x-org"]);
-    expect(p.route({ headers: { "x-org": "globex" } }, hosts).keptAddresses).toEqual(["10.0.0.2:80"]);
+    expect(p.route({ headers: { "x-org": "globex" } }, hosts).keptAddresses).toEqual(["127.0.0.1:8082"]);
   });
 
   it("rejects a config without shards, naming the field", async () => {
