@@ -93,6 +93,11 @@ export class Cluster implements HostSubscriber {
     return this.state.snapshot;
   }
 
+  /** The host list as last given (validated and frozen), for comparing a new list with it. */
+  get specs(): readonly HostSpec[] {
+    return this.state.specs;
+  }
+
   /** The host of the current list with this exact address. */
   host(address: string): MutableHost | undefined {
     return this.state.byAddress.get(address);
@@ -244,7 +249,8 @@ function buildHosts(current: ReadonlyMap<string, MutableHost>, specs: readonly H
   }
 }
 
-function sameSpecs(a: readonly HostSpec[], b: readonly HostSpec[]): boolean {
+/** Whether two validated host lists say the same thing, host by host in order. */
+export function sameSpecs(a: readonly HostSpec[], b: readonly HostSpec[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!sameSpec(a[i]!, b[i]!)) return false;

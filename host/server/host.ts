@@ -21,6 +21,8 @@ import { readTags } from "../config/metadata.js";
 import { AdminToken } from "../admin/auth.js";
 import { adminExposure } from "../admin/exposure.js";
 import { AdminServer, type Broadcaster, type ClusterAdmin } from "../admin/server.js";
+import { parseJsonBody } from "../admin/http.js";
+import { sameSpecs } from "../cluster/cluster.js";
 import { ConfigPusher } from "../plugin/push.js";
 import { PluginRegistry } from "../plugin/registry.js";
 import { BundleWatcher, type ScanResult } from "../plugin/watcher.js";
@@ -372,22 +374,48 @@ export class SwitchyardHost {
           const s = this.clusters.snapshot(name);
           return { name, version: s.version, hostsVersion: this.hostsVersion(name), hosts: s.hosts.map((h) => ({ address: h.address, weight: h.weight, healthy: h.healthy, status: h.status, pending: h.pending, tags: h.tags })) };
         }),
-      replaceHosts: (name, hosts) =>
-        this.clusterExclusive(name, async () => {
-          const cluster = this.clusters.get(name);
-          if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND", status: 404 });
-          // Validated in full before anything changes; persisted before it is swapped in. Both the check and
-          // the build go in slices with event-loop turns between them, so that a long list does not stall
-          // requests; clusterExclusive keeps concurrent updates in order.
-          const specs = await validateHostSpecsInSlices(name, normalizeHostList(hosts));
-          const version = this.hostsVersion(name) + 1;
-          await this.store?.saveClusterHosts(name, version, specs);
-          await cluster.updateInSlices(specs);
-          this.clusterVersions.set(name, version);
-          this.log.info({ cluster: name, hosts: specs.length, version, event: "hosts-updated" }, "cluster hosts replaced");
-          return { version, hosts: specs };
-        }),
+      replaceHosts: (name, hosts) => this.replaceHosts(name, hosts, false),
     };
+  }
+
+  /**
+   * PUT /clusters/<name>/hosts, and a host list from a config source. Validated in full before anything
+   * changes; persisted before it is swapped in. Both the check and the build go in slices with event-loop turns
+   * between them, so that a long list does not stall requests; clusterExclusive keeps concurrent updates in
+   * order. `unlessSame`: a list equal to the one serving keeps its version (a source listing again at start).
+   */
+  private replaceHosts(name: string, hosts: unknown, unlessSame: boolean): Promise<{ version: number; hosts: readonly HostSpec[]; changed: boolean }> {
+    return this.clusterExclusive(name, async () => {
+      const cluster = this.clusters.get(name);
+      if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND", status: 404 });
+      const specs = await validateHostSpecsInSlices(name, normalizeHostList(hosts));
+      if (unlessSame && sameSpecs(cluster.specs, specs)) return { version: this.hostsVersion(name), hosts: specs, changed: false };
+      const version = this.hostsVersion(name) + 1;
+      await this.store?.saveClusterHosts(name, version, specs);
+      await cluster.updateInSlices(specs);
+      this.clusterVersions.set(name, version);
+      this.log.info({ cluster: name, hosts: specs.length, version, event: "hosts-updated" }, "cluster hosts replaced");
+      return { version, hosts: specs, changed: true };
+    });
+  }
+
+  /**
+   * A host list from a config source (host/fleet/etcd-source.ts), as the text of a PUT /clusters/<name>/hosts
+   * body: parsed and validated by that PUT's own code, then sent to every worker as that PUT does.
+   */
+  async hostsFromSource(name: string, text: string): Promise<{ version: number; hosts: number }> {
+    let hosts: unknown;
+    try {
+      hosts = parseJsonBody(text, "the host list");
+    } catch (err) {
+      throw Object.assign(new Error((err as Error).message), { code: "E_HOSTS_NOT_JSON" });
+    }
+    const r = await this.replaceHosts(name, hosts, true);
+    if (r.changed) {
+      const spread = await this.opts.broadcast?.clusterHosts(name, r.version, r.hosts);
+      if (spread !== undefined && spread.failed.length > 0) this.log.warn({ cluster: name, version: r.version, failedWorkers: spread.failed }, "host list accepted; some workers failed to apply it");
+    }
+    return { version: r.version, hosts: r.hosts.length };
   }
 
   /**
