@@ -66,6 +66,10 @@ export class ListenerServer {
       handler(r, s);
     });
     h2.on("session", (session: ServerHttp2Session) => guardResets(session, lim.maxStreamResetsPerSecond, streamReset, () => closed("http2_rapid_reset")));
+    h2.on("sessionError", (err: NodeJS.ErrnoException) => {
+      const reason = protocolClose(err);
+      if (reason !== null) closed(reason);
+    });
     // An idle HTTP/2 connection is closed as an idle keep-alive one is.
     h2.on("session", (session: ServerHttp2Session) => {
       session.setTimeout(l.limits.idleTimeoutMs, () => {
@@ -173,6 +177,20 @@ function guardResets(session: ServerHttp2Session, perSecond: number, reset: () =
       }
     });
   });
+}
+
+/**
+ * Why nghttp2 ended a connection itself, or null for a connection that merely broke (a reset, EPIPE). nghttp2
+ * bounds the CONTINUATION frames of one header block (the CONTINUATION flood of CVE-2024-27316 and kin: an
+ * endless header block that a server would buffer) and the frames a client makes the proxy answer without
+ * reading the answers (SETTINGS and PING floods); either ends the session with an ERR_HTTP2_ERROR whose errno
+ * is nghttp2's code (nghttp2.h: NGHTTP2_ERR_TOO_MANY_CONTINUATIONS -905, NGHTTP2_ERR_FLOODED -904).
+ */
+function protocolClose(err: NodeJS.ErrnoException): ListenerClose | null {
+  if (err.code !== "ERR_HTTP2_ERROR") return null;
+  if (err.errno === -905) return "http2_continuation_flood";
+  if (err.errno === -904) return "http2_flood";
+  return "http2_protocol_error";
 }
 
 function countHandshakeFailures(server: TlsServer | HttpsServer, closed: (reason: ListenerClose) => void): void {
