@@ -11,6 +11,8 @@ import pino, { type Logger } from "pino";
 import { ClusterManager } from "../cluster/cluster-manager.js";
 import { systemClock, type Clock } from "../cluster/clock.js";
 import { OutlierDetector } from "../cluster/outlier.js";
+import type { ActiveHealthChecker } from "../cluster/health-check.js";
+import { startHealthChecks } from "./health-checks.js";
 import { validateHostSpecsInSlices } from "../cluster/host-spec.js";
 import type { ClusterConfig as ClusterSettingsInput } from "../cluster/cluster-config.js";
 import type { HostSpec, RandomSource } from "../cluster/types.js";
@@ -74,7 +76,7 @@ export interface HostOptions {
   readonly workerHeader?: string;
   /** Reads of the admin API that the primary answers from its workers (GET /workers). */
   readonly workers?: () => Promise<unknown>;
-  /** Timers of outlier detection (systemClock). */
+  /** Timers of outlier detection and health checks (systemClock). */
   readonly clock?: Clock;
   /** Poll period and debounce of the TLS listeners' certificate files (defaults 1 s and 200 ms). */
   readonly certificateTiming?: ReloadTiming;
@@ -137,7 +139,8 @@ export async function loadTransports(config: Config): Promise<Map<string, Upstre
 /**
  * Events for observers (metrics): "request" (RequestEvent), "plugin-failed" (plugin, PluginFailure),
  * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin), "bundle-refused" (Refusal),
- * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome).
+ * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome), "health-check"
+ * (cluster, host, ProbeResult), "health-changed" (cluster, host, healthy, ProbeResult).
  */
 export class SwitchyardHost {
   readonly events = new EventEmitter();
@@ -161,6 +164,8 @@ export class SwitchyardHost {
   private readonly clusterQueues = new Map<string, Promise<unknown>>();
   /** The outlier detector of each cluster whose config has outlier_detection. */
   private readonly outliers = new Map<string, OutlierDetector>();
+  /** The active health checker of each cluster whose config has health_check (per process, as outliers). */
+  private healthCheckers = new Map<string, ActiveHealthChecker>();
 
   constructor(private readonly opts: HostOptions) {
     tuneEngine();
@@ -252,6 +257,10 @@ export class SwitchyardHost {
     }
 
     const transports = this.opts.listen === false ? new Map<string, UpstreamTransport>() : await loadTransports(config);
+    // The primary of --workers N routes nothing: its workers check the hosts they route to.
+    if (this.opts.listen !== false) {
+      this.healthCheckers = startHealthChecks(config, { clusters: this.clusters, transports, clock: this.opts.clock ?? systemClock, random: this.opts.random ?? Math.random, log: this.log, events: this.events });
+    }
     const forwarder = new Forwarder({ pools: this.pools, logger: this.log.child({ component: "access" }) });
     for (const l of this.opts.listen === false ? [] : config.listeners) {
       const pipeline = new Pipeline(buildRouting(config, l.routerConfigName, transports, l.upstreamProtocol), {
@@ -323,6 +332,11 @@ export class SwitchyardHost {
   /** The outlier detector of a cluster configured with outlier_detection (admin, tests). */
   outlierDetector(cluster: string): OutlierDetector | undefined {
     return this.outliers.get(cluster);
+  }
+
+  /** The active health checker of a cluster configured with health_check (tests). */
+  healthChecker(cluster: string): ActiveHealthChecker | undefined {
+    return this.healthCheckers.get(cluster);
   }
 
   private startOutlierDetection(config: Config): void {
@@ -445,6 +459,8 @@ export class SwitchyardHost {
     await this.admin?.close();
     for (const o of this.outliers.values()) o.close();
     this.outliers.clear();
+    for (const h of this.healthCheckers.values()) h.close();
+    this.healthCheckers.clear();
     await this.pools.close();
   }
 }
