@@ -170,7 +170,7 @@ export class Cluster implements HostSubscriber {
     if (this.closed) return;
     this.closed = true;
     const hosts = this.state.snapshot.hosts;
-    for (const h of hosts) (h as MutableHost).subscribe(null);
+    for (const h of hosts) (h as MutableHost).retire();
     if (hosts.length > 0) this.removedListeners.emit(hosts);
   }
 
@@ -214,7 +214,7 @@ export class Cluster implements HostSubscriber {
 
     // Swap.
     for (const [host, spec] of reused) host.applySpec(spec);
-    for (const h of removed) h.subscribe(null);
+    for (const h of removed) h.retire();
     for (const h of hosts) h.subscribe(this);
     this.state = { settings, balancer, snapshot, specs, byAddress };
 

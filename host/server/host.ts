@@ -174,8 +174,14 @@ export class SwitchyardHost {
     this.requiredPlugins = requiredPlugins(config);
     this.clusters = new ClusterManager({ random: opts.random ?? Math.random });
     this.pools = new PoolRegistry();
+    // A host that left its cluster, from any source (config, admin, etcd, DNS): its pool takes no new request
+    // and closes once the requests in flight on it finish (PoolRegistry.release). Not while another cluster
+    // still has that address: the pool is keyed by address and serves it too.
     this.clusters.onHostsRemoved((_cluster, hosts) => {
-      for (const h of hosts) void this.pools.release(h.address);
+      for (const h of hosts) {
+        if (this.clusters.names().some((n) => this.clusters.get(n)?.host(h.address) !== undefined)) continue;
+        void this.pools.release(h.address);
+      }
     });
     const stateDir = opts.stateDir !== undefined ? opts.stateDir : config.switchyard.stateDir;
     this.store = stateDir ? new StateStore(stateDir, undefined, opts.persist === false) : null;
