@@ -65,7 +65,7 @@ export const CONFIG_SCHEMA = {
     filterChain: { type: "object", required: ["filters"], properties: { filters: { type: "array", items: ref("filter") }, tls_context: ref("tlsContext") } },
     tlsContext: {
       type: "object",
-      description: 'MOSN\'s tls_context. cert_chain, private_key, ca_cert: a PEM (a value containing "-----BEGIN") or a file path. On a listener: cert_chain and private_key are served. On a cluster: ca_cert (default: Node\'s public CAs), an optional client certificate, server_name (SNI; default the host\'s hostname or address), insecure_skip.',
+      description: 'MOSN\'s tls_context. cert_chain, private_key, ca_cert: a PEM (a value containing "-----BEGIN") or a file path. On a listener: cert_chain and private_key are served; verify_client asks for a client certificate that chains to ca_cert, require_client_cert alone for any. On a cluster: ca_cert (default: Node\'s public CAs), an optional client certificate, server_name (SNI; default the host\'s hostname or address), insecure_skip.',
       properties: {
         status: { type: "boolean", default: false },
         cert_chain: nonEmpty,
@@ -73,8 +73,8 @@ export const CONFIG_SCHEMA = {
         ca_cert: nonEmpty,
         server_name: nonEmpty,
         insecure_skip: { type: "boolean", default: false },
-        verify_client: { type: "boolean", const: false },
-        require_client_cert: { type: "boolean", const: false },
+        verify_client: { type: "boolean", default: false },
+        require_client_cert: { type: "boolean", default: false },
       },
     },
     filter: {

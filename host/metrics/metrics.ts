@@ -193,7 +193,7 @@ export class SwitchyardMetrics {
 
     const listenerCloses = new Counter({
       name: `${p}listener_connections_closed_total`,
-      help: "Client connections a listener closed itself: header_timeout, request_timeout, idle_timeout, connection_limit, connect_refused, tls_handshake_failed, http2_rapid_reset, http2_continuation_flood, http2_flood, http2_protocol_error.",
+      help: "Client connections a listener closed itself: header_timeout, request_timeout, idle_timeout, connection_limit, connect_refused, tls_handshake_failed, tls_client_certificate_missing, http2_rapid_reset, http2_continuation_flood, http2_flood, http2_protocol_error.",
       labelNames: ["listener", "reason"], registers,
     });
     const onListenerClosed = (listener: string, reason: string) => listenerCloses.labels(listener, reason).inc();

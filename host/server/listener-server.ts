@@ -46,9 +46,12 @@ export class ListenerServer {
       const raw = credentials === null
         ? createHttpServer(timeouts, handler)
         // A client that never finishes its handshake is held no longer than one that never finishes its head.
-        : createHttpsServer({ ...timeouts, cert: credentials.cert, key: credentials.key, handshakeTimeout: l.limits.headerTimeoutMs }, handler);
+        : createHttpsServer({ ...timeouts, cert: credentials.cert, key: credentials.key, ...clientCertificates(l, credentials), handshakeTimeout: l.limits.headerTimeoutMs }, handler);
       guardListener(raw, l.limits, closed);
-      if (credentials !== null) countHandshakeFailures(raw as HttpsServer, closed);
+      if (credentials !== null) {
+        countHandshakeFailures(raw as HttpsServer, closed);
+        if (l.tls?.clientAuth === "require") raw.prependListener("secureConnection", (socket: TLSSocket) => requireCertificate(socket, closed));
+      }
       return new ListenerServer(raw, credentials !== null, raw, null);
     }
 
@@ -92,9 +95,11 @@ export class ListenerServer {
       raw = createTlsServer({
         cert: credentials.cert,
         key: credentials.key,
+        ...clientCertificates(l, credentials),
         handshakeTimeout: l.limits.headerTimeoutMs,
         ALPNProtocols: protocol === "auto" ? ["h2", "http/1.1"] : ["h2"],
       }, (socket: TLSSocket) => {
+        if (l.tls?.clientAuth === "require" && !requireCertificate(socket, closed)) return;
         if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
         else toH1(socket);
       });
@@ -124,7 +129,7 @@ export class ListenerServer {
 
   /** Serves `c` to every handshake from now on; connections already open keep theirs. */
   setCredentials(c: ServerCredentials): void {
-    (this.raw as TlsServer).setSecureContext({ cert: c.cert, key: c.key });
+    (this.raw as TlsServer).setSecureContext({ cert: c.cert, key: c.key, ...(c.ca !== null ? { ca: c.ca } : {}) });
   }
 
   address(): AddressInfo | null {
@@ -191,6 +196,26 @@ function protocolClose(err: NodeJS.ErrnoException): ListenerClose | null {
   if (err.errno === -905) return "http2_continuation_flood";
   if (err.errno === -904) return "http2_flood";
   return "http2_protocol_error";
+}
+
+/**
+ * node:tls options for the listener's client certificates (host/config/tls.ts ClientAuth): "verify" asks for
+ * one and fails the handshake unless it chains to ca_cert; "require" asks for one and takes any, the check that
+ * one came being requireCertificate's.
+ */
+function clientCertificates(l: ListenerConfig, c: ServerCredentials): { requestCert?: boolean; rejectUnauthorized?: boolean; ca?: string } {
+  const auth = l.tls?.clientAuth ?? "none";
+  if (auth === "none") return {};
+  return { requestCert: true, rejectUnauthorized: auth === "verify", ...(c.ca !== null ? { ca: c.ca } : {}) };
+}
+
+/** require_client_cert: a client that completed the handshake without a certificate is closed, and counted. */
+function requireCertificate(socket: TLSSocket, closed: (reason: ListenerClose) => void): boolean {
+  const cert = socket.getPeerCertificate();
+  if (cert !== null && Object.keys(cert).length > 0) return true;
+  closed("tls_client_certificate_missing");
+  socket.destroy();
+  return false;
 }
 
 function countHandshakeFailures(server: TlsServer | HttpsServer, closed: (reason: ListenerClose) => void): void {
