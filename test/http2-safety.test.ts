@@ -32,14 +32,14 @@ afterEach(async () => {
   ups = undefined;
 });
 
-async function start(http2Limits?: object): Promise<RunningSwitchyard> {
-  ups = await startUpstreams(1, { delayMs: 50 });
+async function start(http2Limits?: object, timeouts: object = {}, delayMs = 50): Promise<RunningSwitchyard> {
+  ups = await startUpstreams(1, { delayMs });
   const config = mosnConfig({
     clusters: [{ name: "c", hosts: ups.addresses }],
     virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", timeout: "5s" } }])],
     proxy: { downstream_protocol: "Http2" },
   }) as { servers: { listeners: Record<string, unknown>[] }[] };
-  if (http2Limits) config.servers[0]!.listeners[0]!.switchyard = { http2: http2Limits };
+  config.servers[0]!.listeners[0]!.switchyard = { ...timeouts, ...(http2Limits ? { http2: http2Limits } : {}) };
   return startSwitchyard({ config });
 }
 
@@ -174,6 +174,55 @@ describe("CONTINUATION flood (CVE-2024-27316 and kin)", () => {
     const fresh = await connect(sy.url);
     expect(await get(fresh)).toBe(200);
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+
+describe("timeouts on HTTP/2 connections and streams", () => {
+  const closesBy = async (reason: string) =>
+    Number(new RegExp(`reason="${reason}"\\} (\\d+)`).exec(await metric("switchyard_listener_connections_closed_total"))?.[1] ?? 0);
+
+  it("header_timeout: a connection that opens no stream is closed, counted", async () => {
+    sy = await start(undefined, { header_timeout: "300ms", request_timeout: "5s" });
+    const s = await connect(sy.url);
+    const t0 = performance.now();
+    await once(s, "close");
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(await closesBy("header_timeout")).toBe(1);
+  });
+
+  it("request_timeout: a stream whose body never ends gets 408; the connection and its other streams go on", async () => {
+    sy = await start(undefined, { header_timeout: "300ms", request_timeout: "600ms" });
+    const s = await connect(sy.url);
+    const st = s.request({ ":path": "/upload", ":method": "POST" });
+    st.on("error", () => undefined);
+    st.write("part of a body that never ends");
+    const [headers] = (await once(st, "response")) as [Record<string, unknown>];
+    expect(headers[":status"]).toBe(408);
+    expect(await get(s)).toBe(200);
+    expect(await closesBy("request_timeout")).toBe(1);
+    expect(s.closed || s.destroyed).toBe(false);
+  });
+
+  it("idle_timeout: no stream open for it closes the connection even while the client pings; a slow answer is not cut", async () => {
+    sy = await start(undefined, { idle_timeout: "300ms" }, 500);
+    const s = await connect(sy.url);
+    // An answer slower than idle_timeout: the stream is open, so the connection is not idle.
+    expect(await get(s)).toBe(200);
+    const closed = once(s, "close");
+    let pings = 0;
+    for (; pings < 100_000 && !s.closed && !s.destroyed; pings++) {
+      const acked = await new Promise<boolean>((resolve) => {
+        try {
+          if (!s.ping((err) => resolve(err === null))) resolve(false);
+        } catch {
+          resolve(false);
+        }
+      });
+      if (!acked) break;
+    }
+    await closed;
+    expect(pings).toBeGreaterThan(0);
+    expect(await closesBy("idle_timeout")).toBe(1);
   });
 });
 

@@ -14,6 +14,7 @@ import { constants, createServer as createHttp2Server, type Http2Server, type Ht
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import type { ListenerConfig } from "../config/types.js";
+import { guardHttp2Session } from "./http2-deadlines.js";
 import { asHttp1Shape, asNodeHttp } from "./http2-request.js";
 import { guardListener, serverTimeouts, type ListenerClose } from "./listener-guard.js";
 import type { ServerCredentials } from "./tls-credentials.js";
@@ -73,13 +74,8 @@ export class ListenerServer {
       const reason = protocolClose(err);
       if (reason !== null) closed(reason);
     });
-    // An idle HTTP/2 connection is closed as an idle keep-alive one is.
-    h2.on("session", (session: ServerHttp2Session) => {
-      session.setTimeout(l.limits.idleTimeoutMs, () => {
-        closed("idle_timeout");
-        session.close();
-      });
-    });
+    // header_timeout, request_timeout and idle_timeout, per session and stream.
+    h2.on("session", (session: ServerHttp2Session) => guardHttp2Session(session, l.limits, closed));
     const h1 = protocol === "auto" ? createHttpServer(timeouts, handler) : null;
     if (h1 !== null) guardListener(h1, l.limits, closed);
     const toH1 = (socket: Socket) => {
