@@ -44,13 +44,17 @@ export class InstanceFailure extends Error {
   }
 }
 
+/** Which export a call is armed for (sy_route also covers the sy_reserve calls before it). */
+export type CallKind = "configure" | "headers" | "set_hosts" | "route" | "group";
+
 /**
  * Arms a per-call budget before each call into the guest (the sandbox's fuel); a no-op by default.
  * `inputBytes` is the size of what a sy_configure or sy_set_hosts call decodes: their work grows with it (a
- * 10,000-host table costs ~100x a request), so their budget does too (sdk/ABI.md §7).
+ * 10,000-host table costs ~100x a request), so their budget does too (sdk/ABI.md §7). `kind` names the call,
+ * for a meter that reports fuel per call kind (`switchyard conform`, host/conform/fuel.ts).
  */
 export interface CallMeter {
-  arm(guest: Guest, inputBytes?: number): void;
+  arm(guest: Guest, inputBytes?: number, kind?: CallKind): void;
 }
 
 export const noMeter: CallMeter = { arm: () => undefined };
@@ -108,7 +112,7 @@ export class PluginInstance {
     try {
       // Armed before writeInput: growing the input area calls the guest's sy_reserve, which is metered too
       // and must not run on whatever fuel the previous call left.
-      this.meter.arm(this.guest, bytes.length);
+      this.meter.arm(this.guest, bytes.length, "configure");
       const len = this.guest.writeInput(bytes);
       status = this.guest.exports.sy_configure(len);
       if (status === STATUS_OK) return this.askHeaders();
@@ -128,7 +132,7 @@ export class PluginInstance {
     const fn = (this.guest.exports as unknown as Partial<Record<string, (len: number) => number>>)[SY_HEADERS];
     if (typeof fn !== "function") return null;
     const input = encodeHeaderList(this.bundleHeaders);
-    this.meter.arm(this.guest, input.length);
+    this.meter.arm(this.guest, input.length, "headers");
     const status = fn(this.guest.writeInput(input));
     if (status === STATUS_REJECTED) return this.guest.message();
     if (status !== STATUS_OK) {
@@ -153,7 +157,7 @@ export class PluginInstance {
     if (id < 0 || id >= MAX_TABLES) throw new RangeError(`table id ${id} is outside 0..${MAX_TABLES - 1}`);
     let status: number;
     try {
-      this.meter.arm(this.guest, encoded.length);
+      this.meter.arm(this.guest, encoded.length, "set_hosts");
       const len = this.guest.writeInput(encoded);
       status = this.guest.exports.sy_set_hosts(id, len);
     } catch (err) {
@@ -188,7 +192,7 @@ export class PluginInstance {
     try {
       // One budget for the call and the sy_reserve calls before it (see configure).
       const fresh = this.fresh[id] ?? 0;
-      this.meter.arm(g, fresh);
+      this.meter.arm(g, fresh, "route");
       const ptr = g.input(req.sizeOf(slot));
       const len = req.writeTo(slot, g.view(), ptr, g.u32) - ptr;
       // Reserved even for a whole-table offer: the plugin writes its kept indices there.
@@ -224,7 +228,7 @@ export class PluginInstance {
     if (typeof fn !== "function") return null;
     try {
       // Once per group and table snapshot, and O(hosts): armed like a table load (`tableBytes`).
-      this.meter.arm(this.guest, this.tableBytes[table] ?? 0);
+      this.meter.arm(this.guest, this.tableBytes[table] ?? 0, "group");
       return fn(table, group);
     } catch (err) {
       return this.fail(err);

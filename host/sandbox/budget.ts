@@ -94,6 +94,11 @@ export class FuelBudget {
     this.armed = fuel;
   }
 
+  /** The fuel the last arm gave. */
+  get lastArmed(): number {
+    return this.armed;
+  }
+
   /** The fuel of a call that decodes `inputBytes` (0 for a request), remembered for classify(). */
   armFor(inputBytes: number): number {
     this.armed = inputBytes === 0 ? this.fuel : Math.min(MAX_FUEL, this.fuel + inputBytes * INPUT_FUEL_PER_BYTE);
