@@ -4,6 +4,7 @@
 import { benchChain, formatChain } from "./chain.js";
 import { benchLoop, formatLoop } from "./loop.js";
 import { benchE2E, benchE2EScale, formatE2E, formatE2EScale } from "./e2e/e2e.js";
+import { benchH2, formatH2 } from "./h2/h2.js";
 import { benchRss, formatRss } from "./rss.js";
 import { benchExamplePlugins, benchSandbox, formatRows } from "./sandbox.js";
 import { tuneEngine } from "../host/server/engine.js";
@@ -38,6 +39,13 @@ async function main(): Promise<void> {
     await benchE2E(root).then(
       (r) => console.log(formatE2E(r)),
       (err: Error) => console.log(`end-to-end bench not run: ${err.message}`),
+    );
+  }
+  if (!only || only === "h2") {
+    console.log("\n## HTTP/2 on loopback: each protocol path against node:http2 floors, nginx and HAProxy (issue 15; settings: bench/h2/h2.ts)\n");
+    await benchH2(root).then(
+      (r) => console.log(formatH2(r)),
+      (err: Error) => console.log(`HTTP/2 bench not run: ${err.message}`),
     );
   }
   if (!only || only === "rss") {

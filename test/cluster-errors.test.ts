@@ -14,6 +14,7 @@ const made: Array<[errors.ClusterError, string, RegExp]> = [
   [new errors.BalancerOptionError("hashReplicas", "bad"), "E_LB_OPTION", /hashReplicas: bad/],
   [new errors.NoAvailableHostError("api", 5), "E_NO_AVAILABLE_HOST", /within 5 ms/],
   [new errors.OutlierConfigError("baseEjectionMs", "bad"), "E_OUTLIER_INVALID", /baseEjectionMs: bad/],
+  [new errors.HealthCheckConfigError("intervalMs", "bad"), "E_HEALTH_CHECK_INVALID", /health check: intervalMs: bad/],
 ];
 
 describe("cluster errors", () => {

@@ -136,7 +136,7 @@ describe("parseConfig: warnings, not errors, for what we do not implement", () =
         // tls_context is read since issue 15; MOSN's SNI-matched tls_context_set is not.
         d.servers[0].listeners[0].filter_chains[0].tls_context_set = [{ status: true }];
         d.servers[0].listeners[0].stream_filters = [];
-        d.cluster_manager.clusters[0].health_check = { timeout: "1s" };
+        d.cluster_manager.clusters[0].spec = { subscribe: [] };
         route(d).route.clustr_name = "c";
         route(d).route.switchyard = { plugins: ["a"], fallbak: "any" };
         d.servers[0].listeners[0].filter_chains[0].filters.push({ type: "tcp_proxy", config: {} });
@@ -147,7 +147,7 @@ describe("parseConfig: warnings, not errors, for what we do not implement", () =
     expect(byPath).toEqual({
       "servers[0].listeners[0].filter_chains[0].tls_context_set": "not supported by Switchyard; ignored",
       "servers[0].listeners[0].stream_filters": "not supported by Switchyard; ignored",
-      "cluster_manager.clusters[0].health_check": "not supported by Switchyard; ignored",
+      "cluster_manager.clusters[0].spec": "not supported by Switchyard; ignored",
       "servers[0].routers[0].virtual_hosts[0].routers[0].route.clustr_name": 'unknown field; ignored (did you mean "cluster_name"?)',
       "servers[0].routers[0].virtual_hosts[0].routers[0].route.switchyard.fallbak": 'unknown field; ignored (did you mean "fallback"?)',
       "servers[0].listeners[0].filter_chains[0].filters[1].type": expect.stringContaining('filter type "tcp_proxy" is not supported'),

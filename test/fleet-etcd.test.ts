@@ -3,16 +3,15 @@
 // folder keeps it), each host reports what it did under a lease, and etcd's failures (kill -9, down at start,
 // writes while a host is away) end with every host on the last write and no failed request.
 
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readFleet, writePluginConfig } from "../host/fleet/fleet-view.js";
-import { memberKey, membersPrefix } from "../host/fleet/keys.js";
+import { readFleet, writeKey } from "../host/fleet/fleet-view.js";
+import { memberKey, membersPrefix, pluginKey } from "../host/fleet/keys.js";
 import { etcdClient, parseSource } from "../host/fleet/source-url.js";
-import { startEtcd, type EtcdProcess } from "./helpers/etcd.js";
-import { canaryVariant, get, hostConfig, REPO, spawnHost, type HostProcess } from "./helpers/host-process.js";
+import { startEtcd, stopFleet, untilFleet, type EtcdProcess } from "./helpers/etcd.js";
+import { canaryVariant, cli, get, hostConfig, spawnHost, type HostProcess } from "./helpers/host-process.js";
 import { startUpstream, type Upstream } from "./helpers/upstreams.js";
 
 const PREFIX = "/fleet-test";
@@ -29,38 +28,8 @@ async function startHost(id: string): Promise<HostProcess> {
   return p;
 }
 
-function cli(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(REPO, "bin/switchyard.js"), ...args], { cwd: REPO, stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-  child.stdin.end(stdin ?? "");
-  return new Promise((resolve) => child.once("exit", (code) => resolve({ code: code ?? -1, stdout, stderr })));
-}
-
-/** Which upstream answers x-canary: 1 on host `id`. */
 /** Resolves once `n` hosts are members (their lease-bound key written), watching the members prefix. */
-async function untilMembers(n: number): Promise<void> {
-  const client = etcdClient(parseSource(etcd.url(PREFIX)));
-  try {
-    const w = await client.watch().prefix(membersPrefix(PREFIX)).create();
-    let puts = 0;
-    let wake = () => undefined as void;
-    w.on("put", () => {
-      puts++;
-      wake();
-    });
-    for (;;) {
-      const seen = puts;
-      if ((await readFleet(client, PREFIX)).members.length >= n) break;
-      if (puts === seen) await new Promise<void>((resolve) => (wake = resolve));
-    }
-    await w.cancel();
-  } finally {
-    client.close();
-  }
-}
+const untilMembers = (n: number) => untilFleet(etcd.url(PREFIX), membersPrefix(PREFIX), (v) => v.members.length >= n);
 
 async function answer(id: string): Promise<string> {
   const r = await get(`${hosts.get(id)!.listenerUrl}/x`, { "x-canary": "1" });
@@ -83,15 +52,7 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-afterAll(async () => {
-  for (const p of hosts.values()) {
-    p.kill("SIGTERM");
-    await p.exited;
-  }
-  await etcd?.kill("SIGTERM");
-  await Promise.all((upstreams ?? []).map((u) => u.close()));
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => stopFleet(hosts.values(), etcd, upstreams, root));
 
 describe("switchyard run --source etcd://", () => {
   it("a config written with push --source --wait is applied by every host, persisted, and listed by status", async () => {
@@ -183,7 +144,7 @@ describe("switchyard run --source etcd://", () => {
       expect((await readFleet(client, PREFIX)).members.map((m) => m.host)).toEqual(["a"]);
 
       let last = 0;
-      for (let i = 0; i < 50; i++) last = await writePluginConfig(client, PREFIX, "header-canary", config(i % 2 === 0 ? "canary" : "stable", { values: ["1", `n${i}`] }));
+      for (let i = 0; i < 50; i++) last = await writeKey(client, pluginKey(PREFIX, "header-canary"), config(i % 2 === 0 ? "canary" : "stable", { values: ["1", `n${i}`] }));
       const b = await startHost("b");
       await b.waitForLog("revision applied", (l) => l.event === "source-applied" && l.revision === last);
       expect(await answer("b")).toBe("stable0");

@@ -1,13 +1,14 @@
 // HTTP/2 safety (issue 15): the listener's SETTINGS come from switchyard.http2 (concurrent streams, header list
 // size, window) and rapid reset (CVE-2023-44487) is bounded: a client that opens and resets 10,000 streams on
 // one connection has that connection closed after max_stream_resets_per_second of them, counted, while another
-// client is served and the host's memory stays bounded. A paused HTTP/2 reader holds the upstream back and gets
+// client is served and the host's memory stays bounded. A header block continued without end (the CONTINUATION
+// flood) closes its connection, counted, before anything is routed. A paused HTTP/2 reader holds the upstream back and gets
 // the whole body when it reads again.
 
 import { once } from "node:events";
 import http from "node:http";
 import http2, { type ClientHttp2Session } from "node:http2";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { setImmediate as tick } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { anyHost, mosnConfig, startSwitchyard, type RunningSwitchyard } from "./helpers/switchyard.js";
@@ -31,14 +32,14 @@ afterEach(async () => {
   ups = undefined;
 });
 
-async function start(http2Limits?: object): Promise<RunningSwitchyard> {
-  ups = await startUpstreams(1, { delayMs: 50 });
+async function start(http2Limits?: object, timeouts: object = {}, delayMs = 50): Promise<RunningSwitchyard> {
+  ups = await startUpstreams(1, { delayMs });
   const config = mosnConfig({
     clusters: [{ name: "c", hosts: ups.addresses }],
     virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", timeout: "5s" } }])],
     proxy: { downstream_protocol: "Http2" },
   }) as { servers: { listeners: Record<string, unknown>[] }[] };
-  if (http2Limits) config.servers[0]!.listeners[0]!.switchyard = { http2: http2Limits };
+  config.servers[0]!.listeners[0]!.switchyard = { ...timeouts, ...(http2Limits ? { http2: http2Limits } : {}) };
   return startSwitchyard({ config });
 }
 
@@ -124,6 +125,104 @@ describe("rapid reset (CVE-2023-44487)", () => {
     // Few of the reset streams reached the upstream at all (each one that did was cut), and memory is bounded.
     expect(ups!.list[0]!.requests.length).toBeLessThan(sent);
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+
+/** An HTTP/2 frame: 9-byte header (length, type, flags, stream id) and its payload (RFC 9113 §4.1). */
+function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(streamId, 5);
+  return Buffer.concat([h, payload]);
+}
+
+/** HPACK "literal header field without indexing, new name" (RFC 7541 §6.2.2) for short ASCII names and values. */
+function literal(name: string, value: string): Buffer {
+  return Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+}
+
+describe("CONTINUATION flood (CVE-2024-27316 and kin)", () => {
+  it("a header block continued by 10,000 CONTINUATION frames: the connection is closed, counted, nothing reaches the upstream, others served", async () => {
+    sy = await start();
+    const good = await connect(sy.url);
+    expect(await get(good)).toBe(200);
+    const before = ups!.list[0]!.requests.length;
+    global.gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+
+    const sock = net.connect(Number(new URL(sy.url).port), "127.0.0.1");
+    sock.on("error", () => undefined); // the host closes while frames are still being written: EPIPE
+    const closed = new Promise<void>((resolve) => sock.once("close", () => resolve()));
+    await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
+    sock.resume(); // read what the host sends (its SETTINGS, then GOAWAY), so that its close is seen
+    sock.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    sock.write(frame(0x4, 0, 0, Buffer.alloc(0))); // SETTINGS
+    // HEADERS without END_HEADERS (GET, http, /: HPACK static indices 2, 6, 4), then CONTINUATION frames, none
+    // ending the block.
+    sock.write(frame(0x1, 0, 1, Buffer.from([0x82, 0x86, 0x84])));
+    let sent = 0;
+    for (; sent < 10_000 && !sock.destroyed; sent++) {
+      if (!sock.write(frame(0x9, 0, 1, literal("x-a", "b")))) await Promise.race([once(sock, "drain"), closed]);
+    }
+    await closed;
+
+    expect(await metric("switchyard_listener_connections_closed_total")).toContain('reason="http2_continuation_flood"} 1');
+    expect(ups!.list[0]!.requests.length).toBe(before);
+    expect(await get(good)).toBe(200);
+    const fresh = await connect(sy.url);
+    expect(await get(fresh)).toBe(200);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+
+describe("timeouts on HTTP/2 connections and streams", () => {
+  const closesBy = async (reason: string) =>
+    Number(new RegExp(`reason="${reason}"\\} (\\d+)`).exec(await metric("switchyard_listener_connections_closed_total"))?.[1] ?? 0);
+
+  it("header_timeout: a connection that opens no stream is closed, counted", async () => {
+    sy = await start(undefined, { header_timeout: "300ms", request_timeout: "5s" });
+    const s = await connect(sy.url);
+    const t0 = performance.now();
+    await once(s, "close");
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(await closesBy("header_timeout")).toBe(1);
+  });
+
+  it("request_timeout: a stream whose body never ends gets 408; the connection and its other streams go on", async () => {
+    sy = await start(undefined, { header_timeout: "300ms", request_timeout: "600ms" });
+    const s = await connect(sy.url);
+    const st = s.request({ ":path": "/upload", ":method": "POST" });
+    st.on("error", () => undefined);
+    st.write("part of a body that never ends");
+    const [headers] = (await once(st, "response")) as [Record<string, unknown>];
+    expect(headers[":status"]).toBe(408);
+    expect(await get(s)).toBe(200);
+    expect(await closesBy("request_timeout")).toBe(1);
+    expect(s.closed || s.destroyed).toBe(false);
+  });
+
+  it("idle_timeout: no stream open for it closes the connection even while the client pings; a slow answer is not cut", async () => {
+    sy = await start(undefined, { idle_timeout: "300ms" }, 500);
+    const s = await connect(sy.url);
+    // An answer slower than idle_timeout: the stream is open, so the connection is not idle.
+    expect(await get(s)).toBe(200);
+    const closed = once(s, "close");
+    let pings = 0;
+    for (; pings < 100_000 && !s.closed && !s.destroyed; pings++) {
+      const acked = await new Promise<boolean>((resolve) => {
+        try {
+          if (!s.ping((err) => resolve(err === null))) resolve(false);
+        } catch {
+          resolve(false);
+        }
+      });
+      if (!acked) break;
+    }
+    await closed;
+    expect(pings).toBeGreaterThan(0);
+    expect(await closesBy("idle_timeout")).toBe(1);
   });
 });
 

@@ -190,9 +190,7 @@ describe("bad TLS config", () => {
       `${at}.cert_chain: required with status true: the certificate chain this listener serves (a PEM or a file path)`,
       `${at}.private_key: required with status true: the certificate's private key (a PEM or a file path)`,
     ]);
-    expect(problems(base({ status: true, cert_chain: "a.crt", private_key: "a.key", verify_client: true }))).toEqual([
-      `${at}.verify_client: client certificates are not verified by Switchyard listeners yet; remove it or set it false`,
-    ]);
+    // verify_client and require_client_cert: test/tls-client-certs.test.ts.
     expect(problems(base({ status: "yes", cert_chain: "a.crt" }))).toEqual([`${at}.status: expected true or false, got the string \"yes\"`]);
     const two = base({ status: true, cert_chain: "a.crt", private_key: "a.key" }) as { servers: { listeners: { filter_chains: object[] }[] }[] };
     two.servers[0]!.listeners[0]!.filter_chains.push({ tls_context: { status: true }, filters: [] });

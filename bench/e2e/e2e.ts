@@ -157,7 +157,8 @@ interface Env {
 const live = new Set<Spawned>();
 process.once("exit", () => { for (const s of live) if (!s.exited) s.child.kill("SIGKILL"); });
 
-function track(s: Spawned): Spawned {
+/** Kills `s` should this process exit before stopping it (every bench section's processes). */
+export function track(s: Spawned): Spawned {
   live.add(s);
   s.child.once("exit", () => live.delete(s));
   return s;
@@ -349,7 +350,7 @@ async function switchyardRow(env: Env, id: string, withChain: boolean, workers: 
  * the default 5 ms does not cover a table of a few hundred hosts, so without it the larger clusters measure
  * a chain that fails open on every request.
  */
-function copyBundle(from: string, to: string, cpuMs: number | null): void {
+export function copyBundle(from: string, to: string, cpuMs: number | null): void {
   cpSync(from, to, { recursive: true });
   if (cpuMs === null) return;
   const file = join(to, "metadata.json");
@@ -703,7 +704,7 @@ export function formatE2EScale(r: ScaleResult): string {
 }
 
 /** a ÷ b of the rounds where both rows have a sample. */
-function pairByRound(a: RowResult, b: RowResult | undefined, f: (s: Sample) => number | null): number[] {
+export function pairByRound<S extends { round: number }>(a: { samples: S[] }, b: { samples: S[] } | undefined, f: (s: S) => number | null): number[] {
   const per: number[] = [];
   for (const qa of a.samples) {
     const qb = b?.samples.find((q) => q.round === qa.round);
@@ -714,7 +715,8 @@ function pairByRound(a: RowResult, b: RowResult | undefined, f: (s: Sample) => n
   return per;
 }
 
-function ratioCell(per: readonly number[]): string {
+/** "median (round 1, round 2, …)" of per-round ratios. */
+export function ratioCell(per: readonly number[]): string {
   return per.length ? `${median(per).toFixed(2)} (${per.map((x) => x.toFixed(2)).join(", ")})` : "-";
 }
 

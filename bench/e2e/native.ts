@@ -30,18 +30,26 @@ ${body}
 `;
 }
 
-/** nginx upstreams: `return 200 "uN\n"` on each port, stub_status on `statusPort`. Returns the config path. */
-export function nginxUpstreamConfig(dir: string, ports: readonly number[], statusPort: number): string {
+/**
+ * nginx upstreams: `return 200 "uN\n"` on each port, stub_status on `statusPort`; with `h2Ports`, the same
+ * answers over h2c (HTTP/2 by prior knowledge) on those ports too, for the HTTP/2 bench. Returns the config path.
+ */
+export function nginxUpstreamConfig(dir: string, ports: readonly number[], statusPort: number, h2Ports: readonly number[] = []): string {
   mkdirSync(dir, { recursive: true });
-  const servers = ports.map((p, i) => `    server { listen 127.0.0.1:${p}; location / { default_type text/plain; return 200 "u${i + 1}\\n"; } }`);
+  const answer = (i: number) => `location / { default_type text/plain; return 200 "u${i + 1}\\n"; }`;
+  const servers = ports.map((p, i) => `    server { listen 127.0.0.1:${p}; ${answer(i)} }`);
+  servers.push(...h2Ports.map((p, i) => `    server { listen 127.0.0.1:${p} http2; ${answer(i)} }`));
   servers.push(`    server { listen 127.0.0.1:${statusPort}; location / { stub_status; } }`);
   const file = join(dir, "upstream.conf");
   writeFileSync(file, nginxMain(dir, servers.join("\n")));
   return file;
 }
 
-/** nginx as the proxy: round robin over the upstreams, HTTP/1.1 keep-alive pool of 256 idle connections. */
-export function nginxProxyConfig(dir: string, port: number, upstreams: readonly number[]): string {
+/**
+ * nginx as the proxy: round robin over the upstreams, HTTP/1.1 keep-alive pool of 256 idle connections; with
+ * `http2`, clients speak h2c to it (nginx proxies to upstreams over HTTP/1.1 only).
+ */
+export function nginxProxyConfig(dir: string, port: number, upstreams: readonly number[], http2 = false): string {
   mkdirSync(dir, { recursive: true });
   const body = `    upstream bench {
 ${upstreams.map((p) => `        server 127.0.0.1:${p};`).join("\n")}
@@ -50,7 +58,7 @@ ${upstreams.map((p) => `        server 127.0.0.1:${p};`).join("\n")}
         keepalive_timeout 300s;
     }
     server {
-        listen 127.0.0.1:${port};
+        listen 127.0.0.1:${port}${http2 ? " http2" : ""};
         location / {
             proxy_pass http://bench;
             proxy_http_version 1.1;
@@ -62,8 +70,11 @@ ${upstreams.map((p) => `        server 127.0.0.1:${p};`).join("\n")}
   return file;
 }
 
-/** HAProxy as the proxy: one thread, round robin, idle server connections reused by any client. */
-export function haproxyConfig(dir: string, port: number, upstreams: readonly number[]): string {
+/**
+ * HAProxy as the proxy: one thread, round robin, idle server connections reused by any client; with `http2`,
+ * h2c on both sides (clients by prior knowledge, upstreams `proto h2`).
+ */
+export function haproxyConfig(dir: string, port: number, upstreams: readonly number[], http2 = false): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "haproxy.cfg");
   writeFileSync(file, `global
@@ -81,12 +92,12 @@ defaults
     http-reuse always
 
 frontend bench
-    bind 127.0.0.1:${port}
+    bind 127.0.0.1:${port}${http2 ? " proto h2" : ""}
     default_backend upstreams
 
 backend upstreams
     balance roundrobin
-${upstreams.map((p, i) => `    server u${i + 1} 127.0.0.1:${p}`).join("\n")}
+${upstreams.map((p, i) => `    server u${i + 1} 127.0.0.1:${p}${http2 ? " proto h2" : ""}`).join("\n")}
 `);
   return file;
 }

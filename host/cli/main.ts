@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   keygen: { summary: "a new Ed25519 bundle signing key pair: keygen [--out PREFIX]", load: async () => (await import("./keygen.js")).run },
   sign: { summary: "sign a bundle for hosts that trust the key: sign <bundle-dir> --key <private key file>", load: async () => (await import("./sign.js")).run },
   push: { summary: "send a plugin config: push <name> <file|-> [--admin URL] [--token T]", load: async () => (await import("./push.js")).run },
+  hosts: { summary: "write a cluster's host list to a fleet: hosts <cluster> <hosts.json|-> --source etcd://host:port/prefix [--wait]", load: async () => (await import("./hosts.js")).run },
   status: { summary: "which hosts of a fleet run which config revision: status --source etcd://host:port/prefix", load: async () => (await import("./status.js")).run },
   explain: { summary: "show what each plugin kept for a sample request: explain --config <file> [--header 'k: v'] [--path /p]", load: async () => (await import("./explain.js")).run },
   schema: { summary: "print the JSON Schema of the config", load: async () => (await import("./schema.js")).run },

@@ -5,14 +5,26 @@
 
 import { readFile } from "node:fs/promises";
 import { request } from "undici";
-import { parseArgs, str, UsageError } from "./args.js";
+import { parseArgs, str, UsageError, type ParsedArgs } from "./args.js";
 import { pushToSource } from "../fleet/push-source.js";
 
-async function readSource(source: string): Promise<string> {
+export async function readSource(source: string): Promise<string> {
   if (source !== "-") return readFile(source, "utf8");
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The etcd write of `push --source` and `hosts --source`: --if-match, --wait and --timeout as both take them. */
+export function writeToSource(p: ParsedArgs, source: string, kind: "plugin" | "cluster", name: string, body: string): Promise<number> {
+  const im = str(p, "if-match");
+  if (im !== undefined && !/^\d{1,15}$/.test(im)) throw new UsageError(`--if-match: expected an etcd mod revision (0: the key must not exist), got ${JSON.stringify(im)}`);
+  const t = str(p, "timeout") ?? "30";
+  if (!/^[1-9]\d{0,4}$/.test(t)) throw new UsageError(`--timeout: expected whole seconds, got ${JSON.stringify(t)}`);
+  return pushToSource(
+    { source, kind, name, body, ...(im !== undefined ? { ifMatch: Number(im) } : {}), wait: p.options.has("wait"), timeoutMs: Number(t) * 1000 },
+    (line) => process.stdout.write(line + "\n"),
+  );
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -22,14 +34,7 @@ export async function run(args: string[]): Promise<number> {
   const etcd = str(p, "source");
   if (etcd !== undefined) {
     if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name)) throw new UsageError(`push: ${JSON.stringify(name)} is not a plugin name`);
-    const im = str(p, "if-match");
-    if (im !== undefined && !/^\d{1,15}$/.test(im)) throw new UsageError(`--if-match: expected an etcd mod revision (0: the key must not exist), got ${JSON.stringify(im)}`);
-    const t = str(p, "timeout") ?? "30";
-    if (!/^[1-9]\d{0,4}$/.test(t)) throw new UsageError(`--timeout: expected whole seconds, got ${JSON.stringify(t)}`);
-    return pushToSource(
-      { source: etcd, name, body: await readSource(source), ...(im !== undefined ? { ifMatch: Number(im) } : {}), wait: p.options.has("wait"), timeoutMs: Number(t) * 1000 },
-      (line) => process.stdout.write(line + "\n"),
-    );
+    return writeToSource(p, etcd, "plugin", name, await readSource(source));
   }
   const admin = str(p, "admin") ?? process.env.SWITCHYARD_ADMIN_URL ?? "http://127.0.0.1:9901";
   const token = str(p, "token") ?? process.env.SWITCHYARD_ADMIN_TOKEN;

@@ -6,7 +6,7 @@
 // this same command again; node:cluster tells it that it is a worker.
 // SWITCHYARD_WORKER_HEADER=<name> makes every answer carry that header with the answering process id, so that
 // tests can see which worker routed a request.
-// With --source, plugin configs also come from etcd (host/fleet/etcd-source.ts); the primary (or the single
+// With --source, plugin configs and cluster host lists also come from etcd (host/fleet/etcd-source.ts); the primary (or the single
 // process) watches it and spreads what it accepts to the workers like a push.
 
 import cluster from "node:cluster";
@@ -82,6 +82,7 @@ function withSource(running: RunningHost, settings: SourceSettings, hostId: stri
   const source = new EtcdConfigSource(settings, hostId, {
     current: (name) => host.registry.get(name),
     push: (name, config) => host.pushPluginConfig(name, config),
+    hosts: (name, text) => host.hostsFromSource(name, text),
   }, host.log.child({ component: "source" }));
   source.start();
   host.log.info({ source: `etcd://${settings.endpoints.join(",")}${settings.prefix}`, hostId }, "config source started");

@@ -1,5 +1,6 @@
 // `switchyard status --source etcd://host:port/prefix [--json]`: which live hosts run which revision of each
-// plugin's config in etcd (host/fleet/keys.ts), and the plugin's message where a host rejected it.
+// plugin's config in etcd (host/fleet/keys.ts), and the plugin's message where a host rejected it; then, when
+// host lists are kept in etcd, which revision of each cluster's host list each host applied.
 
 import { readFleet } from "../fleet/fleet-view.js";
 import { etcdClient, parseSource } from "../fleet/source-url.js";
@@ -23,11 +24,26 @@ export async function run(args: string[]): Promise<number> {
       if (mine.length === 0) rows.push([m.host, "-", "-", "-", "-", ""]);
       for (const s of mine) rows.push([s.host, s.plugin, String(s.revision), s.state, s.configVersion === undefined ? "-" : String(s.configVersion), s.message ?? ""]);
     }
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd() + "\n");
+    table(rows);
+    if (view.hostLists.length > 0) {
+      const lists = [["HOST", "CLUSTER", "REVISION", "STATE", "VERSION", "HOSTS", "MESSAGE"]];
+      for (const m of view.members) {
+        for (const s of view.hostLists.filter((x) => x.host === m.host)) {
+          lists.push([s.host, s.cluster, String(s.revision), s.state, s.hostsVersion === undefined ? "-" : String(s.hostsVersion), s.hosts === undefined ? "-" : String(s.hosts), s.message ?? ""]);
+        }
+      }
+      process.stdout.write("\n");
+      table(lists);
+    }
     process.stdout.write(`${view.members.length} live host(s) at etcd revision ${view.revision}\n`);
     return 0;
   } finally {
     client.close();
   }
+}
+
+/** Columns padded to their widest cell; the last column as it is. */
+function table(rows: readonly string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd() + "\n");
 }

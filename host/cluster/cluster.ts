@@ -93,6 +93,11 @@ export class Cluster implements HostSubscriber {
     return this.state.snapshot;
   }
 
+  /** The host list as last given (validated and frozen), for comparing a new list with it. */
+  get specs(): readonly HostSpec[] {
+    return this.state.specs;
+  }
+
   /** The host of the current list with this exact address. */
   host(address: string): MutableHost | undefined {
     return this.state.byAddress.get(address);
@@ -165,7 +170,7 @@ export class Cluster implements HostSubscriber {
     if (this.closed) return;
     this.closed = true;
     const hosts = this.state.snapshot.hosts;
-    for (const h of hosts) (h as MutableHost).subscribe(null);
+    for (const h of hosts) (h as MutableHost).retire();
     if (hosts.length > 0) this.removedListeners.emit(hosts);
   }
 
@@ -209,7 +214,7 @@ export class Cluster implements HostSubscriber {
 
     // Swap.
     for (const [host, spec] of reused) host.applySpec(spec);
-    for (const h of removed) h.subscribe(null);
+    for (const h of removed) h.retire();
     for (const h of hosts) h.subscribe(this);
     this.state = { settings, balancer, snapshot, specs, byAddress };
 
@@ -244,7 +249,8 @@ function buildHosts(current: ReadonlyMap<string, MutableHost>, specs: readonly H
   }
 }
 
-function sameSpecs(a: readonly HostSpec[], b: readonly HostSpec[]): boolean {
+/** Whether two validated host lists say the same thing, host by host in order. */
+export function sameSpecs(a: readonly HostSpec[], b: readonly HostSpec[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!sameSpec(a[i]!, b[i]!)) return false;

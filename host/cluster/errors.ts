@@ -108,6 +108,15 @@ export class OutlierConfigError extends ClusterError {
   }
 }
 
+/** Active health check settings out of range. */
+export class HealthCheckConfigError extends ClusterError {
+  readonly field: string;
+  constructor(field: string, problem: string) {
+    super("E_HEALTH_CHECK_INVALID", `health check: ${field}: ${problem}`);
+    this.field = field;
+  }
+}
+
 /** The cluster was removed from its manager; its host list no longer changes. */
 export class ClusterClosedError extends ClusterError {
   readonly cluster: string;

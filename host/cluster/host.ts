@@ -33,6 +33,7 @@ export class MutableHost implements Host {
   private currentStatus = HostStatus.Available;
   private pendingCount = 0;
   private subscriber: HostSubscriber | null = null;
+  private left = false;
 
   constructor(spec: HostSpec) {
     this.address = spec.address;
@@ -102,6 +103,21 @@ export class MutableHost implements Host {
     if (spec.address !== this.address) throw new Error(`applySpec: address ${spec.address} is not ${this.address}`);
     this.spec = spec;
     this.unhealthyBits = spec.healthy === false ? this.unhealthyBits | HEALTH_BIT.config : this.unhealthyBits & ~HEALTH_BIT.config;
+  }
+
+  /**
+   * Whether this host left its cluster (an update without its address, or the cluster removed). A request
+   * that still holds an older snapshot (a retry) must not send to it: its pool is being closed
+   * (host/proxy/exchange.ts). An address added back is a new host object.
+   */
+  get removed(): boolean {
+    return this.left;
+  }
+
+  /** Cluster-internal: the host left its cluster; for good. */
+  retire(): void {
+    this.left = true;
+    this.subscriber = null;
   }
 
   /** Cluster-internal: one host belongs to one cluster, which is its only subscriber. */

@@ -65,7 +65,7 @@ export const CONFIG_SCHEMA = {
     filterChain: { type: "object", required: ["filters"], properties: { filters: { type: "array", items: ref("filter") }, tls_context: ref("tlsContext") } },
     tlsContext: {
       type: "object",
-      description: 'MOSN\'s tls_context. cert_chain, private_key, ca_cert: a PEM (a value containing "-----BEGIN") or a file path. On a listener: cert_chain and private_key are served. On a cluster: ca_cert (default: Node\'s public CAs), an optional client certificate, server_name (SNI; default the host\'s hostname or address), insecure_skip.',
+      description: 'MOSN\'s tls_context. cert_chain, private_key, ca_cert: a PEM (a value containing "-----BEGIN") or a file path. On a listener: cert_chain and private_key are served; verify_client asks for a client certificate that chains to ca_cert, require_client_cert alone for any. On a cluster: ca_cert (default: Node\'s public CAs), an optional client certificate, server_name (SNI; default the host\'s hostname or address), insecure_skip.',
       properties: {
         status: { type: "boolean", default: false },
         cert_chain: nonEmpty,
@@ -73,8 +73,8 @@ export const CONFIG_SCHEMA = {
         ca_cert: nonEmpty,
         server_name: nonEmpty,
         insecure_skip: { type: "boolean", default: false },
-        verify_client: { type: "boolean", const: false },
-        require_client_cert: { type: "boolean", const: false },
+        verify_client: { type: "boolean", default: false },
+        require_client_cert: { type: "boolean", default: false },
       },
     },
     filter: {
@@ -197,6 +197,7 @@ export const CONFIG_SCHEMA = {
         connect_timeout: duration,
         hash_header: nonEmpty,
         outlier_detection: ref("outlierDetection"),
+        health_check: ref("healthCheck"),
         tls_context: ref("tlsContext"),
         http2_protocol_options: ref("http2ProtocolOptions"),
       },
@@ -213,6 +214,30 @@ export const CONFIG_SCHEMA = {
         consecutive_5xx: { type: "integer", minimum: 1, maximum: 1000, default: 5 },
         base_ejection_time: duration,
         max_ejection_time: duration,
+      },
+    },
+    healthCheck: {
+      type: "object",
+      description: "MOSN's active health check: every host probed every interval (+ a random part of interval_jitter); unhealthy_threshold failures in a row mark it unhealthy, healthy_threshold passes in a row bring it back.",
+      properties: {
+        protocol: { type: "string", description: '"Http1": an HTTP GET of check_config.http_check_config.path; "TCP" or absent: a TCP connect' },
+        timeout: { ...duration, default: "1s" },
+        interval: { ...duration, default: "10s" },
+        interval_jitter: { ...duration, default: "0s" },
+        healthy_threshold: { type: "integer", minimum: 1, maximum: 1000, default: 2 },
+        unhealthy_threshold: { type: "integer", minimum: 1, maximum: 1000, default: 3 },
+        service_name: str,
+        check_config: ref("checkConfig"),
+      },
+    },
+    checkConfig: { type: "object", properties: { http_check_config: ref("httpCheckConfig") } },
+    httpCheckConfig: {
+      type: "object",
+      properties: {
+        path: { type: "string", pattern: "^/", default: "/" },
+        port: { type: "integer", minimum: 1, maximum: 65535 },
+        timeout: duration,
+        expected_statuses: { type: "array", minItems: 1, items: { type: "integer", minimum: 100, maximum: 599 }, default: [200] },
       },
     },
     host: {

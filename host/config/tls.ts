@@ -11,11 +11,21 @@ import { keyPath, type Reader } from "./reader.js";
 /** Where a PEM comes from: written in the config, or a file read at start (and, for listeners, on change). */
 export type PemSource = { readonly kind: "inline"; readonly pem: string } | { readonly kind: "file"; readonly path: string };
 
+/**
+ * Client certificates a listener asks for, as MOSN maps its two flags onto Go's tls.ClientAuthType:
+ * verify_client → RequireAndVerifyClientCert ("verify": a certificate that chains to ca_cert, checked in the
+ * handshake); require_client_cert alone → RequireAnyClientCert ("require": some certificate, not verified).
+ */
+export type ClientAuth = "none" | "require" | "verify";
+
 /** A listener's tls_context with status true. */
 export interface ListenerTls {
   readonly where: string;
   readonly certChain: PemSource;
   readonly privateKey: PemSource;
+  readonly clientAuth: ClientAuth;
+  /** The roots client certificates must chain to; set exactly when clientAuth is "verify". */
+  readonly clientCa: PemSource | null;
 }
 
 /** A cluster's tls_context with status true. */
@@ -63,16 +73,18 @@ export function readListenerTls(r: Reader, value: unknown, path: string, baseDir
   const privateKey = pemSource(r, o, "private_key", path, baseDir);
   if (certChain === null && o["cert_chain"] === undefined) r.error(keyPath(path, "cert_chain"), "required with status true: the certificate chain this listener serves (a PEM or a file path)");
   if (privateKey === null && o["private_key"] === undefined) r.error(keyPath(path, "private_key"), "required with status true: the certificate's private key (a PEM or a file path)");
-  // Asking for client certificates and not checking them would be worse than refusing the config.
-  for (const key of ["verify_client", "require_client_cert"] as const) {
-    if (r.boolean(o, key, path) === true) r.error(keyPath(path, key), "client certificates are not verified by Switchyard listeners yet; remove it or set it false");
-  }
+  const verify = r.boolean(o, "verify_client", path) === true;
+  const require = r.boolean(o, "require_client_cert", path) === true;
+  const clientCa = pemSource(r, o, "ca_cert", path, baseDir);
+  // Checking client certificates against nothing would accept none or any: refuse the config instead.
+  if (verify && clientCa === null && o["ca_cert"] === undefined) r.error(keyPath(path, "ca_cert"), "required with verify_client true: the roots client certificates must chain to (a PEM or a file path)");
+  if (!verify && o["ca_cert"] !== undefined) r.warn(keyPath(path, "ca_cert"), "a listener's ca_cert verifies client certificates, which only verify_client: true asks for; ignored");
   for (const key of ["server_name", "insecure_skip"] as const) {
     if (o[key] !== undefined) r.warn(keyPath(path, key), "applies to a cluster's tls_context only; ignored on a listener");
   }
-  if (o["ca_cert"] !== undefined) r.warn(keyPath(path, "ca_cert"), "a listener's ca_cert verifies client certificates, which Switchyard does not do yet; ignored");
   if (certChain === null || privateKey === null) return null;
-  return { where: path, certChain, privateKey };
+  const clientAuth: ClientAuth = verify ? "verify" : require ? "require" : "none";
+  return { where: path, certChain, privateKey, clientAuth, clientCa: verify ? clientCa : null };
 }
 
 export function readClusterTls(r: Reader, value: unknown, path: string, baseDir: string): ClusterTls | null {

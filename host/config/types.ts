@@ -6,6 +6,7 @@
 // later errors can point at the line a user wrote.
 
 import type { HostSpec } from "../cluster/types.js";
+import type { HealthCheckSettings } from "../cluster/health-check.js";
 import type { ListenerLimits } from "./listener-limits.js";
 import type { ClusterTls, ListenerTls } from "./tls.js";
 
@@ -172,6 +173,8 @@ export interface ClusterConfig {
   readonly hashHeader: string | null;
   /** outlier_detection: eject a host after this many failures in a row; null when the cluster has none. */
   readonly outlier: OutlierConfig | null;
+  /** health_check: active checks of every host (host/cluster/health-check.ts); null when the cluster has none. */
+  readonly healthCheck: HealthCheckSettings | null;
   /** tls_context with status true: the hosts are spoken to over TLS (host/config/tls.ts). */
   readonly tls: ClusterTls | null;
   /** http2_protocol_options present: the hosts are spoken to in HTTP/2. */
@@ -196,6 +199,11 @@ export const DEFAULTS = {
   outlierConsecutive5xx: 5,
   outlierBaseEjectionMs: 30_000,
   outlierMaxEjectionMs: 300_000,
+  // health_check defaults (MOSN requires them given; these are nginx's and HAProxy's usual rise 2 / fall 3).
+  healthCheckTimeoutMs: 1_000,
+  healthCheckIntervalMs: 10_000,
+  healthCheckHealthyThreshold: 2,
+  healthCheckUnhealthyThreshold: 3,
   waitMaxCount: 3,
   logLevel: "info" as LogLevel,
   lbType: "round_robin" as LbType,

@@ -1,8 +1,9 @@
-// What the fleet reports in etcd (host/fleet/keys.ts), read by `switchyard status` and `push --wait`, and the
-// write of a plugin config with compare-and-swap on its mod revision (the etcd form of If-Match).
+// What the fleet reports in etcd (host/fleet/keys.ts), read by `switchyard status`, `push --wait` and `hosts
+// --wait`, and the write of a plugin config or a host list with compare-and-swap on its mod revision (the etcd
+// form of If-Match).
 
 import type { Etcd3 } from "etcd3";
-import { membersPrefix, pluginKey, statusPrefix, type Member, type PluginStatus } from "./keys.js";
+import { hostsStatusPrefix, membersPrefix, statusPrefix, type HostsStatus, type Member, type PluginStatus } from "./keys.js";
 import { SourceError } from "./source-url.js";
 
 export interface FleetView {
@@ -10,12 +11,15 @@ export interface FleetView {
   readonly revision: number;
   readonly members: readonly Member[];
   readonly statuses: readonly PluginStatus[];
+  /** What each live host did with each cluster's host-list key. */
+  readonly hostLists: readonly HostsStatus[];
 }
 
 export async function readFleet(client: Etcd3, prefix: string): Promise<FleetView> {
-  const [members, statuses] = await Promise.all([
+  const [members, statuses, hostLists] = await Promise.all([
     client.getAll().prefix(membersPrefix(prefix)).exec(),
     client.getAll().prefix(statusPrefix(prefix)).exec(),
+    client.getAll().prefix(hostsStatusPrefix(prefix)).exec(),
   ]);
   const parse = <T>(v: Buffer): T | null => {
     try {
@@ -28,6 +32,7 @@ export async function readFleet(client: Etcd3, prefix: string): Promise<FleetVie
     revision: Number(members.header.revision),
     members: members.kvs.map((kv) => parse<Member>(kv.value)).filter((m): m is Member => m !== null).sort((a, b) => a.host.localeCompare(b.host)),
     statuses: statuses.kvs.map((kv) => parse<PluginStatus>(kv.value)).filter((s): s is PluginStatus => s !== null).sort((a, b) => a.host.localeCompare(b.host) || a.plugin.localeCompare(b.plugin)),
+    hostLists: hostLists.kvs.map((kv) => parse<HostsStatus>(kv.value)).filter((s): s is HostsStatus => s !== null).sort((a, b) => a.host.localeCompare(b.host) || a.cluster.localeCompare(b.cluster)),
   };
 }
 
@@ -38,11 +43,11 @@ export class RevisionMismatch extends SourceError {
 }
 
 /**
- * Writes `text` at <prefix>/plugins/<name>. With `ifMatch`, only if the key's mod revision is that number (0:
- * only if the key does not exist yet); throws RevisionMismatch otherwise. Resolves the revision written.
+ * Writes `text` at `key` (<prefix>/plugins/<name>, <prefix>/clusters/<name>/hosts). With `ifMatch`, only if the
+ * key's mod revision is that number (0: only if the key does not exist yet); throws RevisionMismatch otherwise.
+ * Resolves the revision written.
  */
-export async function writePluginConfig(client: Etcd3, prefix: string, name: string, text: string, ifMatch?: number): Promise<number> {
-  const key = pluginKey(prefix, name);
+export async function writeKey(client: Etcd3, key: string, text: string, ifMatch?: number): Promise<number> {
   if (ifMatch === undefined) return Number((await client.put(key).value(text).exec()).header.revision);
   const r = await client.if(key, "Mod", "==", ifMatch).then(client.put(key).value(text)).else(client.get(key)).commit();
   if (!r.succeeded) {
@@ -52,9 +57,20 @@ export async function writePluginConfig(client: Etcd3, prefix: string, name: str
   return Number(r.header.revision);
 }
 
-/** Who has not yet reported `revision` (or a later one, or a rejection of it) for `plugin`, among live hosts. */
-export function pendingHosts(view: FleetView, plugin: string, revision: number): string[] {
-  return view.members
-    .filter((m) => !view.statuses.some((s) => s.host === m.host && s.plugin === plugin && s.revision >= revision))
-    .map((m) => m.host);
+/** What one host reported about one key: the status of a plugin or of a cluster's host list. */
+export interface KeyReport {
+  readonly host: string;
+  readonly revision: number;
+  readonly state: string;
+  readonly message?: string;
+}
+
+/** The reports of every host about one plugin's config (kind "plugin") or one cluster's host list. */
+export function reportsFor(view: FleetView, kind: "plugin" | "cluster", name: string): KeyReport[] {
+  return kind === "plugin" ? view.statuses.filter((s) => s.plugin === name) : view.hostLists.filter((s) => s.cluster === name);
+}
+
+/** Who has not yet reported `revision` (or a later one, or a rejection of it), among live hosts. */
+export function pendingHosts(view: FleetView, reports: readonly KeyReport[], revision: number): string[] {
+  return view.members.filter((m) => !reports.some((s) => s.host === m.host && s.revision >= revision)).map((m) => m.host);
 }

@@ -193,7 +193,7 @@ export class SwitchyardMetrics {
 
     const listenerCloses = new Counter({
       name: `${p}listener_connections_closed_total`,
-      help: "Client connections a listener closed itself: header_timeout, request_timeout, idle_timeout, connection_limit, connect_refused, tls_handshake_failed, http2_rapid_reset.",
+      help: "Client connections a listener closed itself: header_timeout, request_timeout, idle_timeout, connection_limit, connect_refused, tls_handshake_failed, tls_client_certificate_missing, http2_rapid_reset, http2_continuation_flood, http2_flood, http2_protocol_error.",
       labelNames: ["listener", "reason"], registers,
     });
     const onListenerClosed = (listener: string, reason: string) => listenerCloses.labels(listener, reason).inc();
@@ -215,6 +215,10 @@ export class SwitchyardMetrics {
         },
       });
     }
+    const healthChecks = new Counter({ name: `${p}health_checks_total`, help: "Active health checks of a cluster's hosts, by result (passed, failed).", labelNames: ["cluster", "result"], registers });
+    const onHealthCheck = (cluster: string, _host: unknown, r: { ok: boolean }) => healthChecks.labels(cluster, r.ok ? "passed" : "failed").inc();
+    const healthChanges = new Counter({ name: `${p}health_transitions_total`, help: "Times active health checks marked a host unhealthy or healthy again.", labelNames: ["cluster", "host", "to"], registers });
+    const onHealthChanged = (cluster: string, host: { address: string }, healthy: boolean) => healthChanges.labels(cluster, host.address, healthy ? "healthy" : "unhealthy").inc();
     const refusals = new Counter({ name: `${p}plugin_bundle_refusals_total`, help: "Bundles refused (a first load or a swap), by code.", labelNames: ["code"], registers });
 
     const onRequest = (e: RequestEvent) => this.observe(e);
@@ -230,6 +234,8 @@ export class SwitchyardMetrics {
     source.events.on("certificate-reload", onCertReload);
     source.events.on("http2-stream-reset", onStreamReset);
     source.events.on("bundle-refused", onRefused);
+    source.events.on("health-check", onHealthCheck);
+    source.events.on("health-changed", onHealthChanged);
     this.unsubscribe = () => {
       source.events.off("request", onRequest);
       source.events.off("plugin-failed", onFailed);
@@ -239,6 +245,8 @@ export class SwitchyardMetrics {
       source.events.off("certificate-reload", onCertReload);
       source.events.off("http2-stream-reset", onStreamReset);
       source.events.off("bundle-refused", onRefused);
+      source.events.off("health-check", onHealthCheck);
+      source.events.off("health-changed", onHealthChanged);
     };
   }
 

@@ -29,7 +29,7 @@ import {
 } from "./errors.js";
 import { buildRequestHeaders, buildResponseHeaders, HAS_BODY } from "./headers.js";
 import { grpcStatusFor, isGrpc, writeGrpcError } from "./grpc.js";
-import { hostFinished, hostStarted } from "./host-tracking.js";
+import { hostFinished, hostRemoved, hostStarted } from "./host-tracking.js";
 import type { ForwardListener, ForwardPolicy } from "./policy.js";
 import type { PoolRegistry } from "./pools.js";
 
@@ -272,8 +272,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   // --- attempts -------------------------------------------------------------------------------------------
 
+  /**
+   * The balancer's pick, skipping hosts that left their cluster since the request took its snapshot (a retry
+   * picks from that snapshot): their pools are draining to close (host/server/host.ts), so no new attempt goes
+   * to them; they count as failed for this request.
+   */
+  private pickLive(): Host | null {
+    let host = this.listener.pick(this.failed ?? NO_HOSTS);
+    while (host !== null && hostRemoved(host)) {
+      this.markFailed(host);
+      host = this.listener.pick(this.failed!);
+    }
+    return host;
+  }
+
   private attempt(preselected: Host | null): void {
-    const host = preselected ?? this.listener.pick(this.failed ?? NO_HOSTS);
+    const host = preselected !== null && !hostRemoved(preselected) ? preselected : this.pickLive();
     if (host === null) {
       this.fail(this.error ?? new NoHostError(this.attempts));
       return;
@@ -340,7 +354,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const host = this.host!;
     if (this.policy.retry.onStatuses.has(statusCode) && this.canRetry()) {
       this.markFailed(host);
-      const next = this.listener.pick(this.failed!);
+      const next = this.pickLive();
       if (next !== null) {
         // Drain this answer to completion so that its connection stays reusable, then try `next`.
         this.draining = true;

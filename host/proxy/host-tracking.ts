@@ -5,6 +5,8 @@
 import { HostStatus, type Host } from "../cluster/types.js";
 
 export interface TrackedHost {
+  /** The host left its cluster (MutableHost.removed): no new attempt goes to it. */
+  readonly removed?: boolean;
   onStart?(): void;
   onFinish?(): void;
   setStatus?(status: HostStatus): void;
@@ -22,4 +24,9 @@ export function hostFinished(host: Host): void {
 
 export function setHostStatus(host: Host, status: HostStatus): void {
   (host as TrackedHost).setStatus?.(status);
+}
+
+/** Whether `host` left its cluster after the snapshot a request holds was taken. */
+export function hostRemoved(host: Host): boolean {
+  return (host as TrackedHost).removed === true;
 }

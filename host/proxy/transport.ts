@@ -64,7 +64,8 @@ export function transportFor(cluster: string, tls: UpstreamTransport | undefined
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
 /** node:tls skips CA certificates it cannot parse without a word: each is parsed here, and there must be one. */
-function checkCertificates(pem: string, where: string, what: string): void {
+/** Every PEM certificate in `pem` parses, and there is at least one. */
+export function checkCertificates(pem: string, where: string, what: string): void {
   const blocks = pem.match(PEM_CERT) ?? [];
   if (blocks.length === 0) throw new TlsCredentialsError(where, `${what} cannot be used: no PEM certificate in it`);
   blocks.forEach((b, i) => {

@@ -11,6 +11,8 @@ import pino, { type Logger } from "pino";
 import { ClusterManager } from "../cluster/cluster-manager.js";
 import { systemClock, type Clock } from "../cluster/clock.js";
 import { OutlierDetector } from "../cluster/outlier.js";
+import type { ActiveHealthChecker } from "../cluster/health-check.js";
+import { startHealthChecks } from "./health-checks.js";
 import { validateHostSpecsInSlices } from "../cluster/host-spec.js";
 import type { ClusterConfig as ClusterSettingsInput } from "../cluster/cluster-config.js";
 import type { HostSpec, RandomSource } from "../cluster/types.js";
@@ -21,6 +23,8 @@ import { readTags } from "../config/metadata.js";
 import { AdminToken } from "../admin/auth.js";
 import { adminExposure } from "../admin/exposure.js";
 import { AdminServer, type Broadcaster, type ClusterAdmin } from "../admin/server.js";
+import { parseJsonBody } from "../admin/http.js";
+import { sameSpecs } from "../cluster/cluster.js";
 import { ConfigPusher } from "../plugin/push.js";
 import { PluginRegistry } from "../plugin/registry.js";
 import { BundleWatcher, type ScanResult } from "../plugin/watcher.js";
@@ -72,7 +76,7 @@ export interface HostOptions {
   readonly workerHeader?: string;
   /** Reads of the admin API that the primary answers from its workers (GET /workers). */
   readonly workers?: () => Promise<unknown>;
-  /** Timers of outlier detection (systemClock). */
+  /** Timers of outlier detection and health checks (systemClock). */
   readonly clock?: Clock;
   /** Poll period and debounce of the TLS listeners' certificate files (defaults 1 s and 200 ms). */
   readonly certificateTiming?: ReloadTiming;
@@ -135,7 +139,8 @@ export async function loadTransports(config: Config): Promise<Map<string, Upstre
 /**
  * Events for observers (metrics): "request" (RequestEvent), "plugin-failed" (plugin, PluginFailure),
  * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin), "bundle-refused" (Refusal),
- * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome).
+ * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome), "health-check"
+ * (cluster, host, ProbeResult), "health-changed" (cluster, host, healthy, ProbeResult).
  */
 export class SwitchyardHost {
   readonly events = new EventEmitter();
@@ -159,6 +164,8 @@ export class SwitchyardHost {
   private readonly clusterQueues = new Map<string, Promise<unknown>>();
   /** The outlier detector of each cluster whose config has outlier_detection. */
   private readonly outliers = new Map<string, OutlierDetector>();
+  /** The active health checker of each cluster whose config has health_check (per process, as outliers). */
+  private healthCheckers = new Map<string, ActiveHealthChecker>();
 
   constructor(private readonly opts: HostOptions) {
     tuneEngine();
@@ -167,8 +174,14 @@ export class SwitchyardHost {
     this.requiredPlugins = requiredPlugins(config);
     this.clusters = new ClusterManager({ random: opts.random ?? Math.random });
     this.pools = new PoolRegistry();
+    // A host that left its cluster, from any source (config, admin, etcd, DNS): its pool takes no new request
+    // and closes once the requests in flight on it finish (PoolRegistry.release). Not while another cluster
+    // still has that address: the pool is keyed by address and serves it too.
     this.clusters.onHostsRemoved((_cluster, hosts) => {
-      for (const h of hosts) void this.pools.release(h.address);
+      for (const h of hosts) {
+        if (this.clusters.names().some((n) => this.clusters.get(n)?.host(h.address) !== undefined)) continue;
+        void this.pools.release(h.address);
+      }
     });
     const stateDir = opts.stateDir !== undefined ? opts.stateDir : config.switchyard.stateDir;
     this.store = stateDir ? new StateStore(stateDir, undefined, opts.persist === false) : null;
@@ -250,6 +263,10 @@ export class SwitchyardHost {
     }
 
     const transports = this.opts.listen === false ? new Map<string, UpstreamTransport>() : await loadTransports(config);
+    // The primary of --workers N routes nothing: its workers check the hosts they route to.
+    if (this.opts.listen !== false) {
+      this.healthCheckers = startHealthChecks(config, { clusters: this.clusters, transports, clock: this.opts.clock ?? systemClock, random: this.opts.random ?? Math.random, log: this.log, events: this.events });
+    }
     const forwarder = new Forwarder({ pools: this.pools, logger: this.log.child({ component: "access" }) });
     for (const l of this.opts.listen === false ? [] : config.listeners) {
       const pipeline = new Pipeline(buildRouting(config, l.routerConfigName, transports, l.upstreamProtocol), {
@@ -323,6 +340,11 @@ export class SwitchyardHost {
     return this.outliers.get(cluster);
   }
 
+  /** The active health checker of a cluster configured with health_check (tests). */
+  healthChecker(cluster: string): ActiveHealthChecker | undefined {
+    return this.healthCheckers.get(cluster);
+  }
+
   private startOutlierDetection(config: Config): void {
     const log = this.log.child({ component: "outlier" });
     for (const c of config.clusters) {
@@ -372,22 +394,48 @@ export class SwitchyardHost {
           const s = this.clusters.snapshot(name);
           return { name, version: s.version, hostsVersion: this.hostsVersion(name), hosts: s.hosts.map((h) => ({ address: h.address, weight: h.weight, healthy: h.healthy, status: h.status, pending: h.pending, tags: h.tags })) };
         }),
-      replaceHosts: (name, hosts) =>
-        this.clusterExclusive(name, async () => {
-          const cluster = this.clusters.get(name);
-          if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND", status: 404 });
-          // Validated in full before anything changes; persisted before it is swapped in. Both the check and
-          // the build go in slices with event-loop turns between them, so that a long list does not stall
-          // requests; clusterExclusive keeps concurrent updates in order.
-          const specs = await validateHostSpecsInSlices(name, normalizeHostList(hosts));
-          const version = this.hostsVersion(name) + 1;
-          await this.store?.saveClusterHosts(name, version, specs);
-          await cluster.updateInSlices(specs);
-          this.clusterVersions.set(name, version);
-          this.log.info({ cluster: name, hosts: specs.length, version, event: "hosts-updated" }, "cluster hosts replaced");
-          return { version, hosts: specs };
-        }),
+      replaceHosts: (name, hosts) => this.replaceHosts(name, hosts, false),
     };
+  }
+
+  /**
+   * PUT /clusters/<name>/hosts, and a host list from a config source. Validated in full before anything
+   * changes; persisted before it is swapped in. Both the check and the build go in slices with event-loop turns
+   * between them, so that a long list does not stall requests; clusterExclusive keeps concurrent updates in
+   * order. `unlessSame`: a list equal to the one serving keeps its version (a source listing again at start).
+   */
+  private replaceHosts(name: string, hosts: unknown, unlessSame: boolean): Promise<{ version: number; hosts: readonly HostSpec[]; changed: boolean }> {
+    return this.clusterExclusive(name, async () => {
+      const cluster = this.clusters.get(name);
+      if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND", status: 404 });
+      const specs = await validateHostSpecsInSlices(name, normalizeHostList(hosts));
+      if (unlessSame && sameSpecs(cluster.specs, specs)) return { version: this.hostsVersion(name), hosts: specs, changed: false };
+      const version = this.hostsVersion(name) + 1;
+      await this.store?.saveClusterHosts(name, version, specs);
+      await cluster.updateInSlices(specs);
+      this.clusterVersions.set(name, version);
+      this.log.info({ cluster: name, hosts: specs.length, version, event: "hosts-updated" }, "cluster hosts replaced");
+      return { version, hosts: specs, changed: true };
+    });
+  }
+
+  /**
+   * A host list from a config source (host/fleet/etcd-source.ts), as the text of a PUT /clusters/<name>/hosts
+   * body: parsed and validated by that PUT's own code, then sent to every worker as that PUT does.
+   */
+  async hostsFromSource(name: string, text: string): Promise<{ version: number; hosts: number }> {
+    let hosts: unknown;
+    try {
+      hosts = parseJsonBody(text, "the host list");
+    } catch (err) {
+      throw Object.assign(new Error((err as Error).message), { code: "E_HOSTS_NOT_JSON" });
+    }
+    const r = await this.replaceHosts(name, hosts, true);
+    if (r.changed) {
+      const spread = await this.opts.broadcast?.clusterHosts(name, r.version, r.hosts);
+      if (spread !== undefined && spread.failed.length > 0) this.log.warn({ cluster: name, version: r.version, failedWorkers: spread.failed }, "host list accepted; some workers failed to apply it");
+    }
+    return { version: r.version, hosts: r.hosts.length };
   }
 
   /**
@@ -417,6 +465,8 @@ export class SwitchyardHost {
     await this.admin?.close();
     for (const o of this.outliers.values()) o.close();
     this.outliers.clear();
+    for (const h of this.healthCheckers.values()) h.close();
+    this.healthCheckers.clear();
     await this.pools.close();
   }
 }

@@ -6,7 +6,8 @@ import type { Duplex } from "node:stream";
 import type { ListenerLimits } from "../config/listener-limits.js";
 
 /** Why the listener closed a client connection itself. */
-export type ListenerClose = "header_timeout" | "request_timeout" | "idle_timeout" | "connection_limit" | "connect_refused" | "tls_handshake_failed" | "http2_rapid_reset";
+export type ListenerClose = "header_timeout" | "request_timeout" | "idle_timeout" | "connection_limit" | "connect_refused" | "tls_handshake_failed" | "tls_client_certificate_missing" | "http2_rapid_reset"
+  | "http2_continuation_flood" | "http2_flood" | "http2_protocol_error";
 
 /** The options of node:http createServer for these limits. */
 export function serverTimeouts(limits: ListenerLimits): { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; connectionsCheckingInterval: number } {

@@ -14,6 +14,7 @@ import { constants, createServer as createHttp2Server, type Http2Server, type Ht
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import type { ListenerConfig } from "../config/types.js";
+import { guardHttp2Session } from "./http2-deadlines.js";
 import { asHttp1Shape, asNodeHttp } from "./http2-request.js";
 import { guardListener, serverTimeouts, type ListenerClose } from "./listener-guard.js";
 import type { ServerCredentials } from "./tls-credentials.js";
@@ -46,9 +47,12 @@ export class ListenerServer {
       const raw = credentials === null
         ? createHttpServer(timeouts, handler)
         // A client that never finishes its handshake is held no longer than one that never finishes its head.
-        : createHttpsServer({ ...timeouts, cert: credentials.cert, key: credentials.key, handshakeTimeout: l.limits.headerTimeoutMs }, handler);
+        : createHttpsServer({ ...timeouts, cert: credentials.cert, key: credentials.key, ...clientCertificates(l, credentials), handshakeTimeout: l.limits.headerTimeoutMs }, handler);
       guardListener(raw, l.limits, closed);
-      if (credentials !== null) countHandshakeFailures(raw as HttpsServer, closed);
+      if (credentials !== null) {
+        countHandshakeFailures(raw as HttpsServer, closed);
+        if (l.tls?.clientAuth === "require") raw.prependListener("secureConnection", (socket: TLSSocket) => requireCertificate(socket, closed));
+      }
       return new ListenerServer(raw, credentials !== null, raw, null);
     }
 
@@ -66,13 +70,12 @@ export class ListenerServer {
       handler(r, s);
     });
     h2.on("session", (session: ServerHttp2Session) => guardResets(session, lim.maxStreamResetsPerSecond, streamReset, () => closed("http2_rapid_reset")));
-    // An idle HTTP/2 connection is closed as an idle keep-alive one is.
-    h2.on("session", (session: ServerHttp2Session) => {
-      session.setTimeout(l.limits.idleTimeoutMs, () => {
-        closed("idle_timeout");
-        session.close();
-      });
+    h2.on("sessionError", (err: NodeJS.ErrnoException) => {
+      const reason = protocolClose(err);
+      if (reason !== null) closed(reason);
     });
+    // header_timeout, request_timeout and idle_timeout, per session and stream.
+    h2.on("session", (session: ServerHttp2Session) => guardHttp2Session(session, l.limits, closed));
     const h1 = protocol === "auto" ? createHttpServer(timeouts, handler) : null;
     if (h1 !== null) guardListener(h1, l.limits, closed);
     const toH1 = (socket: Socket) => {
@@ -88,9 +91,11 @@ export class ListenerServer {
       raw = createTlsServer({
         cert: credentials.cert,
         key: credentials.key,
+        ...clientCertificates(l, credentials),
         handshakeTimeout: l.limits.headerTimeoutMs,
         ALPNProtocols: protocol === "auto" ? ["h2", "http/1.1"] : ["h2"],
       }, (socket: TLSSocket) => {
+        if (l.tls?.clientAuth === "require" && !requireCertificate(socket, closed)) return;
         if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
         else toH1(socket);
       });
@@ -120,7 +125,7 @@ export class ListenerServer {
 
   /** Serves `c` to every handshake from now on; connections already open keep theirs. */
   setCredentials(c: ServerCredentials): void {
-    (this.raw as TlsServer).setSecureContext({ cert: c.cert, key: c.key });
+    (this.raw as TlsServer).setSecureContext({ cert: c.cert, key: c.key, ...(c.ca !== null ? { ca: c.ca } : {}) });
   }
 
   address(): AddressInfo | null {
@@ -173,6 +178,40 @@ function guardResets(session: ServerHttp2Session, perSecond: number, reset: () =
       }
     });
   });
+}
+
+/**
+ * Why nghttp2 ended a connection itself, or null for a connection that merely broke (a reset, EPIPE). nghttp2
+ * bounds the CONTINUATION frames of one header block (the CONTINUATION flood of CVE-2024-27316 and kin: an
+ * endless header block that a server would buffer) and the frames a client makes the proxy answer without
+ * reading the answers (SETTINGS and PING floods); either ends the session with an ERR_HTTP2_ERROR whose errno
+ * is nghttp2's code (nghttp2.h: NGHTTP2_ERR_TOO_MANY_CONTINUATIONS -905, NGHTTP2_ERR_FLOODED -904).
+ */
+function protocolClose(err: NodeJS.ErrnoException): ListenerClose | null {
+  if (err.code !== "ERR_HTTP2_ERROR") return null;
+  if (err.errno === -905) return "http2_continuation_flood";
+  if (err.errno === -904) return "http2_flood";
+  return "http2_protocol_error";
+}
+
+/**
+ * node:tls options for the listener's client certificates (host/config/tls.ts ClientAuth): "verify" asks for
+ * one and fails the handshake unless it chains to ca_cert; "require" asks for one and takes any, the check that
+ * one came being requireCertificate's.
+ */
+function clientCertificates(l: ListenerConfig, c: ServerCredentials): { requestCert?: boolean; rejectUnauthorized?: boolean; ca?: string } {
+  const auth = l.tls?.clientAuth ?? "none";
+  if (auth === "none") return {};
+  return { requestCert: true, rejectUnauthorized: auth === "verify", ...(c.ca !== null ? { ca: c.ca } : {}) };
+}
+
+/** require_client_cert: a client that completed the handshake without a certificate is closed, and counted. */
+function requireCertificate(socket: TLSSocket, closed: (reason: ListenerClose) => void): boolean {
+  const cert = socket.getPeerCertificate();
+  if (cert !== null && Object.keys(cert).length > 0) return true;
+  closed("tls_client_certificate_missing");
+  socket.destroy();
+  return false;
 }
 
 function countHandshakeFailures(server: TlsServer | HttpsServer, closed: (reason: ListenerClose) => void): void {

@@ -1,6 +1,6 @@
-// The certificate and key of a TLS listener (tls_context, host/config/tls.ts): read and checked at start,
-// and read again when their files change, so that a renewed certificate is served without a restart. A new
-// pair is checked whole (tls.createSecureContext parses both and refuses a key that does not match) before it
+// The certificate and key of a TLS listener (tls_context, host/config/tls.ts), and the roots its clients'
+// certificates must chain to when it verifies them: read and checked at start, and read again when their files
+// change, so that a renewed certificate or CA is served without a restart. A new pair is checked whole (tls.createSecureContext parses both and refuses a key that does not match) before it
 // replaces the one serving — build aside, then swap; a bad pair is refused with a log line and the old one
 // keeps serving, as a bad plugin bundle is (host/plugin/watcher.ts).
 
@@ -9,35 +9,47 @@ import { createHash, X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import type { Logger } from "pino";
 import type { ListenerTls } from "../config/tls.js";
-import { describePem as describe, readPem, TlsCredentialsError } from "../proxy/transport.js";
+import { checkCertificates, describePem as describe, readPem, TlsCredentialsError } from "../proxy/transport.js";
 
 export { TlsCredentialsError };
 
 export interface ServerCredentials {
   readonly cert: string;
   readonly key: string;
+  /** The roots client certificates are verified against (verify_client), else null. */
+  readonly ca: string | null;
   /** sha256 of the leaf certificate (DER), as `openssl x509 -fingerprint -sha256` prints it. */
   readonly fingerprint: string;
   /** The leaf's validTo, for logs. */
   readonly validTo: string;
 }
 
-/** Reads and checks a listener's pair: both parse, and the key is the certificate's. */
+/** Reads and checks a listener's pair (both parse, the key is the certificate's) and its client roots, if any. */
 export async function loadServerCredentials(tls: ListenerTls): Promise<ServerCredentials> {
-  const [cert, key] = await Promise.all([readPem(tls.certChain, tls.where, "cert_chain"), readPem(tls.privateKey, tls.where, "private_key")]);
+  const [cert, key, ca] = await Promise.all([
+    readPem(tls.certChain, tls.where, "cert_chain"),
+    readPem(tls.privateKey, tls.where, "private_key"),
+    tls.clientCa === null ? null : readPem(tls.clientCa, tls.where, "ca_cert"),
+  ]);
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(cert);
   } catch (err) {
     throw new TlsCredentialsError(tls.where, `cert_chain ${describe(tls.certChain)} is not a PEM certificate: ${(err as Error).message}`, { cause: err });
   }
+  if (ca !== null) checkCertificates(ca, tls.where, `ca_cert ${describe(tls.clientCa!)}`);
   try {
-    createSecureContext({ cert, key });
+    createSecureContext({ cert, key, ...(ca !== null ? { ca } : {}) });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new TlsCredentialsError(tls.where, `cert_chain ${describe(tls.certChain)} and private_key ${describe(tls.privateKey)} cannot be used together: ${e.message}${e.code ? ` (${e.code})` : ""}`, { cause: err });
   }
-  return { cert, key, fingerprint: createHash("sha256").update(leaf.raw).digest("hex"), validTo: leaf.validTo };
+  return { cert, key, ca, fingerprint: createHash("sha256").update(leaf.raw).digest("hex"), validTo: leaf.validTo };
+}
+
+/** What tells one loaded set from another: a reload that changes none of it is "unchanged". */
+function identity(c: ServerCredentials): string {
+  return `${c.fingerprint}\n${c.key}\n${c.ca ?? ""}`;
 }
 
 export interface ReloadTiming {
@@ -71,8 +83,8 @@ export class CertificateReloader {
     private readonly timing: ReloadTiming = {},
     private readonly onOutcome?: (o: ReloadOutcome) => void,
   ) {
-    this.current = initial.fingerprint + initial.key;
-    this.files = [tls.certChain, tls.privateKey].flatMap((s) => (s.kind === "file" ? [s.path] : []));
+    this.current = identity(initial);
+    this.files = [tls.certChain, tls.privateKey, tls.clientCa].flatMap((s) => (s?.kind === "file" ? [s.path] : []));
   }
 
   start(): void {
@@ -102,10 +114,10 @@ export class CertificateReloader {
     let outcome: ReloadOutcome;
     try {
       const c = await loadServerCredentials(this.tls);
-      if (c.fingerprint + c.key === this.current) outcome = { kind: "unchanged", fingerprint: c.fingerprint };
+      if (identity(c) === this.current) outcome = { kind: "unchanged", fingerprint: c.fingerprint };
       else {
         this.apply(c);
-        this.current = c.fingerprint + c.key;
+        this.current = identity(c);
         outcome = { kind: "reloaded", fingerprint: c.fingerprint };
         this.log.info({ listener: this.listener, fingerprint: c.fingerprint, validTo: c.validTo, event: "certificate-reloaded" }, "listener certificate reloaded");
       }

@@ -5,7 +5,10 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { rm } from "node:fs/promises";
 import { createServer } from "node:net";
+import { readFleet, type FleetView } from "../../host/fleet/fleet-view.js";
+import { etcdClient, parseSource } from "../../host/fleet/source-url.js";
 
 export interface EtcdProcess {
   readonly clientPort: number;
@@ -73,4 +76,45 @@ export async function startEtcd(dataDir: string): Promise<EtcdProcess> {
   };
   await e.start();
   return e;
+}
+
+/**
+ * Resolves the fleet's view (host/fleet/fleet-view.ts) once `done` holds of it: read again on each put under
+ * `watchPrefix` (members, status or hosts-status keys), never on a timer.
+ */
+export async function untilFleet(source: string, watchPrefix: string, done: (view: FleetView) => boolean): Promise<FleetView> {
+  const settings = parseSource(source);
+  const client = etcdClient(settings);
+  try {
+    const w = await client.watch().prefix(watchPrefix).create();
+    let puts = 0;
+    let wake = () => undefined as void;
+    w.on("put", () => {
+      puts++;
+      wake();
+    });
+    try {
+      for (;;) {
+        const seen = puts;
+        const view = await readFleet(client, settings.prefix);
+        if (done(view)) return view;
+        if (puts === seen) await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      await w.cancel();
+    }
+  } finally {
+    client.close();
+  }
+}
+
+/** The end of a fleet test: hosts stopped (SIGTERM, each waited for), etcd, the upstreams, the temp folder. */
+export async function stopFleet(hosts: Iterable<{ kill(s?: NodeJS.Signals): void; readonly exited: Promise<unknown> }>, etcd: EtcdProcess | undefined, upstreams: readonly { close(): Promise<void> }[] | undefined, root: string): Promise<void> {
+  for (const p of hosts) {
+    p.kill("SIGTERM");
+    await p.exited;
+  }
+  await etcd?.kill("SIGTERM");
+  await Promise.all((upstreams ?? []).map((u) => u.close()));
+  await rm(root, { recursive: true, force: true });
 }

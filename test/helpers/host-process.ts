@@ -124,6 +124,17 @@ export async function spawnHost(opts: SpawnOptions): Promise<HostProcess> {
   }
 }
 
+/** One `switchyard <args>` command to its end: exit code, stdout, stderr; `stdin` is its standard input. */
+export function cli(args: readonly string[], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(REPO, "bin/switchyard.js"), ...args], { cwd: REPO, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  child.stdin!.end(stdin);
+  return new Promise((resolve) => child.once("exit", (code) => resolve({ code: code ?? -1, stdout, stderr })));
+}
+
 /** One request over a fresh connection (so that each may land on another worker); the body as text. */
 export function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {

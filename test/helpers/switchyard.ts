@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import pino from "pino";
 import type { RandomSource } from "../../host/cluster/types.js";
+import type { Clock } from "../../host/cluster/clock.js";
 import { parseConfig } from "../../host/config/index.js";
 import type { RequestEvent } from "../../host/server/pipeline.js";
 import { SwitchyardHost } from "../../host/server/host.js";
@@ -33,6 +34,8 @@ export interface StartOptions {
   readonly logLevel?: pino.Level;
   /** Poll period and debounce of TLS listeners' certificate files. */
   readonly certificateTiming?: { readonly pollMs?: number; readonly debounceMs?: number };
+  /** Timers of outlier detection and health checks (a ManualClock in tests). */
+  readonly clock?: Clock;
 }
 
 export interface RunningSwitchyard {
@@ -78,6 +81,7 @@ export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitch
     observe: (e) => events.push(e),
     ...(opts.random ? { random: opts.random } : {}),
     ...(opts.certificateTiming ? { certificateTiming: opts.certificateTiming } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   try {
     const { plugins } = await host.start();

@@ -61,6 +61,8 @@ export interface Upstream {
   readonly requests: RecordedRequest[];
   /** TCP connections accepted so far. */
   readonly connections: number;
+  /** TCP connections open now (accepted and not closed yet). */
+  readonly openConnections: number;
   /** Response body bytes written so far (all requests). */
   readonly bytesWritten: number;
   close(): Promise<void>;
@@ -211,6 +213,9 @@ export async function startUpstream(name: string, behaviour: Upstream["behaviour
     requests,
     get connections() {
       return connections;
+    },
+    get openConnections() {
+      return sockets.size;
     },
     get bytesWritten() {
       return bytesWritten;
