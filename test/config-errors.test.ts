@@ -69,7 +69,7 @@ describe("parseConfig: every problem, with its path", () => {
     ["cluster without name", (d) => delete d.cluster_manager.clusters[0].name, "cluster_manager.clusters[0].name", /required/],
     ["name and Name", (d) => (d.cluster_manager.clusters[0].Name = "c"), "cluster_manager.clusters[0].Name", /not both/],
     ["bad lb_type", (d) => (d.cluster_manager.clusters[0].lb_type = "LB_FASTEST"), "cluster_manager.clusters[0].lb_type", /expected one of LB_ROUNDROBIN/],
-    ["bad cluster type", (d) => (d.cluster_manager.clusters[0].type = "MAGIC"), "cluster_manager.clusters[0].type", /"SIMPLE" or "STRICT_DNS"/],
+    ["bad cluster type", (d) => (d.cluster_manager.clusters[0].type = "MAGIC"), "cluster_manager.clusters[0].type", /"SIMPLE", "STRICT_DNS" or "DNS_SRV"/],
     ["host weight", (d) => (d.cluster_manager.clusters[0].hosts[0].weight = 0), "cluster_manager.clusters[0].hosts[0].weight", /from 1 to 1000000, got 0/],
     ["host address", (d) => (d.cluster_manager.clusters[0].hosts[0].address = "10.0.0.1"), "cluster_manager.clusters[0].hosts[0].address", /expected "ip:port"/],
     ["duplicate host", (d) => d.cluster_manager.clusters[0].hosts.push({ address: "127.0.0.1:1" }), "cluster_manager.clusters[0].hosts[1].address", /duplicate host address/],
@@ -154,20 +154,38 @@ describe("parseConfig: warnings, not errors, for what we do not implement", () =
     });
   });
 
-  it("accepts STRICT_DNS and EDS clusters as static with a warning, and skips redirect routes", () => {
+  it("reads STRICT_DNS and DNS_SRV clusters with their DNS settings, EDS as static with a warning, and skips redirect routes", () => {
     const { config, warnings } = parseConfig(
       doc((d) => {
         d.cluster_manager.clusters[0].type = "STRICT_DNS";
         d.cluster_manager.clusters.push({ name: "e", type: "EDS", hosts: [] });
+        d.cluster_manager.clusters.push({ name: "s", type: "DNS_SRV", dns_refresh_rate: "30s", dns_resolvers: { servers: ["127.0.0.53", "127.0.0.1:5353"], port: "5300" }, hosts: [{ address: "_http._tcp.api.test" }] });
         vh(d).routers.unshift({ match: { prefix: "/old" }, redirect: { path_redirect: "/new" } });
       }),
       "w.json",
     );
-    expect(config.clusters.map((c) => c.discovery)).toEqual(["strict_dns", "static"]);
+    expect(config.clusters.map((c) => [c.discovery, c.dns])).toEqual([
+      ["strict_dns", { refreshMs: 5000, servers: [] }],
+      ["static", null],
+      ["dns_srv", { refreshMs: 30000, servers: ["127.0.0.53:5300", "127.0.0.1:5353"] }],
+    ]);
     expect(config.routerConfigs[0]!.virtualHosts[0]!.routes).toHaveLength(1);
-    expect(warnings.map((w) => w.path)).toEqual(
-      expect.arrayContaining(["cluster_manager.clusters[0].type", "cluster_manager.clusters[1].type", "servers[0].routers[0].virtual_hosts[0].routers[0]"]),
-    );
+    expect(warnings.map((w) => w.path)).toEqual(expect.arrayContaining(["cluster_manager.clusters[1].type", "servers[0].routers[0].virtual_hosts[0].routers[0]"]));
+    expect(warnings.map((w) => w.path)).not.toContain("cluster_manager.clusters[0].type");
+  });
+
+  it("refuses DNS settings that cannot be used, naming the field", () => {
+    const problems = (mutate: (d: any) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      try {
+        parseConfig(doc(mutate), "w.json");
+      } catch (err) {
+        return (err as { problems: { path: string; message: string }[] }).problems.map((p) => p.path);
+      }
+      return [];
+    };
+    expect(problems((d) => d.cluster_manager.clusters.push({ name: "s", type: "DNS_SRV", hosts: [{ address: "_http._tcp.api.test:80" }] }))).toEqual(["cluster_manager.clusters[1].hosts[0].address"]);
+    expect(problems((d) => d.cluster_manager.clusters.push({ name: "s", type: "STRICT_DNS", dns_resolvers: { servers: ["dns.test"] }, hosts: [] }))).toEqual(["cluster_manager.clusters[1].dns_resolvers.servers[0]"]);
+    expect(problems((d) => d.cluster_manager.clusters.push({ name: "s", type: "STRICT_DNS", dns_refresh_rate: "1ms", hosts: [] }))).toEqual(["cluster_manager.clusters[1].dns_refresh_rate"]);
   });
 
   it("warns about ring_hash without hash_header and DefaultSubset without default_subset", () => {

@@ -6,7 +6,8 @@ import { parseHostPort } from "./address.js";
 import { FIELDS } from "./fields.js";
 import { readFallback, readTags } from "./metadata.js";
 import { indexPath, keyPath, type Reader } from "./reader.js";
-import { DEFAULTS, type ClusterConfig, type Fallback, type LbType, type OutlierConfig } from "./types.js";
+import { isIP } from "node:net";
+import { DEFAULTS, type DnsSettings, type ClusterConfig, type Fallback, type LbType, type OutlierConfig } from "./types.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
 import { clusterNameProblem } from "../cluster/cluster-name.js";
 import { readClusterTls } from "./tls.js";
@@ -29,7 +30,9 @@ const LB_NAMES: Record<string, LbType> = {
 // MOSN balancers we do not have, and the nearest one we use instead.
 const LB_SUBSTITUTES: Record<string, LbType> = { LB_LEAST_CONNECTION: "least_request", LB_PEAK_EWMA: "least_request" };
 
-const DISCOVERY: Record<string, ClusterConfig["discovery"]> = { SIMPLE: "static", STRICT_DNS: "strict_dns" };
+const DISCOVERY: Record<string, ClusterConfig["discovery"]> = { SIMPLE: "static", STRICT_DNS: "strict_dns", DNS_SRV: "dns_srv" };
+/** Envoy's default dns_refresh_rate. */
+const DEFAULT_DNS_REFRESH_MS = 5_000;
 const DISCOVERY_AS_STATIC = new Set(["EDS", "DYNAMIC", "ORIGINAL_DST", "LOGICAL_DNS"]);
 
 export function readCluster(r: Reader, value: unknown, path: string, baseDir: string): ClusterConfig | undefined {
@@ -48,9 +51,10 @@ export function readCluster(r: Reader, value: unknown, path: string, baseDir: st
     const t = type.toUpperCase();
     if (DISCOVERY[t] !== undefined) discovery = DISCOVERY[t];
     else if (DISCOVERY_AS_STATIC.has(t)) r.warn(keyPath(path, "type"), `cluster type ${type} is not supported; its hosts are used as a static list (SIMPLE)`);
-    else r.error(keyPath(path, "type"), `expected "SIMPLE" or "STRICT_DNS", got ${JSON.stringify(type)}`);
-    if (t === "STRICT_DNS") r.warn(keyPath(path, "type"), "STRICT_DNS: host names are resolved when connecting, not re-resolved periodically");
+    else r.error(keyPath(path, "type"), `expected "SIMPLE", "STRICT_DNS" or "DNS_SRV", got ${JSON.stringify(type)}`);
   }
+  const dns = discovery === "static" ? null : readDns(r, c, path);
+  if (discovery === "static") for (const k of ["dns_refresh_rate", "dns_resolvers"]) if (c[k] !== undefined) r.warn(keyPath(path, k), `only a STRICT_DNS or DNS_SRV cluster resolves names; ignored`);
 
   let lbType: LbType = DEFAULTS.lbType;
   const lb = r.string(c, "lb_type", path, false);
@@ -71,7 +75,7 @@ export function readCluster(r: Reader, value: unknown, path: string, baseDir: st
   const seen = new Map<string, number>();
   hostList.forEach((h, i) => {
     const where = indexPath(keyPath(path, "hosts"), i);
-    const host = readHost(r, h, where);
+    const host = readHost(r, h, where, discovery === "dns_srv");
     if (host === undefined) return;
     const before = seen.get(host.address);
     if (before !== undefined) r.error(keyPath(where, "address"), `duplicate host address ${host.address} (also hosts[${before}])`);
@@ -108,7 +112,7 @@ export function readCluster(r: Reader, value: unknown, path: string, baseDir: st
   const tls = c["tls_context"] === undefined ? null : readClusterTls(r, c["tls_context"], keyPath(path, "tls_context"), baseDir);
   const http2 = c["http2_protocol_options"] !== undefined && r.object(c["http2_protocol_options"], keyPath(path, "http2_protocol_options"), FIELDS.http2ProtocolOptions) !== undefined;
   if (name === undefined) return undefined;
-  return { name, where: path, discovery, lbType, hosts, connectTimeoutMs, fallback, defaultSubset, hashHeader, outlier, healthCheck, tls, http2 };
+  return { name, where: path, discovery, dns, lbType, hosts, connectTimeoutMs, fallback, defaultSubset, hashHeader, outlier, healthCheck, tls, http2 };
 }
 
 /** Longest ejection accepted: the detector's bound (host/cluster/outlier.ts). */
@@ -133,11 +137,41 @@ function readOutlier(r: Reader, value: unknown, path: string): OutlierConfig | n
   return { consecutiveFailures, baseEjectionMs, maxEjectionMs };
 }
 
-function readHost(r: Reader, value: unknown, path: string): HostSpec | undefined {
+/** dns_refresh_rate (default 5s) and dns_resolvers ({"servers": ["ip" or "ip:port"], "port": 53}) of a DNS cluster. */
+function readDns(r: Reader, c: Record<string, unknown>, path: string): DnsSettings {
+  const refreshMs = r.duration(c, "dns_refresh_rate", path) ?? DEFAULT_DNS_REFRESH_MS;
+  if (refreshMs < 100 || refreshMs > 86_400_000) r.error(keyPath(path, "dns_refresh_rate"), `expected a duration of 100ms to 24h, got ${refreshMs} ms`);
+  const servers: string[] = [];
+  if (c["dns_resolvers"] !== undefined) {
+    const where = keyPath(path, "dns_resolvers");
+    const d = r.object(c["dns_resolvers"], where, FIELDS.dnsResolvers);
+    if (d !== undefined) {
+      const portValue = d["port"];
+      const port = portValue === undefined ? 53 : Number(portValue);
+      if (!Number.isInteger(port) || port < 1 || port > 65535 || (typeof portValue !== "number" && typeof portValue !== "string" && portValue !== undefined)) {
+        r.error(keyPath(where, "port"), `expected a port 1..65535, got ${JSON.stringify(portValue)}`);
+      }
+      (r.array(d, "servers", where) ?? []).forEach((s, i) => {
+        const at = indexPath(keyPath(where, "servers"), i);
+        if (typeof s !== "string") return r.error(at, "expected a string, an IP address or \"ip:port\"");
+        const withPort = isIP(s) !== 0 ? (isIP(s) === 6 ? `[${s}]:${port}` : `${s}:${port}`) : s;
+        const parsed = parseHostPort(withPort, false);
+        if (typeof parsed === "string" || isIP(parsed.host) === 0) return r.error(at, `expected an IP address or "ip:port" of a DNS server, got ${JSON.stringify(s)}`);
+        servers.push(withPort);
+      });
+    }
+  }
+  return { refreshMs, servers };
+}
+
+/** A host of the config; a DNS_SRV cluster's host address is an SRV name, with no port (the records give it). */
+function readHost(r: Reader, value: unknown, path: string, srv = false): HostSpec | undefined {
   const h = r.object(value, path, FIELDS.host);
   if (h === undefined) return undefined;
   const address = r.string(h, "address", path, true);
-  if (address !== undefined) {
+  if (address !== undefined && srv) {
+    if (address.includes(":") || !/^[A-Za-z0-9_.-]{1,253}$/.test(address)) r.error(keyPath(path, "address"), `a DNS_SRV host's address is an SRV name without a port, such as "_http._tcp.api.internal", got ${JSON.stringify(address)}`);
+  } else if (address !== undefined) {
     const parsed = parseHostPort(address, false);
     if (typeof parsed === "string") r.error(keyPath(path, "address"), parsed);
   }

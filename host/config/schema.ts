@@ -184,7 +184,7 @@ export const CONFIG_SCHEMA = {
       properties: {
         name: nonEmpty,
         Name: nonEmpty,
-        type: { enum: ["SIMPLE", "STRICT_DNS", "EDS", "DYNAMIC", "ORIGINAL_DST", "LOGICAL_DNS"] },
+        type: { enum: ["SIMPLE", "STRICT_DNS", "DNS_SRV", "EDS", "DYNAMIC", "ORIGINAL_DST", "LOGICAL_DNS"] },
         lb_type: {
           enum: [
             "LB_ROUNDROBIN", "LB_RANDOM", "LB_WEIGHTED_ROUNDROBIN", "LB_LEAST_REQUEST", "LB_MAGLEV", "LB_RINGHASH",
@@ -200,7 +200,14 @@ export const CONFIG_SCHEMA = {
         health_check: ref("healthCheck"),
         tls_context: ref("tlsContext"),
         http2_protocol_options: ref("http2ProtocolOptions"),
+        dns_refresh_rate: duration,
+        dns_resolvers: ref("dnsResolvers"),
       },
+    },
+    dnsResolvers: {
+      type: "object",
+      description: "The DNS servers a STRICT_DNS or DNS_SRV cluster asks (default: the system's). servers: IP addresses or \"ip:port\"; port: for servers given without one (default 53).",
+      properties: { servers: { type: "array", items: nonEmpty }, port: { anyOf: [{ type: "integer", minimum: 1, maximum: 65535 }, { type: "string", pattern: "^[0-9]{1,5}$" }] } },
     },
     http2ProtocolOptions: {
       type: "object",

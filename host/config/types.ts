@@ -161,8 +161,13 @@ export interface RouteAction {
 export interface ClusterConfig {
   readonly name: string;
   readonly where: string;
-  /** SIMPLE → "static"; STRICT_DNS keeps hostnames in addresses, resolved when connecting. */
-  readonly discovery: "static" | "strict_dns";
+  /**
+   * SIMPLE → "static"; STRICT_DNS → "strict_dns" (each host's name re-resolved, A and AAAA, every address a
+   * host); DNS_SRV → "dns_srv" (each host's name an SRV name: target, port, weight). host/cluster/dns-discovery.ts.
+   */
+  readonly discovery: "static" | "strict_dns" | "dns_srv";
+  /** The DNS settings of a strict_dns / dns_srv cluster; null for a static one. */
+  readonly dns: DnsSettings | null;
   readonly lbType: LbType;
   readonly hosts: readonly HostSpec[];
   readonly connectTimeoutMs: number;
@@ -179,6 +184,13 @@ export interface ClusterConfig {
   readonly tls: ClusterTls | null;
   /** http2_protocol_options present: the hosts are spoken to in HTTP/2. */
   readonly http2: boolean;
+}
+
+/** dns_refresh_rate and dns_resolvers of a DNS cluster. */
+export interface DnsSettings {
+  readonly refreshMs: number;
+  /** "ip:port" of each DNS server; empty: the system's servers (/etc/resolv.conf). */
+  readonly servers: readonly string[];
 }
 
 /** Envoy's consecutive_5xx outlier detection (a 5xx or a gateway failure counts), with its defaults. */

@@ -11,6 +11,7 @@ import pino, { type Logger } from "pino";
 import { ClusterManager } from "../cluster/cluster-manager.js";
 import { systemClock, type Clock } from "../cluster/clock.js";
 import { OutlierDetector } from "../cluster/outlier.js";
+import { DnsDiscovery, type DnsOutcome } from "../cluster/dns-discovery.js";
 import type { ActiveHealthChecker } from "../cluster/health-check.js";
 import { startHealthChecks } from "./health-checks.js";
 import { validateHostSpecsInSlices } from "../cluster/host-spec.js";
@@ -140,7 +141,7 @@ export async function loadTransports(config: Config): Promise<Map<string, Upstre
  * Events for observers (metrics): "request" (RequestEvent), "plugin-failed" (plugin, PluginFailure),
  * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin), "bundle-refused" (Refusal),
  * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome), "health-check"
- * (cluster, host, ProbeResult), "health-changed" (cluster, host, healthy, ProbeResult).
+ * (cluster, host, ProbeResult), "health-changed" (cluster, host, healthy, ProbeResult), "dns-refresh" (DnsOutcome).
  */
 export class SwitchyardHost {
   readonly events = new EventEmitter();
@@ -164,6 +165,7 @@ export class SwitchyardHost {
   private readonly clusterQueues = new Map<string, Promise<unknown>>();
   /** The outlier detector of each cluster whose config has outlier_detection. */
   private readonly outliers = new Map<string, OutlierDetector>();
+  private readonly discoveries: DnsDiscovery[] = [];
   /** The active health checker of each cluster whose config has health_check (per process, as outliers). */
   private healthCheckers = new Map<string, ActiveHealthChecker>();
 
@@ -243,8 +245,11 @@ export class SwitchyardHost {
     this.clusters.replaceAll(config.clusters.map((c) => {
       const saved = savedHosts.get(c.name);
       if (saved) this.clusterVersions.set(c.name, saved.version);
-      return toClusterInput(c, saved?.hosts ?? c.hosts);
+      // A DNS cluster's configured hosts are names to resolve, not hosts: until they resolve it has the list
+      // it had last (the state folder's), else none.
+      return toClusterInput(c, saved?.hosts ?? (c.discovery === "static" ? c.hosts : []));
     }));
+    await this.startDnsDiscovery(config);
 
     this.startOutlierDetection(config);
 
@@ -333,6 +338,41 @@ export class SwitchyardHost {
   /** What GET /readyz answers: started, and every plugin a route requires loaded (host/server/readiness.ts). */
   readiness(): Readiness {
     return readiness(this.ready, this.requiredPlugins, (name) => this.registry.get(name) !== undefined, this.watcher?.refused() ?? []);
+  }
+
+  /**
+   * STRICT_DNS and DNS_SRV clusters (host/cluster/dns-discovery.ts), resolved by the process that owns the
+   * host lists (a single host, or the primary of --workers N, which sends each new list to its workers as a
+   * PUT /clusters/<name>/hosts does). The first lookup is awaited, bounded by the resolver's timeout and tries.
+   */
+  private async startDnsDiscovery(config: Config): Promise<void> {
+    if (this.opts.persist === false) return;
+    const log = this.log.child({ component: "dns" });
+    const starts: Promise<DnsOutcome>[] = [];
+    for (const c of config.clusters) {
+      if (c.discovery === "static" || c.dns === null) continue;
+      const d = new DnsDiscovery({
+        cluster: c.name,
+        mode: c.discovery,
+        names: c.hosts.map((h) => {
+          const colon = h.address.lastIndexOf(":");
+          return c.discovery === "dns_srv" || colon < 0
+            ? { name: h.address, port: 0, weight: h.weight, tags: h.tags }
+            : { name: h.address.slice(0, colon).replace(/^\[(.*)\]$/, "$1"), port: Number(h.address.slice(colon + 1)), weight: h.weight, tags: h.tags };
+        }),
+        refreshMs: c.dns.refreshMs,
+        servers: c.dns.servers,
+        clock: this.opts.clock ?? systemClock,
+        apply: (hosts) => this.replaceAndSpread(c.name, hosts),
+        onRefresh: (o) => {
+          for (const f of o.failed) log.warn({ cluster: c.name, name: f.name, code: f.code, event: "dns-failed" }, "DNS lookup failed; the last good hosts of that name stay");
+          this.events.emit("dns-refresh", o);
+        },
+      });
+      this.discoveries.push(d);
+      starts.push(d.start());
+    }
+    await Promise.all(starts);
   }
 
   /** The outlier detector of a cluster configured with outlier_detection (admin, tests). */
@@ -430,6 +470,11 @@ export class SwitchyardHost {
     } catch (err) {
       throw Object.assign(new Error((err as Error).message), { code: "E_HOSTS_NOT_JSON" });
     }
+    return this.replaceAndSpread(name, hosts);
+  }
+
+  /** A host list from a source (etcd, DNS): applied unless equal to the one serving, then sent to every worker. */
+  private async replaceAndSpread(name: string, hosts: unknown): Promise<{ version: number; hosts: number }> {
     const r = await this.replaceHosts(name, hosts, true);
     if (r.changed) {
       const spread = await this.opts.broadcast?.clusterHosts(name, r.version, r.hosts);
@@ -463,6 +508,7 @@ export class SwitchyardHost {
       s.server.closeIdleConnections();
     })));
     await this.admin?.close();
+    for (const d of this.discoveries.splice(0)) d.stop();
     for (const o of this.outliers.values()) o.close();
     this.outliers.clear();
     for (const h of this.healthCheckers.values()) h.close();

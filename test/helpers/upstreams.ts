@@ -121,8 +121,8 @@ async function writeBody(res: ServerResponse, total: number, chunkBytes: number,
   return true;
 }
 
-/** Starts one upstream named `name` on 127.0.0.1, port 0. */
-export async function startUpstream(name: string, behaviour: Upstream["behaviour"] = {}): Promise<Upstream> {
+/** Starts one upstream named `name` on 127.0.0.1, port 0 (or on `at`, another loopback address and port). */
+export async function startUpstream(name: string, behaviour: Upstream["behaviour"] = {}, at: { host: string; port: number } = { host: "127.0.0.1", port: 0 }): Promise<Upstream> {
   let connections = 0;
   let bytesWritten = 0;
   const sockets = new Set<Socket>();
@@ -200,15 +200,15 @@ export async function startUpstream(name: string, behaviour: Upstream["behaviour
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  server.listen(0, "127.0.0.1");
+  server.listen(at.port, at.host);
   await once(server, "listening");
   const port = (server.address() as AddressInfo).port;
 
   const upstream: Upstream = {
     name,
-    address: `127.0.0.1:${port}`,
+    address: `${at.host}:${port}`,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${at.host}:${port}`,
     behaviour,
     requests,
     get connections() {
