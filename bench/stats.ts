@@ -26,3 +26,24 @@ function fmt(n: number): string {
   if (Math.abs(n) >= 100) return Math.round(n).toLocaleString("en-US");
   return n.toFixed(2);
 }
+
+/** The median of `f` over the samples where it is a finite number; NaN when it is for none. */
+export function medianOf<S>(xs: readonly S[], f: (s: S) => number | null): number {
+  const v = xs.map(f).filter((x): x is number => x !== null && Number.isFinite(x));
+  return v.length ? median(v) : NaN;
+}
+
+/** What every load row measures, in the columns LOAD_COLUMNS name. */
+export interface LoadSample {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuUsPerRequest: number | null;
+}
+
+export const LOAD_COLUMNS: readonly string[] = ["req/s", "p50 ms", "p99 ms", "p99/p50", "CPU µs/req"];
+
+/** A row's medians over its rounds, in LOAD_COLUMNS's order. */
+export function loadCells(xs: readonly LoadSample[]): number[] {
+  return [medianOf(xs, (q) => q.rps), medianOf(xs, (q) => q.p50Ms), medianOf(xs, (q) => q.p99Ms), medianOf(xs, (q) => q.p99Ms / q.p50Ms), medianOf(xs, (q) => q.cpuUsPerRequest)];
+}

@@ -10,9 +10,8 @@ import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../host/config/index.js";
-import { ConfigError } from "../host/config/errors.js";
 import type { ReloadOutcome } from "../host/server/tls-credentials.js";
+import { configProblems } from "./helpers/config-problems.js";
 import { makeCa, makeLeaf, type Ca, type Pem } from "./helpers/certs.js";
 import { anyHost, mosnConfig, startSwitchyard, type RunningSwitchyard } from "./helpers/switchyard.js";
 import { startUpstreams, type Upstreams } from "./helpers/upstreams.js";
@@ -146,14 +145,7 @@ describe("require_client_cert", () => {
 });
 
 describe("config checks", () => {
-  const problems = (cfg: unknown): string[] => {
-    try {
-      parseConfig(JSON.stringify(cfg), "tls.json");
-      return [];
-    } catch (err) {
-      return (err as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
-    }
-  };
+  const problems = (cfg: unknown) => configProblems(cfg, "tls.json");
   const base = (tls: object) =>
     mosnConfig({
       clusters: [{ name: "c", hosts: ["127.0.0.1:1"] }],

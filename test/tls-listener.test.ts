@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../host/config/index.js";
-import { ConfigError } from "../host/config/errors.js";
 import { SwitchyardHost } from "../host/server/host.js";
 import type { ReloadOutcome } from "../host/server/tls-credentials.js";
+import { configProblems } from "./helpers/config-problems.js";
 import { makeCa, makeLeaf, type Ca, type Pem } from "./helpers/certs.js";
 import { anyHost, mosnConfig, startSwitchyard, upstreamOf, type RunningSwitchyard } from "./helpers/switchyard.js";
 import { startUpstreams, type Upstreams } from "./helpers/upstreams.js";
@@ -176,14 +176,7 @@ describe("bad TLS config", () => {
 
   it("status true without a certificate, client verification asked for, two tls_contexts: config errors with their paths", () => {
     ups = undefined;
-    const problems = (cfg: object) => {
-      try {
-        parseConfig(JSON.stringify(cfg), "tls.json");
-        return [];
-      } catch (err) {
-        return (err as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
-      }
-    };
+    const problems = (cfg: object) => configProblems(cfg, "tls.json");
     const base = (tls: object) => mosnConfig({ clusters: [{ name: "c", hosts: ["127.0.0.1:1"] }], virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c" } }])], tls });
     const at = "servers[0].listeners[0].filter_chains[0].tls_context";
     expect(problems(base({ status: true }))).toEqual([

@@ -21,7 +21,7 @@ import { Pool } from "undici";
 import { runLoad, type LoadTool } from "./loadgen.js";
 import { haproxyConfig, nginxProxyConfig, nginxUpstreamConfig, parseStubStatus } from "./native.js";
 import { freePort, sleep, start, treeCpuMicros, waitForPort, which, type Spawned } from "./proc.js";
-import { median, table } from "../stats.js";
+import { LOAD_COLUMNS, loadCells, median, medianOf, table } from "../stats.js";
 
 export const CHAIN = ["header-canary", "zone-affinity", "version-split"] as const;
 
@@ -524,24 +524,17 @@ export function formatE2E(r: E2eResult): string {
   for (const n of r.notes) out.push(`- ${n}`);
   out.push("");
   const rows = r.rows.filter((x) => x.samples.length > 0);
-  const med = (xs: Sample[], f: (s: Sample) => number | null) => {
-    const v = xs.map(f).filter((x): x is number => x !== null && Number.isFinite(x));
-    return v.length ? median(v) : NaN;
-  };
+  const med = medianOf<Sample>;
   out.push(
     table(
-      ["proxy", "req/s", "p50 ms", "p99 ms", "p99/p50", "CPU µs/req", "proxy CPU %", "new upstream conns warm-up/run", "balance u1/u2/u3/failed", "errors"],
+      ["proxy", ...LOAD_COLUMNS, "proxy CPU %", "new upstream conns warm-up/run", "balance u1/u2/u3/failed", "errors"],
       rows.map((x) => {
         const s = x.samples;
         const hits = s[0]!.hits;
         const bal = hits === null ? "-" : `${s.every((q) => q.hits !== null && balanced(q.hits)) ? "ok" : "NOT BALANCED"} ${hits.join("/")}`;
         return [
           x.label,
-          med(s, (q) => q.rps),
-          med(s, (q) => q.p50Ms),
-          med(s, (q) => q.p99Ms),
-          med(s, (q) => q.p99Ms / q.p50Ms),
-          med(s, (q) => q.cpuUsPerRequest),
+          ...loadCells(s),
           Number.isFinite(med(s, (q) => q.cpuShare)) ? `${Math.round(med(s, (q) => q.cpuShare) * 100)}%` : "-",
           `${s.map((q) => q.warmupConnections).join(",")} / ${s.map((q) => q.runConnections).join(",")}`,
           bal,
@@ -666,10 +659,7 @@ export function formatE2EScale(r: ScaleResult): string {
   for (const n of r.notes) out.push(`- ${n}`);
   out.push("");
   const ref = r.cells[0];
-  const med = (row: RowResult, f: (s: Sample) => number | null) => {
-    const v = row.samples.map(f).filter((x): x is number => x !== null && Number.isFinite(x));
-    return v.length ? median(v) : NaN;
-  };
+  const med = (row: RowResult, f: (s: Sample) => number | null) => medianOf(row.samples, f);
   const cpu = (q: Sample) => q.cpuUsPerRequest;
   const rps = (q: Sample) => q.rps;
   const start = (q: Sample) => q.startMs;

@@ -18,7 +18,7 @@ import { Pool } from "undici";
 import { CHAIN, copyBundle, optionsFromEnv, pairByRound, ratioCell, REQUEST_HEADERS, track, type E2eOptions } from "../e2e/e2e.js";
 import { haproxyConfig, nginxProxyConfig, nginxUpstreamConfig } from "../e2e/native.js";
 import { freePort, start, treeCpuMicros, waitForPort, which, type Spawned } from "../e2e/proc.js";
-import { median, table } from "../stats.js";
+import { LOAD_COLUMNS, loadCells, table } from "../stats.js";
 import { runH2Load } from "./h2load.js";
 
 type Protocol = "h1" | "h2";
@@ -295,24 +295,16 @@ export function formatH2(r: H2Result): string {
   const out: string[] = [`${o.rounds} interleaved rounds × (${o.warmupSeconds} s warm-up + ${o.seconds} s measured) per row, fresh process per row and round; medians.`];
   for (const n of r.notes) out.push(`- ${n}`);
   out.push("");
-  const med = (xs: H2Sample[], f: (s: H2Sample) => number | null) => {
-    const v = xs.map(f).filter((x): x is number => x !== null && Number.isFinite(x));
-    return v.length ? median(v) : NaN;
-  };
   const rows = r.rows.filter((x) => x.samples.length > 0);
   out.push(
     table(
-      ["proxy", "req/s", "p50 ms", "p99 ms", "p99/p50", "CPU µs/req", "check u1/u2/u3/other", "plugin calls in check", "errors"],
+      ["proxy", ...LOAD_COLUMNS, "check u1/u2/u3/other", "plugin calls in check", "errors"],
       rows.map((x) => {
         const s = x.samples;
         const ok = s.every((q) => q.hits[3] === 0 && q.hits.slice(0, 3).every((h) => h > 0));
         return [
           x.label,
-          med(s, (q) => q.rps),
-          med(s, (q) => q.p50Ms),
-          med(s, (q) => q.p99Ms),
-          med(s, (q) => q.p99Ms / q.p50Ms),
-          med(s, (q) => q.cpuUsPerRequest),
+          ...loadCells(s),
           `${ok ? "ok" : "FAILED"} ${s[0]!.hits.join("/")}`,
           s[0]!.pluginCalls === null ? "-" : s.map((q) => q.pluginCalls).join(","),
           String(s.reduce((a, q) => a + q.errors, 0)),
