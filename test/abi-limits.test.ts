@@ -2,6 +2,10 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import * as host from "../host/abi/limits.js";
+import { callFuel, DEFAULT_CPU_MS, FUEL_PER_MS, fuelForMs, INPUT_FUEL_PER_BYTE, MAX_CPU_MS } from "../host/sandbox/budget.js";
+import { MAX_FUEL } from "../host/sandbox/exports.js";
+import { DEFAULT_START_FUEL } from "../host/sandbox/instrument.js";
+import { DEFAULT_MEMORY_PAGES } from "../host/sandbox/plugin-hooks.js";
 
 describe("ABI limits", () => {
   const guestText = readFileSync(new URL("../sdk/assembly/limits.ts", import.meta.url), "utf8");
@@ -29,11 +33,37 @@ describe("ABI limits", () => {
     }
   });
 
-  it("ABI.md states the same numbers", () => {
+  it("ABI.md states the same numbers: every limit of §8, every status code of §3", () => {
     const doc = readFileSync(new URL("../sdk/ABI.md", import.meta.url), "utf8");
-    for (const n of ["MAX_HOSTS", "MAX_HEADERS", "MAX_BODY_BYTES", "MAX_META_BYTES", "MAX_CONFIG_BYTES", "MAX_GROUPS"] as const) {
-      const m = doc.match(new RegExp("`" + n + "` \\| ([0-9,]+)"));
-      expect([n, m && Number(m[1]!.replace(/,/g, ""))]).toEqual([n, host[n]]);
+    const limits = Object.entries(host).filter((e): e is [string, number] => typeof e[1] === "number" && (e[0].startsWith("MAX_") || e[0] === "ABI_VERSION"));
+    expect(limits.length).toBeGreaterThan(15);
+    for (const [n, v] of limits) {
+      const m = doc.match(new RegExp("\\| `" + n + "`[^|]*\\| ([0-9,]+) \\|"));
+      expect([n, m && Number(m[1]!.replace(/,/g, ""))]).toEqual([n, v]);
     }
+    expect(doc).toContain(`= ${host.OUTPUT_BYTES.toLocaleString("en-US")} |`);
+    for (const [n, v] of Object.entries(host).filter(([k]) => k.startsWith("STATUS_"))) {
+      expect([n, new RegExp("\\| " + v + " \\| `" + n.slice("STATUS_".length) + "` \\|").test(doc)]).toEqual([n, true]);
+    }
+  });
+
+  it("ABI.md §7 and §9 state the sandbox's numbers and the loader's name rule", () => {
+    const doc = readFileSync(new URL("../sdk/ABI.md", import.meta.url), "utf8");
+    const fmt = (n: number) => n.toLocaleString("en-US");
+    expect(doc).toContain(`\`FUEL_PER_MS\` = ${fmt(FUEL_PER_MS)} fuel per ms`);
+    expect(doc).toContain(`budget + ${INPUT_FUEL_PER_BYTE} × \`len\``);
+    expect(doc).toContain(`\`DEFAULT_CPU_MS\` = ${DEFAULT_CPU_MS} ms = ${fmt(fuelForMs(DEFAULT_CPU_MS))} fuel`);
+    expect(doc).toContain(`\`MAX_CPU_MS\` = ${MAX_CPU_MS}`);
+    expect(doc).toContain(`\`DEFAULT_START_FUEL\` = ${fmt(DEFAULT_START_FUEL)}`);
+    expect(doc).toContain(`\`DEFAULT_MEMORY_PAGES\` = ${DEFAULT_MEMORY_PAGES} (${(DEFAULT_MEMORY_PAGES * 64) / 1024} MiB)`);
+    expect(MAX_FUEL).toBe(2 ** 31 - 1);
+    expect(doc).toContain("`MAX_FUEL` = 2³¹−1");
+    // When both cpuMs and fuel are given, the smaller wins: what the doc says, what callFuel does.
+    expect(doc).toContain("**when both are given the smaller wins**");
+    expect(callFuel({ cpuMs: 1, fuel: 5 })).toBe(5);
+    expect(callFuel({ cpuMs: 1, fuel: 10 ** 9 })).toBe(fuelForMs(1));
+    const loader = readFileSync(new URL("../host/plugin/bundle.ts", import.meta.url), "utf8");
+    const nameRe = loader.match(/const NAME_RE = \/(.+)\/;/)![1]!;
+    expect(doc).toContain("| `name` | yes | `" + nameRe + "`");
   });
 });
