@@ -2,7 +2,8 @@
 // listener keeps (issue 18, slowloris). Defaults are nginx's: client_header_timeout 60s, keepalive_timeout 75s;
 // the whole request (headers and body) gets Node's own default of 300s; 10,000 connections per listener.
 import { FIELDS } from "./fields.js";
-import { keyPath, type Reader } from "./reader.js";
+import { keyPath, type Json, type Reader } from "./reader.js";
+import type { Http1Codec } from "./types.js";
 
 export interface ListenerLimits {
   /** Until the request head is complete, counted from the connection or the previous response (408 after). */
@@ -69,6 +70,18 @@ export function readListenerLimits(r: Reader, value: unknown, path: string): Lis
     r.error(keyPath(path, "request_timeout"), `${requestTimeoutMs} ms is below header_timeout ${headerTimeoutMs} ms`);
   }
   return { headerTimeoutMs, requestTimeoutMs, idleTimeoutMs, maxConnections, http2: readHttp2Limits(r, o["http2"], keyPath(path, "http2")) };
+}
+
+const CODECS: Record<string, Http1Codec> = { node: "node", llhttp: "llhttp" };
+
+/** switchyard.http1_codec of a listener: "node" (the default) or "llhttp". */
+export function readHttp1Codec(r: Reader, value: unknown, path: string): Http1Codec {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return "node";
+  const name = r.string(value as Json, "http1_codec", path, false);
+  if (name === undefined) return "node";
+  const codec = CODECS[name];
+  if (codec === undefined) r.error(keyPath(path, "http1_codec"), `expected "node" or "llhttp", got ${JSON.stringify(name)}`);
+  return codec ?? "node";
 }
 
 function readHttp2Limits(r: Reader, value: unknown, path: string): Http2Limits {

@@ -4,7 +4,7 @@
 
 import { parseHostPort } from "./address.js";
 import { FIELDS } from "./fields.js";
-import { readListenerLimits } from "./listener-limits.js";
+import { readHttp1Codec, readListenerLimits } from "./listener-limits.js";
 import { indexPath, keyPath, type Json, type Reader } from "./reader.js";
 import { readListenerTls, type ListenerTls } from "./tls.js";
 import type { DownstreamProtocol, ListenerConfig } from "./types.js";
@@ -97,5 +97,6 @@ export function readListener(r: Reader, value: unknown, path: string, inline: In
     r.error(keyPath(path, "filter_chains"), 'expected a "proxy" filter with config.router_config_name, or a "connection_manager" filter');
   }
   const limits = readListenerLimits(r, l["switchyard"], keyPath(path, "switchyard"));
-  return { name, where: path, address: address ?? "", host, port, downstreamProtocol, upstreamProtocol, routerConfigName, limits, tls };
+  const http1Codec = readHttp1Codec(r, l["switchyard"], keyPath(path, "switchyard"));
+  return { name, where: path, address: address ?? "", host, port, downstreamProtocol, upstreamProtocol, routerConfigName, limits, tls, http1Codec };
 }

@@ -56,7 +56,11 @@ export interface ListenerConfig {
   readonly limits: ListenerLimits;
   /** The filter chain's tls_context, when its status is true: the listener serves HTTPS. */
   readonly tls: ListenerTls | null;
+  /** What serves HTTP/1.1 connections: node:http, or the llhttp codec of host/server/http1/ (issue 19). */
+  readonly http1Codec: Http1Codec;
 }
+
+export type Http1Codec = "node" | "llhttp";
 
 export interface AdminConfig {
   readonly address: string; // "127.0.0.1:9901"

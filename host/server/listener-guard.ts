@@ -22,8 +22,8 @@ export function serverTimeouts(limits: ListenerLimits): { headersTimeout: number
   };
 }
 
-const TIMEOUT_408 = "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
-const CONNECT_405 = "HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 37\r\n\r\nCONNECT is not proxied by Switchyard\n";
+export const TIMEOUT_408 = "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+export const CONNECT_405 = "HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 37\r\n\r\nCONNECT is not proxied by Switchyard\n";
 
 /** Applies the cap and answers the closes that node:http would otherwise make silently or uncounted. */
 export function guardListener(server: Server, limits: ListenerLimits, closed: (reason: ListenerClose) => void): void {
@@ -64,6 +64,10 @@ function defaultClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
-  const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
-  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  socket.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+}
+
+/** The status line's code and text for a request the parser refused (llhttp's HPE_* code). */
+export function clientErrorStatus(code: string | undefined): string {
+  return code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
 }

@@ -1,5 +1,6 @@
 // The Node servers behind one listener (issue 15): node:http for cleartext HTTP/1.1, node:https where the
-// filter chain has a tls_context, and node:http2 where downstream_protocol is Http2 or Auto — h2 by ALPN on TLS,
+// filter chain has a tls_context (or, with `http1_codec: "llhttp"`, a net or tls server whose connections the codec
+// of host/server/http1/ serves, issue 19), and node:http2 where downstream_protocol is Http2 or Auto — h2 by ALPN on TLS,
 // h2c by prior knowledge on cleartext. Whatever the protocol, requests reach the same handler (Pipeline.handle,
 // HTTP/2 ones through host/server/http2-request.ts) and HTTP/1.1 connections the same guards
 // (host/server/listener-guard.ts); this file only chooses the servers and hands each connection to one.
@@ -16,6 +17,7 @@ import { createServer as createTlsServer, type Server as TlsServer, type TLSSock
 import type { ListenerConfig } from "../config/types.js";
 import { guardHttp2Session } from "./http2-deadlines.js";
 import { asHttp1Shape, asNodeHttp } from "./http2-request.js";
+import { Http1Codec } from "./http1/server.js";
 import { guardListener, serverTimeouts, type ListenerClose } from "./listener-guard.js";
 import type { ServerCredentials } from "./tls-credentials.js";
 
@@ -32,6 +34,8 @@ export class ListenerServer {
     readonly tls: boolean,
     private readonly h1: HttpServer | HttpsServer | null,
     h2: Http2Server | null,
+    /** The llhttp codec serving HTTP/1.1 instead of node:http (`http1_codec: "llhttp"`). */
+    private readonly codec: Http1Codec | null = null,
   ) {
     h2?.on("session", (s: ServerHttp2Session) => {
       this.sessions.add(s);
@@ -43,6 +47,20 @@ export class ListenerServer {
   static create(l: ListenerConfig, credentials: ServerCredentials | null, handler: RequestHandler, closed: (reason: ListenerClose) => void, streamReset: () => void = () => undefined): ListenerServer {
     const timeouts = serverTimeouts(l.limits);
     const protocol = l.downstreamProtocol;
+    const codec = l.http1Codec === "llhttp" ? new Http1Codec({ limits: l.limits, handler, closed }) : null;
+    if (protocol === "http1" && codec !== null) {
+      // As node:http and node:https make theirs: no Nagle delay; half-open cleartext connections, whose end the
+      // codec handles itself (a TLS one that allowed it would hide a handshake the client gave up on).
+      const raw = credentials === null
+        ? createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => codec.connection(socket))
+        : createTlsServer({ noDelay: true, cert: credentials.cert, key: credentials.key, ...clientCertificates(l, credentials), handshakeTimeout: l.limits.headerTimeoutMs, ALPNProtocols: ["http/1.1"] }, (socket) => {
+          if (l.tls?.clientAuth !== "require" || requireCertificate(socket, closed)) codec.connection(socket);
+        });
+      raw.maxConnections = l.limits.maxConnections;
+      raw.on("drop", () => closed("connection_limit"));
+      if (credentials !== null) countHandshakeFailures(raw as TlsServer, closed);
+      return new ListenerServer(raw, credentials !== null, null, null, codec);
+    }
     if (protocol === "http1") {
       const raw = credentials === null
         ? createHttpServer(timeouts, handler)
@@ -76,9 +94,13 @@ export class ListenerServer {
     });
     // header_timeout, request_timeout and idle_timeout, per session and stream.
     h2.on("session", (session: ServerHttp2Session) => guardHttp2Session(session, l.limits, closed));
-    const h1 = protocol === "auto" ? createHttpServer(timeouts, handler) : null;
+    const h1 = protocol === "auto" && codec === null ? createHttpServer(timeouts, handler) : null;
     if (h1 !== null) guardListener(h1, l.limits, closed);
     const toH1 = (socket: Socket) => {
+      if (codec !== null && protocol === "auto") {
+        codec.connection(socket);
+        return;
+      }
       if (h1 === null) {
         socket.destroy();
         return;
@@ -110,7 +132,7 @@ export class ListenerServer {
     // node:http starts tracking its connections (header and request deadlines, closeAllConnections) when it
     // emits 'listening'; the front owns the port, so the HTTP/1.1 server is told when the front listens.
     if (h1 !== null) raw.once("listening", () => h1.emit("listening"));
-    return new ListenerServer(raw, credentials !== null, h1, h2);
+    return new ListenerServer(raw, credentials !== null, h1, h2, protocol === "auto" ? codec : null);
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -134,12 +156,14 @@ export class ListenerServer {
 
   closeIdleConnections(): void {
     this.h1?.closeIdleConnections();
+    this.codec?.closeIdleConnections();
     // GOAWAY: streams in flight finish, no new ones start.
     for (const s of this.sessions) s.close();
   }
 
   closeAllConnections(): void {
     this.h1?.closeAllConnections();
+    this.codec?.closeAllConnections();
     for (const s of this.sessions) s.destroy();
   }
 
@@ -148,6 +172,7 @@ export class ListenerServer {
       // Stops node:http's connection checks; it never listened, so its own close() would only report that.
       this.h1.emit("close");
     }
+    this.codec?.close();
     this.raw.close(() => done());
   }
 }

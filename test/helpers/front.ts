@@ -4,18 +4,30 @@
 
 import { once } from "node:events";
 import http, { type IncomingHttpHeaders, type RequestListener } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { LISTENER_LIMIT_DEFAULTS } from "../../host/config/listener-limits.js";
+import { Http1Codec } from "../../host/server/http1/server.js";
+import { TEST_HTTP1_CODEC } from "./codec.js";
 import type { Readable } from "node:stream";
 
 export interface FrontServer {
-  readonly server: http.Server;
+  readonly server: http.Server | NetServer;
   readonly port: number;
   readonly url: string;
   close(): Promise<void>;
 }
 
+/**
+ * A front on 127.0.0.1: node:http, or the llhttp codec (host/server/http1/) when the vitest project runs the
+ * file for it (SWITCHYARD_TEST_HTTP1_CODEC, vitest.config.ts), with the default listener limits.
+ */
 export async function startFront(listener: RequestListener): Promise<FrontServer> {
-  const server = http.createServer(listener);
+  let server: http.Server | NetServer;
+  if (TEST_HTTP1_CODEC === "llhttp") {
+    const codec = new Http1Codec({ limits: LISTENER_LIMIT_DEFAULTS, handler: listener, closed: () => undefined });
+    server = createNetServer({ allowHalfOpen: true }, (s) => codec.connection(s));
+    server.once("close", () => codec.close());
+  } else server = http.createServer(listener);
   const sockets = new Set<Socket>();
   server.on("connection", (s: Socket) => {
     sockets.add(s);

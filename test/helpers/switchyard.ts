@@ -16,6 +16,7 @@ import type { Clock } from "../../host/cluster/clock.js";
 import { parseConfig } from "../../host/config/index.js";
 import type { RequestEvent } from "../../host/server/pipeline.js";
 import { SwitchyardHost } from "../../host/server/host.js";
+import { TEST_HTTP1_CODEC, type TestHttp1Codec } from "./codec.js";
 import { memoryLog } from "./memory-log.js";
 
 export const REPO = new URL("../../", import.meta.url).pathname;
@@ -55,8 +56,26 @@ export interface RunningSwitchyard {
   close(): Promise<void>;
 }
 
+/** `config` with switchyard.http1_codec set on every listener that does not set it (helpers/codec.ts). */
+export function withHttp1Codec(config: object | string, codec: TestHttp1Codec): object | string {
+  let obj: { servers?: { listeners?: Record<string, unknown>[] }[] };
+  try {
+    obj = (typeof config === "string" ? JSON.parse(config) : structuredClone(config)) as typeof obj;
+  } catch {
+    return config;
+  }
+  for (const s of obj.servers ?? []) {
+    for (const l of s.listeners ?? []) {
+      const own = (l["switchyard"] ?? {}) as Record<string, unknown>;
+      if (own["http1_codec"] === undefined) l["switchyard"] = { ...own, http1_codec: codec };
+    }
+  }
+  return typeof config === "string" ? JSON.stringify(obj) : obj;
+}
+
 export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitchyard> {
-  const text = typeof opts.config === "string" ? opts.config : JSON.stringify(opts.config);
+  const given = TEST_HTTP1_CODEC === "node" ? opts.config : withHttp1Codec(opts.config, TEST_HTTP1_CODEC);
+  const text = typeof given === "string" ? given : JSON.stringify(given);
   const { config } = parseConfig(text, "e2e.json");
   const root = await mkdtemp(join(tmpdir(), "switchyard-e2e-"));
   const pluginsDir = join(root, "plugins");

@@ -1,0 +1,5 @@
+// Which HTTP/1.1 codec the listeners and fronts of a test run get (issue 19): vitest.config.ts runs the proxy,
+// hostile-input and streaming files once per codec and tells the second run SWITCHYARD_TEST_HTTP1_CODEC=llhttp.
+export type TestHttp1Codec = "node" | "llhttp";
+
+export const TEST_HTTP1_CODEC: TestHttp1Codec = process.env["SWITCHYARD_TEST_HTTP1_CODEC"] === "llhttp" ? "llhttp" : "node";
