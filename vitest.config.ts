@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 const BOTH_CODECS = [
   "test/hostile-client.test.ts", "test/hostile-upstream.test.ts", "test/hostile-hosts.test.ts", "test/e2e-*.test.ts",
   "test/proxy-forward.test.ts", "test/proxy-failures.test.ts", "test/proxy-streaming.test.ts", "test/proxy-pools.test.ts",
-  "test/tls-listener.test.ts", "test/http2-listener.test.ts",
+  "test/tls-listener.test.ts", "test/tls-client-certs.test.ts", "test/http2-listener.test.ts",
 ];
 
 // Two cores on the CI machine: a few forks, generous timeouts for tests that start servers and compile wasm.
