@@ -197,6 +197,7 @@ async function startDemo(): Promise<DemoHost> {
     refused: () => host.watcher?.refused() ?? [],
     explain: (body) => explain({ config, clusters: host.clusters, registry: host.registry }, body as SampleRequest),
     metrics: () => metrics.scrape(),
+    config: () => host.configStatus(),
     log,
   });
   const adminPort = (await admin.listen(0, "127.0.0.1")).port;

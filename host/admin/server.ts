@@ -50,6 +50,8 @@ export interface AdminDeps {
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   readonly explain?: (request: unknown) => unknown;
   readonly broadcast?: Broadcaster;
+  /** The main config's source, generation and last reload, for GET /config. */
+  readonly config?: () => unknown;
   /** Each worker's own view (pid, plugins, clusters), for GET /workers. */
   readonly workers?: () => Promise<unknown>;
   readonly log: { info(o: object, m: string): void; warn(o: object, m: string): void };
@@ -135,6 +137,7 @@ export class AdminServer {
     if (path === "healthz" || path === "readyz" || path === "plugins" || path === "clusters") return ["GET"];
     if (path === "metrics" && this.deps.metrics) return ["GET"];
     if (path === "workers" && this.deps.workers) return ["GET"];
+    if (path === "config" && this.deps.config) return ["GET"];
     if (path === "explain" && this.deps.explain) return ["POST"];
     if (parts.length === 3 && parts[0] === "plugins" && parts[2] === "config") return ["GET", "PUT"];
     if (parts.length === 3 && parts[0] === "clusters" && parts[2] === "hosts") return ["PUT"];
@@ -190,6 +193,7 @@ export class AdminServer {
     }
     if (path === "clusters") return json(res, 200, { clusters: this.deps.clusters.list() });
     if (path === "workers") return json(res, 200, { workers: await this.deps.workers!() });
+    if (path === "config") return json(res, 200, this.deps.config!());
     if (path === "explain") return this.explain(req, res);
     if (parts[0] === "clusters") return this.putHosts(req, res, parts[1]!);
     // plugins/<name>/config

@@ -4,12 +4,12 @@
 
 import pino from "pino";
 import { ClusterManager } from "../cluster/cluster-manager.js";
-import type { HostSpec } from "../cluster/types.js";
 import { loadConfigFile } from "../config/index.js";
 import { PluginRegistry } from "../plugin/registry.js";
 import { BundleWatcher } from "../plugin/watcher.js";
 import { toClusterInput } from "../server/host.js";
-import { StateStore } from "../state/store.js";
+import { StateStore, type LoadedHosts } from "../state/store.js";
+import { chooseHostList } from "../server/host-sources.js";
 import { explain, formatExplanation } from "../explain/explain.js";
 import { parseArgs, str, UsageError } from "./args.js";
 
@@ -23,8 +23,9 @@ export async function run(args: string[]): Promise<number> {
   const stateDir = str(p, "state") ?? config.switchyard.stateDir;
   const store = stateDir ? new StateStore(stateDir) : null;
   const saved = store ? await store.loadPluginConfigs() : new Map<string, { text: string; version: number }>();
-  const savedHosts = store ? await store.loadClusterHosts() : new Map<string, { hosts: HostSpec[]; version: number }>();
-  clusters.replaceAll(config.clusters.map((c) => toClusterInput(c, savedHosts.get(c.name)?.hosts ?? c.hosts)));
+  const savedHosts = store ? await store.loadClusterHosts() : new Map<string, LoadedHosts>();
+  // The host list `run` would serve (host/server/host-sources.ts): a push, while the file's list is unchanged.
+  clusters.replaceAll(config.clusters.map((c) => toClusterInput(c, chooseHostList(c, savedHosts.get(c.name)).hosts)));
   const registry = new PluginRegistry();
   const pluginsDir = str(p, "plugins") ?? config.switchyard.pluginsDir;
   if (pluginsDir) {

@@ -1,5 +1,8 @@
 // `switchyard run --config <file> [--plugins <dir>] [--state <dir>] [--workers N] [--log-level L]
-//                 [--source etcd://host:port/prefix] [--host-id ID]`
+//                 [--source etcd://host:port/prefix] [--host-id ID] [--watch-config]`
+//
+// SIGHUP reloads the config file (SwitchyardHost.reloadFromFile); --watch-config also reloads it when its bytes
+// change (host/server/config-watcher.ts). With --workers N the primary reloads first, then each worker.
 //
 // With --workers N (N > 1) this process becomes the primary of N worker processes (host/server/workers.ts):
 // the workers share the listeners, the primary keeps the admin API and the state folder. Each worker runs
@@ -20,10 +23,13 @@ import { errorLine } from "./error-line.js";
 import { createLogger, type LoggerOptions } from "../logging/logger.js";
 import { defaultHostId, EtcdConfigSource } from "../fleet/etcd-source.js";
 import { parseSource, type SourceSettings } from "../fleet/source-url.js";
+import { ConfigFileWatcher } from "../server/config-watcher.js";
 
 export interface RunningHost {
   readonly host: SwitchyardHost;
   stop(): Promise<void>;
+  /** Reloads the config file: this process, then its workers if it has any. */
+  reload(): Promise<unknown>;
 }
 
 interface Parsed {
@@ -32,10 +38,11 @@ interface Parsed {
   readonly workers: number;
   readonly base: HostOptions;
   readonly source: { readonly settings: SourceSettings; readonly hostId: string } | null;
+  readonly watchConfig: boolean;
 }
 
 async function parse(args: string[]): Promise<Parsed> {
-  const p = parseArgs(args, { values: ["config", "plugins", "state", "workers", "log-level", "source", "host-id"], flags: ["log-pretty"] });
+  const p = parseArgs(args, { values: ["config", "plugins", "state", "workers", "log-level", "source", "host-id"], flags: ["log-pretty", "watch-config"] });
   const file = str(p, "config");
   if (file === undefined) throw new UsageError("run needs --config <file>");
   const w = str(p, "workers") ?? "1";
@@ -59,21 +66,36 @@ async function parse(args: string[]): Promise<Parsed> {
     ...(str(p, "state") !== undefined ? { stateDir: str(p, "state")! } : {}),
     ...(header ? { workerHeader: header.toLowerCase() } : {}),
   };
-  return { config, logger, workers: Number(w), base, source: settings === null ? null : { settings, hostId } };
+  return { config, logger, workers: Number(w), base, source: settings === null ? null : { settings, hostId }, watchConfig: p.options.has("watch-config") };
 }
 
 export async function startFromArgs(args: string[]): Promise<RunningHost> {
-  const { logger, workers, base, source } = await parse(args);
+  const { logger, workers, base, source, watchConfig } = await parse(args);
   if (cluster.isWorker) return startWorker(base);
-  const running = workers > 1 ? await startPrimary(base, workers, logger) : await startSingle(base, logger);
-  return source === null ? running : withSource(running, source.settings, source.hostId);
+  let running = workers > 1 ? await startPrimary(base, workers, logger) : await startSingle(base, logger);
+  if (source !== null) running = withSource(running, source.settings, source.hostId);
+  return watchConfig ? await withConfigWatch(running) : running;
+}
+
+/** --watch-config: a change of the file's bytes reloads it, as SIGHUP does. */
+async function withConfigWatch(running: RunningHost): Promise<RunningHost> {
+  const watcher = new ConfigFileWatcher({ file: running.host.config.source, changed: () => running.reload() });
+  await watcher.start();
+  running.host.log.info({ file: running.host.config.source }, "watching the config file for changes");
+  return {
+    ...running,
+    stop: async () => {
+      watcher.stop();
+      await running.stop();
+    },
+  };
 }
 
 async function startSingle(base: HostOptions, logger: Logger): Promise<RunningHost> {
   const host = new SwitchyardHost(base);
   const { plugins } = await host.start();
   for (const r of plugins?.refused ?? []) logger.error({ dir: r.dir, code: r.code }, `bundle refused at start: ${r.message}`);
-  return { host, stop: () => host.stop() };
+  return { host, stop: () => host.stop(), reload: () => host.reloadFromFile() };
 }
 
 /** Watches etcd once the host serves from its state folder; the source stops first, so the host leaves the list. */
@@ -88,6 +110,7 @@ function withSource(running: RunningHost, settings: SourceSettings, hostId: stri
   host.log.info({ source: `etcd://${settings.endpoints.join(",")}${settings.prefix}`, hostId }, "config source started");
   return {
     host,
+    reload: running.reload,
     stop: async () => {
       await source.stop();
       await running.stop();
@@ -106,7 +129,7 @@ async function startWorker(base: HostOptions): Promise<RunningHost> {
     host.log.warn({}, "primary disconnected; stopping");
     void host.stop().finally(() => process.exit(0));
   });
-  return { host, stop: () => host.stop() };
+  return { host, stop: () => host.stop(), reload: () => host.reloadFromFile() };
 }
 
 /** The primary: workers first (so that routing works once the admin API answers), then plugins + admin. */
@@ -124,6 +147,15 @@ async function startPrimary(base: HostOptions, count: number, logger: Logger): P
   logger.info({ workers: count, workerPids: pool.workers.map((w) => w.process.pid) }, "workers started");
   return {
     host,
+    // The primary validates and applies first; workers read the file only once it was accepted.
+    reload: async () => {
+      const outcome = await host.reloadFromFile();
+      if (outcome.ok) {
+        const spread = await pool.reloadConfig();
+        if (spread.failed.length > 0) logger.error({ failedWorkers: spread.failed }, "config reloaded by the primary; some workers refused it");
+      }
+      return outcome;
+    },
     stop: async () => {
       await host.stop();
       await pool.stop();
@@ -148,8 +180,16 @@ export async function run(args: string[]): Promise<number> {
   process.exit(0);
 }
 
-/** Stops gracefully on SIGTERM / SIGINT: listeners stop accepting, requests in flight finish. */
-export function waitForSignal(running: { stop(): Promise<void>; host: SwitchyardHost }): Promise<void> {
+/** Stops gracefully on SIGTERM / SIGINT: listeners stop accepting, requests in flight finish. SIGHUP reloads. */
+export function waitForSignal(running: { stop(): Promise<void>; reload?: () => Promise<unknown>; host: SwitchyardHost }): Promise<void> {
+  const reload = running.reload;
+  if (reload !== undefined) {
+    // The reload logs its own outcome ("config reloaded" / "config reload refused").
+    process.on("SIGHUP", () => {
+      running.host.log.info({ signal: "SIGHUP" }, "reloading the config file");
+      void reload().catch((err: Error) => running.host.log.error({ err: err.message }, "config reload failed"));
+    });
+  }
   return new Promise((resolve) => {
     const stop = (signal: string) => {
       running.host.log.info({ signal }, "stopping");

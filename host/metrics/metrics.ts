@@ -29,6 +29,8 @@ export interface MetricsOptions {
   readonly droppedLogLines?: () => ReadonlyMap<string, number>;
   /** The bundles refused as they are on disk (BundleWatcher.refused), read at scrape time. */
   readonly refusedBundles?: () => readonly Refusal[];
+  /** The config generation and whether the last reload applied (SwitchyardHost.configStatus), read at scrape time. */
+  readonly configStatus?: () => { readonly generation: number; readonly lastReload: { readonly ok: boolean } | null };
 }
 
 /** Loopback proxying is sub-millisecond; the tail reaches route timeouts of seconds. */
@@ -219,6 +221,23 @@ export class SwitchyardMetrics {
     const onHealthCheck = (cluster: string, _host: unknown, r: { ok: boolean }) => healthChecks.labels(cluster, r.ok ? "passed" : "failed").inc();
     const healthChanges = new Counter({ name: `${p}health_transitions_total`, help: "Times active health checks marked a host unhealthy or healthy again.", labelNames: ["cluster", "host", "to"], registers });
     const onHealthChanged = (cluster: string, host: { address: string }, healthy: boolean) => healthChanges.labels(cluster, host.address, healthy ? "healthy" : "unhealthy").inc();
+    const configNow = opts.configStatus;
+    if (configNow !== undefined) {
+      new Gauge({
+        name: `${p}config_generation`, help: "The main config's generation: 1 at start, +1 per applied reload.", registers,
+        collect() {
+          this.set(configNow().generation);
+        },
+      });
+      new Gauge({
+        name: `${p}config_last_reload_successful`, help: "0 when the last reload of the main config was refused (the previous config serves), else 1.", registers,
+        collect() {
+          this.set(configNow().lastReload?.ok === false ? 0 : 1);
+        },
+      });
+    }
+    const configReloads = new Counter({ name: `${p}config_reloads_total`, help: "Reloads of the main config file: applied, or refused (nothing changed).", labelNames: ["result"], registers });
+    const onConfigReload = (o: { ok: boolean }) => configReloads.labels(o.ok ? "applied" : "refused").inc();
     const refusals = new Counter({ name: `${p}plugin_bundle_refusals_total`, help: "Bundles refused (a first load or a swap), by code.", labelNames: ["code"], registers });
 
     const onRequest = (e: RequestEvent) => this.observe(e);
@@ -236,6 +255,7 @@ export class SwitchyardMetrics {
     source.events.on("bundle-refused", onRefused);
     source.events.on("health-check", onHealthCheck);
     source.events.on("health-changed", onHealthChanged);
+    source.events.on("config-reload", onConfigReload);
     this.unsubscribe = () => {
       source.events.off("request", onRequest);
       source.events.off("plugin-failed", onFailed);
@@ -247,6 +267,7 @@ export class SwitchyardMetrics {
       source.events.off("bundle-refused", onRefused);
       source.events.off("health-check", onHealthCheck);
       source.events.off("health-changed", onHealthChanged);
+      source.events.off("config-reload", onConfigReload);
     };
   }
 

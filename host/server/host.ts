@@ -5,7 +5,7 @@
 import { EventEmitter } from "node:events";
 import { readdir } from "node:fs/promises";
 import { ListenerServer } from "./listener-server.js";
-import { CertificateReloader, loadServerCredentials, type ReloadOutcome, type ReloadTiming } from "./tls-credentials.js";
+import { CertificateReloader, loadServerCredentials, type ReloadOutcome, type ReloadTiming, type ServerCredentials } from "./tls-credentials.js";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
 import { ClusterManager } from "../cluster/cluster-manager.js";
@@ -44,6 +44,12 @@ import { PluginLogs, type PluginLogOptions } from "../logging/plugin-log.js";
 import { compileRoute, type CompiledRoute } from "./compiled-route.js";
 import { readiness, requiredPlugins, type Readiness } from "./readiness.js";
 import { Pipeline, type RequestEvent, type RoutingState } from "./pipeline.js";
+import { chooseHostList, hostListDigest, type HostListChoice, type Pushed } from "./host-sources.js";
+import { ReloadRefused, restartOnlyChange, sameSocket, type ConfigStatus, type ReloadOutcome as ConfigReloadOutcome } from "./reload.js";
+import { PreparedCluster } from "../cluster/cluster.js";
+import { loadConfigFile } from "../config/index.js";
+import type { ListenerConfig, OutlierConfig } from "../config/types.js";
+import { isDeepStrictEqual } from "node:util";
 
 export interface HostOptions {
   readonly config: Config;
@@ -81,6 +87,8 @@ export interface HostOptions {
   readonly clock?: Clock;
   /** Poll period and debounce of the TLS listeners' certificate files (defaults 1 s and 200 ms). */
   readonly certificateTiming?: ReloadTiming;
+  /** The wall clock of GET /config's times (default Date.now). */
+  readonly now?: () => number;
 }
 
 export function toClusterInput(c: ClusterConfig, hosts: readonly HostSpec[] = c.hosts): ClusterSettingsInput {
@@ -141,7 +149,8 @@ export async function loadTransports(config: Config): Promise<Map<string, Upstre
  * Events for observers (metrics): "request" (RequestEvent), "plugin-failed" (plugin, PluginFailure),
  * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin), "bundle-refused" (Refusal),
  * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome), "health-check"
- * (cluster, host, ProbeResult), "health-changed" (cluster, host, healthy, ProbeResult), "dns-refresh" (DnsOutcome).
+ * (cluster, host, ProbeResult), "health-changed" (cluster, host, healthy, ProbeResult), "dns-refresh" (DnsOutcome),
+ * "config-reload" (ConfigReloadOutcome of host/server/reload.ts).
  */
 export class SwitchyardHost {
   readonly events = new EventEmitter();
@@ -153,25 +162,36 @@ export class SwitchyardHost {
   readonly pools: PoolRegistry;
   readonly store: StateStore | null;
   readonly pusher: ConfigPusher;
-  readonly servers: { name: string; server: ListenerServer; pipeline: Pipeline; address: AddressInfo | null }[] = [];
-  private readonly reloaders: CertificateReloader[] = [];
+  readonly servers: ServerEntry[] = [];
+  private readonly reloaders = new Map<string, CertificateReloader>();
   admin: AdminServer | null = null;
   adminAddress: AddressInfo | null = null;
   watcher: BundleWatcher | null = null;
   private ready = false;
-  private readonly requiredPlugins: Map<string, string[]>;
+  private requiredPlugins: Map<string, string[]>;
+  /** The config serving now: opts.config at start, then each applied reload's. */
+  private current: Config;
+  /** Clusters whose hosts come from a push, with the file's list that push replaced (host-sources.ts). */
+  private readonly pushed = new Map<string, Pushed>();
+  private forwarder: Forwarder | null = null;
+  private reloadQueue: Promise<unknown> = Promise.resolve();
+  private status: { generation: number; loadedAt: string; applied: number; refused: number; last: ConfigReloadOutcome | null };
   private savedConfigs = new Map<string, { text: string; version: number }>();
   private readonly clusterVersions = new Map<string, number>();
   private readonly clusterQueues = new Map<string, Promise<unknown>>();
   /** The outlier detector of each cluster whose config has outlier_detection. */
   private readonly outliers = new Map<string, OutlierDetector>();
-  private readonly discoveries: DnsDiscovery[] = [];
+  /** The DNS discovery of each STRICT_DNS / DNS_SRV cluster. */
+  private readonly discoveries = new Map<string, DnsDiscovery>();
   /** The active health checker of each cluster whose config has health_check (per process, as outliers). */
   private healthCheckers = new Map<string, ActiveHealthChecker>();
+  private readonly outlierSettings = new Map<string, OutlierConfig>();
 
   constructor(private readonly opts: HostOptions) {
     tuneEngine();
     const config = opts.config;
+    this.current = config;
+    this.status = { generation: 1, loadedAt: new Date((opts.now ?? Date.now)()).toISOString(), applied: 0, refused: 0, last: null };
     this.log = opts.logger ?? pino({ level: config.switchyard.logLevel });
     this.requiredPlugins = requiredPlugins(config);
     this.clusters = new ClusterManager({ random: opts.random ?? Math.random });
@@ -211,13 +231,13 @@ export class SwitchyardHost {
       signatures: loadSignaturePolicy(opts.config.switchyard.signatures),
       ...opts.plugin,
     });
-    this.metrics = attachMetrics(this, { droppedLogLines: () => this.pluginLogs.droppedByPlugin(), refusedBundles: () => this.watcher?.refused() ?? [] });
+    this.metrics = attachMetrics(this, { droppedLogLines: () => this.pluginLogs.droppedByPlugin(), refusedBundles: () => this.watcher?.refused() ?? [], configStatus: () => this.configStatus() });
     // A bundle swapped in later is configured with the last accepted push, kept here as it is persisted.
     this.pusher = new ConfigPusher(this.registry, opts.persist === false ? null : this.store, (name, version, text) => this.savedConfigs.set(name, { text, version }));
   }
 
   get config(): Config {
-    return this.opts.config;
+    return this.current;
   }
 
   /**
@@ -240,18 +260,14 @@ export class SwitchyardHost {
     const token = this.opts.admin === false ? null : AdminToken.fromEnvOrFile(this.opts.env ?? process.env, config.switchyard.adminTokenFile ?? undefined);
     const onBad = (file: string, why: string) => this.log.error({ file, err: why }, "state file ignored");
     if (this.store) this.savedConfigs = await this.store.loadPluginConfigs(onBad);
-    const savedHosts = this.store ? await this.store.loadClusterHosts(onBad) : new Map<string, { hosts: HostSpec[]; version: number }>();
+    const savedHosts = this.store ? await this.store.loadClusterHosts(onBad) : new Map<string, Pushed>();
 
-    this.clusters.replaceAll(config.clusters.map((c) => {
-      const saved = savedHosts.get(c.name);
-      if (saved) this.clusterVersions.set(c.name, saved.version);
-      // A DNS cluster's configured hosts are names to resolve, not hosts: until they resolve it has the list
-      // it had last (the state folder's), else none.
-      return toClusterInput(c, saved?.hosts ?? (c.discovery === "static" ? c.hosts : []));
-    }));
+    const choices = config.clusters.map((c) => chooseHostList(c, savedHosts.get(c.name)));
+    this.clusters.replaceAll(choices.map((choice, i) => toClusterInput(config.clusters[i]!, choice.hosts)));
+    await this.adoptHostChoices(choices);
     await this.startDnsDiscovery(config);
 
-    this.startOutlierDetection(config);
+    this.syncOutliers(config);
 
     let plugins: ScanResult | null = null;
     const pluginsDir = this.opts.pluginsDir !== undefined ? this.opts.pluginsDir : config.switchyard.pluginsDir;
@@ -272,40 +288,12 @@ export class SwitchyardHost {
     if (this.opts.listen !== false) {
       this.healthCheckers = startHealthChecks(config, { clusters: this.clusters, transports, clock: this.opts.clock ?? systemClock, random: this.opts.random ?? Math.random, log: this.log, events: this.events });
     }
-    const forwarder = new Forwarder({ pools: this.pools, logger: this.log.child({ component: "access" }) });
+    this.forwarder = new Forwarder({ pools: this.pools, logger: this.log.child({ component: "access" }) });
     for (const l of this.opts.listen === false ? [] : config.listeners) {
-      const pipeline = new Pipeline(buildRouting(config, l.routerConfigName, transports, l.upstreamProtocol), {
-        clusters: this.clusters,
-        registry: this.registry,
-        forwarder,
-        log: this.log.child({ component: "access" }),
-        random: this.opts.random ?? Math.random,
-        listener: l.name,
-        outliers: (cluster) => this.outliers.get(cluster),
-        observe: (e) => {
-          this.opts.observe?.(e);
-          this.events.emit("request", e);
-        },
-      });
-      const tag = this.opts.workerHeader;
-      const pid = String(process.pid);
-      const handler = tag === undefined ? pipeline.handle.bind(pipeline) : (req: Parameters<Pipeline["handle"]>[0], res: Parameters<Pipeline["handle"]>[1]) => {
-        res.setHeader(tag, pid);
-        pipeline.handle(req, res);
-      };
       // A certificate that cannot be read or used stops the start, naming the listener's tls_context.
-      const credentials = l.tls === null ? null : await loadServerCredentials(l.tls);
-      const server = ListenerServer.create(l, credentials, handler, (reason) => this.events.emit("listener-closed", l.name, reason), () => this.events.emit("http2-stream-reset", l.name));
-      const entry = { name: l.name, server, pipeline, address: null as AddressInfo | null };
+      const entry = await this.openListener(l, buildRouting(config, l.routerConfigName, transports, l.upstreamProtocol), l.tls === null ? null : await loadServerCredentials(l.tls));
       this.servers.push(entry);
-      entry.address = await listenOrExplain(`listener ${l.name}`, l.host, l.port, () => server.listen(l.port, l.host));
-      if (l.tls !== null && credentials !== null) {
-        const reloader = new CertificateReloader(l.name, l.tls, credentials, (c) => server.setCredentials(c), this.log.child({ component: "tls" }), this.opts.certificateTiming, (o: ReloadOutcome) => this.events.emit("certificate-reload", l.name, o));
-        reloader.start();
-        this.reloaders.push(reloader);
-        this.log.info({ listener: l.name, fingerprint: credentials.fingerprint, validTo: credentials.validTo }, "listener serves TLS");
-      }
-      this.log.info({ listener: l.name, address: `${entry.address.address}:${entry.address.port}` }, "listener started");
+      this.startListener(entry);
     }
 
     if (token !== null) {
@@ -317,7 +305,8 @@ export class SwitchyardHost {
         ready: () => this.readiness(),
         refused: () => this.watcher?.refused() ?? [],
         metrics: () => this.metrics.scrape(),
-        explain: (body) => explain({ config, clusters: this.clusters, registry: this.registry }, body as SampleRequest),
+        explain: (body) => explain({ config: this.current, clusters: this.clusters, registry: this.registry }, body as SampleRequest),
+        config: () => this.configStatus(),
         log: this.log.child({ component: "admin" }),
         ...(this.opts.broadcast ? { broadcast: this.opts.broadcast } : {}),
         ...(this.opts.workers ? { workers: this.opts.workers } : {}),
@@ -328,6 +317,7 @@ export class SwitchyardHost {
       if (exposed !== null) this.log[exposed.level]({ address: `${this.adminAddress.address}:${this.adminAddress.port}`, tokenConfigured: token.configured, event: "admin-exposed" }, exposed.message);
     }
     this.ready = true;
+    this.logSources(choices, "start");
     const r = this.readiness();
     for (const m of r.missing) {
       this.log.warn({ plugin: m.plugin, routes: m.routes, refused: m.refused?.code ?? null, event: "not-ready" }, "not ready: a route requires a plugin that is not loaded (GET /readyz says 503 until it loads)");
@@ -369,7 +359,7 @@ export class SwitchyardHost {
           this.events.emit("dns-refresh", o);
         },
       });
-      this.discoveries.push(d);
+      this.discoveries.set(c.name, d);
       starts.push(d.start());
     }
     await Promise.all(starts);
@@ -385,16 +375,280 @@ export class SwitchyardHost {
     return this.healthCheckers.get(cluster);
   }
 
-  private startOutlierDetection(config: Config): void {
+  /**
+   * One outlier detector per cluster with outlier_detection, as `config` says: a detector whose cluster and
+   * settings stay is kept (with its ejections), others are closed or made.
+   */
+  private syncOutliers(config: Config): void {
     const log = this.log.child({ component: "outlier" });
-    for (const c of config.clusters) {
-      const cluster = this.clusters.get(c.name);
-      if (c.outlier === null || cluster === undefined) continue;
-      this.outliers.set(c.name, new OutlierDetector(cluster, c.outlier, this.opts.clock ?? systemClock, {
-        ejected: (h, forMs, ejections) => log.warn({ cluster: c.name, host: h.address, forMs, ejections, event: "ejected" }, "host ejected after consecutive failures"),
-        returned: (h) => log.info({ cluster: c.name, host: h.address, event: "returned" }, "ejected host back in rotation"),
+    const wanted = new Map(config.clusters.filter((c) => c.outlier !== null).map((c) => [c.name, c.outlier!]));
+    for (const [name, d] of this.outliers) {
+      if (isDeepStrictEqual(wanted.get(name), this.outlierSettings.get(name))) continue;
+      d.close();
+      this.outliers.delete(name);
+      this.outlierSettings.delete(name);
+    }
+    for (const [name, settings] of wanted) {
+      const cluster = this.clusters.get(name);
+      if (this.outliers.has(name) || cluster === undefined) continue;
+      this.outlierSettings.set(name, settings);
+      this.outliers.set(name, new OutlierDetector(cluster, settings, this.opts.clock ?? systemClock, {
+        ejected: (h, forMs, ejections) => log.warn({ cluster: name, host: h.address, forMs, ejections, event: "ejected" }, "host ejected after consecutive failures"),
+        returned: (h) => log.info({ cluster: name, host: h.address, event: "returned" }, "ejected host back in rotation"),
       }));
     }
+  }
+
+  /**
+   * A reload's health checkers and DNS discoveries: those of clusters whose settings stay keep running (with
+   * their hosts' health and last good answers); those of changed or removed clusters stop; new ones start.
+   */
+  private syncHealthAndDns(current: Config, next: Config, transports: ReadonlyMap<string, UpstreamTransport>): void {
+    const before = new Map(current.clusters.map((c) => [c.name, c]));
+    const same = (c: ClusterConfig, fields: readonly (keyof ClusterConfig)[]) => {
+      const old = before.get(c.name);
+      return old !== undefined && fields.every((f) => isDeepStrictEqual(old[f], c[f]));
+    };
+    const health = next.clusters.filter((c) => !same(c, ["healthCheck", "tls"]));
+    const dns = next.clusters.filter((c) => !same(c, ["discovery", "hosts", "dns"]));
+    const stays = (name: string, changed: readonly ClusterConfig[]) => next.clusters.some((c) => c.name === name) && !changed.some((c) => c.name === name);
+    for (const [name, h] of this.healthCheckers) {
+      if (stays(name, health)) continue;
+      h.close();
+      this.healthCheckers.delete(name);
+    }
+    for (const [name, d] of this.discoveries) {
+      if (stays(name, dns)) continue;
+      d.stop();
+      this.discoveries.delete(name);
+    }
+    if (this.opts.listen !== false) {
+      const started = startHealthChecks({ ...next, clusters: health }, { clusters: this.clusters, transports, clock: this.opts.clock ?? systemClock, random: this.opts.random ?? Math.random, log: this.log, events: this.events });
+      for (const [name, h] of started) this.healthCheckers.set(name, h);
+    }
+    // Resolving can take a lookup's timeout: the reload does not wait for it (a DNS cluster serves its last list).
+    void this.startDnsDiscovery({ ...next, clusters: dns }).catch((err: Error) => this.log.error({ err: err.message }, "DNS discovery failed to start after a reload"));
+  }
+
+  /** Makes a listener's pipeline and server and binds it; nothing is left open when the bind fails. */
+  private async openListener(l: ListenerConfig, routing: RoutingState, credentials: ServerCredentials | null): Promise<ServerEntry> {
+    const pipeline = new Pipeline(routing, {
+      clusters: this.clusters,
+      registry: this.registry,
+      forwarder: this.forwarder!,
+      log: this.log.child({ component: "access" }),
+      random: this.opts.random ?? Math.random,
+      listener: l.name,
+      outliers: (cluster) => this.outliers.get(cluster),
+      observe: (e) => {
+        this.opts.observe?.(e);
+        this.events.emit("request", e);
+      },
+    });
+    const tag = this.opts.workerHeader;
+    const pid = String(process.pid);
+    const handler = tag === undefined ? pipeline.handle.bind(pipeline) : (req: Parameters<Pipeline["handle"]>[0], res: Parameters<Pipeline["handle"]>[1]) => {
+      res.setHeader(tag, pid);
+      pipeline.handle(req, res);
+    };
+    const server = ListenerServer.create(l, credentials, handler, (reason) => this.events.emit("listener-closed", l.name, reason), () => this.events.emit("http2-stream-reset", l.name));
+    try {
+      const address = await listenOrExplain(`listener ${l.name}`, l.host, l.port, () => server.listen(l.port, l.host));
+      return { name: l.name, config: l, server, pipeline, address, credentials };
+    } catch (err) {
+      server.close(() => undefined);
+      throw err;
+    }
+  }
+
+  /** A bound listener serves: its certificate files are watched, and it is logged. */
+  private startListener(entry: ServerEntry): void {
+    const l = entry.config;
+    if (l.tls !== null && entry.credentials !== null) {
+      const server = entry.server;
+      const reloader = new CertificateReloader(l.name, l.tls, entry.credentials, (c) => server.setCredentials(c), this.log.child({ component: "tls" }), this.opts.certificateTiming, (o: ReloadOutcome) => this.events.emit("certificate-reload", l.name, o));
+      reloader.start();
+      this.reloaders.set(l.name, reloader);
+      this.log.info({ listener: l.name, fingerprint: entry.credentials.fingerprint, validTo: entry.credentials.validTo }, "listener serves TLS");
+    }
+    this.log.info({ listener: l.name, address: `${entry.address!.address}:${entry.address!.port}` }, "listener started");
+  }
+
+  /** Stops accepting on a listener; its requests in flight finish (resolves when its last connection is gone). */
+  private closeListener(entry: ServerEntry): Promise<void> {
+    const i = this.servers.indexOf(entry);
+    if (i >= 0) this.servers.splice(i, 1);
+    const reloader = this.reloaders.get(entry.name);
+    if (reloader !== undefined && this.servers.every((s) => s.name !== entry.name)) {
+      reloader.stop();
+      this.reloaders.delete(entry.name);
+    }
+    return new Promise<void>((resolve) => {
+      entry.server.close(() => resolve());
+      entry.server.closeIdleConnections();
+    });
+  }
+
+  /** Takes the host lists chosen at start or reload: versions continue, pushes the file overrides are forgotten. */
+  private async adoptHostChoices(choices: readonly HostListChoice[], config: Config = this.current): Promise<void> {
+    for (const ch of choices) {
+      if (ch.version > 0) this.clusterVersions.set(ch.cluster, Math.max(ch.version, this.hostsVersion(ch.cluster)));
+      if (ch.source === "state") {
+        const fileHosts = config.clusters.find((c) => c.name === ch.cluster)!.hosts;
+        this.pushed.set(ch.cluster, { hosts: [...ch.hosts], version: ch.version, configHosts: ch.configHosts ?? hostListDigest(fileHosts) });
+      } else this.pushed.delete(ch.cluster);
+      if (ch.superseded && this.store !== null && this.opts.persist !== false) await this.store.removeClusterHosts(ch.cluster);
+    }
+  }
+
+  /** Logs where each cluster's host list and each loaded plugin's config came from. */
+  private logSources(choices: readonly HostListChoice[], when: "start" | "reload"): void {
+    const log = this.log.child({ component: "config" });
+    for (const ch of choices) log.info({ cluster: ch.cluster, hostsFrom: ch.source, hostsVersion: this.hostsVersion(ch.cluster), hosts: ch.hosts.length, when, event: "hosts-source" }, `cluster ${ch.cluster}: host list from the ${ch.source === "config" ? "config file" : "state folder"} (${ch.why})`);
+    for (const p of this.registry.list()) {
+      const pushed = p.configVersion > 0;
+      log.info({ plugin: p.name, configFrom: pushed ? "state" : "bundle", configVersion: p.configVersion, when, event: "config-source" }, `plugin ${p.name}: config from ${pushed ? `a push (version ${p.configVersion}, state folder)` : "the bundle's default"}`);
+    }
+  }
+
+  /** GET /config: where the config came from, its generation, and the last reload. */
+  configStatus(): ConfigStatus {
+    const st = this.status;
+    return { source: this.current.source, generation: st.generation, loadedAt: st.loadedAt, reloads: { applied: st.applied, refused: st.refused }, lastReload: st.last };
+  }
+
+  /** Reads the config file again (this config's source unless told another) and reloads it. */
+  reloadFromFile(file: string = this.current.source): Promise<ConfigReloadOutcome> {
+    return this.reloadWith(file, async () => {
+      const { config, warnings } = await loadConfigFile(file);
+      for (const w of warnings) this.log.warn({ path: w.path, source: config.source }, `config: ${w.message}`);
+      return config;
+    });
+  }
+
+  /**
+   * Swaps in a new config, or refuses it and changes nothing (docs/operations.md, "Reloading the config"):
+   * validated, built aside (clusters, routing, TLS files, new listeners bound), then swapped; requests in flight
+   * finish on the routing they took. One reload at a time, in the order asked.
+   */
+  reload(next: Config): Promise<ConfigReloadOutcome> {
+    return this.reloadWith(next.source, async () => next);
+  }
+
+  private reloadWith(source: string, read: () => Promise<Config>): Promise<ConfigReloadOutcome> {
+    const log = this.log.child({ component: "config" });
+    const run = this.reloadQueue.catch(() => undefined).then(async (): Promise<ConfigReloadOutcome> => {
+      const at = () => new Date((this.opts.now ?? Date.now)()).toISOString();
+      let outcome: ConfigReloadOutcome;
+      try {
+        const changes = await this.applyConfig(await read());
+        this.status.generation++;
+        this.status.applied++;
+        outcome = { ok: true, at: at(), source, generation: this.status.generation, ...changes };
+        this.status.loadedAt = outcome.at;
+        log.info({ source, generation: outcome.generation, listeners: changes.listeners, clusters: changes.clusters, event: "config-reloaded" }, "config reloaded");
+      } catch (err) {
+        const e = err as Error & { code?: string; path?: string | null; problems?: readonly { path: string }[] };
+        const error = { code: e.code ?? "E_RELOAD", message: e.message, path: e.path ?? e.problems?.[0]?.path ?? null };
+        this.status.refused++;
+        outcome = { ok: false, at: at(), source, generation: this.status.generation, error };
+        log.error({ source, code: error.code, path: error.path, err: error.message, generation: outcome.generation, event: "config-refused" }, "config reload refused; the previous config keeps serving");
+      }
+      this.status.last = outcome;
+      this.events.emit("config-reload", outcome);
+      return outcome;
+    });
+    this.reloadQueue = run;
+    return run;
+  }
+
+  private async applyConfig(next: Config): Promise<Pick<ConfigReloadOutcome, "listeners" | "clusters">> {
+    const current = this.current;
+    const restart = restartOnlyChange(current, next, { pluginsDir: this.opts.pluginsDir !== undefined, stateDir: this.opts.stateDir !== undefined });
+    if (restart !== null) throw restart;
+
+    // Aside: every cluster validated, every listener's routing compiled, TLS files read, new sockets bound.
+    const choices = next.clusters.map((c) => chooseHostList(c, this.pushed.get(c.name)));
+    const prepared = choices.map((ch, i) => {
+      try {
+        return PreparedCluster.from(toClusterInput(next.clusters[i]!, ch.hosts));
+      } catch (err) {
+        throw new ReloadRefused((err as { code?: string }).code ?? "E_RELOAD_CLUSTER", `cluster ${ch.cluster}: ${(err as Error).message}`, next.clusters[i]!.where, { cause: err });
+      }
+    });
+    const listening = this.opts.listen !== false;
+    const transports = listening ? await loadTransports(next) : new Map<string, UpstreamTransport>();
+    const keep: { entry: ServerEntry; routing: RoutingState; l: ListenerConfig }[] = [];
+    const opened: ServerEntry[] = [];
+    const reopen: { old: ServerEntry; l: ListenerConfig; routing: RoutingState; credentials: ServerCredentials | null }[] = [];
+    const nextNames = new Set(next.listeners.map((l) => l.name));
+    const closing = listening ? this.servers.filter((s) => !nextNames.has(s.name)) : [];
+    try {
+      for (const l of listening ? next.listeners : []) {
+        const routing = buildRouting(next, l.routerConfigName, transports, l.upstreamProtocol);
+        const old = this.servers.find((s) => s.name === l.name);
+        if (old !== undefined && sameSocket(old.config, l)) {
+          keep.push({ entry: old, routing, l });
+          continue;
+        }
+        const credentials = l.tls === null ? null : await loadServerCredentials(l.tls);
+        // A new socket on the address the old one holds can only be bound once the old one is closed.
+        if (old !== undefined && old.config.address === l.address && l.port !== 0) reopen.push({ old, l, routing, credentials });
+        else {
+          opened.push(await this.openListener(l, routing, credentials));
+          if (old !== undefined) closing.push(old);
+        }
+      }
+    } catch (err) {
+      await Promise.all(opened.map((e) => new Promise<void>((r) => e.server.close(() => r()))));
+      throw err;
+    }
+
+    // Swap: clusters first (new routing may name a new cluster), then routing, then what is gone.
+    for (const p of prepared) {
+      if (this.clusters.get(p.settings.name) === undefined) this.clusters.add(p);
+      else this.clusters.replace(p);
+    }
+    const removedClusters = this.clusters.names().filter((n) => !next.clusters.some((c) => c.name === n));
+    this.current = next;
+    this.requiredPlugins = requiredPlugins(next);
+    for (const k of keep) {
+      k.entry.pipeline.swap(k.routing);
+      k.entry.config = k.l;
+    }
+    for (const e of opened) {
+      this.servers.push(e);
+      this.startListener(e);
+    }
+    for (const e of closing) void this.closeListener(e).then(() => this.log.info({ listener: e.name }, "listener closed (config reload); its last connection ended"));
+    for (const r of reopen) {
+      void this.closeListener(r.old);
+      try {
+        const e = await this.openListener(r.l, r.routing, r.credentials);
+        this.servers.push(e);
+        this.startListener(e);
+      } catch (err) {
+        this.log.error({ listener: r.l.name, err: (err as Error).message, event: "listener-reopen-failed" }, "config reload: the listener could not be opened again on its address; it is closed");
+      }
+    }
+    for (const name of removedClusters) {
+      this.clusters.remove(name);
+      this.clusterVersions.delete(name);
+      if (this.pushed.delete(name) && this.store !== null && this.opts.persist !== false) await this.store.removeClusterHosts(name);
+    }
+    this.syncOutliers(next);
+    this.syncHealthAndDns(current, next, transports);
+    await this.adoptHostChoices(choices, next);
+    this.logSources(choices, "reload");
+    const before = new Set(current.clusters.map((c) => c.name));
+    return {
+      listeners: { added: opened.filter((e) => !this.wasListening(current, e.name)).map((e) => e.name), removed: closing.filter((e) => !nextNames.has(e.name)).map((e) => e.name), replaced: [...opened.filter((e) => this.wasListening(current, e.name)).map((e) => e.name), ...reopen.map((r) => r.l.name)] },
+      clusters: { added: next.clusters.filter((c) => !before.has(c.name)).map((c) => c.name), removed: removedClusters },
+    };
+  }
+
+  private wasListening(config: Config, name: string): boolean {
+    return config.listeners.some((l) => l.name === name);
   }
 
   /** Runs changes to one cluster's host list one after the other, so that versions and files stay in step. */
@@ -421,8 +675,10 @@ export class SwitchyardHost {
       const cluster = this.clusters.get(name);
       if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND" });
       if (this.hostsVersion(name) >= version) return false;
-      await cluster.updateInSlices(await validateHostSpecsInSlices(name, normalizeHostList(hosts)));
+      const specs = await validateHostSpecsInSlices(name, normalizeHostList(hosts));
+      await cluster.updateInSlices(specs);
       this.clusterVersions.set(name, version);
+      this.pushed.set(name, { hosts: [...specs], version, configHosts: hostListDigest(this.current.clusters.find((c) => c.name === name)?.hosts ?? []) });
       return true;
     });
   }
@@ -451,9 +707,12 @@ export class SwitchyardHost {
       const specs = await validateHostSpecsInSlices(name, normalizeHostList(hosts));
       if (unlessSame && sameSpecs(cluster.specs, specs)) return { version: this.hostsVersion(name), hosts: specs, changed: false };
       const version = this.hostsVersion(name) + 1;
-      await this.store?.saveClusterHosts(name, version, specs);
+      // The push lasts while the file's list is the one it replaces (host/server/host-sources.ts).
+      const configHosts = hostListDigest(this.current.clusters.find((c) => c.name === name)?.hosts ?? []);
+      await this.store?.saveClusterHosts(name, version, specs, configHosts);
       await cluster.updateInSlices(specs);
       this.clusterVersions.set(name, version);
+      this.pushed.set(name, { hosts: [...specs], version, configHosts });
       this.log.info({ cluster: name, hosts: specs.length, version, event: "hosts-updated" }, "cluster hosts replaced");
       return { version, hosts: specs, changed: true };
     });
@@ -502,19 +761,30 @@ export class SwitchyardHost {
   async stop(): Promise<void> {
     this.ready = false;
     this.watcher?.stop();
-    for (const r of this.reloaders) r.stop();
+    for (const r of this.reloaders.values()) r.stop();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.server.close(() => resolve());
       s.server.closeIdleConnections();
     })));
     await this.admin?.close();
-    for (const d of this.discoveries.splice(0)) d.stop();
+    for (const d of this.discoveries.values()) d.stop();
+    this.discoveries.clear();
     for (const o of this.outliers.values()) o.close();
     this.outliers.clear();
     for (const h of this.healthCheckers.values()) h.close();
     this.healthCheckers.clear();
     await this.pools.close();
   }
+}
+
+/** One listener of this process: its config, socket, pipeline and (TLS) credentials. */
+export interface ServerEntry {
+  readonly name: string;
+  config: ListenerConfig;
+  readonly server: ListenerServer;
+  readonly pipeline: Pipeline;
+  address: AddressInfo | null;
+  readonly credentials: ServerCredentials | null;
 }
 
 /** A listen that failed (a port in use, an address not on this machine), said with what wanted it. */

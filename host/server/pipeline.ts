@@ -131,7 +131,12 @@ interface Progress {
 }
 
 export class Pipeline {
-  constructor(private readonly state: RoutingState, private readonly deps: PipelineDeps) {}
+  constructor(private state: RoutingState, private readonly deps: PipelineDeps) {}
+
+  /** A config reload: the next request routes with `state`; requests in flight finish on the one they took. */
+  swap(state: RoutingState): void {
+    this.state = state;
+  }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();

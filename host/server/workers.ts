@@ -15,6 +15,7 @@ import type { SwitchyardHost } from "./host.js";
 export type ToWorker =
   | { readonly t: "plugin-config"; readonly id: number; readonly name: string; readonly version: number; readonly config: string }
   | { readonly t: "cluster-hosts"; readonly id: number; readonly name: string; readonly version: number; readonly hosts: readonly object[] }
+  | { readonly t: "reload-config"; readonly id: number }
   | { readonly t: "status"; readonly id: number };
 
 /** Worker → primary. */
@@ -166,6 +167,11 @@ export class WorkerPool implements Broadcaster {
     return this.broadcast((id) => ({ t: "cluster-hosts", id, name, version, hosts }));
   }
 
+  /** Every worker reads the main config file again (after the primary applied it: SIGHUP, --watch-config). */
+  reloadConfig(): Promise<Spread> {
+    return this.broadcast((id) => ({ t: "reload-config", id }));
+  }
+
   /** Every worker's own view, for GET /workers. */
   async status(): Promise<unknown[]> {
     // A worker still starting would answer only once it listens: say so instead of waiting for it.
@@ -239,6 +245,11 @@ export class WorkerLink {
       const applied = await host.applyClusterHosts(m.name, m.version, m.hosts);
       host.log.info({ cluster: m.name, version: m.version, hosts: m.hosts.length, applied, event: "hosts-updated" }, "cluster hosts applied from the primary");
       return applied;
+    }
+    if (m.t === "reload-config") {
+      const outcome = await host.reloadFromFile();
+      if (!outcome.ok) throw Object.assign(new Error(outcome.error!.message), { code: outcome.error!.code });
+      return { generation: outcome.generation };
     }
     return workerStatus(host);
   }

@@ -18,6 +18,18 @@ export interface SavedHosts {
   readonly version: number;
   readonly hosts: readonly HostSpec[];
   readonly savedAt: string;
+  /**
+   * The digest of the config file's host list the push replaced (host/server/host-sources.ts): the push lasts
+   * while the file's list is that one. Absent in files written before it was recorded.
+   */
+  readonly configHosts?: string;
+}
+
+/** A saved host list as loading returns it. */
+export interface LoadedHosts {
+  readonly hosts: HostSpec[];
+  readonly version: number;
+  readonly configHosts?: string;
 }
 
 /**
@@ -53,9 +65,14 @@ export class StateStore {
     await writeFileAtomic(this.file("plugins", name), JSON.stringify(saved, null, 2) + "\n");
   }
 
-  async saveClusterHosts(cluster: string, version: number, hosts: readonly HostSpec[]): Promise<void> {
-    const saved: SavedHosts = { cluster, version, hosts, savedAt: this.now().toISOString() };
+  async saveClusterHosts(cluster: string, version: number, hosts: readonly HostSpec[], configHosts?: string): Promise<void> {
+    const saved: SavedHosts = { cluster, version, hosts, savedAt: this.now().toISOString(), ...(configHosts !== undefined ? { configHosts } : {}) };
     await writeFileAtomic(this.file("clusters", cluster), JSON.stringify(saved, null, 2) + "\n");
+  }
+
+  /** Forgets a cluster's pushed host list (the config file's list changed since: it wins). */
+  async removeClusterHosts(cluster: string): Promise<void> {
+    await rm(this.file("clusters", cluster), { force: true });
   }
 
   /** Every saved plugin config; a file that does not parse is reported, not fatal. */
@@ -72,15 +89,15 @@ export class StateStore {
     return out;
   }
 
-  async loadClusterHosts(onBad: (file: string, why: string) => void = () => undefined): Promise<Map<string, { hosts: HostSpec[]; version: number }>> {
-    const out = new Map<string, { hosts: HostSpec[]; version: number }>();
+  async loadClusterHosts(onBad: (file: string, why: string) => void = () => undefined): Promise<Map<string, LoadedHosts>> {
+    const out = new Map<string, LoadedHosts>();
     for (const [file, value] of await this.readAll("clusters", onBad)) {
       const v = value as Partial<SavedHosts>;
       if (typeof v.cluster !== "string" || !Array.isArray(v.hosts) || !Number.isInteger(v.version)) {
         onBad(file, "expected {cluster, version, hosts}");
         continue;
       }
-      out.set(v.cluster, { hosts: v.hosts as HostSpec[], version: v.version! });
+      out.set(v.cluster, { hosts: v.hosts as HostSpec[], version: v.version!, ...(typeof v.configHosts === "string" ? { configHosts: v.configHosts } : {}) });
     }
     return out;
   }
