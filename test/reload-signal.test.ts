@@ -48,3 +48,22 @@ it("reloads on SIGHUP, refuses a bad file on SIGHUP, and keeps serving", async (
   const status = JSON.parse((await get(`${p.adminUrl}/config`)).body) as { generation: number; lastReload: { ok: boolean; error: { code: string } } };
   expect(status).toMatchObject({ generation: 2, lastReload: { ok: false, error: { code: "E_CONFIG_INVALID" } } });
 }, 90_000);
+
+it("with --workers 2, SIGHUP to the primary reloads every worker", async () => {
+  const wfile = join(root, "workers.json");
+  await writeFile(wfile, config("one\n"));
+  const w = await spawnHost({ configFile: wfile, args: ["--workers", "2"], env: { SWITCHYARD_ADMIN_TOKEN: "t" }, readyWhen: (logs) => logs.some((l) => l.msg === "workers started") });
+  try {
+    await writeFile(wfile, config("two\n"));
+    w.kill("SIGHUP");
+    const reloadedBy = () => new Set(w.logs.filter((l) => l.msg === "config reloaded").map((l) => String(l.worker ?? "primary")));
+    await w.waitForLog("the primary and both workers reloaded", () => reloadedBy().size === 3);
+    // Fresh connections, so that both workers answer some.
+    const bodies = new Set<string>();
+    for (let i = 0; i < 10; i++) bodies.add((await get(`${w.listenerUrl}/`)).body);
+    expect([...bodies]).toEqual(["two\n"]);
+  } finally {
+    w.kill("SIGKILL");
+    await w.exited;
+  }
+}, 120_000);
