@@ -228,6 +228,37 @@ describe("config reload", () => {
   });
 });
 
+describe("config reload: health checks and outlier detection", () => {
+  it("keeps a cluster's checker and detector when their settings stay, and replaces them when they change", async () => {
+    const withChecks = (interval: string, consecutive: number) => ({ target: "a", mutate: (d: Record<string, any>) => {
+      d.cluster_manager.clusters[0].health_check = { protocol: "Http1", timeout: "1s", interval, interval_jitter: "0s", unhealthy_threshold: 2, healthy_threshold: 1 };
+      d.cluster_manager.clusters[0].outlier_detection = { consecutive_5xx: consecutive };
+    } });
+    await write(withChecks("30s", 5));
+    expect((await host.reloadFromFile()).ok).toBe(true);
+    const checker = host.healthChecker("a");
+    const detector = host.outlierDetector("a");
+    expect(checker).toBeDefined();
+    expect(detector).toBeDefined();
+    // Only the route changes: both stay, with their state.
+    await write({ ...withChecks("30s", 5), target: "b" });
+    expect((await host.reloadFromFile()).ok).toBe(true);
+    expect(host.healthChecker("a")).toBe(checker);
+    expect(host.outlierDetector("a")).toBe(detector);
+    // Their settings change: new ones.
+    await write(withChecks("20s", 3));
+    expect((await host.reloadFromFile()).ok).toBe(true);
+    expect(host.healthChecker("a")).not.toBe(checker);
+    expect(host.healthChecker("a")).toBeDefined();
+    expect(host.outlierDetector("a")).not.toBe(detector);
+    // Gone from the file: none.
+    await write({ target: "a" });
+    expect((await host.reloadFromFile()).ok).toBe(true);
+    expect(host.healthChecker("a")).toBeUndefined();
+    expect(host.outlierDetector("a")).toBeUndefined();
+  });
+});
+
 describe("a bad reload file changes nothing and says why", () => {
   const held = http.createServer();
   let heldPort = 0;
