@@ -48,7 +48,7 @@ export const ALLOWED_IMPORTS: ReadonlySet<string> = new Set(["switchyard.sy_log"
  * Reads an AssemblyScript string (UTF-16LE, byte length as u32 at ptr - 4) for env.abort. Bounded: a bad
  * pointer gives a placeholder, never an exception from inside an import.
  */
-function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+export function readAsString(memory: WebAssembly.Memory, ptr: number): string {
   if (ptr === 0) return "";
   const buf = memory.buffer;
   if (ptr < 4 || ptr > buf.byteLength) return "<bad string pointer>";
