@@ -15,7 +15,7 @@ export const FIELDS = {
   connectionManagerConfig: ["router_config_name", "virtual_hosts"],
   routerConfig: ["router_config_name", "virtual_hosts"],
   virtualHost: ["name", "domains", "routers"],
-  router: ["match", "route", "direct_response"],
+  router: ["name", "match", "route", "direct_response"],
   match: ["prefix", "path", "regex", "headers"],
   headerMatcher: ["name", "value", "regex"],
   route: [

@@ -33,6 +33,16 @@ export function readRouterConfig(r: Reader, name: string, obj: Json, path: strin
     });
     virtualHosts.push(vh);
   });
+  // A route's name is its label in metrics and logs: two routes of one router config may not share one.
+  const routeNames = new Map<string, string>();
+  for (const vh of virtualHosts) {
+    for (const route of vh.routes) {
+      if (route.label === route.where) continue;
+      const before = routeNames.get(route.label);
+      if (before !== undefined) r.error(keyPath(route.where, "name"), `duplicate route name "${route.label}" (also ${before})`);
+      else routeNames.set(route.label, route.where);
+    }
+  }
   return { name, where: path, virtualHosts };
 }
 
@@ -101,7 +111,9 @@ function readRouter(r: Reader, value: unknown, path: string, clusters: ReadonlyM
     // MOSN would, but said, so that a rewrite that does nothing is not a surprise found in production.
     r.warn(keyPath(keyPath(path, "route"), "prefix_rewrite"), "has no effect on a regex route (no matched prefix to replace); the path is forwarded unchanged");
   }
-  return { where: path, match, action };
+  const name = r.string(e, "name", path, false);
+  if (name !== undefined && name.length === 0) r.error(keyPath(path, "name"), "expected a non-empty name");
+  return { where: path, label: name !== undefined && name.length > 0 ? name : path, match, action };
 }
 
 function readMatch(r: Reader, value: unknown, path: string): RouteMatchConfig | undefined {

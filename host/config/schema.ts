@@ -119,7 +119,7 @@ export const CONFIG_SCHEMA = {
       type: "object",
       required: ["match"],
       oneOf: [{ required: ["route"] }, { required: ["direct_response"] }],
-      properties: { match: ref("match"), route: ref("route"), direct_response: ref("directResponse") },
+      properties: { name: nonEmpty, match: ref("match"), route: ref("route"), direct_response: ref("directResponse") },
     },
     match: {
       type: "object",

@@ -108,6 +108,8 @@ export interface RouteMatchConfig {
 
 export interface RouteConfig {
   readonly where: string; // "servers[0].routers[0].virtual_hosts[0].routers[2]"
+  /** The entry's `name`, else its JSON path: what metrics, logs, readiness and explain call the route. */
+  readonly label: string;
   readonly match: RouteMatchConfig;
   readonly action: RouteAction | DirectResponse;
 }

@@ -110,7 +110,7 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
   const routing = buildRouting(deps.config, listener.routerConfigName);
   const m = routing.table.match(authority, path, (n) => lower.get(n));
   if (m === null) return { ...out, decision: "404: no route matches" };
-  out.route = m.route.where;
+  out.route = m.route.label;
   out.virtualHost = m.virtualHost;
   if (m.action.kind === "direct") return { ...out, direct: { status: m.action.status, body: m.action.body }, decision: `direct response ${m.action.status}` };
   const action = m.action;

@@ -164,12 +164,12 @@ export class Pipeline {
     matching = null;
     if (m === null) return this.answer(req, res, 404, "no route matches this request\n", started, null, null, [], "E_NO_ROUTE");
     const action = m.action;
-    if (action.kind === "direct") return this.answer(req, res, action.status, action.body, started, m.route.where, null, [], null);
+    if (action.kind === "direct") return this.answer(req, res, action.status, action.body, started, m.route.label, null, [], null);
     const compiled = state.compiled.get(action);
-    if (compiled === undefined) return this.answer(req, res, 500, "route not compiled\n", started, m.route.where, null, [], "E_INTERNAL");
+    if (compiled === undefined) return this.answer(req, res, 500, "route not compiled\n", started, m.route.label, null, [], "E_INTERNAL");
     const choice = pickCluster(action, this.deps.random);
     const cluster = this.deps.clusters.get(choice.name);
-    if (cluster === undefined) return this.answer(req, res, 503, `cluster ${choice.name} not found\n`, started, m.route.where, choice.name, [], "E_NO_CLUSTER");
+    if (cluster === undefined) return this.answer(req, res, 503, `cluster ${choice.name} not found\n`, started, m.route.label, choice.name, [], "E_NO_CLUSTER");
     const defaultSubset = cluster.settings.defaultSubset;
     const ctx: HandlerContext = {
       request: { method: req.method ?? "GET", path, authority, rawHeaders: req.rawHeaders },
@@ -180,7 +180,7 @@ export class Pipeline {
       // The steps feed the access log's chain summary only (metrics read the plugins' counters).
       withSteps: this.deps.log.isLevelEnabled("warn"),
     };
-    this.decide(req, res, action, compiled, ctx, m.route.where, { started, waits: 0, waited: false });
+    this.decide(req, res, action, compiled, ctx, m.route.label, { started, waits: 0, waited: false });
   }
 
   /** Runs the route handlers; a Wait verdict, or no available host, runs them again later within the route's bounds. */

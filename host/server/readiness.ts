@@ -32,7 +32,7 @@ export function requiredPlugins(config: Config): Map<string, string[]> {
         for (const p of route.action.plugins) {
           if (route.action.optionalPlugins.includes(p)) continue;
           const list = out.get(p) ?? [];
-          list.push(route.where);
+          list.push(route.label);
           out.set(p, list);
         }
       }
