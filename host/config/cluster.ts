@@ -12,6 +12,7 @@ import { HTTP_TOKEN } from "../util/http-token.js";
 import { clusterNameProblem } from "../cluster/cluster-name.js";
 import { readClusterTls } from "./tls.js";
 import { readHealthCheck } from "./health-check.js";
+import { readCircuitBreakers } from "./circuit-breakers.js";
 
 const LB_NAMES: Record<string, LbType> = {
   LB_ROUNDROBIN: "round_robin",
@@ -109,10 +110,11 @@ export function readCluster(r: Reader, value: unknown, path: string, baseDir: st
   }
   const outlier = c["outlier_detection"] === undefined ? null : readOutlier(r, c["outlier_detection"], keyPath(path, "outlier_detection"));
   const healthCheck = c["health_check"] === undefined ? null : readHealthCheck(r, c["health_check"], keyPath(path, "health_check"));
+  const circuitBreakers = c["circuit_breakers"] === undefined ? null : readCircuitBreakers(r, c["circuit_breakers"], keyPath(path, "circuit_breakers"));
   const tls = c["tls_context"] === undefined ? null : readClusterTls(r, c["tls_context"], keyPath(path, "tls_context"), baseDir);
   const http2 = c["http2_protocol_options"] !== undefined && r.object(c["http2_protocol_options"], keyPath(path, "http2_protocol_options"), FIELDS.http2ProtocolOptions) !== undefined;
   if (name === undefined) return undefined;
-  return { name, where: path, discovery, dns, lbType, hosts, connectTimeoutMs, fallback, defaultSubset, hashHeader, outlier, healthCheck, tls, http2 };
+  return { name, where: path, discovery, dns, lbType, hosts, connectTimeoutMs, fallback, defaultSubset, hashHeader, outlier, healthCheck, circuitBreakers, tls, http2 };
 }
 
 /** Longest ejection accepted: the detector's bound (host/cluster/outlier.ts). */

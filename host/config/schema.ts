@@ -199,6 +199,7 @@ export const CONFIG_SCHEMA = {
         hash_header: nonEmpty,
         outlier_detection: ref("outlierDetection"),
         health_check: ref("healthCheck"),
+        circuit_breakers: { oneOf: [{ type: "array", items: ref("thresholds") }, ref("circuitBreakers")] },
         tls_context: ref("tlsContext"),
         http2_protocol_options: ref("http2ProtocolOptions"),
         dns_refresh_rate: duration,
@@ -236,6 +237,30 @@ export const CONFIG_SCHEMA = {
         unhealthy_threshold: { type: "integer", minimum: 1, maximum: 1000, default: 3 },
         service_name: str,
         check_config: ref("checkConfig"),
+      },
+    },
+    circuitBreakers: {
+      type: "object",
+      description: "Envoy's circuit_breakers: the thresholds whose priority is DEFAULT (or absent) apply; MOSN writes the thresholds list itself.",
+      properties: { thresholds: { type: "array", items: ref("thresholds") } },
+    },
+    thresholds: {
+      type: "object",
+      properties: {
+        priority: { enum: ["DEFAULT", "HIGH"] },
+        max_connections: { type: "integer", minimum: 1, default: 1024 },
+        max_pending_requests: { type: "integer", minimum: 0, default: 1024 },
+        max_requests: { type: "integer", minimum: 1, default: 1024 },
+        max_retries: { type: "integer", minimum: 0, default: 3 },
+        retry_budget: ref("retryBudget"),
+      },
+    },
+    retryBudget: {
+      type: "object",
+      description: "Envoy's retry budget, replacing max_retries: retries in flight at most budget_percent % of the requests in flight and pending, and at least min_retry_concurrency.",
+      properties: {
+        budget_percent: { oneOf: [{ type: "number", minimum: 0, maximum: 100 }, { type: "object", properties: { value: { type: "number", minimum: 0, maximum: 100 } } }], default: 20 },
+        min_retry_concurrency: { type: "integer", minimum: 0, default: 3 },
       },
     },
     checkConfig: { type: "object", properties: { http_check_config: ref("httpCheckConfig") } },

@@ -7,6 +7,7 @@
 
 import type { HostSpec } from "../cluster/types.js";
 import type { HealthCheckSettings } from "../cluster/health-check.js";
+import type { CircuitBreakerSettings } from "../proxy/circuit-breaker.js";
 import type { ListenerLimits } from "./listener-limits.js";
 import type { ClusterTls, ListenerTls } from "./tls.js";
 
@@ -186,6 +187,8 @@ export interface ClusterConfig {
   readonly outlier: OutlierConfig | null;
   /** health_check: active checks of every host (host/cluster/health-check.ts); null when the cluster has none. */
   readonly healthCheck: HealthCheckSettings | null;
+  /** circuit_breakers: the DEFAULT thresholds (host/proxy/circuit-breaker.ts); null when the cluster has none. */
+  readonly circuitBreakers: CircuitBreakerSettings | null;
   /** tls_context with status true: the hosts are spoken to over TLS (host/config/tls.ts). */
   readonly tls: ClusterTls | null;
   /** http2_protocol_options present: the hosts are spoken to in HTTP/2. */
@@ -222,6 +225,13 @@ export const DEFAULTS = {
   healthCheckIntervalMs: 10_000,
   healthCheckHealthyThreshold: 2,
   healthCheckUnhealthyThreshold: 3,
+  // circuit_breakers thresholds not given: Envoy's defaults; retry_budget's too.
+  breakerMaxConnections: 1024,
+  breakerMaxPendingRequests: 1024,
+  breakerMaxRequests: 1024,
+  breakerMaxRetries: 3,
+  retryBudgetPercent: 20,
+  retryBudgetMinConcurrency: 3,
   waitMaxCount: 3,
   logLevel: "info" as LogLevel,
   lbType: "round_robin" as LbType,

@@ -238,6 +238,8 @@ export class SwitchyardMetrics {
     }
     const configReloads = new Counter({ name: `${p}config_reloads_total`, help: "Reloads of the main config file: applied, or refused (nothing changed).", labelNames: ["result"], registers });
     const onConfigReload = (o: { ok: boolean }) => configReloads.labels(o.ok ? "applied" : "refused").inc();
+    const overflows = new Counter({ name: `${p}circuit_breaker_overflows_total`, help: "Requests refused (503 E_CIRCUIT_OPEN) or retries not made by a cluster's circuit breaker, by the limit that was reached.", labelNames: ["cluster", "limit"], registers });
+    const onOverflow = (cluster: string, limit: string) => overflows.labels(cluster, limit).inc();
     const refusals = new Counter({ name: `${p}plugin_bundle_refusals_total`, help: "Bundles refused (a first load or a swap), by code.", labelNames: ["code"], registers });
 
     const onRequest = (e: RequestEvent) => this.observe(e);
@@ -256,6 +258,7 @@ export class SwitchyardMetrics {
     source.events.on("health-check", onHealthCheck);
     source.events.on("health-changed", onHealthChanged);
     source.events.on("config-reload", onConfigReload);
+    source.events.on("circuit-overflow", onOverflow);
     this.unsubscribe = () => {
       source.events.off("request", onRequest);
       source.events.off("plugin-failed", onFailed);
@@ -268,6 +271,7 @@ export class SwitchyardMetrics {
       source.events.off("health-check", onHealthCheck);
       source.events.off("health-changed", onHealthChanged);
       source.events.off("config-reload", onConfigReload);
+      source.events.off("circuit-overflow", onOverflow);
     };
   }
 

@@ -14,6 +14,7 @@ import { OutlierDetector } from "../cluster/outlier.js";
 import { DnsDiscovery, type DnsOutcome } from "../cluster/dns-discovery.js";
 import type { ActiveHealthChecker } from "../cluster/health-check.js";
 import { startHealthChecks } from "./health-checks.js";
+import { CircuitBreaker } from "../proxy/circuit-breaker.js";
 import { validateHostSpecsInSlices } from "../cluster/host-spec.js";
 import type { ClusterConfig as ClusterSettingsInput } from "../cluster/cluster-config.js";
 import type { HostSpec, RandomSource } from "../cluster/types.js";
@@ -150,7 +151,7 @@ export async function loadTransports(config: Config): Promise<Map<string, Upstre
  * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin), "bundle-refused" (Refusal),
  * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome), "health-check"
  * (cluster, host, ProbeResult), "health-changed" (cluster, host, healthy, ProbeResult), "dns-refresh" (DnsOutcome),
- * "config-reload" (ConfigReloadOutcome of host/server/reload.ts).
+ * "config-reload" (ConfigReloadOutcome of host/server/reload.ts), "circuit-overflow" (cluster, BreakerLimit).
  */
 export class SwitchyardHost {
   readonly events = new EventEmitter();
@@ -186,6 +187,8 @@ export class SwitchyardHost {
   /** The active health checker of each cluster whose config has health_check (per process, as outliers). */
   private healthCheckers = new Map<string, ActiveHealthChecker>();
   private readonly outlierSettings = new Map<string, OutlierConfig>();
+  /** The circuit breaker of each cluster whose config has circuit_breakers, shared by every listener. */
+  private readonly breakers = new Map<string, CircuitBreaker>();
 
   constructor(private readonly opts: HostOptions) {
     tuneEngine();
@@ -268,6 +271,8 @@ export class SwitchyardHost {
     await this.startDnsDiscovery(config);
 
     this.syncOutliers(config);
+
+    this.syncBreakers(config);
 
     let plugins: ScanResult | null = null;
     const pluginsDir = this.opts.pluginsDir !== undefined ? this.opts.pluginsDir : config.switchyard.pluginsDir;
@@ -379,6 +384,23 @@ export class SwitchyardHost {
    * One outlier detector per cluster with outlier_detection, as `config` says: a detector whose cluster and
    * settings stay is kept (with its ejections), others are closed or made.
    */
+  /**
+   * One circuit breaker per cluster with circuit_breakers, as `config` says: a breaker whose settings stay is
+   * kept (the requests it counts are still in flight), others are replaced or dropped.
+   */
+  private syncBreakers(config: Config): void {
+    const wanted = new Map(config.clusters.filter((c) => c.circuitBreakers !== null).map((c) => [c.name, c.circuitBreakers!]));
+    for (const [name, b] of this.breakers) if (!isDeepStrictEqual(wanted.get(name), b.settings)) this.breakers.delete(name);
+    for (const [name, settings] of wanted) {
+      if (!this.breakers.has(name)) this.breakers.set(name, new CircuitBreaker(name, settings, { overflow: (limit) => this.events.emit("circuit-overflow", name, limit) }));
+    }
+  }
+
+  /** The circuit breaker of a cluster configured with circuit_breakers (tests). */
+  circuitBreaker(cluster: string): CircuitBreaker | undefined {
+    return this.breakers.get(cluster);
+  }
+
   private syncOutliers(config: Config): void {
     const log = this.log.child({ component: "outlier" });
     const wanted = new Map(config.clusters.filter((c) => c.outlier !== null).map((c) => [c.name, c.outlier!]));
@@ -440,6 +462,7 @@ export class SwitchyardHost {
       random: this.opts.random ?? Math.random,
       listener: l.name,
       outliers: (cluster) => this.outliers.get(cluster),
+      breakers: (cluster) => this.breakers.get(cluster),
       observe: (e) => {
         this.opts.observe?.(e);
         this.events.emit("request", e);
@@ -637,6 +660,7 @@ export class SwitchyardHost {
       if (this.pushed.delete(name) && this.store !== null && this.opts.persist !== false) await this.store.removeClusterHosts(name);
     }
     this.syncOutliers(next);
+    this.syncBreakers(next);
     this.syncHealthAndDns(current, next, transports);
     await this.adoptHostChoices(choices, next);
     this.logSources(choices, "reload");

@@ -10,6 +10,7 @@ import { waitForAvailable } from "../cluster/available.js";
 import { systemClock } from "../cluster/clock.js";
 import type { ClusterManager } from "../cluster/cluster-manager.js";
 import type { OutlierDetector } from "../cluster/outlier.js";
+import type { CircuitBreaker } from "../proxy/circuit-breaker.js";
 import { HostStatus, type Balancer, type ClusterSnapshot, type Host, type PickContext, type RandomSource, type Subset } from "../cluster/types.js";
 import type { RouteAction } from "../config/types.js";
 import type { ChainStep, PluginChain } from "../plugin/chain.js";
@@ -42,6 +43,8 @@ export interface PipelineDeps {
    * (connect errors, resets, timeouts, 5xx, retried or not) and the last host's success to it.
    */
   readonly outliers?: (cluster: string) => OutlierDetector | undefined;
+  /** The circuit breaker of a cluster, if its config has circuit_breakers (host/proxy/circuit-breaker.ts). */
+  readonly breakers?: (cluster: string) => CircuitBreaker | undefined;
 }
 
 export interface RequestEvent {
@@ -256,13 +259,45 @@ export class Pipeline {
     const hashHeader = cluster.settings.hashHeader;
     const hv = hashHeader === undefined ? undefined : req.headers[hashHeader];
     // A request that waited starts forwarding now; any other one started when routing did (microseconds ago).
-    const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started, p.waited ? performance.now() : p.started);
-    let policy = compiled.policies.get(ctx.cluster)!;
-    if (p.waited) policy = remainingPolicy(policy, p.started);
-    // A gRPC call's grpc-timeout is its deadline, when shorter than the route's (what is left of it, after waits).
-    const grpcTimeout = isGrpc(req.headers["content-type"]) ? parseGrpcTimeout(req.headers["grpc-timeout"]) : null;
-    if (grpcTimeout !== null && (policy.timeoutMs === 0 || grpcTimeout < policy.timeoutMs)) policy = Object.freeze({ ...policy, timeoutMs: grpcTimeout });
-    this.deps.forwarder.dispatch(req, res, policy, f);
+    const breaker = this.deps.breakers?.(ctx.cluster);
+    const base = compiled.policies.get(ctx.cluster)!;
+    const send = () => {
+      const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started, p.waited ? performance.now() : p.started, breaker);
+      let policy = p.waited ? remainingPolicy(base, p.started) : base;
+      // A gRPC call's grpc-timeout is its deadline, when shorter than the route's (what is left of it, after waits).
+      const grpcTimeout = isGrpc(req.headers["content-type"]) ? parseGrpcTimeout(req.headers["grpc-timeout"]) : null;
+      if (grpcTimeout !== null && (policy.timeoutMs === 0 || grpcTimeout < policy.timeoutMs)) policy = Object.freeze({ ...policy, timeoutMs: grpcTimeout });
+      this.deps.forwarder.dispatch(req, res, policy, f);
+    };
+    if (breaker === undefined) return send();
+    this.admit(breaker, base, req, res, route, ctx.cluster, steps, p, send);
+  }
+
+  /** Forwards through the cluster's circuit breaker: now, after waiting for a connection, or 503 E_CIRCUIT_OPEN. */
+  private admit(breaker: CircuitBreaker, policy: ForwardPolicy, req: IncomingMessage, res: ServerResponse, route: string, cluster: string, steps: readonly ChainStep[], p: Progress, send: () => void): void {
+    let timer: NodeJS.Timeout | undefined;
+    const onClose = () => {
+      clearTimeout(timer);
+      if (a.kind === "pending") a.cancel();
+      this.gone(req, p.started, route, cluster, steps);
+    };
+    const a = breaker.admit(policy.transport !== null && policy.transport.h2 !== "none", () => {
+      clearTimeout(timer);
+      res.off("close", onClose);
+      p.waited = true;
+      send();
+    });
+    if (a.kind === "go") return send();
+    if (a.kind === "refused") return this.answer(req, res, 503, `circuit breaker open: ${a.message}\n`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN");
+    // Pending: until a connection frees, the client leaves, or the route timeout passes.
+    res.once("close", onClose);
+    if (policy.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        a.cancel();
+        res.off("close", onClose);
+        this.answer(req, res, 503, `circuit breaker open: cluster ${cluster}: no connection within the route timeout (max_connections ${breaker.settings.maxConnections})\n`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN");
+      }, Math.max(1, policy.timeoutMs - (performance.now() - p.started)));
+    }
   }
 
   /** The client left before a decision was made (while waiting): logged as the forwarder logs it. */
@@ -315,6 +350,8 @@ class Forwarding implements ForwardListener, PickContext {
   private reported = 0;
   private failed: ReadonlySet<Host> | null = null;
   private last: Host | null = null;
+  /** Whether this request holds a retry slot of the circuit breaker. */
+  private retrying = false;
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -327,6 +364,7 @@ class Forwarding implements ForwardListener, PickContext {
     private readonly fallback: string | undefined,
     private readonly started: number,
     readonly startedAt: number,
+    private readonly breaker: CircuitBreaker | undefined,
   ) {
     this.outliers = deps.outliers?.(cluster);
   }
@@ -338,6 +376,13 @@ class Forwarding implements ForwardListener, PickContext {
       for (const h of exclude) if (i++ >= this.reported) outliers.reportFailure(h);
       this.reported = exclude.size;
       this.failed = exclude;
+    }
+    // A retry (hosts already failed) needs a retry slot of the circuit breaker; without one the request
+    // ends with the failure it had.
+    const breaker = this.breaker;
+    if (breaker !== undefined && exclude.size > 0 && !this.retrying) {
+      if (!breaker.tryRetry()) return null;
+      this.retrying = true;
     }
     this.exclude = exclude.size > 0 ? exclude : undefined;
     const host = this.balancer.pick(this.subset, this);
@@ -354,6 +399,10 @@ class Forwarding implements ForwardListener, PickContext {
   }
 
   done(outcome: ForwardOutcome): void {
+    if (this.breaker !== undefined) {
+      this.breaker.release();
+      if (this.retrying) this.breaker.retryDone();
+    }
     const outliers = this.outliers;
     const last = this.last;
     if (outliers !== undefined && last !== null && !this.failed?.has(last)) {
