@@ -201,7 +201,8 @@ export class Http1Response extends EventEmitter {
     let tail = this.head ?? "";
     this.head = null;
     if (this.chunked) tail += `0\r\n${this.trailers ?? ""}\r\n`;
-    sink.write(tail, !this.keepAlive);
+    // Nothing left to send is not written: an empty write still costs a trip through the socket.
+    if (tail.length > 0) sink.write(tail, !this.keepAlive);
     sink.uncork();
     this.writableEnded = true;
     this.finished = true;
