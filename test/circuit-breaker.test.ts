@@ -63,10 +63,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function start(hosts: string[], breakers: unknown, route: object = {}) {
+/** A host with cluster c; `route` is added to the catch-all route, `before` are router entries matched first. */
+async function start(hosts: string[], breakers: unknown, route: object = {}, before: object[] = []) {
   const config = mosnConfig({
     clusters: [{ name: "c", hosts, extra: { circuit_breakers: breakers } }],
-    virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "c", ...route } }])],
+    virtualHosts: [anyHost([...before, { match: { prefix: "/" }, route: { cluster_name: "c", ...route } }])],
   });
   sy = await startSwitchyard({ config });
   return sy;
@@ -144,6 +145,24 @@ describe("circuit breakers under load (cluster circuit_breakers)", () => {
     expect(up.seen).toBe(4);
     expect(await overflows(s, "max_pending_requests")).toBe(2);
     expect([breaker.requests, breaker.pendingRequests]).toEqual([0, 0]);
+  });
+
+  it("a pending request that gets no connection within the route timeout is answered 503 E_CIRCUIT_OPEN", async () => {
+    const up = await holdingUpstream();
+    cleanups.push(() => up.close());
+    const s = await start([up.address], [{ max_connections: 1, max_pending_requests: 1 }], { timeout: "300ms" }, [
+      { match: { prefix: "/held" }, route: { cluster_name: "c", timeout: "0s" } },
+    ]);
+    const first = send(s.url, { path: "/held" });
+    await up.reached(1);
+    const waited = await send(s.url, { path: "/waits" });
+    expect(waited.status).toBe(503);
+    expect(waited.body.toString()).toBe("circuit breaker open: cluster c: no connection within the route timeout (max_connections 1)\n");
+    expect(s.host.circuitBreaker("c")!.pendingRequests).toBe(0);
+    expect(up.seen).toBe(1);
+    up.release(0, true);
+    up.release();
+    expect((await first).status).toBe(200);
   });
 
   it("max_retries: a retry over it is not made, the request gets the answer it had, and the failing host is not hammered", async () => {

@@ -10,6 +10,10 @@ import { HostStatus, type Host } from "../host/cluster/types.js";
 import { decodeHostTable, encodeHostTable } from "../host/abi/codec.js";
 import { ConfigError } from "../host/config/errors.js";
 import { parseConfig } from "../host/config/parse.js";
+import { run as check } from "../host/cli/check.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { httpProbe, tcpProbe } from "../host/proxy/health-probe.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { refusingAddress, startUpstreams, type Upstreams } from "./helpers/upstreams.js";
@@ -236,6 +240,25 @@ describe("cluster.health_check in a config file", () => {
     expect(parseConfig(doc({ protocol: "http1" }), "hc.json").config.clusters[0]!.healthCheck!.http).toEqual({ path: "/", port: null, expectedStatuses: [200] });
     // http_check_config's own timeout wins for the HTTP check, as in MOSN.
     expect(parseConfig(doc({ protocol: "Http1", timeout: "3s", check_config: { http_check_config: { timeout: "500ms" } } }), "hc.json").config.clusters[0]!.healthCheck!.timeoutMs).toBe(500);
+  });
+
+  it("switchyard check validates health_check and circuit_breakers instead of ignoring them", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sy-hc-check-"));
+    try {
+      const out: string[] = [];
+      const err: string[] = [];
+      const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+      const good = JSON.parse(doc({ protocol: "Http1", interval: "5s" })) as { cluster_manager: { clusters: Record<string, unknown>[] } };
+      good.cluster_manager.clusters[0]!.circuit_breakers = [{ max_requests: 10 }];
+      await writeFile(join(dir, "good.json"), JSON.stringify(good));
+      expect(await check([join(dir, "good.json"), "--strict"], io)).toBe(0);
+      expect(out.join("\n")).not.toMatch(/not supported/);
+      await writeFile(join(dir, "bad.json"), doc({ interval: "never" }));
+      expect(await check([join(dir, "bad.json")], io)).toBe(1);
+      expect(err.join("\n")).toContain(`${at}.interval: expected a duration`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it.each<[string, unknown, string, RegExp]>([
