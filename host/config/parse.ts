@@ -158,7 +158,7 @@ function readSignatures(r: Reader, value: unknown, baseDir: string): { trustedKe
 }
 
 function readSwitchyard(r: Reader, value: unknown, baseDir: string): SwitchyardSettings {
-  const out = { pluginsDir: null as string | null, stateDir: null as string | null, adminTokenFile: null as string | null, logLevel: DEFAULTS.logLevel, signatures: { trustedKeys: [] as string[], required: false } };
+  const out = { pluginsDir: null as string | null, stateDir: null as string | null, adminTokenFile: null as string | null, logLevel: DEFAULTS.logLevel, signatures: { trustedKeys: [] as string[], required: false }, accessLog: null as string | null };
   if (value === undefined) return out;
   const s: Json | undefined = r.object(value, "switchyard", FIELDS.switchyard);
   if (s === undefined) return out;
@@ -170,6 +170,9 @@ function readSwitchyard(r: Reader, value: unknown, baseDir: string): SwitchyardS
   out.pluginsDir = dir("plugins_dir");
   out.stateDir = dir("state_dir");
   out.adminTokenFile = dir("admin_token_file");
+  const access = r.string(s, "access_log", "switchyard", false);
+  if (access === "") r.error("switchyard.access_log", 'expected "stdout" or a file path');
+  else if (access !== undefined) out.accessLog = access === "stdout" ? "stdout" : resolve(baseDir, access);
   if (s.signatures !== undefined) out.signatures = readSignatures(r, s.signatures, baseDir);
   const level = r.string(s, "log_level", "switchyard", false);
   if (level !== undefined) {

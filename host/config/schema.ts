@@ -321,6 +321,7 @@ export const CONFIG_SCHEMA = {
         admin_token_file: nonEmpty,
         log_level: { enum: ["trace", "debug", "info", "warn", "error", "fatal", "silent"] },
         signatures: ref("signatures"),
+        access_log: { type: "string", minLength: 1, description: "Where access-log lines go: \"stdout\" or a file path; default: the app log." },
       },
     },
     signatures: {

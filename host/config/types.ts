@@ -77,6 +77,8 @@ export interface SwitchyardSettings {
   readonly logLevel: LogLevel;
   /** Public key files (resolved paths) a bundle's signature.json may be signed by, and whether one is required. */
   readonly signatures: { readonly trustedKeys: readonly string[]; readonly required: boolean };
+  /** Where access-log lines go: "stdout", a file (resolved path), or null: the app log (host/logging/access-destination.ts). */
+  readonly accessLog: string | null;
 }
 
 export interface RouterConfig {

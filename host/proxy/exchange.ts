@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher, Pool } from "undici";
 import type { Host } from "../cluster/types.js";
-import { type AccessLogger, type ForwardOutcome, writeAccessLog } from "./access-log.js";
+import { type AccessLogger, clientOf, type ForwardOutcome, writeAccessLog } from "./access-log.js";
 import {
   ClientAbortedError,
   NoHostError,
@@ -225,6 +225,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** grpc-status / grpc-message an upstream sent in its headers (Trailers-Only): sent on as trailers at the end. */
   private grpcEnd: Record<string, string> | null = null;
   private told = false;
+  /** The client's address for the access log, taken while the socket is there. */
+  private readonly client: string | null;
 
   constructor(
     private readonly ctx: ExchangeContext,
@@ -237,6 +239,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const headers: string[] = [];
     const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
     this.hasBody = (buildRequestHeaders(req.rawHeaders, req.socket.remoteAddress, proto, policy, headers) & HAS_BODY) !== 0;
+    this.client = clientOf(req.socket);
     this.grpc = isGrpc(req.headers["content-type"]);
     // TE is hop-by-hop, but "te: trailers" is how a gRPC call says it reads trailers; servers require it.
     if (this.grpc) headers.push("te", "trailers");
@@ -544,7 +547,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       endedAt: ended,
       error,
     };
-    writeAccessLog(this.ctx.logger, this.req.method ?? "", this.req.url ?? "", outcome, this.listener);
+    writeAccessLog(this.ctx.logger, this.req, this.client, outcome, this.listener);
     if (this.told) return;
     this.told = true;
     this.listener.done(outcome);

@@ -51,6 +51,7 @@ import { PreparedCluster } from "../cluster/cluster.js";
 import { loadConfigFile } from "../config/index.js";
 import type { ListenerConfig, OutlierConfig } from "../config/types.js";
 import { isDeepStrictEqual } from "node:util";
+import { openAccessLog, type AccessDestination } from "../logging/access-destination.js";
 
 export interface HostOptions {
   readonly config: Config;
@@ -88,6 +89,8 @@ export interface HostOptions {
   readonly clock?: Clock;
   /** Poll period and debounce of the TLS listeners' certificate files (defaults 1 s and 200 ms). */
   readonly certificateTiming?: ReloadTiming;
+  /** Makes the x-request-id of a request that came without one (default crypto.randomUUID). */
+  readonly requestId?: () => string;
   /** The wall clock of GET /config's times (default Date.now). */
   readonly now?: () => number;
 }
@@ -175,6 +178,8 @@ export class SwitchyardHost {
   /** Clusters whose hosts come from a push, with the file's list that push replaced (host-sources.ts). */
   private readonly pushed = new Map<string, Pushed>();
   private forwarder: Forwarder | null = null;
+  /** switchyard.access_log's own destination, when the config names one. */
+  private accessDestination: AccessDestination | null = null;
   private reloadQueue: Promise<unknown> = Promise.resolve();
   private status: { generation: number; loadedAt: string; applied: number; refused: number; last: ConfigReloadOutcome | null };
   private savedConfigs = new Map<string, { text: string; version: number }>();
@@ -293,7 +298,8 @@ export class SwitchyardHost {
     if (this.opts.listen !== false) {
       this.healthCheckers = startHealthChecks(config, { clusters: this.clusters, transports, clock: this.opts.clock ?? systemClock, random: this.opts.random ?? Math.random, log: this.log, events: this.events });
     }
-    this.forwarder = new Forwarder({ pools: this.pools, logger: this.log.child({ component: "access" }) });
+    if (config.switchyard.accessLog !== null && this.opts.listen !== false) this.accessDestination = openAccessLog(config.switchyard.accessLog);
+    this.forwarder = new Forwarder({ pools: this.pools, logger: this.accessLog() });
     for (const l of this.opts.listen === false ? [] : config.listeners) {
       // A certificate that cannot be read or used stops the start, naming the listener's tls_context.
       const entry = await this.openListener(l, buildRouting(config, l.routerConfigName, transports, l.upstreamProtocol), l.tls === null ? null : await loadServerCredentials(l.tls));
@@ -452,17 +458,23 @@ export class SwitchyardHost {
     void this.startDnsDiscovery({ ...next, clusters: dns }).catch((err: Error) => this.log.error({ err: err.message }, "DNS discovery failed to start after a reload"));
   }
 
+  /** Where access-log lines go: switchyard.access_log's destination, else the app log. */
+  private accessLog(): Logger {
+    return this.accessDestination?.logger ?? this.log.child({ component: "access" });
+  }
+
   /** Makes a listener's pipeline and server and binds it; nothing is left open when the bind fails. */
   private async openListener(l: ListenerConfig, routing: RoutingState, credentials: ServerCredentials | null): Promise<ServerEntry> {
     const pipeline = new Pipeline(routing, {
       clusters: this.clusters,
       registry: this.registry,
       forwarder: this.forwarder!,
-      log: this.log.child({ component: "access" }),
+      log: this.accessLog(),
       random: this.opts.random ?? Math.random,
       listener: l.name,
       outliers: (cluster) => this.outliers.get(cluster),
       breakers: (cluster) => this.breakers.get(cluster),
+      ...(this.opts.requestId ? { requestId: this.opts.requestId } : {}),
       observe: (e) => {
         this.opts.observe?.(e);
         this.events.emit("request", e);
@@ -798,6 +810,8 @@ export class SwitchyardHost {
     for (const h of this.healthCheckers.values()) h.close();
     this.healthCheckers.clear();
     await this.pools.close();
+    await this.accessDestination?.close();
+    this.accessDestination = null;
   }
 }
 

@@ -4,6 +4,7 @@
 // request, so a swap in the middle of a request never mixes two versions.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
 import { headRefusal } from "./request-head.js";
 import type { Logger } from "pino";
 import { waitForAvailable } from "../cluster/available.js";
@@ -15,7 +16,7 @@ import { HostStatus, type Balancer, type ClusterSnapshot, type Host, type PickCo
 import type { RouteAction } from "../config/types.js";
 import type { ChainStep, PluginChain } from "../plugin/chain.js";
 import type { PluginRegistry } from "../plugin/registry.js";
-import type { ForwardOutcome } from "../proxy/access-log.js";
+import { clientOf, logAccess, type ForwardOutcome } from "../proxy/access-log.js";
 import type { Forwarder } from "../proxy/forward.js";
 import type { ForwardListener, ForwardPolicy } from "../proxy/policy.js";
 import { pickCluster, type RouteTable } from "../router/index.js";
@@ -45,6 +46,8 @@ export interface PipelineDeps {
   readonly outliers?: (cluster: string) => OutlierDetector | undefined;
   /** The circuit breaker of a cluster, if its config has circuit_breakers (host/proxy/circuit-breaker.ts). */
   readonly breakers?: (cluster: string) => CircuitBreaker | undefined;
+  /** Makes the x-request-id of a request that came without one (default crypto.randomUUID; tests inject). */
+  readonly requestId?: () => string;
 }
 
 export interface RequestEvent {
@@ -148,6 +151,13 @@ export class Pipeline {
     // blocks, so MAX_REQUEST_BYTES cannot be reached.)
     const refused = headRefusal(req.rawHeaders);
     if (refused !== null) return this.answer(req, res, refused.status, `${refused.message}\n`, started, null, null, [], refused.code);
+    // x-request-id: the client's is kept; one is made for a request without, and forwarded upstream with it
+    // (after the head checks, so that it never makes a request's header count the one too many).
+    if (req.headers["x-request-id"] === undefined) {
+      const id = (this.deps.requestId ?? randomUUID)();
+      req.headers["x-request-id"] = id;
+      req.rawHeaders.push("x-request-id", id);
+    }
     const headers = req.headers;
     let authority = headers.host ?? "";
     let path = req.url ?? "/";
@@ -303,37 +313,33 @@ export class Pipeline {
   /** The client left before a decision was made (while waiting): logged as the forwarder logs it. */
   private gone(req: IncomingMessage, started: number, route: string, cluster: string, steps: readonly ChainStep[]): void {
     const durationMs = performance.now() - started;
-    const log = this.deps.log;
-    if (log.isLevelEnabled("info")) {
-      const line: Record<string, unknown> = { listener: this.deps.listener, route, cluster, method: req.method, path: req.url, status: 0, durationMs: Math.round(durationMs * 1000) / 1000, upstream: null, attempts: 0, reason: "E_CLIENT_ABORTED" };
-      const chain = summarize(steps);
-      if (chain !== undefined) line.chain = chain;
-      log.info(line, "request");
-    }
+    logAccess(this.deps.log, "info", req, clientOf(req.socket), { status: 0, durationMs, upstream: null, attempts: 0, bytesIn: 0, bytesOut: 0, reason: "E_CLIENT_ABORTED" }, this.lineFields(route, cluster, steps));
     this.deps.observe?.({ listener: this.deps.listener, route, cluster, status: 0, steps, durationMs });
   }
 
+  private lineFields(route: string | null, cluster: string | null, steps: readonly ChainStep[], plugin?: string): Record<string, unknown> {
+    const fields: Record<string, unknown> = { listener: this.deps.listener, route, cluster };
+    const chain = summarize(steps);
+    if (chain !== undefined) fields.chain = chain;
+    if (plugin !== undefined) fields.plugin = plugin;
+    return fields;
+  }
+
   private answer(req: IncomingMessage, res: ServerResponse, status: number, body: string, started: number, route: string | null, cluster: string | null, steps: readonly ChainStep[], reason: string | null, plugin?: string): void {
+    let bytesOut = 0;
     if (!res.headersSent && !res.destroyed) {
       if (isGrpc(req.headers["content-type"])) writeGrpcError(res, grpcStatusFor(status, reason), body);
       else {
-        res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body) });
+        bytesOut = Buffer.byteLength(body);
+        res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": bytesOut });
         res.end(body);
       }
     }
     // The request body, if any, is not wanted: drain it so that the connection can be reused.
     if (!req.complete) req.resume();
     const durationMs = performance.now() - started;
-    const log = this.deps.log;
     const level = status >= 500 ? "warn" : "info";
-    if (log.isLevelEnabled(level)) {
-      const line: Record<string, unknown> = { listener: this.deps.listener, route, cluster, method: req.method, path: req.url, status, durationMs: Math.round(durationMs * 1000) / 1000, upstream: null, attempts: 0 };
-      const chain = summarize(steps);
-      if (chain !== undefined) line.chain = chain;
-      if (reason !== null) line.reason = reason;
-      if (plugin !== undefined) line.plugin = plugin;
-      log[level](line, "request");
-    }
+    if (this.deps.log.isLevelEnabled(level)) logAccess(this.deps.log, level, req, clientOf(req.socket), { status, durationMs, upstream: null, attempts: 0, bytesIn: 0, bytesOut, reason }, this.lineFields(route, cluster, steps, plugin));
     this.deps.observe?.({ listener: this.deps.listener, route, cluster, status, steps, durationMs });
   }
 }

@@ -40,6 +40,7 @@ export function restartOnlyChange(current: Config, next: Config, overridden: { p
     ["admin.address", `${current.admin.host}:${current.admin.port}`, `${next.admin.host}:${next.admin.port}`],
     ["switchyard.admin_token_file", current.switchyard.adminTokenFile, next.switchyard.adminTokenFile],
     ["switchyard.signatures", current.switchyard.signatures, next.switchyard.signatures],
+    ["switchyard.access_log", current.switchyard.accessLog, next.switchyard.accessLog],
   ];
   if (!overridden.pluginsDir) fields.push(["switchyard.plugins_dir", current.switchyard.pluginsDir, next.switchyard.pluginsDir]);
   if (!overridden.stateDir) fields.push(["switchyard.state_dir", current.switchyard.stateDir, next.switchyard.stateDir]);
