@@ -265,22 +265,24 @@ export class Pipeline {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, compiled: CompiledRoute, ctx: HandlerContext, subset: Subset, route: string, steps: readonly ChainStep[], p: Progress, fallback: string | undefined): void {
+    const breaker = this.deps.breakers?.(ctx.cluster);
+    // Without a circuit breaker, no closure per request.
+    if (breaker === undefined) return this.send(req, res, compiled, ctx, subset, route, steps, p, fallback, undefined);
+    this.admit(breaker, compiled.policies.get(ctx.cluster)!, req, res, route, ctx.cluster, steps, p, () => this.send(req, res, compiled, ctx, subset, route, steps, p, fallback, breaker));
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, compiled: CompiledRoute, ctx: HandlerContext, subset: Subset, route: string, steps: readonly ChainStep[], p: Progress, fallback: string | undefined, breaker: CircuitBreaker | undefined): void {
     const cluster = this.deps.clusters.get(ctx.cluster)!;
     const hashHeader = cluster.settings.hashHeader;
     const hv = hashHeader === undefined ? undefined : req.headers[hashHeader];
     // A request that waited starts forwarding now; any other one started when routing did (microseconds ago).
-    const breaker = this.deps.breakers?.(ctx.cluster);
-    const base = compiled.policies.get(ctx.cluster)!;
-    const send = () => {
-      const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started, p.waited ? performance.now() : p.started, breaker);
-      let policy = p.waited ? remainingPolicy(base, p.started) : base;
-      // A gRPC call's grpc-timeout is its deadline, when shorter than the route's (what is left of it, after waits).
-      const grpcTimeout = isGrpc(req.headers["content-type"]) ? parseGrpcTimeout(req.headers["grpc-timeout"]) : null;
-      if (grpcTimeout !== null && (policy.timeoutMs === 0 || grpcTimeout < policy.timeoutMs)) policy = Object.freeze({ ...policy, timeoutMs: grpcTimeout });
-      this.deps.forwarder.dispatch(req, res, policy, f);
-    };
-    if (breaker === undefined) return send();
-    this.admit(breaker, base, req, res, route, ctx.cluster, steps, p, send);
+    const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started, p.waited ? performance.now() : p.started, breaker);
+    let policy = compiled.policies.get(ctx.cluster)!;
+    if (p.waited) policy = remainingPolicy(policy, p.started);
+    // A gRPC call's grpc-timeout is its deadline, when shorter than the route's (what is left of it, after waits).
+    const grpcTimeout = isGrpc(req.headers["content-type"]) ? parseGrpcTimeout(req.headers["grpc-timeout"]) : null;
+    if (grpcTimeout !== null && (policy.timeoutMs === 0 || grpcTimeout < policy.timeoutMs)) policy = Object.freeze({ ...policy, timeoutMs: grpcTimeout });
+    this.deps.forwarder.dispatch(req, res, policy, f);
   }
 
   /** Forwards through the cluster's circuit breaker: now, after waiting for a connection, or 503 E_CIRCUIT_OPEN. */
