@@ -104,3 +104,18 @@ describe("llhttp codec pipelining", () => {
     expect(bodies).toEqual(["ok", "fast"]);
   });
 });
+
+describe("llhttp codec when the listener stops", () => {
+  it("a request being answered when the idle connections are closed: answered with connection: close, then closed", async () => {
+    const clock = new ManualClock(0);
+    let answer: (() => void) | null = null;
+    const c = await serve((req, res) => (answer = () => ok(req, res)), clock, []);
+    c.socket.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+    await waitFor("the request handed on", () => answer !== null);
+    codec!.closeIdleConnections();
+    expect(c.socket.destroyed).toBe(false);
+    answer!();
+    await c.closed;
+    expect(c.text()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*connection: close\r\n\r\nok$/);
+  });
+});

@@ -30,6 +30,8 @@ export interface ConnectionContext {
   readonly date: () => string;
   /** The connection closed: the listener forgets it. */
   readonly gone: (c: Http1Connection) => void;
+  /** The listener is closing (closeIdleConnections was called): connections close after their answer. */
+  readonly draining: () => boolean;
 }
 
 /** Where the parser is in the byte stream. */
@@ -319,6 +321,10 @@ export class Http1Connection implements ResponseSink {
     return this.ctx.date();
   }
 
+  draining(): boolean {
+    return this.ctx.draining();
+  }
+
   destroy(): void {
     this.socket.destroy();
   }
@@ -381,9 +387,9 @@ export class Http1Connection implements ResponseSink {
     }
   }
 
-  /** Closes the connection if no request is in it (node:http's closeIdleConnections). */
+  /** Closes the connection if no request is being answered on it (node:http's closeIdleConnections). */
   closeIfIdle(): void {
-    if (this.turns.length === 0 && this.reading === Reading.Between) this.socket.destroy();
+    if (this.turns.length === 0) this.socket.destroy();
   }
 
   private onClose(): void {

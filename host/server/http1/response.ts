@@ -22,6 +22,8 @@ export interface ResponseSink {
   destroy(): void;
   /** The Date header value of this second. */
   date(): string;
+  /** The listener is closing: this answer is the connection's last. */
+  draining(): boolean;
 }
 
 type HeaderInput = Record<string, string | number | readonly string[] | undefined> | readonly (string | number)[];
@@ -113,6 +115,7 @@ export class Http1Response extends EventEmitter {
       }
       head += `${name}: ${value}\r\n`;
     }
+    if (this.sink.draining()) this.keepAlive = false;
     this.bodyless = this.isHead || status < 200 || status === 204 || status === 304;
     if (!this.bodyless && !length) {
       if (this.http10) this.keepAlive = false;

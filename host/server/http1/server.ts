@@ -23,6 +23,7 @@ export class Http1Codec {
   private readonly connections = new Set<Http1Connection>();
   private readonly ctx: ConnectionContext;
   private timer: NodeJS.Timeout | null = null;
+  private draining = false;
   private dateSecond = -1;
   private dateText = "";
 
@@ -39,6 +40,7 @@ export class Http1Codec {
       now: opts.now ?? (() => performance.now()),
       date: () => this.date(),
       gone: (c) => this.connections.delete(c),
+      draining: () => this.draining,
     };
   }
 
@@ -60,7 +62,9 @@ export class Http1Codec {
     for (const c of this.connections) c.check(now);
   }
 
+  /** Closes the connections with no request in them; the others close once their answer is sent (the listener is stopping). */
   closeIdleConnections(): void {
+    this.draining = true;
     for (const c of this.connections) c.closeIfIdle();
   }
 
