@@ -110,6 +110,13 @@ describe(${JSON.stringify(name)}, () => {
   });
 });
 `,
+    // The harness loads each bundle into the host's sandbox (its fuel metering is added then): a second or two
+    // on a busy machine, which vitest's 5 s default per test does not always leave room for on a slow runner.
+    "vitest.config.ts": `// Loading a bundle into the host's sandbox takes a second or two on a busy machine: more room than vitest's 5 s.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({ test: { testTimeout: 30_000 } });
+`,
     "assembly/tsconfig.json": json({ extends: "assemblyscript/std/assembly.json", include: ["./**/*.ts"] }),
     "tsconfig.json": json({ compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, skipLibCheck: true, noEmit: true }, include: ["test/**/*.ts"] }),
     ".gitignore": "node_modules\nbundle\n",
