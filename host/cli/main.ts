@@ -7,7 +7,7 @@ import { PACKAGE_NAME } from "./package-name.js";
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  run: { summary: "run the host: run --config <file> [--plugins <dir>] [--state <dir>] [--workers N] [--watch-config] (SIGHUP reloads the config)", load: async () => (await import("./run.js")).run },
+  run: { summary: "run the host: run --config <file> [--plugins <dir>] [--state <dir>] [--workers N] [--watch-config] [--grace 30s] (SIGHUP reloads the config)", load: async () => (await import("./run.js")).run },
   demo: { summary: "run the host on the demo config with demo upstreams and the example plugins", load: async () => (await import("./demo.js")).run },
   check: { summary: "validate a config: check <file> [--strict] (--strict: any warning exits 1)", load: async () => (await import("./check.js")).run },
   init: { summary: "scaffold a plugin project: init <dir> [--name N] [--lang assemblyscript] [--sdk SPEC]", load: async () => (await import("./init.js")).run },

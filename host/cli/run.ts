@@ -1,5 +1,7 @@
 // `switchyard run --config <file> [--plugins <dir>] [--state <dir>] [--workers N] [--log-level L]
-//                 [--source etcd://host:port/prefix] [--host-id ID] [--watch-config]`
+//                 [--source etcd://host:port/prefix] [--host-id ID] [--watch-config] [--grace 30s]`
+//
+// SIGTERM / SIGINT stop accepting and let requests in flight finish within --grace (default 30s), then cut.
 //
 // SIGHUP reloads the config file (SwitchyardHost.reloadFromFile); --watch-config also reloads it when its bytes
 // change (host/server/config-watcher.ts). With --workers N the primary reloads first, then each worker.
@@ -14,9 +16,9 @@
 
 import cluster from "node:cluster";
 import pino, { type Logger } from "pino";
-import { loadConfigFile } from "../config/index.js";
+import { loadConfigFile, parseDurationMs } from "../config/index.js";
 import type { Config } from "../config/types.js";
-import { SwitchyardHost, type HostOptions } from "../server/host.js";
+import { DEFAULT_GRACE_MS, SwitchyardHost, type HostOptions } from "../server/host.js";
 import { WorkerLink, WorkerPool } from "../server/workers.js";
 import { parseArgs, str, UsageError } from "./args.js";
 import { errorLine } from "./error-line.js";
@@ -42,7 +44,7 @@ interface Parsed {
 }
 
 async function parse(args: string[]): Promise<Parsed> {
-  const p = parseArgs(args, { values: ["config", "plugins", "state", "workers", "log-level", "source", "host-id"], flags: ["log-pretty", "watch-config"] });
+  const p = parseArgs(args, { values: ["config", "plugins", "state", "workers", "log-level", "source", "host-id", "grace"], flags: ["log-pretty", "watch-config"] });
   const file = str(p, "config");
   if (file === undefined) throw new UsageError("run needs --config <file>");
   const w = str(p, "workers") ?? "1";
@@ -58,6 +60,10 @@ async function parse(args: string[]): Promise<Parsed> {
     ? await createLogger({ level: level as LoggerOptions["level"], pretty: true })
     : pino({ level, ...(cluster.isWorker ? { base: { pid: process.pid, worker: cluster.worker!.id } } : {}) });
   if (!cluster.isWorker) for (const w of warnings) logger.warn({ path: w.path, source: config.source }, `config: ${w.message}`);
+  const graceText = str(p, "grace");
+  const grace = graceText === undefined ? undefined : parseDurationMs(graceText);
+  if (typeof grace === "string") throw new UsageError(`--grace: ${grace} (a duration such as "30s" or "500ms")`);
+  const graceMs = grace;
   const header = process.env.SWITCHYARD_WORKER_HEADER;
   const base: HostOptions = {
     config,
@@ -65,6 +71,7 @@ async function parse(args: string[]): Promise<Parsed> {
     ...(str(p, "plugins") !== undefined ? { pluginsDir: str(p, "plugins")! } : {}),
     ...(str(p, "state") !== undefined ? { stateDir: str(p, "state")! } : {}),
     ...(header ? { workerHeader: header.toLowerCase() } : {}),
+    ...(graceMs !== undefined ? { graceMs } : {}),
   };
   return { config, logger, workers: Number(w), base, source: settings === null ? null : { settings, hostId }, watchConfig: p.options.has("watch-config") };
 }
@@ -158,7 +165,8 @@ async function startPrimary(base: HostOptions, count: number, logger: Logger): P
     },
     stop: async () => {
       await host.stop();
-      await pool.stop();
+      // Each worker drains within the same --grace; one still there a little after it is killed.
+      await pool.stop((base.graceMs ?? DEFAULT_GRACE_MS) + 2_000);
     },
   };
 }

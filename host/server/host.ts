@@ -89,6 +89,8 @@ export interface HostOptions {
   readonly clock?: Clock;
   /** Poll period and debounce of the TLS listeners' certificate files (defaults 1 s and 200 ms). */
   readonly certificateTiming?: ReloadTiming;
+  /** How long stop() lets requests in flight finish before it cuts their connections (default 30 s; run --grace). */
+  readonly graceMs?: number;
   /** Makes the x-request-id of a request that came without one (default crypto.randomUUID). */
   readonly requestId?: () => string;
   /** The wall clock of GET /config's times (default Date.now). */
@@ -798,10 +800,7 @@ export class SwitchyardHost {
     this.ready = false;
     this.watcher?.stop();
     for (const r of this.reloaders.values()) r.stop();
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
-      s.server.close(() => resolve());
-      s.server.closeIdleConnections();
-    })));
+    await drainListeners(this.servers.map((s) => s.server), this.opts.graceMs ?? DEFAULT_GRACE_MS, this.opts.clock ?? systemClock, this.log);
     await this.admin?.close();
     for (const d of this.discoveries.values()) d.stop();
     this.discoveries.clear();
@@ -823,6 +822,32 @@ export interface ServerEntry {
   readonly pipeline: Pipeline;
   address: AddressInfo | null;
   readonly credentials: ServerCredentials | null;
+}
+
+export const DEFAULT_GRACE_MS = 30_000;
+
+/**
+ * Stops accepting and lets requests in flight finish within `graceMs`: a connection is closed as soon as it is
+ * idle (node:http closes only those idle when close() is called, so they are closed again every 100 ms), and
+ * whatever is still open when the grace has passed is cut.
+ */
+async function drainListeners(servers: readonly ListenerServer[], graceMs: number, clock: Clock, log: Logger): Promise<void> {
+  const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  for (const s of servers) s.closeIdleConnections();
+  const deadline = clock.now() + graceMs;
+  let timer: unknown = null;
+  const tick = () => {
+    for (const s of servers) s.closeIdleConnections();
+    if (clock.now() >= deadline) {
+      log.warn({ graceMs, event: "grace-passed" }, "stopping: the grace has passed; connections still open are cut");
+      for (const s of servers) s.closeAllConnections();
+      return;
+    }
+    timer = clock.setTimeout(tick, Math.min(100, deadline - clock.now()));
+  };
+  if (servers.length > 0) timer = clock.setTimeout(tick, Math.min(100, graceMs));
+  await closed;
+  if (timer !== null) clock.clearTimeout(timer);
 }
 
 /** A listen that failed (a port in use, an address not on this machine), said with what wanted it. */
