@@ -38,6 +38,15 @@ export interface Broadcaster {
   clusterHosts(name: string, version: number, hosts: readonly object[]): Promise<Spread>;
 }
 
+/** A plugin's counters summed over the workers, and each worker's (host/server/workers.ts pluginCounts). */
+export interface PluginCounts {
+  readonly calls: number;
+  readonly failures: number;
+  readonly failuresByKind: Readonly<Record<string, number>>;
+  readonly quarantines: number;
+  readonly workers: readonly { pid: number; configVersion: number; state: string; calls: number; failures: number; quarantines: number }[];
+}
+
 export interface AdminDeps {
   readonly registry: PluginRegistry;
   readonly pusher: ConfigPusher;
@@ -54,6 +63,11 @@ export interface AdminDeps {
   readonly config?: () => unknown;
   /** Each worker's own view (pid, plugins, clusters), for GET /workers. */
   readonly workers?: () => Promise<unknown>;
+  /**
+   * Under --workers N: each plugin's counters summed over the workers, with each worker's own, for GET /plugins
+   * (the primary routes nothing: its own counters stay 0).
+   */
+  readonly pluginCounts?: () => Promise<ReadonlyMap<string, PluginCounts>>;
   readonly log: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
 
@@ -185,7 +199,15 @@ export class AdminServer {
       return;
     }
     if (path === "plugins") {
-      const loaded = registry.list().sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : 1)).map(pluginView);
+      const counts = await this.deps.pluginCounts?.();
+      const loaded = registry
+        .list()
+        .sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : 1))
+        .map(pluginView)
+        .map((v) => {
+          const c = counts?.get(v.name);
+          return c === undefined ? v : { ...v, calls: c.calls, failures: c.failures, failuresByKind: c.failuresByKind, quarantines: c.quarantines, workers: c.workers };
+        });
       // A refused bundle is listed too, after the loaded ones: a swap refused keeps its old version serving
       // (the same name twice: one "ready", one "refused"), a first load refused is only "refused".
       const refused = (this.deps.refused?.() ?? []).map((r) => ({ name: r.name, dir: r.dir, state: "refused", code: r.code, message: r.message }));

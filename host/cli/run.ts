@@ -26,6 +26,7 @@ import { createLogger, type LoggerOptions } from "../logging/logger.js";
 import { defaultHostId, EtcdConfigSource } from "../fleet/etcd-source.js";
 import { parseSource, type SourceSettings } from "../fleet/source-url.js";
 import { ConfigFileWatcher } from "../server/config-watcher.js";
+import { answerMetricsFromWorker, WorkersMetrics } from "../metrics/workers.js";
 
 export interface RunningHost {
   readonly host: SwitchyardHost;
@@ -130,6 +131,7 @@ async function startWorker(base: HostOptions): Promise<RunningHost> {
   const link = new WorkerLink();
   const host = new SwitchyardHost({ ...base, admin: false, persist: false });
   await host.start();
+  answerMetricsFromWorker(host.metrics.registry);
   link.attach(host);
   // The primary is gone (killed): there is nobody to take pushes any more, so stop too.
   process.once("disconnect", () => {
@@ -143,7 +145,8 @@ async function startWorker(base: HostOptions): Promise<RunningHost> {
 async function startPrimary(base: HostOptions, count: number, logger: Logger): Promise<RunningHost> {
   const pool = new WorkerPool({ count, log: logger.child({ component: "workers" }) });
   await pool.start();
-  const host = new SwitchyardHost({ ...base, listen: false, broadcast: pool, workers: () => pool.status() });
+  const metrics = new WorkersMetrics();
+  const host = new SwitchyardHost({ ...base, listen: false, broadcast: pool, workers: () => pool.status(), metrics: () => metrics.scrape(), pluginCounts: () => pool.pluginCounts() });
   try {
     const { plugins } = await host.start();
     for (const r of plugins?.refused ?? []) logger.error({ dir: r.dir, code: r.code }, `bundle refused at start: ${r.message}`);

@@ -7,6 +7,11 @@
 // increment and two histogram observations. Label children are bound once per key and cached: no label object
 // is built per request. Per plugin call, nothing here: the chain adds to the plugin's counters (counters.ts),
 // and the plugin metrics read those at scrape time.
+//
+// Under `--workers N` the primary's GET /metrics sums the workers' registries (host/metrics/workers.ts) by each
+// metric's `aggregator`: counters, histograms, pending requests and memory are summed; a gauge that is a state
+// says what holds in every worker: versions and generations the lowest (`min`: every worker has at least it),
+// health the lowest (healthy in every worker), connection status, bundle info and refusals the highest.
 
 import { Counter, Gauge, Registry } from "prom-client";
 import { FastCounter, type FastCounterChild, FastHistogram, type FastHistogramChild, ReadCounter, ReadHistogram } from "./fast.js";
@@ -112,35 +117,35 @@ export class SwitchyardMetrics {
       },
     });
     new Gauge({
-      name: `${p}host_connection_status`, help: "1 for the host's current connection status (unavailable, connecting, available).", labelNames: ["cluster", "host", "status"], registers,
+      name: `${p}host_connection_status`, help: "1 for the host's current connection status (unavailable, connecting, available).", labelNames: ["cluster", "host", "status"], registers, aggregator: "max",
       collect() {
         this.reset();
         for (const name of clusters.names()) for (const h of clusters.snapshot(name).hosts) this.set({ cluster: name, host: h.address, status: HOST_STATUS[h.status] ?? String(h.status) }, 1);
       },
     });
     new Gauge({
-      name: `${p}host_healthy`, help: "1 when the host is healthy, 0 when configured unhealthy or ejected by outlier detection or health checks.", labelNames: ["cluster", "host"], registers,
+      name: `${p}host_healthy`, help: "1 when the host is healthy, 0 when configured unhealthy or ejected by outlier detection or health checks.", labelNames: ["cluster", "host"], registers, aggregator: "min",
       collect() {
         this.reset();
         for (const name of clusters.names()) for (const h of clusters.snapshot(name).hosts) this.set({ cluster: name, host: h.address }, h.healthy ? 1 : 0);
       },
     });
     new Gauge({
-      name: `${p}cluster_snapshot_version`, help: "Version of the cluster's current host snapshot.", labelNames: ["cluster"], registers,
+      name: `${p}cluster_snapshot_version`, help: "Version of the cluster's current host snapshot.", labelNames: ["cluster"], registers, aggregator: "min",
       collect() {
         this.reset();
         for (const name of clusters.names()) this.set({ cluster: name }, clusters.snapshot(name).version);
       },
     });
     new Gauge({
-      name: `${p}plugin_config_version`, help: "Config version a plugin serves with (0: its default config).", labelNames: ["plugin"], registers,
+      name: `${p}plugin_config_version`, help: "Config version a plugin serves with (0: its default config).", labelNames: ["plugin"], registers, aggregator: "min",
       collect() {
         this.reset();
         for (const pl of registry.list()) this.set({ plugin: pl.name }, pl.configVersion);
       },
     });
     new Gauge({
-      name: `${p}plugin_bundle_info`, help: "1 for each loaded plugin, labelled with its bundle version, order and sha256.", labelNames: ["plugin", "version", "order", "sha256"], registers,
+      name: `${p}plugin_bundle_info`, help: "1 for each loaded plugin, labelled with its bundle version, order and sha256.", labelNames: ["plugin", "version", "order", "sha256"], registers, aggregator: "max",
       collect() {
         this.reset();
         for (const pl of registry.list()) this.set({ plugin: pl.name, version: pl.version, order: String(pl.order), sha256: pl.bundle.metadata.sha256 }, 1);
@@ -177,7 +182,7 @@ export class SwitchyardMetrics {
       });
     }
     new Gauge({
-      name: `${p}plugins_generation`, help: "Increases on every plugin swap (bundle loaded, swapped or removed, config pushed).", registers,
+      name: `${p}plugins_generation`, help: "Increases on every plugin swap (bundle loaded, swapped or removed, config pushed).", registers, aggregator: "min",
       collect() {
         this.set(registry.generation);
       },
@@ -210,7 +215,7 @@ export class SwitchyardMetrics {
     const refusedNow = opts.refusedBundles;
     if (refusedNow !== undefined) {
       new Gauge({
-        name: `${p}plugin_bundles_refused`, help: "1 for each bundle folder whose current files were refused (by folder, plugin name and code).", labelNames: ["dir", "plugin", "code"], registers,
+        name: `${p}plugin_bundles_refused`, help: "1 for each bundle folder whose current files were refused (by folder, plugin name and code).", labelNames: ["dir", "plugin", "code"], registers, aggregator: "max",
         collect() {
           this.reset();
           for (const r of refusedNow()) this.set({ dir: r.dir, plugin: r.name ?? "", code: r.code }, 1);

@@ -24,7 +24,7 @@ import { Reader } from "../config/reader.js";
 import { readTags } from "../config/metadata.js";
 import { AdminToken } from "../admin/auth.js";
 import { adminExposure } from "../admin/exposure.js";
-import { AdminServer, type Broadcaster, type ClusterAdmin } from "../admin/server.js";
+import { AdminServer, type AdminDeps, type Broadcaster, type ClusterAdmin } from "../admin/server.js";
 import { parseJsonBody } from "../admin/http.js";
 import { sameSpecs } from "../cluster/cluster.js";
 import { ConfigPusher } from "../plugin/push.js";
@@ -83,8 +83,10 @@ export interface HostOptions {
   readonly persist?: boolean;
   /** Adds this response header, valued with the process id, to every answer of the listeners (tests). */
   readonly workerHeader?: string;
-  /** Reads of the admin API that the primary answers from its workers (GET /workers). */
+  /** Reads of the admin API that the primary answers from its workers (GET /workers, /metrics, /plugins counts). */
   readonly workers?: () => Promise<unknown>;
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+  readonly pluginCounts?: AdminDeps["pluginCounts"];
   /** Timers of outlier detection and health checks (systemClock). */
   readonly clock?: Clock;
   /** Poll period and debounce of the TLS listeners' certificate files (defaults 1 s and 200 ms). */
@@ -317,12 +319,13 @@ export class SwitchyardHost {
         token,
         ready: () => this.readiness(),
         refused: () => this.watcher?.refused() ?? [],
-        metrics: () => this.metrics.scrape(),
+        metrics: this.opts.metrics ?? (() => this.metrics.scrape()),
         explain: (body) => explain({ config: this.current, clusters: this.clusters, registry: this.registry }, body as SampleRequest),
         config: () => this.configStatus(),
         log: this.log.child({ component: "admin" }),
         ...(this.opts.broadcast ? { broadcast: this.opts.broadcast } : {}),
         ...(this.opts.workers ? { workers: this.opts.workers } : {}),
+        ...(this.opts.pluginCounts ? { pluginCounts: this.opts.pluginCounts } : {}),
       });
       this.adminAddress = await listenOrExplain("admin API (admin.address)", config.admin.host, config.admin.port, () => this.admin!.listen(config.admin.port, config.admin.host));
       this.log.info({ address: `${this.adminAddress.address}:${this.adminAddress.port}`, tokenConfigured: token.configured }, "admin API started");

@@ -8,8 +8,10 @@
 
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
-import type { Broadcaster, Spread } from "../admin/server.js";
+import type { Broadcaster, PluginCounts, Spread } from "../admin/server.js";
 import type { SwitchyardHost } from "./host.js";
+
+const MESSAGE_TYPES = new Set(["plugin-config", "cluster-hosts", "status"]);
 
 /** Primary → worker. */
 export type ToWorker =
@@ -29,7 +31,7 @@ export interface WorkerStatus {
   readonly pid: number;
   readonly state: "ready";
   readonly generation: number;
-  readonly plugins: readonly { name: string; version: string; order: number; sha256: string; configVersion: number }[];
+  readonly plugins: readonly { name: string; version: string; order: number; sha256: string; configVersion: number; state: string; calls: number; failures: number; failuresByKind: Readonly<Record<string, number>>; quarantines: number }[];
   readonly clusters: readonly { name: string; hostsVersion: number; hosts: number }[];
 }
 
@@ -183,6 +185,24 @@ export class WorkerPool implements Broadcaster {
     ];
   }
 
+  /** Each plugin's counters summed over the ready workers, with each worker's own, for GET /plugins. */
+  async pluginCounts(): Promise<Map<string, PluginCounts>> {
+    const out = new Map<string, { calls: number; failures: number; failuresByKind: Record<string, number>; quarantines: number; workers: PluginCounts["workers"][number][] }>();
+    for (const s of (await this.status()) as Partial<WorkerStatus>[]) {
+      if (s.state !== "ready" || s.plugins === undefined) continue;
+      for (const p of s.plugins) {
+        let t = out.get(p.name);
+        if (t === undefined) out.set(p.name, (t = { calls: 0, failures: 0, failuresByKind: {}, quarantines: 0, workers: [] }));
+        t.calls += p.calls;
+        t.failures += p.failures;
+        t.quarantines += p.quarantines;
+        for (const [k, n] of Object.entries(p.failuresByKind)) t.failuresByKind[k] = (t.failuresByKind[k] ?? 0) + n;
+        t.workers.push({ pid: s.pid!, configVersion: p.configVersion, state: p.state, calls: p.calls, failures: p.failures, quarantines: p.quarantines });
+      }
+    }
+    return out;
+  }
+
   /** Stops the workers gracefully (SIGTERM: requests in flight finish), killing those still there after `graceMs`. */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
@@ -209,6 +229,8 @@ export class WorkerLink {
   /** Listens at once, so that nothing sent while the host starts is lost. */
   constructor() {
     process.on("message", (m: ToWorker) => {
+      // The same channel carries prom-client's metric requests (host/metrics/workers.ts): not ours.
+      if (typeof m !== "object" || m === null || !MESSAGE_TYPES.has((m as { t?: unknown }).t as string)) return;
       if (this.host === null) this.queue.push(m);
       else this.handle(m);
     });
@@ -263,7 +285,7 @@ export function workerStatus(host: SwitchyardHost): WorkerStatus {
     plugins: host.registry
       .list()
       .sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : 1))
-      .map((p) => ({ name: p.name, version: p.version, order: p.order, sha256: p.bundle.metadata.sha256, configVersion: p.configVersion })),
+      .map((p) => ({ name: p.name, version: p.version, order: p.order, sha256: p.bundle.metadata.sha256, configVersion: p.configVersion, state: p.state, calls: p.stats.calls, failures: p.stats.failures, failuresByKind: { ...p.stats.failuresByKind }, quarantines: p.stats.quarantines })),
     clusters: host.clusters.names().map((name) => ({ name, hostsVersion: host.hostsVersion(name), hosts: host.clusters.snapshot(name).hosts.length })),
   };
 }
