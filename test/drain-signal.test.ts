@@ -61,7 +61,8 @@ it("lets a request in flight finish after SIGTERM, refuses new connections, and 
   const inFlight = send(`${p.listenerUrl}/slow`);
   await arrived;
   p.kill("SIGTERM");
-  await p.waitForLog("stopping", (l) => l.msg === "stopping");
+  // Logged once the listener no longer accepts.
+  await p.waitForLog("draining", (l) => l.event === "draining" && l.graceMs === 30_000);
   expect(await connect(Number(p.listenerUrl.split(":")[2]))).toBe("ECONNREFUSED");
   held.shift()!.end("finished\n");
   expect(await inFlight).toEqual({ status: 200, body: "finished\n" });

@@ -837,6 +837,7 @@ export const DEFAULT_GRACE_MS = 30_000;
 async function drainListeners(servers: readonly ListenerServer[], graceMs: number, clock: Clock, log: Logger): Promise<void> {
   const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   for (const s of servers) s.closeIdleConnections();
+  if (servers.length > 0) log.info({ graceMs, event: "draining" }, "listeners closed; requests in flight may finish within the grace");
   const deadline = clock.now() + graceMs;
   let timer: unknown = null;
   const tick = () => {
