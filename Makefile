@@ -8,10 +8,12 @@ RAW_EXAMPLES := header-canary-c header-canary-rust
 # In build/raw-plugins, not build/plugins: the demo and explain load every bundle there, and these repeat
 # header-canary's rule.
 RAW_BUNDLES := $(RAW_EXAMPLES:%=build/raw-plugins/%/metadata.json)
+# header-canary as a WebAssembly component (sdk/wit): the same plugin source, built with --component.
+COMPONENT_BUNDLES := build/component-plugins/header-canary/metadata.json
 CLANG_WASM := clang --target=wasm32 -nostdlib -O2 -Wall -Werror -Wl,--no-entry
 RUSTC_WASM := /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown --crate-type cdylib -O -C panic=abort -C strip=symbols -C lto
 
-.PHONY: install build build-host build-plugins build-raw-plugins build-fixtures test run bench clean
+.PHONY: install build build-host build-plugins build-raw-plugins build-component-plugins build-fixtures test run bench clean
 
 # npm ci only when the locked dependencies change: the stamp holds a digest of package-lock.json's packages
 # (not the file's time, which a checkout or rebase moves, nor the root entry, which names this project).
@@ -31,7 +33,7 @@ PLUGIN_BUNDLES := $(EXAMPLES:%=build/plugins/%/metadata.json)
 FIXTURE_BUNDLES := $(FIXTURES:%/assembly/index.ts=%/bundle/metadata.json)
 .SECONDEXPANSION:
 
-build: install build-host build-plugins build-raw-plugins build-fixtures
+build: install build-host build-plugins build-raw-plugins build-component-plugins build-fixtures
 
 build-host: install $(HOST)
 $(HOST): $(HOST_SRC)
@@ -55,6 +57,10 @@ build/wasm/header-canary-rust.wasm: plugins/header-canary-rust/header_canary.rs 
 # build-host is order-only: the bundle is re-packed when the module or plugin.json changes, not on every tsc.
 build/raw-plugins/%/metadata.json: build/wasm/%.wasm plugins/%/plugin.json | build-host
 	node bin/switchyard.js pack $< --plugin-json plugins/$*/plugin.json --out $(@D)
+
+build-component-plugins: $(COMPONENT_BUNDLES)
+build/component-plugins/%/metadata.json: plugins/%/plugin.json $$(shell find plugins/$$*/assembly -name '*.ts') $(SDK_SRC) $(BUILD_SRC) sdk/wit/router.wit host/plugin/component.ts | build-host
+	node bin/switchyard.js build plugins/$* --component --out $(@D)
 
 # Fixtures are broken on purpose: built without the checks. `make run` builds none of them.
 build-fixtures: $(FIXTURE_BUNDLES)

@@ -1,6 +1,7 @@
 // The same rule in every language gives the same answers: header-canary in AssemblyScript (the SDK), in C
-// (sdk/c/switchyard.h) and in Rust (sdk/rust/switchyard.rs), raw ABI bundles built by `make build`, run
-// through the harness over one table of cases (configs × host tables × offers × requests).
+// (sdk/c/switchyard.h) and in Rust (sdk/rust/switchyard.rs), raw ABI bundles built by `make build`, and the
+// AssemblyScript rule as a WebAssembly component (sdk/wit), run through the harness — the host's own loader
+// and sandbox — over one table of cases (configs × host tables × offers × requests).
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -9,6 +10,8 @@ import { loadBundle, type HostSpec, type TestPlugin, type TestRequest } from "..
 import { buildBundles, REPO, type Built } from "./fixtures/bundles.js";
 
 const RAW = ["header-canary-c", "header-canary-rust"];
+// Components (sdk/wit), loaded by the same host loader: jco transpiles, the host compiles and sandboxes.
+const COMPONENTS: Record<string, string> = { "header-canary as a component (AssemblyScript)": "build/component-plugins/header-canary" };
 let built: Built;
 const dirs: Record<string, string> = {};
 
@@ -18,6 +21,11 @@ beforeAll(async () => {
   for (const name of RAW) {
     const dir = join(REPO, "build/raw-plugins", name);
     if (!existsSync(join(dir, "metadata.json"))) throw new Error(`${dir}: no bundle; run \`make build\` first (it compiles the C and Rust examples)`);
+    dirs[name] = dir;
+  }
+  for (const [name, rel] of Object.entries(COMPONENTS)) {
+    const dir = join(REPO, rel);
+    if (!existsSync(join(dir, "metadata.json"))) throw new Error(`${dir}: no bundle; run \`make build\` first (it builds the component examples)`);
     dirs[name] = dir;
   }
 }, 120_000);
@@ -93,7 +101,7 @@ async function outcomes(dir: string): Promise<Map<string, Outcome>> {
   return out;
 }
 
-describe("header-canary in AssemblyScript, C and Rust", () => {
+describe("header-canary in AssemblyScript, C and Rust, raw and as components", () => {
   it("gives identical answers on every case", async () => {
     const reference = await outcomes(dirs["header-canary"]!);
     // Cases that would pass however the plugins behaved are not cases: check the table exercises each answer.
@@ -102,7 +110,7 @@ describe("header-canary in AssemblyScript, C and Rust", () => {
     expect(accepted).toEqual(["default", "others all", "tag zone=a", "an empty value", "unicode values"]);
     expect(reference.size).toBe(accepted.length * 5 * 3 * 9 + 11);
     expect(kinds.size).toBeGreaterThan(20);
-    for (const name of RAW) {
+    for (const name of [...RAW, ...Object.keys(COMPONENTS)]) {
       const got = await outcomes(dirs[name]!);
       const differ = [...reference.keys()].filter((k) => JSON.stringify(got.get(k)) !== JSON.stringify(reference.get(k)));
       expect({ plugin: name, differ: differ.slice(0, 5).map((k) => [k, reference.get(k), got.get(k)]) }).toEqual({ plugin: name, differ: [] });

@@ -57,6 +57,17 @@ export function readAsString(memory: WebAssembly.Memory, ptr: number): string {
   return Buffer.from(buf, ptr, len & ~1).toString("utf16le");
 }
 
+/**
+ * A plugin that is not a core module — a component (host/plugin/component.ts) — makes its own ABI v1 exports
+ * (host/abi/component-guest.ts) over its instances; Guest then treats it as any module.
+ */
+export interface GuestCode {
+  instantiate(sink: GuestLogSink): GuestExports;
+}
+
+/** What a verified bundle runs: a compiled core module, or a component's code. */
+export type GuestSource = WebAssembly.Module | GuestCode;
+
 export class Guest {
   readonly exports: GuestExports;
   /** The last abort message, set by env.abort before it unwinds the call. */
@@ -69,8 +80,8 @@ export class Guest {
   private subsetCap = 0;
   private outputPtr = 0;
 
-  private constructor(instance: WebAssembly.Instance) {
-    this.exports = instance.exports as unknown as GuestExports;
+  private constructor(exports: GuestExports) {
+    this.exports = exports;
     const buf = this.exports.memory.buffer;
     this.u8 = new Uint8Array(buf);
     this.u32 = new Uint32Array(buf, 0, buf.byteLength >>> 2);
@@ -80,7 +91,9 @@ export class Guest {
    * Instantiates a compiled module with the ABI's imports. The instance is the only thing that may call
    * back into the host, through sy_log and env.abort.
    */
-  static instantiate(module: WebAssembly.Module, sink: GuestLogSink): Guest {
+  static instantiate(source: GuestSource, sink: GuestLogSink): Guest {
+    if (!(source instanceof WebAssembly.Module)) return new Guest(source.instantiate(sink));
+    const module = source;
     let guest: Guest | undefined;
     let memory: WebAssembly.Memory | undefined;
     let instance: WebAssembly.Instance | undefined;
@@ -117,7 +130,7 @@ export class Guest {
     // An instance whose start function aborts throws here; the loader reports it as the bundle's failure.
     instance = new WebAssembly.Instance(module, imports);
     memory = instance.exports.memory as WebAssembly.Memory;
-    guest = new Guest(instance);
+    guest = new Guest(instance.exports as unknown as GuestExports);
     return guest;
   }
 

@@ -5,6 +5,7 @@
 import { stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { compileEntry, type Diagnostic } from "./compile.js";
+import { buildAssemblyScriptComponent } from "./component.js";
 import { BuildError } from "./errors.js";
 import { packageModule, type PackResult } from "./package.js";
 import { readPluginJson } from "./plugin-json.js";
@@ -18,6 +19,11 @@ export interface BuildOptions {
   readonly check?: boolean;
   /** Working directory that diagnostics' paths are relative to; process.cwd() by default. */
   readonly cwd?: string;
+  /**
+   * true builds a WebAssembly component of switchyard:router/plugin@1.0.0 (component.ts) instead of a raw
+   * ABI v1 module: the same plugin source, the SDK's canonical-ABI glue next to it.
+   */
+  readonly component?: boolean;
 }
 
 export interface BuildResult extends PackResult {
@@ -46,8 +52,13 @@ export async function buildPlugin(dir: string, out?: string, opts: BuildOptions 
     throw new BuildError("E_BUILD_USAGE", `${dir}: no assembly/index.ts: a plugin folder holds assembly/index.ts and plugin.json`);
   }
   const pluginJson = await readPluginJson(pluginDir);
-  const { wasm, warnings } = await compileEntry(entry, opts.cwd);
+  const { wasm, warnings } = opts.component ? await buildComponent(entry, opts.cwd) : await compileEntry(entry, opts.cwd);
 
   const packed = await packageModule(wasm, pluginJson, outDir, label, check);
   return { ...packed, warnings };
+}
+
+async function buildComponent(entry: string, cwd?: string): Promise<{ wasm: Uint8Array; warnings: Diagnostic[] }> {
+  const { component, warnings } = await buildAssemblyScriptComponent(entry, cwd);
+  return { wasm: component, warnings };
 }

@@ -46,14 +46,23 @@ function position(path: string, offset: number, texts: Map<string, string>): { l
   return lineColumn(text, offset);
 }
 
+/** What a component build (component.ts) changes: an entry text that is no file, and flags added to RELEASE_FLAGS. */
+export interface CompileVariant {
+  /** The text of `entry`, which need not exist on disk (its imports resolve from its folder). */
+  readonly source?: string;
+  readonly flags?: readonly string[];
+}
+
 /** Compiles `entry` (a path) to wasm bytes; throws E_BUILD_COMPILE with every diagnostic on failure. */
-export async function compileEntry(entry: string, cwd: string = process.cwd()): Promise<{ wasm: Uint8Array; warnings: Diagnostic[] }> {
+export async function compileEntry(entry: string, cwd: string = process.cwd(), variant: CompileVariant = {}): Promise<{ wasm: Uint8Array; warnings: Diagnostic[] }> {
   installRuntime();
   const diagnostics: Diagnostic[] = [];
   const texts = new Map<string, string>();
   let wasm: Uint8Array | null = null;
   const stderr = asc.createMemoryStream();
-  const result = await asc.main([relative(cwd, entry), "--outFile", "plugin.wasm", "--baseDir", cwd, ...RELEASE_FLAGS], {
+  const entryPath = resolve(cwd, entry);
+  const result = await asc.main([relative(cwd, entry), "--outFile", "plugin.wasm", "--baseDir", cwd, ...RELEASE_FLAGS, ...(variant.flags ?? [])], {
+    ...(variant.source === undefined ? {} : { readFile: (name: string, baseDir: string) => readSource(resolve(baseDir, name), entryPath, variant.source!) }),
     stdout: asc.createMemoryStream(),
     stderr,
     writeFile(name: string, contents: Uint8Array | string) {
@@ -79,4 +88,13 @@ export async function compileEntry(entry: string, cwd: string = process.cwd()): 
     throw new BuildError("E_BUILD_COMPILE", `${relative(cwd, entry)} does not compile:\n${lines.join("\n")}`);
   }
   return { wasm, warnings: diagnostics.filter((d) => d.severity === "warning") };
+}
+
+function readSource(path: string, entry: string, source: string): string | null {
+  if (path === entry) return source;
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
 }

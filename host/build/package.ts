@@ -13,6 +13,10 @@ import { SandboxError } from "../sandbox/errors.js";
 import { DEFAULT_START_FUEL, instrument } from "../sandbox/instrument.js";
 import { DEFAULT_MEMORY_PAGES } from "../sandbox/plugin-hooks.js";
 import { writeFileAtomic } from "../state/atomic-file.js";
+import type { GuestSource } from "../abi/guest.js";
+import { WORLD } from "../abi/world.js";
+import { isComponent, loadComponent } from "../plugin/component.js";
+import { BundleError } from "../plugin/errors.js";
 import { BuildError } from "./errors.js";
 import type { PluginJson } from "./plugin-json.js";
 import { type ProbeSandbox, probeModule } from "./probe.js";
@@ -50,18 +54,38 @@ function sandboxed(wasm: Uint8Array, plain: WebAssembly.Module, pluginJson: Plug
   return { module: new WebAssembly.Module(metered), sandbox: { budget, startFuel: DEFAULT_START_FUEL } };
 }
 
+/** A component loaded as the host loads it (host/plugin/component.ts), each core module metered and capped. */
+async function sandboxedComponent(wasm: Uint8Array, pluginJson: PluginJson, label: string): Promise<{ module: GuestSource; sandbox: ProbeSandbox }> {
+  const b = pluginJson.budget ?? {};
+  const memoryPages = b.memoryPages ?? DEFAULT_MEMORY_PAGES;
+  try {
+    const budget = new FuelBudget(callFuel({ ...(b.cpuMs !== undefined ? { cpuMs: b.cpuMs } : {}), ...(b.fuel !== undefined ? { fuel: b.fuel } : {}) }), memoryPages);
+    const code = await loadComponent(wasm, label, { transform: (w) => instrument(w, { maxMemoryPages: memoryPages, startFuel: DEFAULT_START_FUEL }).wasm });
+    return { module: code, sandbox: { budget, startFuel: DEFAULT_START_FUEL } };
+  } catch (err) {
+    if (!(err instanceof BundleError || err instanceof SandboxError)) throw err;
+    throw new BuildError("E_BUILD_MODULE", `${label}: the host refuses the component: ${err.message}`, { cause: err });
+  }
+}
+
 /**
  * Packages `wasm` with `pluginJson` into the bundle folder `outDir`. `label` names the plugin in errors.
  * `check` false skips the host's checks (for fixtures broken on purpose; see BuildOptions.check).
  */
 export async function packageModule(wasm: Uint8Array, pluginJson: PluginJson, outDir: string, label: string, check: boolean): Promise<PackResult> {
-  let module: WebAssembly.Module;
-  try {
-    module = new WebAssembly.Module(wasm);
-  } catch (err) {
-    throw new BuildError("E_BUILD_MODULE", `${label}: the compiled module does not load: ${(err as Error).message}`, { cause: err });
+  const world = isComponent(wasm) ? WORLD : null;
+  let target: { module: GuestSource; sandbox: ProbeSandbox | null };
+  if (world !== null) {
+    target = await sandboxedComponent(wasm, pluginJson, label);
+  } else {
+    let module: WebAssembly.Module;
+    try {
+      module = new WebAssembly.Module(wasm);
+    } catch (err) {
+      throw new BuildError("E_BUILD_MODULE", `${label}: the compiled module does not load: ${(err as Error).message}`, { cause: err });
+    }
+    target = sandboxed(wasm, module, pluginJson, label, check);
   }
-  const target = sandboxed(wasm, module, pluginJson, label, check);
   const probed = probeModule(target.module, label, { check, defaultConfig: pluginJson.defaultConfig, sandbox: target.sandbox });
 
   const raw: Record<string, unknown> = {
@@ -69,6 +93,7 @@ export async function packageModule(wasm: Uint8Array, pluginJson: PluginJson, ou
     version: pluginJson.version,
     order: probed.order ?? 0,
     abi: check ? probed.abi : ABI_VERSION,
+    ...(world !== null ? { world } : {}),
     wasm: WASM_FILE,
     sha256: createHash("sha256").update(wasm).digest("hex"),
     headers: pluginJson.headers,

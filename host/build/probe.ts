@@ -4,8 +4,8 @@
 // so that a plugin whose top-level code or configure loops fails the build with E_BUILD_BUDGET, as it would
 // fail to load in the host, instead of hanging it.
 
-import { ABI_VERSION, STATUS_OK, STATUS_REJECTED } from "../abi/limits.js";
-import { Guest, inspectModule } from "../abi/guest.js";
+import { ABI_VERSION, REQUIRED_EXPORTS, STATUS_OK, STATUS_REJECTED } from "../abi/limits.js";
+import { Guest, type GuestSource, inspectModule } from "../abi/guest.js";
 import { FUEL_PER_MS, type FuelBudget } from "../sandbox/budget.js";
 import { sandboxExportsOf } from "../sandbox/exports.js";
 import { BuildError } from "./errors.js";
@@ -35,10 +35,13 @@ export interface ProbeOptions {
   readonly sandbox: ProbeSandbox | null;
 }
 
-/** Probes `module`; `label` names the plugin folder in errors. */
-export function probeModule(module: WebAssembly.Module, label: string, opts: ProbeOptions): ProbeResult {
+/**
+ * Probes `module`; `label` names the plugin folder in errors. A component's code (host/plugin/component.ts)
+ * was checked against the world when it was loaded and has every ABI v1 export.
+ */
+export function probeModule(module: GuestSource, label: string, opts: ProbeOptions): ProbeResult {
   const logs: string[] = [];
-  if (opts.check) {
+  if (opts.check && module instanceof WebAssembly.Module) {
     const { missing, badImports } = inspectModule(module);
     if (missing.length > 0) {
       throw new BuildError("E_BUILD_MODULE", `${label}: the module lacks required export(s) ${missing.join(", ")}; does the entry file have \`export * from ".../sdk/assembly/abi/exports"\`?`);
@@ -47,7 +50,7 @@ export function probeModule(module: WebAssembly.Module, label: string, opts: Pro
       throw new BuildError("E_BUILD_MODULE", `${label}: the module imports ${badImports.join(", ")}; the host provides only switchyard.sy_log, switchyard.sy_fail and env.abort (Math.random, Date and console are not available to plugins)`);
     }
   }
-  const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  const exported = new Set(module instanceof WebAssembly.Module ? WebAssembly.Module.exports(module).map((e) => e.name) : REQUIRED_EXPORTS);
   const sandbox = opts.sandbox;
   let guest: Guest;
   try {

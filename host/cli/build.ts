@@ -5,12 +5,13 @@ import { buildPlugin } from "../build/build-plugin.js";
 import { formatDiagnostic } from "../build/compile.js";
 import { BuildError } from "../build/errors.js";
 
-const USAGE = "usage: switchyard build <plugin-dir> [--out <dir>] [--no-check]";
+const USAGE = "usage: switchyard build <plugin-dir> [--out <dir>] [--no-check] [--component]\n  --component  a WebAssembly component of switchyard:router/plugin@1.0.0 (sdk/wit) instead of a raw ABI v1 module";
 
 export async function run(args: string[]): Promise<number> {
   let dir: string | undefined;
   let out: string | undefined;
   let check = true;
+  let component = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === "--out") {
@@ -18,6 +19,7 @@ export async function run(args: string[]): Promise<number> {
       if (out === undefined || out.startsWith("--")) return usage("--out needs a directory");
     } else if (a.startsWith("--out=")) out = a.slice("--out=".length);
     else if (a === "--no-check") check = false;
+    else if (a === "--component") component = true;
     else if (a === "--help" || a === "-h") {
       process.stdout.write(USAGE + "\n");
       return 0;
@@ -27,7 +29,7 @@ export async function run(args: string[]): Promise<number> {
   }
   if (dir === undefined) return usage("missing <plugin-dir>");
   try {
-    const r = await buildPlugin(dir, out, { check });
+    const r = await buildPlugin(dir, out, { check, component });
     for (const w of r.warnings) process.stderr.write(formatDiagnostic(w) + "\n");
     const m = r.metadata;
     process.stdout.write(`built ${m.name}@${m.version} (order ${m.order}, ${r.wasmBytes} bytes, sha256 ${m.sha256}) into ${relative(process.cwd(), r.outDir) || "."}\n`);

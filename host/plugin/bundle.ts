@@ -5,10 +5,12 @@
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { ABI_VERSION, MAX_CONFIG_BYTES, MAX_HEADERS, MAX_METADATA_BYTES, MAX_WASM_BYTES } from "../abi/limits.js";
-import { Guest, inspectModule } from "../abi/guest.js";
+import { Guest, type GuestSource, inspectModule } from "../abi/guest.js";
 import { type SignaturePolicy, verifyBundleSignature } from "./signature.js";
 import { readBundleFile } from "./bundle-files.js";
 import { BundleError } from "./errors.js";
+import { isComponent, loadComponent } from "./component.js";
+import { WORLD } from "../abi/world.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
 import { jsonSyntaxError } from "../util/json-syntax.js";
 
@@ -35,13 +37,18 @@ export interface BundleMetadata {
   readonly defaultConfig: string;
   readonly failurePolicy: FailurePolicy;
   readonly budget: BundleBudget;
+  /** A component bundle's WIT world (host/abi/world.ts WORLD); null for a raw ABI v1 module. */
+  readonly world: string | null;
 }
 
 export interface Bundle {
   readonly dir: string;
   readonly metadata: BundleMetadata;
-  /** The verified module as the author built it (the sandbox may instrument a copy). */
-  readonly module: WebAssembly.Module;
+  /**
+   * What instances are made from: the verified module (instrumented by the sandbox when it is on), or for a
+   * component bundle its code, whose core modules the host compiled the same way (component.ts).
+   */
+  readonly module: GuestSource;
   readonly wasmBytes: Uint8Array;
 }
 
@@ -96,7 +103,17 @@ export function parseMetadata(raw: unknown, bundle: string): BundleMetadata {
       budget[key] = b[key] as number;
     }
   }
+  let world: string | null = null;
+  if (m.world !== undefined && m.world !== null) {
+    if (typeof m.world !== "string") fail("world", `a string, the component's WIT world (${WORLD})`);
+    if (m.world !== WORLD) {
+      const version = /^switchyard:router\/plugin@(.+)$/.exec(m.world as string);
+      throw new BundleError("E_BUNDLE_WORLD", bundle, version ? `metadata.json says world version ${version[1]}, this host speaks ${WORLD}` : `metadata.json: world: ${JSON.stringify(m.world).slice(0, 100)} is not a world this host speaks (${WORLD})`);
+    }
+    world = WORLD;
+  }
   return Object.freeze({
+    world,
     name: name as string,
     version: m.version as string,
     order: m.order as number,
@@ -150,6 +167,13 @@ export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<B
     throw new BundleError("E_BUNDLE_SHA256", bundle, `${metadata.wasm} has sha256 ${digest}, metadata.json says ${metadata.sha256}`, { incomplete: true });
   }
   await verifyBundleSignature(dir, bundle, metadataBytes, wasmBytes, opts.signatures);
+  if (metadata.world !== null) {
+    const transform = opts.transform;
+    const code = await loadComponent(wasmBytes, bundle, transform ? { transform: (wasm) => transform(wasm, metadata) } : {});
+    probe(code, metadata);
+    return Object.freeze({ dir, metadata, module: code, wasmBytes });
+  }
+  if (isComponent(wasmBytes)) throw new BundleError("E_BUNDLE_METADATA", bundle, `metadata.json: world: required, the file is a WebAssembly component (say "world": "${WORLD}")`);
   const module = compile(wasmBytes, bundle, "");
   verifyModule(module, bundle);
   let runnable = module;
@@ -186,7 +210,7 @@ export function verifyModule(module: WebAssembly.Module, bundle: string): void {
 }
 
 /** Instantiates once to check what the module says of itself against metadata.json. */
-function probe(module: WebAssembly.Module, metadata: BundleMetadata): void {
+function probe(module: GuestSource, metadata: BundleMetadata): void {
   const bundle = metadata.name;
   let guest: Guest;
   try {

@@ -30,6 +30,8 @@ export const BUNDLE_ERROR_CODES = [
   "E_BUNDLE_ABI_VERSION",
   "E_BUNDLE_MISSING_EXPORT",
   "E_BUNDLE_IMPORT",
+  /** A component bundle of another world or world version, or whose exports do not match the world. */
+  "E_BUNDLE_WORLD",
   "E_BUNDLE_NAME_MISMATCH",
   "E_BUNDLE_ORDER_MISMATCH",
   "E_BUNDLE_CONFIG_REJECTED",

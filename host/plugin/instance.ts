@@ -5,7 +5,7 @@ import type { ClusterSnapshot } from "../cluster/types.js";
 import { AnswerError, AnswerHeader, HeaderFilter, type RequestParts } from "../abi/codec.js";
 import { SharedRequest } from "../abi/shared-request.js";
 import { encodeHeaderList, readHeaderList } from "../abi/header-list.js";
-import { Guest, GuestAbort, GuestAreaError, type GuestLogSink } from "../abi/guest.js";
+import { Guest, GuestAbort, GuestAreaError, type GuestLogSink, type GuestSource } from "../abi/guest.js";
 import {
   MAX_CONFIG_BYTES,
   MAX_TABLES,
@@ -82,7 +82,7 @@ export class PluginInstance {
 
   /** `bundleHeaders`: the bundle's declared headers (metadata.json), the default a configure may replace. */
   constructor(
-    module: WebAssembly.Module,
+    module: GuestSource,
     private readonly bundleHeaders: readonly string[] | null,
     sink: GuestLogSink,
     private readonly meter: CallMeter = noMeter,
