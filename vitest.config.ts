@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // streaming test passes on the llhttp codec too). test/helpers/switchyard.ts and front.ts read the variable.
 const BOTH_CODECS = [
   "test/hostile-client.test.ts", "test/hostile-upstream.test.ts", "test/hostile-hosts.test.ts", "test/e2e-*.test.ts",
-  "test/proxy-forward.test.ts", "test/proxy-failures.test.ts", "test/proxy-streaming.test.ts", "test/proxy-pools.test.ts",
+  "test/proxy-forward.test.ts", "test/proxy-failures.test.ts", "test/proxy-streaming.test.ts",
   "test/tls-listener.test.ts", "test/tls-client-certs.test.ts", "test/http2-listener.test.ts",
 ];
 

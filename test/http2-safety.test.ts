@@ -12,7 +12,8 @@ import net, { type AddressInfo } from "node:net";
 import { setImmediate as tick } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { anyHost, mosnConfig, startSwitchyard, type RunningSwitchyard } from "./helpers/switchyard.js";
-import { startUpstreams, type Upstreams } from "./helpers/upstreams.js";
+import { ManualClock } from "./helpers/manual-clock.js";
+import { startUpstreams, waitFor, type Upstreams } from "./helpers/upstreams.js";
 
 let ups: Upstreams | undefined;
 let sy: RunningSwitchyard | undefined;
@@ -32,7 +33,7 @@ afterEach(async () => {
   ups = undefined;
 });
 
-async function start(http2Limits?: object, timeouts: object = {}, delayMs = 50): Promise<RunningSwitchyard> {
+async function start(http2Limits?: object, timeouts: object = {}, delayMs = 50, clock?: ManualClock): Promise<RunningSwitchyard> {
   ups = await startUpstreams(1, { delayMs });
   const config = mosnConfig({
     clusters: [{ name: "c", hosts: ups.addresses }],
@@ -40,7 +41,7 @@ async function start(http2Limits?: object, timeouts: object = {}, delayMs = 50):
     proxy: { downstream_protocol: "Http2" },
   }) as { servers: { listeners: Record<string, unknown>[] }[] };
   config.servers[0]!.listeners[0]!.switchyard = { ...timeouts, ...(http2Limits ? { http2: http2Limits } : {}) };
-  return startSwitchyard({ config });
+  return startSwitchyard({ config, ...(clock ? { clock } : {}) });
 }
 
 function connect(url: string): Promise<ClientHttp2Session> {
@@ -181,22 +182,30 @@ describe("timeouts on HTTP/2 connections and streams", () => {
   const closesBy = async (reason: string) =>
     Number(new RegExp(`reason="${reason}"\\} (\\d+)`).exec(await metric("switchyard_listener_connections_closed_total"))?.[1] ?? 0);
 
-  it("header_timeout: a connection that opens no stream is closed, counted", async () => {
-    sy = await start(undefined, { header_timeout: "300ms", request_timeout: "5s" });
+  it("header_timeout: a connection that opens no stream is closed at it, counted", async () => {
+    const clock = new ManualClock();
+    sy = await start(undefined, { header_timeout: "300ms", request_timeout: "5s" }, 50, clock);
     const s = await connect(sy.url);
-    const t0 = performance.now();
-    await once(s, "close");
-    expect(performance.now() - t0).toBeLessThan(5_000);
+    const closed = once(s, "close");
+    clock.advance(299);
+    expect(await closesBy("header_timeout")).toBe(0);
+    clock.advance(1);
+    await closed;
     expect(await closesBy("header_timeout")).toBe(1);
   });
 
   it("request_timeout: a stream whose body never ends gets 408; the connection and its other streams go on", async () => {
-    sy = await start(undefined, { header_timeout: "300ms", request_timeout: "600ms" });
+    const clock = new ManualClock();
+    sy = await start(undefined, { header_timeout: "300ms", request_timeout: "600ms" }, 50, clock);
     const s = await connect(sy.url);
     const st = s.request({ ":path": "/upload", ":method": "POST" });
     st.on("error", () => undefined);
+    const response = once(st, "response");
     st.write("part of a body that never ends");
-    const [headers] = (await once(st, "response")) as [Record<string, unknown>];
+    // The host has the stream (its upstream attempt has begun) before its deadline is moved past.
+    await waitFor("the upload reaches the upstream", () => ups!.list[0]!.requests.length === 1);
+    clock.advance(600);
+    const [headers] = (await response) as [Record<string, unknown>];
     expect(headers[":status"]).toBe(408);
     expect(await get(s)).toBe(200);
     expect(await closesBy("request_timeout")).toBe(1);
@@ -204,24 +213,29 @@ describe("timeouts on HTTP/2 connections and streams", () => {
   });
 
   it("idle_timeout: no stream open for it closes the connection even while the client pings; a slow answer is not cut", async () => {
-    sy = await start(undefined, { idle_timeout: "300ms" }, 500);
+    const clock = new ManualClock();
+    sy = await start(undefined, { idle_timeout: "300ms" }, 0, clock);
     const s = await connect(sy.url);
-    // An answer slower than idle_timeout: the stream is open, so the connection is not idle.
-    expect(await get(s)).toBe(200);
+    // While a stream is open the connection is not idle, however far the clock moves.
+    const st = s.request({ ":path": "/upload", ":method": "POST" });
+    st.on("error", () => undefined);
+    st.write("x");
+    await waitFor("the upload reaches the upstream", () => ups!.list[0]!.requests.length === 1);
+    clock.advance(10_000);
+    st.end();
+    const [headers] = (await once(st, "response")) as [Record<string, unknown>];
+    expect(headers[":status"]).toBe(200);
+    st.resume();
+    await once(st, "close");
+    // Idle now: PINGs (answered, counted below) do not reset it, 300 ms of clock closes it.
     const closed = once(s, "close");
     let pings = 0;
-    for (; pings < 100_000 && !s.closed && !s.destroyed; pings++) {
-      const acked = await new Promise<boolean>((resolve) => {
-        try {
-          if (!s.ping((err) => resolve(err === null))) resolve(false);
-        } catch {
-          resolve(false);
-        }
-      });
-      if (!acked) break;
-    }
+    for (; pings < 20; pings++) await new Promise<void>((resolve, reject) => s.ping((err) => (err ? reject(err) : resolve())));
+    clock.advance(299);
+    expect(s.closed || s.destroyed).toBe(false);
+    clock.advance(1);
     await closed;
-    expect(pings).toBeGreaterThan(0);
+    expect(pings).toBe(20);
     expect(await closesBy("idle_timeout")).toBe(1);
   });
 });

@@ -3,6 +3,7 @@
 // passed (warnings allowed), 1 when one failed, 2 for bad usage.
 
 import { readFile } from "node:fs/promises";
+import { parseArgs, UsageError } from "./args.js";
 import { conform } from "../conform/suite.js";
 import { formatReport } from "../conform/report.js";
 
@@ -11,23 +12,21 @@ const USAGE = "usage: switchyard conform <bundle-dir> [--config <file>]... [--js
   "  --json    print the report as JSON";
 
 export async function run(args: string[]): Promise<number> {
-  let dir: string | undefined;
-  let json = false;
-  const configFiles: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--json") json = true;
-    else if (a === "--config") {
-      const v = args[++i];
-      if (v === undefined || v.startsWith("--")) return usage("--config needs a file");
-      configFiles.push(v);
-    } else if (a === "--help" || a === "-h") {
-      process.stdout.write(USAGE + "\n");
-      return 0;
-    } else if (a.startsWith("-")) return usage(`unknown option ${a}`);
-    else if (dir === undefined) dir = a;
-    else return usage(`unexpected argument ${a}`);
+  let p: ReturnType<typeof parseArgs>;
+  try {
+    p = parseArgs(args, { flags: ["json", "help"], repeat: ["config"] });
+  } catch (err) {
+    if (err instanceof UsageError) return usage(err.message);
+    throw err;
   }
+  if (p.options.has("help") || p.positional.includes("-h")) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  const [dir, extra] = p.positional;
+  if (extra !== undefined) return usage(`unexpected argument ${extra}`);
+  const json = p.options.has("json");
+  const configFiles = p.all.get("config") ?? [];
   if (dir === undefined) return usage("missing <bundle-dir>");
   const configs: string[] = [];
   for (const f of configFiles) {

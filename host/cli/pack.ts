@@ -7,29 +7,28 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { BuildError } from "../build/errors.js";
 import { packageModule } from "../build/package.js";
 import { readPluginJsonFile } from "../build/plugin-json.js";
+import { parseArgs, str, UsageError } from "./args.js";
 
 const USAGE = "usage: switchyard pack <module.wasm> [--plugin-json <file>] [--out <dir>]\n" +
   "  --plugin-json  the plugin's version, headers, defaultConfig, failurePolicy, budget (default: plugin.json next to the module)\n" +
   "  --out          the bundle folder to write (default: bundle next to the module)";
 
 export async function run(args: string[]): Promise<number> {
-  let wasmFile: string | undefined;
-  let pluginJson: string | undefined;
-  let out: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--out" || a === "--plugin-json") {
-      const v = args[++i];
-      if (v === undefined || v.startsWith("--")) return usage(`${a} needs a value`);
-      if (a === "--out") out = v;
-      else pluginJson = v;
-    } else if (a === "--help" || a === "-h") {
-      process.stdout.write(USAGE + "\n");
-      return 0;
-    } else if (a.startsWith("-")) return usage(`unknown option ${a}`);
-    else if (wasmFile === undefined) wasmFile = a;
-    else return usage(`unexpected argument ${a}`);
+  let p: ReturnType<typeof parseArgs>;
+  try {
+    p = parseArgs(args, { values: ["out", "plugin-json"], flags: ["help"] });
+  } catch (err) {
+    if (err instanceof UsageError) return usage(err.message);
+    throw err;
   }
+  if (p.options.has("help") || p.positional.includes("-h")) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  const [wasmFile, extra] = p.positional;
+  if (extra !== undefined) return usage(`unexpected argument ${extra}`);
+  const out = str(p, "out");
+  const pluginJson = str(p, "plugin-json");
   if (wasmFile === undefined) return usage("missing <module.wasm>");
   const dir = dirname(resolve(wasmFile));
   try {

@@ -491,7 +491,13 @@ export class SwitchyardHost {
       res.setHeader(tag, pid);
       pipeline.handle(req, res);
     };
-    const server = ListenerServer.create(l, credentials, handler, (reason) => this.events.emit("listener-closed", l.name, reason), () => this.events.emit("http2-stream-reset", l.name));
+    const server = ListenerServer.create(l, {
+      credentials,
+      handler,
+      closed: (reason) => this.events.emit("listener-closed", l.name, reason),
+      streamReset: () => this.events.emit("http2-stream-reset", l.name),
+      clock: this.opts.clock ?? systemClock,
+    });
     try {
       const address = await listenOrExplain(`listener ${l.name}`, l.host, l.port, () => server.listen(l.port, l.host));
       return { name: l.name, config: l, server, pipeline, address, credentials };

@@ -8,22 +8,24 @@
 //   stream, such as PINGs, do not keep it open: a client that only pings is idle, as nginx counts it.
 
 import { constants, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import type { Clock, TimerHandle } from "../cluster/clock.js";
 import type { ListenerLimits } from "../config/listener-limits.js";
 import type { ListenerClose } from "./listener-guard.js";
 
-export function guardHttp2Session(session: ServerHttp2Session, limits: ListenerLimits, closed: (reason: ListenerClose) => void): void {
+/** `clock`: the host's (host/cluster/clock.ts), so that tests move these deadlines by hand. */
+export function guardHttp2Session(session: ServerHttp2Session, limits: ListenerLimits, closed: (reason: ListenerClose) => void, clock: Clock): void {
   let open = 0;
-  let timer: NodeJS.Timeout | null = setTimeout(() => {
+  let timer: TimerHandle | null = clock.setTimeout(() => {
     closed("header_timeout");
     session.destroy();
   }, limits.headerTimeoutMs);
   const clear = () => {
-    if (timer !== null) clearTimeout(timer);
+    if (timer !== null) clock.clearTimeout(timer);
     timer = null;
   };
   const idle = () => {
     clear();
-    timer = setTimeout(() => {
+    timer = clock.setTimeout(() => {
       closed("idle_timeout");
       session.close();
     }, limits.idleTimeoutMs);
@@ -31,24 +33,24 @@ export function guardHttp2Session(session: ServerHttp2Session, limits: ListenerL
   session.on("stream", (stream: ServerHttp2Stream) => {
     open++;
     clear();
-    const deadline = limits.requestTimeoutMs > 0 ? requestDeadline(stream, limits.requestTimeoutMs, closed) : null;
+    const deadline = limits.requestTimeoutMs > 0 ? requestDeadline(stream, limits.requestTimeoutMs, closed, clock) : null;
     stream.once("close", () => {
-      if (deadline !== null) clearTimeout(deadline);
+      if (deadline !== null) clock.clearTimeout(deadline);
       if (--open === 0 && !session.closed && !session.destroyed) idle();
     });
   });
   session.once("close", clear);
 }
 
-function requestDeadline(stream: ServerHttp2Stream, ms: number, closed: (reason: ListenerClose) => void): NodeJS.Timeout | null {
+function requestDeadline(stream: ServerHttp2Stream, ms: number, closed: (reason: ListenerClose) => void, clock: Clock): TimerHandle | null {
   // A request without a body is complete with its headers.
   if (stream.endAfterHeaders) return null;
-  const timer = setTimeout(() => {
+  const timer = clock.setTimeout(() => {
     closed("request_timeout");
     if (!stream.headersSent) stream.respond({ ":status": 408, "content-length": "0" }, { endStream: true });
     stream.close(constants.NGHTTP2_CANCEL);
   }, ms);
   // The whole body has arrived: the request is complete, however long the answer takes.
-  stream.once("end", () => clearTimeout(timer));
+  stream.once("end", () => clock.clearTimeout(timer));
   return timer;
 }

@@ -14,6 +14,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import { constants, createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
+import { systemClock, type Clock } from "../cluster/clock.js";
 import type { ListenerConfig } from "../config/types.js";
 import { guardHttp2Session } from "./http2-deadlines.js";
 import { asHttp1Shape, asNodeHttp } from "./http2-request.js";
@@ -22,6 +23,19 @@ import { guardListener, serverTimeouts, type ListenerClose } from "./listener-gu
 import type { ServerCredentials } from "./tls-credentials.js";
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface ListenerServerOptions {
+  /** The listener's tls_context, already loaded; null: cleartext. */
+  readonly credentials: ServerCredentials | null;
+  readonly handler: RequestHandler;
+  /** Told each connection the listener closes itself, and why (metrics count them). */
+  readonly closed: (reason: ListenerClose) => void;
+  /** Told each HTTP/2 stream the client resets. */
+  readonly streamReset?: () => void;
+  /** For the HTTP/2 deadlines (host/server/http2-deadlines.ts); the process clock by default. node:http and the
+   * llhttp codec keep their own timers, as they did before a host had a clock. */
+  readonly clock?: Clock;
+}
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -44,7 +58,10 @@ export class ListenerServer {
   }
 
   /** A server for `l`, TLS when `credentials` are given (the listener's tls_context, already loaded). */
-  static create(l: ListenerConfig, credentials: ServerCredentials | null, handler: RequestHandler, closed: (reason: ListenerClose) => void, streamReset: () => void = () => undefined): ListenerServer {
+  static create(l: ListenerConfig, o: ListenerServerOptions): ListenerServer {
+    const { credentials, handler, closed } = o;
+    const streamReset = o.streamReset ?? (() => undefined);
+    const clock = o.clock ?? systemClock;
     const timeouts = serverTimeouts(l.limits);
     const protocol = l.downstreamProtocol;
     const codec = l.http1Codec === "llhttp" ? new Http1Codec({ limits: l.limits, handler, closed }) : null;
@@ -93,7 +110,7 @@ export class ListenerServer {
       if (reason !== null) closed(reason);
     });
     // header_timeout, request_timeout and idle_timeout, per session and stream.
-    h2.on("session", (session: ServerHttp2Session) => guardHttp2Session(session, l.limits, closed));
+    h2.on("session", (session: ServerHttp2Session) => guardHttp2Session(session, l.limits, closed, clock));
     const h1 = protocol === "auto" && codec === null ? createHttpServer(timeouts, handler) : null;
     if (h1 !== null) guardListener(h1, l.limits, closed);
     const toH1 = (socket: Socket) => {

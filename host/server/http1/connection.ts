@@ -3,7 +3,7 @@
 // rawHeaders, body stream and abort behaviour Pipeline.handle reads from node:http), answered through
 // host/server/http1/response.ts.
 //
-// node:http's server rules are kept (lib/_http_server.js of Node 20): an HTTP/1.1 request without Host is 400,
+// node:http's server rules are kept (test/http1-differential.test.ts holds the codec to them): an HTTP/1.1 request without Host is 400,
 // an Expect other than 100-continue is 417 and 100-continue is answered at once, CONNECT is refused (405,
 // host/server/listener-guard.ts), the HTTP/2 preface (PRI) closes the connection, a parse error answers
 // 400/413/431 and closes. Pipelined requests are answered in order, one at a time: a request waits, parsed,
@@ -53,12 +53,12 @@ interface Turn {
   readonly expectContinue: boolean;
 }
 
-/** node:http's IncomingMessage with the members its own server calls (lib/_http_incoming.js of Node 20). */
+/** node:http's IncomingMessage with the members node:http's own server calls on it (not in its public types). */
 type Incoming = IncomingMessage & { upgrade: boolean; _dumped: boolean; _addHeaderLines(headers: string[], n: number): void; _dump(): void };
 
 /**
- * node:http keeps this many header entries (names and values) of a head or trailer block, no more (MAX_HEADER_PAIRS of
- * lib/_http_common.js, compared with the entry count): the rest are dropped, as there.
+ * node:http keeps this many header entries (names and values) of a head or trailer block, no more, and drops the
+ * rest; so does the codec (test/http1-differential.test.ts sends blocks past it to both).
  */
 const MAX_HEADER_ENTRIES = 2000;
 

@@ -15,7 +15,7 @@ import { createRequire } from "node:module";
 
 export const LLHTTP_VERSION = "9.3.1";
 
-/** The native parser's interface, as node:_http_common uses it (lib/_http_common.js of Node 20). */
+/** The native parser's interface, as node:http's own code calls it (not in Node's public types). */
 export interface NativeParser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
   /** Bytes parsed, or an Error with `code` (HPE_*), `reason` and `bytesParsed`. */
