@@ -8,6 +8,7 @@ import { benchH2, formatH2 } from "./h2/h2.js";
 import { benchRss, formatRss } from "./rss.js";
 import { benchExamplePlugins, benchSandbox, formatRows } from "./sandbox.js";
 import { tuneEngine } from "../host/server/engine.js";
+import { benchFleet, formatFleet } from "./fleet.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -31,6 +32,13 @@ async function main(): Promise<void> {
     await benchLoop(root).then(
       (r) => console.log(formatLoop(r)),
       (err: Error) => console.log(`loop bench not run: ${err.message}`),
+    );
+  }
+  if (!only || only === "fleet") {
+    console.log("\n## Fleet: one etcd write to every `switchyard run --source` process, write answered → status applied (issue 14; settings: bench/fleet.ts)\n");
+    await benchFleet().then(
+      (r) => console.log(formatFleet(r)),
+      (err: Error) => console.log(`fleet bench not run: ${err.message}`),
     );
   }
   if (!only || only === "e2e") {

@@ -13,7 +13,8 @@ import { copyFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { request } from "undici";
 
-export const REPO = new URL("../../", import.meta.url).pathname;
+// From test/helpers/, or from dist/test/helpers/ when a bench (bench/fleet.ts) runs the compiled helpers.
+export const REPO = new URL(import.meta.url.includes("/dist/test/") ? "../../../" : "../../", import.meta.url).pathname;
 
 export interface HostProcess {
   readonly child: ChildProcess;
