@@ -44,8 +44,11 @@ interface Parsed {
   readonly watchConfig: boolean;
 }
 
+/** What `run` accepts: options with a value, and flags (the Dockerfile's and the systemd unit's test reads it). */
+export const RUN_OPTIONS = { values: ["config", "plugins", "state", "workers", "log-level", "source", "host-id", "grace"], flags: ["log-pretty", "watch-config"] };
+
 async function parse(args: string[]): Promise<Parsed> {
-  const p = parseArgs(args, { values: ["config", "plugins", "state", "workers", "log-level", "source", "host-id", "grace"], flags: ["log-pretty", "watch-config"] });
+  const p = parseArgs(args, RUN_OPTIONS);
   const file = str(p, "config");
   if (file === undefined) throw new UsageError("run needs --config <file>");
   const w = str(p, "workers") ?? "1";
