@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { Broadcaster, PluginCounts, Spread } from "../admin/server.js";
 import type { SwitchyardHost } from "./host.js";
 
-const MESSAGE_TYPES = new Set(["plugin-config", "cluster-hosts", "status"]);
+const MESSAGE_TYPES = new Set(["plugin-config", "cluster-hosts", "reload-config", "status"]);
 
 /** Primary → worker. */
 export type ToWorker =
