@@ -168,5 +168,7 @@ describe("switchyard run --source etcd://", () => {
     const r = await cli(["push", "header-canary", "-", "--source", etcd.url(PREFIX), "--wait"], config("canary"));
     expect(r.stdout).toContain("2 of 2 live host(s) applied");
     expect(await answer("b")).toBe("canary0");
-  });
+    // etcd down and up again, a host start, the host's backoff (up to 5 s) and a CLI: 12 s on an idle machine,
+    // past vitest's 30 s at a load average of 15 on 2 cores.
+  }, 90_000);
 });
