@@ -19,7 +19,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   push: { summary: "send a plugin config: push <name> <file|-> [--admin URL] [--token T]", load: async () => (await import("./push.js")).run },
   hosts: { summary: "write a cluster's host list to a fleet: hosts <cluster> <hosts.json|-> --source etcd://host:port/prefix [--wait]", load: async () => (await import("./hosts.js")).run },
   status: { summary: "which hosts of a fleet run which config revision: status --source etcd://host:port/prefix", load: async () => (await import("./status.js")).run },
-  explain: { summary: "show what each plugin kept for a sample request: explain --config <file> [--header 'k: v'] [--path /p]", load: async () => (await import("./explain.js")).run },
+  explain: {
+    summary: "show what each plugin kept for a sample request: explain --config <file> [--plugins <dir>] [--state <dir>] | --admin URL [--token T]\n" +
+      "           [--method M] [--path /p] [--authority H] [--header 'k: v']... [--listener L] [--json]\n" +
+      "           (--config reads the files, --state adds pushed configs and host lists; --admin asks a running host; --json prints JSON)",
+    load: async () => (await import("./explain.js")).run,
+  },
   schema: { summary: "print the JSON Schema of the config", load: async () => (await import("./schema.js")).run },
 };
 
