@@ -65,8 +65,11 @@ it("lets a request in flight finish after SIGTERM, refuses new connections, and 
   await p.waitForLog("draining", (l) => l.event === "draining" && l.graceMs === 30_000);
   expect(await connect(Number(p.listenerUrl.split(":")[2]))).toBe("ECONNREFUSED");
   held.shift()!.end("finished\n");
+  const t0 = performance.now();
   expect(await inFlight).toEqual({ status: 200, body: "finished\n" });
   expect(await p.exited).toBe(0);
+  // Its keep-alive connection was closed once idle: the exit did not wait for idle_timeout (75 s), as it did.
+  expect(performance.now() - t0).toBeLessThan(20_000);
 }, 90_000);
 
 it("cuts a request that outlasts --grace and exits once the grace has passed", async () => {
