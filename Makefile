@@ -9,7 +9,8 @@ RAW_EXAMPLES := header-canary-c header-canary-rust
 # header-canary's rule.
 RAW_BUNDLES := $(RAW_EXAMPLES:%=build/raw-plugins/%/metadata.json)
 # header-canary as a WebAssembly component (sdk/wit): the same plugin source, built with --component.
-COMPONENT_BUNDLES := build/component-plugins/header-canary/metadata.json
+# header-canary-js: JavaScript made a component by jco componentize (StarlingMonkey, no WASI), then packed.
+COMPONENT_BUNDLES := build/component-plugins/header-canary/metadata.json build/component-plugins/header-canary-js/metadata.json
 CLANG_WASM := clang --target=wasm32 -nostdlib -O2 -Wall -Werror -Wl,--no-entry
 RUSTC_WASM := /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown --crate-type cdylib -O -C panic=abort -C strip=symbols -C lto
 
@@ -59,6 +60,13 @@ build/raw-plugins/%/metadata.json: build/wasm/%.wasm plugins/%/plugin.json | bui
 	node bin/switchyard.js pack $< --plugin-json plugins/$*/plugin.json --out $(@D)
 
 build-component-plugins: $(COMPONENT_BUNDLES)
+build/wasm/header-canary-js.wasm: plugins/header-canary-js/header-canary.js sdk/wit/router.wit
+	@mkdir -p $(@D)
+	$(NODE_BIN)/jco componentize $< --wit sdk/wit/router.wit --world-name plugin --disable all -o $@
+
+build/component-plugins/header-canary-js/metadata.json: build/wasm/header-canary-js.wasm plugins/header-canary-js/plugin.json | build-host
+	node bin/switchyard.js pack $< --plugin-json plugins/header-canary-js/plugin.json --out $(@D)
+
 build/component-plugins/%/metadata.json: plugins/%/plugin.json $$(shell find plugins/$$*/assembly -name '*.ts') $(SDK_SRC) $(BUILD_SRC) sdk/wit/router.wit host/plugin/component.ts | build-host
 	node bin/switchyard.js build plugins/$* --component --out $(@D)
 

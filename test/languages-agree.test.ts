@@ -11,7 +11,16 @@ import { buildBundles, REPO, type Built } from "./fixtures/bundles.js";
 
 const RAW = ["header-canary-c", "header-canary-rust"];
 // Components (sdk/wit), loaded by the same host loader: jco transpiles, the host compiles and sandboxes.
-const COMPONENTS: Record<string, string> = { "header-canary as a component (AssemblyScript)": "build/component-plugins/header-canary" };
+const COMPONENTS: Record<string, string> = {
+  "header-canary as a component (AssemblyScript)": "build/component-plugins/header-canary",
+  // One load for every config: each load of this 12.5 MB component (its JavaScript engine) transpiles and
+  // instruments it again, ~30 s on a loaded machine; configure still makes a fresh instance per config.
+  "header-canary-js (a JavaScript component)": "build/component-plugins/header-canary-js",
+};
+const LOAD_ONCE = new Set(["header-canary-js (a JavaScript component)"]);
+// The JavaScript guest cannot load the 1000-host table within the largest call budget the sandbox gives
+// (MAX_FUEL, 2^31-1: its engine interprets set-hosts instruction by instruction), so it runs the other tables.
+const SMALL_TABLES_ONLY = LOAD_ONCE;
 let built: Built;
 const dirs: Record<string, string> = {};
 
@@ -81,15 +90,17 @@ const offers: Record<string, (n: number) => number[] | undefined> = {
 
 type Outcome = unknown;
 
-async function outcomes(dir: string): Promise<Map<string, Outcome>> {
+async function outcomes(dir: string, loadOnce = false, smallOnly = false): Promise<Map<string, Outcome>> {
   const out = new Map<string, Outcome>();
+  const once = loadOnce ? await loadBundle(dir, { configure: false }) : null;
   for (const [cname, config] of Object.entries(configs)) {
     // A fresh plugin per config, as the host makes a fresh instance per pushed config.
-    const p: TestPlugin = await loadBundle(dir, { configure: false });
+    const p: TestPlugin = once ?? (await loadBundle(dir, { configure: false }));
     const c = p.configure(config);
     out.set(`${cname}: configure`, c.ok);
     if (!c.ok) continue;
     for (const [tname, hosts] of Object.entries(tables)) {
+      if (smallOnly && hosts.length > 100) continue;
       for (const [oname, offer] of Object.entries(offers)) {
         for (const [rname, request] of Object.entries(requests)) {
           const r = p.route(request, hosts, offer(hosts.length));
@@ -111,9 +122,10 @@ describe("header-canary in AssemblyScript, C and Rust, raw and as components", (
     expect(reference.size).toBe(accepted.length * 5 * 3 * 9 + 11);
     expect(kinds.size).toBeGreaterThan(20);
     for (const name of [...RAW, ...Object.keys(COMPONENTS)]) {
-      const got = await outcomes(dirs[name]!);
-      const differ = [...reference.keys()].filter((k) => JSON.stringify(got.get(k)) !== JSON.stringify(reference.get(k)));
+      const got = await outcomes(dirs[name]!, LOAD_ONCE.has(name), SMALL_TABLES_ONLY.has(name));
+      if (SMALL_TABLES_ONLY.has(name)) expect(got.size).toBe(accepted.length * 4 * 3 * 9 + 11);
+      const differ = [...got.keys()].filter((k) => JSON.stringify(got.get(k)) !== JSON.stringify(reference.get(k)));
       expect({ plugin: name, differ: differ.slice(0, 5).map((k) => [k, reference.get(k), got.get(k)]) }).toEqual({ plugin: name, differ: [] });
     }
-  }, 120_000);
+  }, 600_000);
 });

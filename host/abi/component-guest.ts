@@ -99,6 +99,10 @@ export class ComponentGuestExports implements GuestExports {
     // module's exports are.
     this.sy_headers = this.sy_headers.bind(this);
     this.sy_group = this.sy_group.bind(this);
+    // Calls the host makes before it arms a budget (the loader's probe of name and order) run on a bounded
+    // fuel, as a raw module's run on what its start function left: a component's guest may be a whole
+    // engine (a JavaScript guest) whose name() costs more than a start budget's remainder.
+    this.sy_fuel_set(0x7fffffff);
   }
 
   private view(): Uint8Array {

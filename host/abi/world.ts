@@ -15,3 +15,9 @@ export const WORLD_VERSION = "1.0.0";
 /** The interface of the host's functions (log, fail), as a core module imports it. */
 export const WORLD_HOST_INTERFACE = "switchyard:router/host@1.0.0";
 export const WORLD_EXPORTS: readonly string[] = Object.freeze(["name", "order", "configure", "headers", "set-hosts", "drop-hosts", "route", "group"]);
+
+/**
+ * The largest component file a bundle may hold: a JavaScript guest carries its engine (StarlingMonkey through
+ * jco componentize, ~12.5 MB for plugins/header-canary-js), past a raw module's MAX_WASM_BYTES (8 MiB).
+ */
+export const MAX_COMPONENT_BYTES = 32 * 1024 * 1024;

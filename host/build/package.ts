@@ -14,7 +14,7 @@ import { DEFAULT_START_FUEL, instrument } from "../sandbox/instrument.js";
 import { DEFAULT_MEMORY_PAGES } from "../sandbox/plugin-hooks.js";
 import { writeFileAtomic } from "../state/atomic-file.js";
 import type { GuestSource } from "../abi/guest.js";
-import { WORLD } from "../abi/world.js";
+import { MAX_COMPONENT_BYTES, WORLD } from "../abi/world.js";
 import { isComponent, loadComponent } from "../plugin/component.js";
 import { BundleError } from "../plugin/errors.js";
 import { BuildError } from "./errors.js";
@@ -111,7 +111,8 @@ export async function packageModule(wasm: Uint8Array, pluginJson: PluginJson, ou
 
   // The host's size limits too (host/plugin/bundle-files.ts), so that a bundle too big to load never builds.
   const metadataText = JSON.stringify(raw, null, 2) + "\n";
-  if (wasm.length > MAX_WASM_BYTES) throw new BuildError("E_BUILD_MODULE", `${label}: the module is ${wasm.length} bytes, over MAX_WASM_BYTES (${MAX_WASM_BYTES}); strip its debug sections`);
+  if (world !== null && wasm.length > MAX_COMPONENT_BYTES) throw new BuildError("E_BUILD_MODULE", `${label}: the component is ${wasm.length} bytes, over MAX_COMPONENT_BYTES (${MAX_COMPONENT_BYTES})`);
+  if (world === null && wasm.length > MAX_WASM_BYTES) throw new BuildError("E_BUILD_MODULE", `${label}: the module is ${wasm.length} bytes, over MAX_WASM_BYTES (${MAX_WASM_BYTES}); strip its debug sections`);
   if (Buffer.byteLength(metadataText) > MAX_METADATA_BYTES) throw new BuildError("E_BUILD_MODULE", `${label}: metadata.json would be ${Buffer.byteLength(metadataText)} bytes, over MAX_METADATA_BYTES (${MAX_METADATA_BYTES})`);
 
   const wasmPath = join(outDir, WASM_FILE);

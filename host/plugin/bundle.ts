@@ -10,7 +10,7 @@ import { type SignaturePolicy, verifyBundleSignature } from "./signature.js";
 import { readBundleFile } from "./bundle-files.js";
 import { BundleError } from "./errors.js";
 import { isComponent, loadComponent } from "./component.js";
-import { WORLD } from "../abi/world.js";
+import { MAX_COMPONENT_BYTES, WORLD } from "../abi/world.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
 import { jsonSyntaxError } from "../util/json-syntax.js";
 
@@ -129,6 +129,7 @@ export function parseMetadata(raw: unknown, bundle: string): BundleMetadata {
 
 const METADATA_LIMIT = { bytes: MAX_METADATA_BYTES, name: "MAX_METADATA_BYTES", code: "E_BUNDLE_METADATA_TOO_LARGE" } as const;
 const WASM_LIMIT = { bytes: MAX_WASM_BYTES, name: "MAX_WASM_BYTES", code: "E_BUNDLE_WASM_TOO_LARGE" } as const;
+const COMPONENT_LIMIT = { bytes: MAX_COMPONENT_BYTES, name: "MAX_COMPONENT_BYTES", code: "E_BUNDLE_WASM_TOO_LARGE" } as const;
 
 /**
  * metadata.json of bundle folder `dir`, parsed; E_BUNDLE_METADATA when it is not UTF-8 JSON. The file may be
@@ -160,7 +161,7 @@ export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<B
   const { raw, bytes: metadataBytes } = await readMetadataJson(dir, label);
   const metadata = parseMetadata(raw, label);
   const bundle = metadata.name;
-  const wasmBytes = new Uint8Array(await readBundleFile(dir, metadata.wasm, WASM_LIMIT, bundle, "E_BUNDLE_NOT_WASM"));
+  const wasmBytes = new Uint8Array(await readBundleFile(dir, metadata.wasm, metadata.world === null ? WASM_LIMIT : COMPONENT_LIMIT, bundle, "E_BUNDLE_NOT_WASM"));
   const digest = createHash("sha256").update(wasmBytes).digest("hex");
   if (digest !== metadata.sha256) {
     // A wasm still being copied (or metadata.json of the next version, arrived first) does not match yet.
