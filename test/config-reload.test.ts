@@ -212,6 +212,22 @@ describe("config reload", () => {
     expect(await upstreamOf()).toBe("a");
   });
 
+  it("replaces a listener whose HTTP/1.1 codec changed: the new codec serves", async () => {
+    const codec = (c: string) => ({ target: "a", listeners: { coded: "127.0.0.3:0" }, mutate: (d: Record<string, any>) => {
+      d.servers[0].listeners.find((l: { name: string }) => l.name === "coded").switchyard = { http1_codec: c };
+    } });
+    await write(codec("node"));
+    await host.reloadFromFile();
+    await write(codec("llhttp"));
+    const o = await host.reloadFromFile();
+    expect(o.listeners).toEqual({ added: [], removed: [], replaced: ["coded"] });
+    const entry = host.servers.find((s) => s.name === "coded")!;
+    expect(entry.config.http1Codec).toBe("llhttp");
+    expect(await upstreamOf(`http://127.0.0.3:${entry.address!.port}`)).toBe("a");
+    await write({ target: "a" });
+    await host.reloadFromFile();
+  });
+
   it("replaces a listener whose address changed, on its new address", async () => {
     await write({ target: "a", listeners: { moving: "127.0.0.1:0" } });
     await host.reloadFromFile();
@@ -280,6 +296,7 @@ describe("a bad reload file changes nothing and says why", () => {
     { what: "a TLS listener whose certificate file is missing", text: () => JSON.stringify(doc({ target: "a", mutate: (d) => d.servers[0].listeners.push({ ...listener("tls", "127.0.0.1:0"), filter_chains: [{ tls_context: { status: true, cert_chain: join(root, "missing.pem"), private_key: join(root, "missing.key") }, filters: [{ type: "proxy", config: { downstream_protocol: "Http1", router_config_name: "r" } }] }] }) })), code: "E_TLS_CREDENTIALS" },
     { what: "a new listener on a port in use", text: () => JSON.stringify(doc({ target: "b", listeners: { taken: `127.0.0.1:${heldPort}` } })), code: "E_LISTEN" },
     { what: "a change of admin.address (read at start only)", text: () => JSON.stringify(doc({ target: "b", mutate: (d) => (d.admin.address = "127.0.0.1:1") })), code: "E_RELOAD_RESTART_REQUIRED", path: "admin.address" },
+    { what: "a change of switchyard.log_level (read at start only)", text: () => JSON.stringify(doc({ target: "b", mutate: (d) => (d.switchyard = { log_level: "debug" }) })), code: "E_RELOAD_RESTART_REQUIRED", path: "switchyard.log_level" },
     { what: "a change of switchyard.plugins_dir (read at start only)", text: () => JSON.stringify(doc({ target: "b", mutate: (d) => (d.switchyard = { plugins_dir: join(root, "p") }) })), code: "E_RELOAD_RESTART_REQUIRED", path: "switchyard.plugins_dir" },
   ];
 

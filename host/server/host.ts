@@ -171,7 +171,9 @@ export class SwitchyardHost {
   readonly store: StateStore | null;
   readonly pusher: ConfigPusher;
   readonly servers: ServerEntry[] = [];
-  private readonly reloaders = new Map<string, CertificateReloader>();
+  /** Each TLS listener's certificate watcher, by its entry: a reload that moves a listener makes a second entry
+   * of the same name, and closing the old one must stop the old watcher only. */
+  private readonly reloaders = new Map<ServerEntry, CertificateReloader>();
   admin: AdminServer | null = null;
   adminAddress: AddressInfo | null = null;
   watcher: BundleWatcher | null = null;
@@ -514,7 +516,7 @@ export class SwitchyardHost {
       const server = entry.server;
       const reloader = new CertificateReloader(l.name, l.tls, entry.credentials, (c) => server.setCredentials(c), this.log.child({ component: "tls" }), this.opts.certificateTiming, (o: ReloadOutcome) => this.events.emit("certificate-reload", l.name, o));
       reloader.start();
-      this.reloaders.set(l.name, reloader);
+      this.reloaders.set(entry, reloader);
       this.log.info({ listener: l.name, fingerprint: entry.credentials.fingerprint, validTo: entry.credentials.validTo }, "listener serves TLS");
     }
     this.log.info({ listener: l.name, address: `${entry.address!.address}:${entry.address!.port}` }, "listener started");
@@ -524,11 +526,8 @@ export class SwitchyardHost {
   private closeListener(entry: ServerEntry): Promise<void> {
     const i = this.servers.indexOf(entry);
     if (i >= 0) this.servers.splice(i, 1);
-    const reloader = this.reloaders.get(entry.name);
-    if (reloader !== undefined && this.servers.every((s) => s.name !== entry.name)) {
-      reloader.stop();
-      this.reloaders.delete(entry.name);
-    }
+    this.reloaders.get(entry)?.stop();
+    this.reloaders.delete(entry);
     return new Promise<void>((resolve) => {
       entry.server.close(() => resolve());
       entry.server.closeIdleConnections();

@@ -41,6 +41,8 @@ export function restartOnlyChange(current: Config, next: Config, overridden: { p
     ["switchyard.admin_token_file", current.switchyard.adminTokenFile, next.switchyard.adminTokenFile],
     ["switchyard.signatures", current.switchyard.signatures, next.switchyard.signatures],
     ["switchyard.access_log", current.switchyard.accessLog, next.switchyard.accessLog],
+    // The logger and its children are made at start, each with its own copy of the level.
+    ["switchyard.log_level", current.switchyard.logLevel, next.switchyard.logLevel],
   ];
   if (!overridden.pluginsDir) fields.push(["switchyard.plugins_dir", current.switchyard.pluginsDir, next.switchyard.pluginsDir]);
   if (!overridden.stateDir) fields.push(["switchyard.state_dir", current.switchyard.stateDir, next.switchyard.stateDir]);
@@ -52,8 +54,8 @@ export function restartOnlyChange(current: Config, next: Config, overridden: { p
 
 /**
  * A listener is kept (its routing swapped, its connections untouched) when only its routing changed; a change to
- * its address, protocol, TLS or limits closes it and opens it again.
+ * its address, protocol, HTTP/1.1 codec, TLS or limits closes it and opens it again.
  */
 export function sameSocket(a: ListenerConfig, b: ListenerConfig): boolean {
-  return a.address === b.address && a.downstreamProtocol === b.downstreamProtocol && isDeepStrictEqual(a.tls, b.tls) && isDeepStrictEqual(a.limits, b.limits);
+  return a.address === b.address && a.downstreamProtocol === b.downstreamProtocol && a.http1Codec === b.http1Codec && isDeepStrictEqual(a.tls, b.tls) && isDeepStrictEqual(a.limits, b.limits);
 }
