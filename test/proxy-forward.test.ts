@@ -57,7 +57,9 @@ describe("forwarding", () => {
       });
       req.on("error", reject);
       req.write("part1-");
-      setTimeout(() => req.end("part2"), 20);
+      // The rest only once the upstream has the request: a body that has all arrived before the forwarder
+      // dispatches has a known length, and undici then sends it with content-length instead of chunked.
+      waitFor("the request at the upstream", () => ups.list[0]!.requests.length === 1, 10_000).then(() => req.end("part2"), reject);
     });
     expect(r).toEqual({ status: 200, body: "part1-part2" });
     expect(ups.list[0]!.requests[0]!.headers["transfer-encoding"]).toBe("chunked");
