@@ -7,7 +7,7 @@
 import { parseJsonBody } from "../admin/http.js";
 import { clusterNameProblem } from "../cluster/cluster-name.js";
 import { validateHostSpecs } from "../cluster/host-spec.js";
-import { normalizeHostList } from "../server/host.js";
+import { normalizeHostList } from "../config/host-list.js";
 import { parseArgs, str, UsageError } from "./args.js";
 import { readSource, writeToSource } from "./push.js";
 

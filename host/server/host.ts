@@ -20,8 +20,7 @@ import type { ClusterConfig as ClusterSettingsInput } from "../cluster/cluster-c
 import type { HostSpec, RandomSource } from "../cluster/types.js";
 import type { ClusterConfig, Config, RouteAction } from "../config/types.js";
 import { compileAllRoutes } from "../router/index.js";
-import { Reader } from "../config/reader.js";
-import { readTags } from "../config/metadata.js";
+import { normalizeHostList } from "../config/host-list.js";
 import { AdminToken } from "../admin/auth.js";
 import { adminExposure } from "../admin/exposure.js";
 import { AdminServer, type AdminDeps, type Broadcaster, type ClusterAdmin } from "../admin/server.js";
@@ -101,28 +100,6 @@ export interface HostOptions {
 
 export function toClusterInput(c: ClusterConfig, hosts: readonly HostSpec[] = c.hosts): ClusterSettingsInput {
   return { name: c.name, lbPolicy: c.lbType, fallback: c.fallback, defaultSubset: c.defaultSubset, ...(c.hashHeader ? { hashHeader: c.hashHeader } : {}), hosts };
-}
-
-/** Accepts a host list in the config's shape: metadata as a plain map or as MOSN's filter_metadata. */
-export function normalizeHostList(value: unknown): unknown {
-  if (!Array.isArray(value)) return value;
-  return value.map((h: unknown) => {
-    if (typeof h !== "object" || h === null || Array.isArray(h)) return h;
-    const o = h as Record<string, unknown>;
-    // metadata is read by the config's own reader (readTags: a plain map or filter_metadata, numbers and
-    // booleans as strings), so the admin API takes what a config file takes; what it refuses is left as it
-    // is, for validateHostSpecs to name.
-    let tags: unknown = o.tags ?? {};
-    if (o.metadata !== undefined) {
-      const r = new Reader();
-      const read = readTags(r, o.metadata, "metadata");
-      tags = r.problems.length === 0 ? read : o.metadata;
-    }
-    const out: Record<string, unknown> = { address: o.address, weight: o.weight ?? 1, tags };
-    if (o.hostname !== undefined) out.hostname = o.hostname;
-    if (o.healthy !== undefined) out.healthy = o.healthy;
-    return out;
-  });
 }
 
 /** `transports`: each TLS cluster's loaded tls_context (loadTransports); explain, which forwards nothing, has none. */
