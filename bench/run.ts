@@ -9,6 +9,7 @@ import { benchRss, formatRss } from "./rss.js";
 import { benchExamplePlugins, benchSandbox, formatRows } from "./sandbox.js";
 import { tuneEngine } from "../host/server/engine.js";
 import { benchFleet, formatFleet } from "./fleet.js";
+import { benchComponents, formatComponents } from "./components.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -22,6 +23,13 @@ async function main(): Promise<void> {
   if (!only || only === "chain") {
     console.log("\n## Plugin chain (ns per request, median of 7 interleaved rounds)\n");
     console.log(formatChain(await benchChain(`${root}build/plugins`)));
+  }
+  if (!only || only === "components") {
+    console.log("\n## Component plugins vs raw, sandboxed, 10 headers (ns per request, median of 5 interleaved rounds; issue 12, bench/components.ts)\n");
+    await benchComponents(root).then(
+      (r) => console.log(formatComponents(r)),
+      (err: Error) => console.log(`components bench not run: ${err.message}`),
+    );
   }
   if (!only || only === "sandbox") {
     console.log("\n## CPU budget (fuel metering): instrumented vs not, median of rounds (issue 5)\n");
