@@ -173,7 +173,9 @@ export class EtcdConfigSource {
     });
     this.endWatch.delete(end);
     this.watchers.delete(w);
-    await w.cancel().catch(() => undefined);
+    // Not awaited: a watch etcd itself cancelled (a compacted revision) never answers etcd3's cancel, and waiting
+    // on it stalled this loop before it listed again (test/fleet-compaction.test.ts).
+    void w.cancel().catch(() => undefined);
   }
 
   private offer(kind: Kind, kv: IKeyValue): void {
