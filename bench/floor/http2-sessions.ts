@@ -5,11 +5,18 @@
 //
 // node dist/bench/floor/http2-sessions.js <listen port> <upstream port>...
 
-import { connect, constants, createServer, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
+import { connect, constants, createServer, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
 import { HOP_BY_HOP, parseFloorArgs } from "./common.js";
 
 const { port, upstreams } = parseFloorArgs(process.argv.slice(2));
-const sessions: ClientHttp2Session[] = upstreams.map((origin) => connect(origin));
+/** A session to upstream `i`; replaced once the upstream ends it (a GOAWAY, a reset), on its next use. */
+function session(i: number): ClientHttp2Session {
+  const s = connect(upstreams[i]!);
+  s.on("error", () => undefined);
+  s.once("goaway", () => { if (sessions[i] === s) sessions[i] = session(i); });
+  return s;
+}
+const sessions: ClientHttp2Session[] = upstreams.map((_, i) => session(i));
 let next = 0;
 
 /** Headers to send on: pseudo-headers are the stream's own, hop-by-hop ones are not allowed in HTTP/2. */
@@ -20,15 +27,29 @@ function passOn(h: IncomingHttpHeaders, keep: readonly string[]): Record<string,
 }
 
 createServer({ peerMaxConcurrentStreams: 1000 }).on("stream", (stream, headers) => {
-  const session = sessions[next]!;
+  const i = next;
   next = (next + 1) % sessions.length;
-  const up = session.request(passOn(headers, [":method", ":path", ":authority", ":scheme"]), { endStream: stream.endAfterHeaders });
+  const h = passOn(headers, [":method", ":path", ":authority", ":scheme"]);
+  let up: ClientHttp2Stream;
+  try {
+    up = sessions[i]!.request(h, { endStream: stream.endAfterHeaders });
+  } catch {
+    // The upstream is ending that session (GOAWAY not yet seen here): a new one takes the stream.
+    sessions[i] = session(i);
+    up = sessions[i]!.request(h, { endStream: stream.endAfterHeaders });
+  }
   if (!stream.endAfterHeaders) stream.pipe(up);
   up.on("response", (h) => {
+    // The client may have reset its stream meanwhile (h2load cancels what is open when its time is up).
+    if (stream.destroyed || stream.closed) return void up.close(constants.NGHTTP2_CANCEL);
     stream.respond(passOn(h, [":status"]));
     up.pipe(stream);
   });
-  up.on("error", () => { if (!stream.headersSent) stream.respond({ ":status": 502 }, { endStream: true }); else stream.close(constants.NGHTTP2_INTERNAL_ERROR); });
+  up.on("error", () => {
+    if (stream.destroyed || stream.closed) return;
+    if (!stream.headersSent) stream.respond({ ":status": 502 }, { endStream: true });
+    else stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+  });
   stream.on("error", () => up.close(constants.NGHTTP2_CANCEL));
 }).listen(port, "127.0.0.1");
 
