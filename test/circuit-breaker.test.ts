@@ -13,6 +13,7 @@ import { CircuitBreaker } from "../host/proxy/circuit-breaker.js";
 import { send, type ClientResponse } from "./helpers/front.js";
 import { anyHost, mosnConfig, startSwitchyard, type RunningSwitchyard } from "./helpers/switchyard.js";
 import { startUpstream, type Upstream } from "./helpers/upstreams.js";
+import { oneClusterConfig } from "./helpers/config-problems.js";
 
 /** An upstream that holds every request until `release()`, and tells when `n` are held. */
 async function holdingUpstream() {
@@ -209,14 +210,7 @@ describe("circuit breakers under load (cluster circuit_breakers)", () => {
 });
 
 describe("cluster.circuit_breakers in a config file", () => {
-  const doc = (cb: unknown) =>
-    JSON.stringify({
-      servers: [{
-        routers: [{ router_config_name: "r", virtual_hosts: [{ name: "vh", domains: ["*"], routers: [{ match: { prefix: "/" }, route: { cluster_name: "c" } }] }] }],
-        listeners: [{ name: "l", address: "127.0.0.1:8080", filter_chains: [{ filters: [{ type: "proxy", config: { router_config_name: "r" } }] }] }],
-      }],
-      cluster_manager: { clusters: [{ name: "c", hosts: [{ address: "127.0.0.1:1" }], circuit_breakers: cb }] },
-    });
+  const doc = (cb: unknown) => oneClusterConfig({ circuit_breakers: cb });
   const at = "cluster_manager.clusters[0].circuit_breakers";
 
   it("reads MOSN's list and Envoy's object, with Envoy's defaults; a HIGH entry is a warning", () => {

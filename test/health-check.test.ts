@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { httpProbe, tcpProbe } from "../host/proxy/health-probe.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { refusingAddress, startUpstreams, type Upstreams } from "./helpers/upstreams.js";
+import { oneClusterConfig } from "./helpers/config-problems.js";
 
 const HTTP: HealthCheckSettings = Object.freeze({
   kind: "http",
@@ -205,14 +206,7 @@ describe("active health checks against real upstreams, on a manual clock", () =>
 });
 
 describe("cluster.health_check in a config file", () => {
-  const doc = (hc: unknown) =>
-    JSON.stringify({
-      servers: [{
-        routers: [{ router_config_name: "r", virtual_hosts: [{ name: "vh", domains: ["*"], routers: [{ match: { prefix: "/" }, route: { cluster_name: "c" } }] }] }],
-        listeners: [{ name: "l", address: "127.0.0.1:8080", filter_chains: [{ filters: [{ type: "proxy", config: { router_config_name: "r" } }] }] }],
-      }],
-      cluster_manager: { clusters: [{ name: "c", hosts: [{ address: "127.0.0.1:1" }], health_check: hc }] },
-    });
+  const doc = (hc: unknown) => oneClusterConfig({ health_check: hc });
   const at = "cluster_manager.clusters[0].health_check";
   const problems = (hc: unknown) => {
     try {

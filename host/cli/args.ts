@@ -46,3 +46,22 @@ export function str(p: ParsedArgs, name: string): string | undefined {
   const v = p.options.get(name);
   return typeof v === "string" ? v : undefined;
 }
+
+/**
+ * parseArgs for a command with its own usage text: `--help` (or -h) prints `usageText` and yields 0, a usage error
+ * goes to `usage` (which prints it and yields the exit status); otherwise the parsed arguments.
+ */
+export function parseCommandArgs(args: readonly string[], spec: { values?: readonly string[]; flags?: readonly string[]; repeat?: readonly string[] }, usageText: string, usage: (problem: string) => number): ReturnType<typeof parseArgs> | number {
+  let p: ReturnType<typeof parseArgs>;
+  try {
+    p = parseArgs(args, { ...spec, flags: [...(spec.flags ?? []), "help"] });
+  } catch (err) {
+    if (err instanceof UsageError) return usage(err.message);
+    throw err;
+  }
+  if (p.options.has("help") || p.positional.includes("-h")) {
+    process.stdout.write(usageText + "\n");
+    return 0;
+  }
+  return p;
+}

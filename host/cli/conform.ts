@@ -3,7 +3,7 @@
 // passed (warnings allowed), 1 when one failed, 2 for bad usage.
 
 import { readFile } from "node:fs/promises";
-import { parseArgs, UsageError } from "./args.js";
+import { parseCommandArgs } from "./args.js";
 import { conform } from "../conform/suite.js";
 import { formatReport } from "../conform/report.js";
 
@@ -12,17 +12,8 @@ const USAGE = "usage: switchyard conform <bundle-dir> [--config <file>]... [--js
   "  --json    print the report as JSON";
 
 export async function run(args: string[]): Promise<number> {
-  let p: ReturnType<typeof parseArgs>;
-  try {
-    p = parseArgs(args, { flags: ["json", "help"], repeat: ["config"] });
-  } catch (err) {
-    if (err instanceof UsageError) return usage(err.message);
-    throw err;
-  }
-  if (p.options.has("help") || p.positional.includes("-h")) {
-    process.stdout.write(USAGE + "\n");
-    return 0;
-  }
+  const p = parseCommandArgs(args, { flags: ["json"], repeat: ["config"] }, USAGE, usage);
+  if (typeof p === "number") return p;
   const [dir, extra] = p.positional;
   if (extra !== undefined) return usage(`unexpected argument ${extra}`);
   const json = p.options.has("json");

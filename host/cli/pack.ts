@@ -7,24 +7,15 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { BuildError } from "../build/errors.js";
 import { packageModule } from "../build/package.js";
 import { readPluginJsonFile } from "../build/plugin-json.js";
-import { parseArgs, str, UsageError } from "./args.js";
+import { parseCommandArgs, str } from "./args.js";
 
 const USAGE = "usage: switchyard pack <module.wasm> [--plugin-json <file>] [--out <dir>]\n" +
   "  --plugin-json  the plugin's version, headers, defaultConfig, failurePolicy, budget (default: plugin.json next to the module)\n" +
   "  --out          the bundle folder to write (default: bundle next to the module)";
 
 export async function run(args: string[]): Promise<number> {
-  let p: ReturnType<typeof parseArgs>;
-  try {
-    p = parseArgs(args, { values: ["out", "plugin-json"], flags: ["help"] });
-  } catch (err) {
-    if (err instanceof UsageError) return usage(err.message);
-    throw err;
-  }
-  if (p.options.has("help") || p.positional.includes("-h")) {
-    process.stdout.write(USAGE + "\n");
-    return 0;
-  }
+  const p = parseCommandArgs(args, { values: ["out", "plugin-json"] }, USAGE, usage);
+  if (typeof p === "number") return p;
   const [wasmFile, extra] = p.positional;
   if (extra !== undefined) return usage(`unexpected argument ${extra}`);
   const out = str(p, "out");
