@@ -29,7 +29,7 @@ beforeAll(async () => {
   await canaryVariant(join(root, "plugins", "header-canary"), { version: "1.0.0", tagValue: "canary" });
   const cfg = hostConfig({ hosts: ups.map((u) => ({ address: u.address, tags: { version: u.name.replace(/\d+$/, "") } })), pluginsDir: join(root, "plugins"), stateDir: join(root, "state") });
   await writeFile(join(root, "a.json"), JSON.stringify(cfg));
-  host = await spawnHost({ configFile: join(root, "a.json"), args: ["--source", etcd.url(PREFIX, "ttl=30"), "--host-id", "a"] });
+  host = await spawnHost({ configFile: join(root, "a.json"), args: ["--source", etcd.url(PREFIX, "ttl=120"), "--host-id", "a"] });
 }, 120_000);
 
 afterAll(() => stopFleet([host], etcd, ups, root));
@@ -78,5 +78,5 @@ describe("a compacted watch revision", () => {
       host.kill("SIGCONT");
     }
     expect(await answer()).toBe("canary0");
-  }, 90_000);
+  }, 150_000);
 });
