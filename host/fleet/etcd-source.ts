@@ -174,7 +174,7 @@ export class EtcdConfigSource {
     this.endWatch.delete(end);
     this.watchers.delete(w);
     // Not awaited: a watch etcd itself cancelled (a compacted revision) never answers etcd3's cancel, and waiting
-    // on it stalled this loop before it listed again (test/fleet-compaction.test.ts).
+    // on it stalled this loop before it listed again (seen with a host paused while etcd restarted and compacted).
     void w.cancel().catch(() => undefined);
   }
 
