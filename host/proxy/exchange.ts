@@ -239,7 +239,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const headers: string[] = [];
     const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
     this.hasBody = (buildRequestHeaders(req.rawHeaders, req.socket.remoteAddress, proto, policy, headers) & HAS_BODY) !== 0;
-    this.client = clientOf(req.socket);
+    // Only when a line can be written (warn is the least a line needs): no string per request otherwise.
+    this.client = ctx.logger.isLevelEnabled("warn") ? clientOf(req.socket) : null;
     this.grpc = isGrpc(req.headers["content-type"]);
     // TE is hop-by-hop, but "te: trailers" is how a gRPC call says it reads trailers; servers require it.
     if (this.grpc) headers.push("te", "trailers");
