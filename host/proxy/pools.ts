@@ -6,6 +6,7 @@ import { Pool } from "undici";
 import { HostStatus, type Host } from "../cluster/types.js";
 import { PoolOptionsError, PoolsClosedError } from "./errors.js";
 import { setHostStatus } from "./host-tracking.js";
+import { connectorFor } from "./connector.js";
 import type { UpstreamTransport } from "./transport.js";
 
 export interface PoolRegistryOptions {
@@ -31,8 +32,8 @@ export const POOL_DEFAULTS = Object.freeze({
   closeGraceMs: 10_000,
 });
 
-/** Streams an h2c pool sends on one connection at once (HTTP/2's usual SETTINGS_MAX_CONCURRENT_STREAMS). */
-const H2C_STREAMS = 100;
+/** Streams an HTTP/2 pool sends on one connection at once (HTTP/2's usual SETTINGS_MAX_CONCURRENT_STREAMS). */
+const H2_STREAMS = 100;
 
 interface Entry {
   readonly address: string;
@@ -120,17 +121,18 @@ export class PoolRegistry {
     const tls = transport?.tls ?? null;
     const pool = new Pool(originOf(host.address, tls !== null), {
       connections: o.connections,
-      // undici takes `pipelining` as the streams one HTTP/2 connection carries at once: h2c is sure to be HTTP/2,
-      // so its requests share one connection per host; over ALPN the answer may be HTTP/1.1, where pipelining
-      // would queue requests behind each other, so there each connection carries one request at a time.
-      pipelining: transport?.h2 === "h2c" ? H2C_STREAMS : 1,
+      // undici takes `pipelining` as the streams one HTTP/2 connection carries at once: h2c, and h2 over TLS where
+      // ALPN offers h2 alone, are sure to be HTTP/2, so their requests share one connection per host; under Auto
+      // the answer may be HTTP/1.1, where pipelining would queue requests behind each other, so there each
+      // connection carries one request at a time.
+      pipelining: transport?.h2 === "h2c" || transport?.h2 === "h2" ? H2_STREAMS : 1,
       connectTimeout: connectTimeoutMs,
       keepAliveTimeout: o.keepAliveTimeoutMs,
       headersTimeout: o.headersTimeoutMs,
       bodyTimeout: o.bodyTimeoutMs,
-      // node:tls connect options: CA, client certificate, SNI, verification (on unless insecure_skip); and h2c by
-      // prior knowledge, which undici's Pool passes to its connector only from here (undici lib/dispatcher/pool.js).
-      ...(tls !== null || transport?.h2 === "h2c" ? { connect: { ...tls, ...(transport?.h2 === "h2c" ? { useH2c: true } : {}) } } : {}),
+      // node:tls connect options (CA, client certificate, SNI, verification on unless insecure_skip), the ALPN
+      // offered, and h2c by prior knowledge: host/proxy/connector.ts.
+      ...(transport !== null ? { connect: connectorFor(tls, transport.h2, connectTimeoutMs) } : {}),
       // HTTP/2: by ALPN over TLS, by prior knowledge (h2c) in cleartext; one connection multiplexes streams.
       ...(transport !== null && transport.h2 !== "none" ? { allowH2: true } : {}),
     });

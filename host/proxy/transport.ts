@@ -38,8 +38,11 @@ export interface UpstreamTlsOptions {
   readonly rejectUnauthorized: boolean;
 }
 
-/** HTTP/2 to the hosts: none (HTTP/1.1), "alpn" (h2 when the TLS handshake agrees on it), "h2c" (prior knowledge). */
-export type UpstreamH2 = "none" | "alpn" | "h2c";
+/**
+ * HTTP/2 to the hosts: none (HTTP/1.1); "alpn" (Auto over TLS: h2 when the handshake agrees on it, else HTTP/1.1);
+ * "h2" (HTTP/2 asked for, over TLS: ALPN offers h2 alone, host/proxy/connector.ts); "h2c" (prior knowledge).
+ */
+export type UpstreamH2 = "none" | "alpn" | "h2" | "h2c";
 
 export interface UpstreamTransport {
   /** Tells pools of one address apart: the cluster's name and the HTTP/2 mode. */
@@ -50,13 +53,13 @@ export interface UpstreamTransport {
 
 /**
  * The transport of one cluster as one listener routes to it: the cluster's TLS (loaded), HTTP/2 when the cluster
- * has http2_protocol_options or the listener's upstream_protocol is Http2 (Auto: h2 only where TLS's ALPN offers
- * it). Null: cleartext HTTP/1.1, the pools shared by address.
+ * has http2_protocol_options or the listener's upstream_protocol is Http2 (Auto: h2 only where TLS's ALPN settles
+ * on it). Null: cleartext HTTP/1.1, the pools shared by address.
  */
 export function transportFor(cluster: string, tls: UpstreamTransport | undefined, clusterHttp2: boolean, listenerUpstream: "http1" | "http2" | "auto"): UpstreamTransport | null {
   const secure = tls?.tls ?? null;
   const wantH2 = clusterHttp2 || listenerUpstream === "http2";
-  const h2: UpstreamH2 = wantH2 ? (secure !== null ? "alpn" : "h2c") : listenerUpstream === "auto" && secure !== null ? "alpn" : "none";
+  const h2: UpstreamH2 = wantH2 ? (secure !== null ? "h2" : "h2c") : listenerUpstream === "auto" && secure !== null ? "alpn" : "none";
   if (secure === null && h2 === "none") return null;
   return Object.freeze({ key: `${cluster}|${h2}`, tls: secure, h2 });
 }
