@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { anyHost, mosnConfig, startSwitchyard, type RunningSwitchyard } from "./helpers/switchyard.js";
 import { refusingAddress } from "./helpers/upstreams.js";
+import { HostStatus } from "../host/cluster/types.js";
 
 const id = (b: Buffer) => b;
 const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
@@ -96,6 +97,23 @@ function unary(c: EchoClient, text: string, meta: Record<string, string> = {}, d
   });
 }
 
+/**
+ * A raw HTTP/2 unary call with `grpc-timeout`, so that no client-side deadline ends it first: only the proxy
+ * can. Resolves with its trailers.
+ */
+async function rawUnary(grpcTimeout: string): Promise<http2.IncomingHttpHeaders> {
+  const session = http2.connect(sy!.url);
+  try {
+    const stream = session.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": "application/grpc", te: "trailers", "grpc-timeout": grpcTimeout });
+    stream.end(Buffer.from([0, 0, 0, 0, 4, ...Buffer.from("slow")]));
+    const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.on("trailers", resolve));
+    stream.resume();
+    return trailers;
+  } finally {
+    session.destroy();
+  }
+}
+
 describe("gRPC calls through an h2c listener to an HTTP/2 cluster", () => {
   it("unary: the answer, the request metadata and the trailers arrive; an error status the server gives too", async () => {
     const c = await proxy([await startGrpcServer()]);
@@ -158,21 +176,25 @@ describe("what the proxy answers itself is a gRPC status", () => {
 
   it("grpc-timeout shorter than the route timeout is the deadline the proxy enforces", async () => {
     await proxy([await startGrpcServer(2_000)], { timeout: "10s" });
-    // A raw HTTP/2 call, so that no client-side deadline ends it first: only the proxy can.
-    const session = http2.connect(sy!.url);
-    try {
-      const started = performance.now();
-      const stream = session.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": "application/grpc", te: "trailers", "grpc-timeout": "300m" });
-      const frame = Buffer.from([0, 0, 0, 0, 4, ...Buffer.from("slow")]);
-      stream.end(frame);
-      const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.on("trailers", resolve));
-      stream.resume();
-      expect(trailers).toMatchObject({ "grpc-status": "4", "grpc-message": "route timeout of 300 ms passed" });
-      expect(performance.now() - started).toBeLessThan(1_500);
-      expect(sy!.accessLog().at(-1)).toMatchObject({ reason: "E_ROUTE_TIMEOUT" });
-    } finally {
-      session.destroy();
-    }
+    const started = performance.now();
+    const trailers = await rawUnary("300m");
+    expect(trailers).toMatchObject({ "grpc-status": "4", "grpc-message": "route timeout of 300 ms passed" });
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(sy!.accessLog().at(-1)).toMatchObject({ reason: "E_ROUTE_TIMEOUT" });
+  });
+
+  it("grpc-timeout is also the deadline of the wait for a host: DEADLINE_EXCEEDED within it, not at the route timeout", async () => {
+    // The route asks for hosts tagged v2 (none) and the one host is unreachable, so the call waits for a host
+    // to become available (docs/config.md fail_fast), within its deadline.
+    const address = await startGrpcServer();
+    await proxy([address], { timeout: "10s", metadata_match: { filter_metadata: { "mosn.lb": { version: "v2" } } } });
+    sy!.host.clusters.get("grpc")!.host(address)!.setStatus(HostStatus.Unavailable);
+    const started = performance.now();
+    const trailers = await rawUnary("200m");
+    expect(trailers["grpc-status"]).toBe("4");
+    expect(trailers["grpc-message"]).toMatch(/no host became available within \d+ ms \(the call's grpc-timeout \(200 ms\)\)$/);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(sy!.accessLog().at(-1)).toMatchObject({ status: 503, reason: "E_NO_HOST" });
   });
 
   it("a plugin's Reject 403 is PERMISSION_DENIED (7) with the plugin's body as the message", async () => {

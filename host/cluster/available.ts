@@ -47,7 +47,7 @@ export function waitForAvailable(cluster: Cluster, deadlineMs: number, clock: Cl
     timer = clock.setTimeout(() => {
       timer = undefined;
       finish();
-      reject(new NoAvailableHostError(cluster.name, clock.now() - start));
+      reject(new NoAvailableHostError(cluster.name, Math.round(clock.now() - start)));
     }, deadlineMs - start);
   });
 }

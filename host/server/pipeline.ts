@@ -22,7 +22,7 @@ import type { ForwardListener, ForwardPolicy } from "../proxy/policy.js";
 import { pickCluster, type RouteTable } from "../router/index.js";
 import { ClusterRouteHandler, HandlerStatus, PluginRouteHandler, runHandlers, type HandlerContext, type HandlerResult, type RouteHandler } from "../route/handler.js";
 import type { CompiledRoute } from "./compiled-route.js";
-import { grpcStatusFor, isGrpc, parseGrpcTimeout, writeGrpcError } from "../proxy/grpc.js";
+import { GrpcStatus, grpcStatusFor, isGrpc, parseGrpcTimeout, writeGrpcError } from "../proxy/grpc.js";
 
 /** Everything a listener routes with; replaced whole on a config reload. */
 export interface RoutingState {
@@ -128,12 +128,31 @@ function isHostFailure(outcome: ForwardOutcome): boolean {
   return outcome.error === null ? outcome.status >= 500 : HOST_FAILURES.has(outcome.error.code);
 }
 
-/** Per request: when it started and how long it has waited (Wait verdicts, no host available). */
+/** Per request: when it started, its deadline, and how long it has waited (Wait verdicts, no host available). */
 interface Progress {
   readonly started: number;
+  /**
+   * The request's one deadline, in ms after `started`, for every wait and the forwarding: the route timeout, or
+   * a gRPC call's grpc-timeout when that is shorter; 0: none.
+   */
+  readonly deadlineMs: number;
+  /** A gRPC call: a wait its deadline ends is answered DEADLINE_EXCEEDED, as the forwarder answers it. */
+  readonly grpc: boolean;
   waits: number;
-  /** Whether time was spent waiting: the forwarder then gets what is left of the route timeout. */
+  /** Whether time was spent waiting: the forwarder then gets what is left of the deadline. */
   waited: boolean;
+}
+
+/** The deadline of a request on `action` (Progress.deadlineMs). */
+function deadlineOf(action: RouteAction, grpc: boolean, req: IncomingMessage): number {
+  const grpcTimeout = grpc ? parseGrpcTimeout(req.headers["grpc-timeout"]) : null;
+  if (grpcTimeout !== null && (action.timeoutMs === 0 || grpcTimeout < action.timeoutMs)) return grpcTimeout;
+  return action.timeoutMs;
+}
+
+/** What the request's deadline is called in an answer. */
+function deadlineName(routeTimeoutMs: number, p: Progress): string {
+  return p.deadlineMs === routeTimeoutMs ? "the route timeout" : `the call's grpc-timeout (${p.deadlineMs} ms)`;
 }
 
 export class Pipeline {
@@ -193,7 +212,8 @@ export class Pipeline {
       // The steps feed the access log's chain summary only (metrics read the plugins' counters).
       withSteps: this.deps.log.isLevelEnabled("warn"),
     };
-    this.decide(req, res, action, compiled, ctx, m.route.label, { started, waits: 0, waited: false });
+    const grpc = isGrpc(headers["content-type"]);
+    this.decide(req, res, action, compiled, ctx, m.route.label, { started, deadlineMs: deadlineOf(action, grpc, req), grpc, waits: 0, waited: false });
   }
 
   /** Runs the route handlers; a Wait verdict, or no available host, runs them again later within the route's bounds. */
@@ -208,10 +228,11 @@ export class Pipeline {
     if (result.status === HandlerStatus.Stop && result.verdict?.kind === "wait") {
       const waitMs = result.verdict.waitMs;
       const elapsed = performance.now() - started;
-      const deadline = action.timeoutMs > 0 ? action.timeoutMs : Infinity;
+      const deadline = p.deadlineMs > 0 ? p.deadlineMs : Infinity;
       if (p.waits >= action.waitMaxCount || elapsed + waitMs >= deadline) {
-        const why = p.waits >= action.waitMaxCount ? `still waiting after ${p.waits} waits (wait.max_count)` : "the wait would pass the route timeout";
-        return this.answer(req, res, 503, `plugin ${result.verdict.plugin} asked to wait: ${why}\n`, started, route, ctx.cluster, result.steps, "E_WAIT_EXHAUSTED", result.verdict.plugin);
+        const exhausted = p.waits >= action.waitMaxCount;
+        const why = exhausted ? `still waiting after ${p.waits} waits (wait.max_count)` : `the wait would pass ${deadlineName(action.timeoutMs, p)}`;
+        return this.answer(req, res, 503, `plugin ${result.verdict.plugin} asked to wait: ${why}\n`, started, route, ctx.cluster, result.steps, "E_WAIT_EXHAUSTED", result.verdict.plugin, exhausted ? undefined : this.pastDeadline(p));
       }
       p.waits++;
       p.waited = true;
@@ -231,7 +252,7 @@ export class Pipeline {
       return this.answer(req, res, 503, `routing failed: plugin ${result.failure.plugin} failed and its policy is fail-closed\n`, started, route, ctx.cluster, result.steps, result.failure.code, result.failure.plugin);
     }
     // No host: when the cluster has hosts but none is available now (every one unreachable), wait for one
-    // to come back within the route timeout, as gRPC does without fail-fast; a route without a timeout has
+    // to come back within the request's deadline, as gRPC does without fail-fast; a request without one has
     // nothing to wait within. A cluster with no hosts at all has nothing to come back: 503 now. When hosts
     // are available and still none is left, the chain and fallback said no: 503 now.
     const cluster = this.deps.clusters.get(ctx.cluster);
@@ -239,8 +260,8 @@ export class Pipeline {
     if (snapshot !== undefined && snapshot.hosts.length === 0) {
       return this.answer(req, res, 503, `${result.reason}; cluster ${ctx.cluster} has no hosts\n`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
     }
-    const remaining = action.timeoutMs - (performance.now() - started);
-    if (!action.failFast && cluster !== undefined && action.timeoutMs > 0 && remaining > 0 && !hasAvailableHost(snapshot)) {
+    const remaining = p.deadlineMs - (performance.now() - started);
+    if (!action.failFast && cluster !== undefined && p.deadlineMs > 0 && remaining > 0 && !hasAvailableHost(snapshot)) {
       p.waited = true;
       let left = false;
       const onClose = () => {
@@ -256,7 +277,7 @@ export class Pipeline {
         },
         (err: Error) => {
           res.off("close", onClose);
-          if (!left) this.answer(req, res, 503, `${result.reason}; ${err.message}\n`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
+          if (!left) this.answer(req, res, 503, `${result.reason}; ${err.message} (${deadlineName(action.timeoutMs, p)})\n`, started, route, ctx.cluster, result.steps, "E_NO_HOST", undefined, this.pastDeadline(p));
         },
       );
       return;
@@ -278,10 +299,9 @@ export class Pipeline {
     // A request that waited starts forwarding now; any other one started when routing did (microseconds ago).
     const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started, p.waited ? performance.now() : p.started, breaker);
     let policy = compiled.policies.get(ctx.cluster)!;
-    if (p.waited) policy = remainingPolicy(policy, p.started);
-    // A gRPC call's grpc-timeout is its deadline, when shorter than the route's (what is left of it, after waits).
-    const grpcTimeout = isGrpc(req.headers["content-type"]) ? parseGrpcTimeout(req.headers["grpc-timeout"]) : null;
-    if (grpcTimeout !== null && (policy.timeoutMs === 0 || grpcTimeout < policy.timeoutMs)) policy = Object.freeze({ ...policy, timeoutMs: grpcTimeout });
+    // The forwarder gets the request's deadline (a gRPC call's grpc-timeout when shorter), what is left of it after waits.
+    if (p.waited) policy = remainingPolicy(policy, p.deadlineMs, p.started);
+    else if (p.deadlineMs !== policy.timeoutMs) policy = Object.freeze({ ...policy, timeoutMs: p.deadlineMs });
     this.deps.forwarder.dispatch(req, res, policy, f);
   }
 
@@ -301,14 +321,14 @@ export class Pipeline {
     });
     if (a.kind === "go") return send();
     if (a.kind === "refused") return this.answer(req, res, 503, `circuit breaker open: ${a.message}\n`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN");
-    // Pending: until a connection frees, the client leaves, or the route timeout passes.
+    // Pending: until a connection frees, the client leaves, or the request's deadline passes.
     res.once("close", onClose);
-    if (policy.timeoutMs > 0) {
+    if (p.deadlineMs > 0) {
       timer = setTimeout(() => {
         a.cancel();
         res.off("close", onClose);
-        this.answer(req, res, 503, `circuit breaker open: cluster ${cluster}: no connection within the route timeout (max_connections ${breaker.settings.maxConnections})\n`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN");
-      }, Math.max(1, policy.timeoutMs - (performance.now() - p.started)));
+        this.answer(req, res, 503, `circuit breaker open: cluster ${cluster}: no connection within ${deadlineName(policy.timeoutMs, p)} (max_connections ${breaker.settings.maxConnections})\n`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN", undefined, this.pastDeadline(p));
+      }, Math.max(1, p.deadlineMs - (performance.now() - p.started)));
     }
   }
 
@@ -327,10 +347,16 @@ export class Pipeline {
     return fields;
   }
 
-  private answer(req: IncomingMessage, res: ServerResponse, status: number, body: string, started: number, route: string | null, cluster: string | null, steps: readonly ChainStep[], reason: string | null, plugin?: string): void {
+  /** The gRPC status of a gRPC call whose deadline ended a wait; undefined for any other request. */
+  private pastDeadline(p: Progress): number | undefined {
+    return p.grpc ? GrpcStatus.DEADLINE_EXCEEDED : undefined;
+  }
+
+  /** Answers the request now: `status` and `body`, or for a gRPC call `grpcStatus` (else gRPC's code for `status`) and `body` as grpc-message. */
+  private answer(req: IncomingMessage, res: ServerResponse, status: number, body: string, started: number, route: string | null, cluster: string | null, steps: readonly ChainStep[], reason: string | null, plugin?: string, grpcStatus?: number): void {
     let bytesOut = 0;
     if (!res.headersSent && !res.destroyed) {
-      if (isGrpc(req.headers["content-type"])) writeGrpcError(res, grpcStatusFor(status, reason), body);
+      if (isGrpc(req.headers["content-type"])) writeGrpcError(res, grpcStatus ?? grpcStatusFor(status, reason), body);
       else {
         bytesOut = Buffer.byteLength(body);
         res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": bytesOut });
@@ -422,11 +448,11 @@ class Forwarding implements ForwardListener, PickContext {
 }
 
 /**
- * The route timeout covers the whole request, waits included (docs/config.md): after a wait the forwarder
- * gets what is left of it. Only requests that waited pay for this copy.
+ * The deadline covers the whole request, waits included (docs/config.md): after a wait the forwarder gets what
+ * is left of it. Only requests that waited pay for this copy.
  */
-function remainingPolicy(policy: ForwardPolicy, started: number): ForwardPolicy {
-  if (policy.timeoutMs === 0) return policy;
-  const left = Math.max(1, Math.floor(policy.timeoutMs - (performance.now() - started)));
+function remainingPolicy(policy: ForwardPolicy, deadlineMs: number, started: number): ForwardPolicy {
+  if (deadlineMs === 0) return policy;
+  const left = Math.max(1, Math.floor(deadlineMs - (performance.now() - started)));
   return Object.freeze({ ...policy, timeoutMs: left });
 }
