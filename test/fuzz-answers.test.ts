@@ -120,7 +120,7 @@ function randomAnswer(r: Rand, hostCount: number): Answer {
 
 type Expected =
   | { outcome: "accept"; indices: number[] | null; metadata: [string, string][] }
-  | { outcome: "reject"; status: number; body: string }
+  | { outcome: "reject"; status: number; body: string; grpcStatus: number | null }
   | { outcome: "wait"; waitMs: number }
   | { outcome: "answer"; field: string };
 
@@ -137,8 +137,22 @@ function expected(mem: Uint8Array, out: number, kept: Uint32Array, hosts: readon
   if (bodyLen > MAX_BODY_BYTES || (v !== 1 && bodyLen !== 0)) return { outcome: "answer", field: "body_len" };
   if (metaCount > MAX_META_PAIRS) return { outcome: "answer", field: "meta_count" };
   if (metaLen > MAX_META_BYTES || (metaCount > 0 && metaLen < metaCount * 8)) return { outcome: "answer", field: "meta_len" };
-  if (v === 1) return { outcome: "reject", status: arg, body: decoder.decode(mem.subarray(out + 24, out + 24 + bodyLen)) };
   if (v === 2) return { outcome: "wait", waitMs: arg };
+  if (v === 1) {
+    // A Reject's metadata is read for its grpc-status (a decimal gRPC code 0..16, given once).
+    let grpcStatus: number | null = null;
+    if (metaCount > 0) {
+      const pairs = readPairs(dv, mem, out + 24 + bodyLen, metaCount, metaLen);
+      if (!Array.isArray(pairs)) return pairs;
+      for (let i = 0; i < pairs.length; i++) {
+        if (pairs[i]![0] !== "grpc-status") continue;
+        if (!/^(?:[0-9]|1[0-6])$/.test(pairs[i]![1])) return { outcome: "answer", field: `meta[${i}].value` };
+        if (grpcStatus !== null) return { outcome: "answer", field: `meta[${i}].key` };
+        grpcStatus = Number(pairs[i]![1]);
+      }
+    }
+    return { outcome: "reject", status: arg, body: decoder.decode(mem.subarray(out + 24, out + 24 + bodyLen)), grpcStatus };
+  }
   let set: number[] | null = null;
   if (k >= 0) {
     const seen = new Set<number>();
@@ -149,30 +163,39 @@ function expected(mem: Uint8Array, out: number, kept: Uint32Array, hosts: readon
     }
     set = [...seen].sort((a, b) => a - b);
   }
-  const pairs: [string, string][] = [];
+  let pairs: [string, string][] = [];
   if (metaCount > 0) {
-    let pos = out + 24;
-    const end = pos + metaLen;
-    const str = (field: string): string | Expected => {
-      if (pos + 4 > end) return { outcome: "answer", field: `metadata.${field}.len` };
-      const len = dv.getUint32(pos, true);
-      pos += 4;
-      if (pos + len > end) return { outcome: "answer", field: `metadata.${field}` };
-      const s = decoder.decode(mem.subarray(pos, pos + len));
-      pos += len;
-      return s;
-    };
-    for (let i = 0; i < metaCount; i++) {
-      const key = str(`meta[${i}].key`);
-      if (typeof key !== "string") return key;
-      const value = str(`meta[${i}].value`);
-      if (typeof value !== "string") return value;
-      pairs.push([key, value]);
-    }
-    if (pos !== end) return { outcome: "answer", field: "metadata" };
+    const read = readPairs(dv, mem, out + 24, metaCount, metaLen);
+    if (!Array.isArray(read)) return read;
+    pairs = read;
     set = (set ?? hosts.map((_, i) => i)).filter((i) => pairs.every(([key, value]) => hosts[i]!.tags[key] === value));
   }
   return { outcome: "accept", indices: set, metadata: pairs };
+}
+
+/** The metadata pairs at `start` (§5.2), or the answer failure naming the field that runs out. */
+function readPairs(dv: DataView, mem: Uint8Array, start: number, metaCount: number, metaLen: number): [string, string][] | Expected {
+  const pairs: [string, string][] = [];
+  let pos = start;
+  const end = pos + metaLen;
+  const str = (field: string): string | Expected => {
+    if (pos + 4 > end) return { outcome: "answer", field: `metadata.${field}.len` };
+    const len = dv.getUint32(pos, true);
+    pos += 4;
+    if (pos + len > end) return { outcome: "answer", field: `metadata.${field}` };
+    const s = decoder.decode(mem.subarray(pos, pos + len));
+    pos += len;
+    return s;
+  };
+  for (let i = 0; i < metaCount; i++) {
+    const key = str(`meta[${i}].key`);
+    if (typeof key !== "string") return key;
+    const value = str(`meta[${i}].value`);
+    if (typeof value !== "string") return value;
+    pairs.push([key, value]);
+  }
+  if (pos !== end) return { outcome: "answer", field: "metadata" };
+  return pairs;
 }
 
 /** Throws naming the first difference (plain comparisons: vitest's expect costs more than a case). */
@@ -201,7 +224,7 @@ function check(d: ChainDecision, e: Expected, policy: "open" | "closed", n: numb
     if (d.subset.count !== (e.indices === null ? n : e.indices.length)) fail("count", d.subset.count, e.indices === null ? n : e.indices.length);
     if (JSON.stringify(d.metadata) !== JSON.stringify(e.metadata)) fail("metadata", d.metadata, e.metadata);
   } else if (d.outcome === "reject" && e.outcome === "reject") {
-    if (d.status !== e.status || d.body !== e.body) fail("reject", [d.status, d.body], [e.status, e.body]);
+    if (d.status !== e.status || d.body !== e.body || d.grpcStatus !== e.grpcStatus) fail("reject", [d.status, d.body, d.grpcStatus], [e.status, e.body, e.grpcStatus]);
   } else if (d.outcome === "wait" && e.outcome === "wait") {
     if (d.waitMs !== e.waitMs) fail("wait", d.waitMs, e.waitMs);
   }

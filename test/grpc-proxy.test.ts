@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { anyHost, mosnConfig, startSwitchyard, type RunningSwitchyard } from "./helpers/switchyard.js";
 import { refusingAddress } from "./helpers/upstreams.js";
 import { HostStatus } from "../host/cluster/types.js";
+import { explain } from "../host/explain/explain.js";
 
 const id = (b: Buffer) => b;
 const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
@@ -202,5 +203,77 @@ describe("what the proxy answers itself is a gRPC status", () => {
     const r = await unary(c, "x", { "x-client": "bad-bot" });
     expect(r.error).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: "denied" });
     expect((await unary(c, "y")).value).toBe("echo:y:");
+  });
+});
+
+describe("a plugin's Reject chooses its gRPC status (Result.rejectGrpc, sdk/ABI.md §5.2 grpc-status)", () => {
+  // test/fixtures/grpc-reject rejects by the x-grpc-code header: "N" is rejectGrpc(N, message), "N/H" with HTTP
+  // status H, "raw:V" a Reject whose grpc-status metadata is V unchecked.
+  const MESSAGE = "quota: 100% used, réessayez";
+  const FIXTURE = ["test/fixtures/grpc-reject/bundle"];
+
+  it("the gRPC client gets the chosen code and the message, percent-encoded on the wire and decoded by the client", async () => {
+    const c = await proxy([await startGrpcServer()], {}, FIXTURE);
+    const exhausted = await unary(c, "x", { "x-grpc-code": "8" });
+    expect(exhausted.error).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: MESSAGE });
+    const precondition = await unary(c, "x", { "x-grpc-code": "9/412" });
+    expect(precondition.error).toMatchObject({ code: grpc.status.FAILED_PRECONDITION, details: MESSAGE });
+    expect(sy!.accessLog().at(-1)).toMatchObject({ status: 412, plugin: "grpc-reject" });
+    // A call the plugin lets through still reaches the server.
+    expect((await unary(c, "y")).value).toBe("echo:y:");
+    // On the wire: grpc-message percent-encoded (gRPC's PROTOCOL-HTTP2.md), HTTP 200.
+    const session = http2.connect(sy!.url);
+    try {
+      const stream = session.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": "application/grpc", te: "trailers", "x-grpc-code": "7" });
+      stream.end(Buffer.from([0, 0, 0, 0, 0]));
+      const [head, trailers] = await Promise.all([
+        new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("response", resolve)),
+        new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("trailers", resolve)),
+        new Promise<void>((resolve) => stream.resume().once("end", resolve)),
+      ]);
+      expect(head[":status"]).toBe(200);
+      expect(trailers).toMatchObject({ "grpc-status": "7", "grpc-message": "quota: 100%25 used, r%C3%A9essayez" });
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it("a request that is not a gRPC call gets the Reject's HTTP status and body: the SDK's status of the same meaning, or the one given", async () => {
+    await proxy([await startGrpcServer()], {}, FIXTURE);
+    const session = http2.connect(sy!.url);
+    try {
+      const get = async (code: string) => {
+        const stream = session.request({ ":path": "/plain", "x-grpc-code": code });
+        stream.end();
+        const head = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("response", resolve));
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+        return { status: head[":status"], type: head["content-type"], body: Buffer.concat(chunks).toString() };
+      };
+      expect(await get("8")).toEqual({ status: 429, type: "text/plain; charset=utf-8", body: MESSAGE });
+      expect(await get("14")).toMatchObject({ status: 503, body: MESSAGE });
+      expect(await get("9/412")).toMatchObject({ status: 412, body: MESSAGE });
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it("a grpc-status that is not a code 0..16 is the plugin's bad answer: its failure policy applies and the log names the value", async () => {
+    const c = await proxy([await startGrpcServer()], {}, FIXTURE);
+    for (const bad of ["17", "-1", "08", "UNAVAILABLE"]) {
+      const r = await unary(c, "x", { "x-grpc-code": `raw:${bad}` });
+      // The fixture fails closed: the proxy's own 503, UNAVAILABLE, not a status the plugin did not validly give.
+      expect(r.error).toMatchObject({ code: grpc.status.UNAVAILABLE, details: "routing failed: plugin grpc-reject failed and its policy is fail-closed" });
+      expect(sy!.logs.some((l) => JSON.stringify(l).includes(`invalid answer: meta[0].value grpc-status ${JSON.stringify(JSON.stringify(bad)).slice(1, -1)} is not a gRPC status code 0..16`))).toBe(true);
+    }
+    // A valid raw grpc-status is the code.
+    expect((await unary(c, "x", { "x-grpc-code": "raw:10" })).error).toMatchObject({ code: grpc.status.ABORTED, details: MESSAGE });
+  });
+
+  it("explain shows the gRPC status a Reject names", async () => {
+    await proxy([await startGrpcServer()], {}, FIXTURE);
+    const e = explain({ config: sy!.host.config, clusters: sy!.host.clusters, registry: sy!.host.registry }, { path: "/test.Echo/Unary", headers: { "content-type": "application/grpc", "x-grpc-code": "8" } });
+    expect(e.decision).toBe("reject 429, a gRPC call grpc-status 8 RESOURCE_EXHAUSTED");
+    expect(e.verdict).toEqual({ kind: "reject", status: 429, body: MESSAGE, grpcStatus: 8, plugin: "grpc-reject" });
   });
 });

@@ -323,6 +323,26 @@ export function readMetadata(u8: Uint8Array, out: number, h: AnswerHeader): [str
   return pairs;
 }
 
+/** §5.2: the metadata key with which a REJECT names the gRPC status a gRPC call is answered with. */
+export const REJECT_GRPC_STATUS = "grpc-status";
+const GRPC_CODE = /^(?:[0-9]|1[0-6])$/;
+
+/**
+ * The gRPC status a REJECT's metadata names (§5.2 `grpc-status`, a decimal code 0..16), or null when it names
+ * none. A value that is not a code, or the key given twice, is the plugin's bad answer (E_PLUGIN_ANSWER).
+ */
+export function rejectGrpcStatus(pairs: readonly (readonly [string, string])[]): number | null {
+  let code: number | null = null;
+  for (let i = 0; i < pairs.length; i++) {
+    const [key, value] = pairs[i]!;
+    if (key !== REJECT_GRPC_STATUS) continue;
+    if (!GRPC_CODE.test(value)) throw new AnswerError(`meta[${i}].value`, `grpc-status ${JSON.stringify(value)} is not a gRPC status code 0..16 (in decimal)`);
+    if (code !== null) throw new AnswerError(`meta[${i}].key`, "grpc-status is given twice");
+    code = Number(value);
+  }
+  return code;
+}
+
 /**
  * Checks the kept indices of an answer (§5.2): each < count, offered, and given once. `offeredStamp` holds
  * `stamp` at every offered index when the offer was a list (`offeredAll` false). Returns true when the

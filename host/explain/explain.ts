@@ -7,6 +7,7 @@ import type { RandomSource, Subset } from "../cluster/types.js";
 import type { Config } from "../config/types.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { pickCluster } from "../router/index.js";
+import { GRPC_STATUS_NAMES } from "../proxy/grpc.js";
 import { HandlerStatus, narrowByTags, PluginRouteHandler, ClusterRouteHandler, runHandlers } from "../route/handler.js";
 import { buildRouting } from "../server/host.js";
 import { unparsedHeadRefusal } from "../server/request-head.js";
@@ -50,7 +51,8 @@ export interface Explanation {
   fallback?: string;
   candidates?: string[];
   pick?: string | null;
-  verdict?: { kind: string; status?: number; body?: string; waitMs?: number; plugin: string };
+  /** `grpcStatus`: the gRPC status a Reject names (sdk/ABI.md §5.2), present only when it names one. */
+  verdict?: { kind: string; status?: number; body?: string; grpcStatus?: number; waitMs?: number; plugin: string };
 }
 
 /** A sample that cannot be explained: E_EXPLAIN (400), or what the listener would answer to its head (request-head.ts). */
@@ -152,7 +154,9 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
   }
   if (r.status === HandlerStatus.Stop && r.verdict) {
     const v = r.verdict;
-    return { ...out, decision: v.kind === "reject" ? `reject ${v.status}` : `wait ${v.waitMs} ms, then decide again`, verdict: v.kind === "reject" ? { kind: "reject", status: v.status, body: v.body, plugin: v.plugin } : { kind: "wait", waitMs: v.waitMs, plugin: v.plugin } };
+    if (v.kind === "wait") return { ...out, decision: `wait ${v.waitMs} ms, then decide again`, verdict: { kind: "wait", waitMs: v.waitMs, plugin: v.plugin } };
+    if (v.grpcStatus === null) return { ...out, decision: `reject ${v.status}`, verdict: { kind: "reject", status: v.status, body: v.body, plugin: v.plugin } };
+    return { ...out, decision: `reject ${v.status}, a gRPC call grpc-status ${v.grpcStatus} ${GRPC_STATUS_NAMES[v.grpcStatus]}`, verdict: { kind: "reject", status: v.status, body: v.body, grpcStatus: v.grpcStatus, plugin: v.plugin } };
   }
   return { ...out, decision: `503: ${r.reason}` };
 }

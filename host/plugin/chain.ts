@@ -3,7 +3,7 @@
 // A chain is immutable: a new bundle, a new config or an order change builds a new chain, swapped in whole.
 
 import type { ClusterSnapshot, Subset } from "../cluster/types.js";
-import { AnswerError, HeaderFilter, MetadataCache, type RequestParts, checkKept, encodeHostTable, groupOf, readBody, readGroup } from "../abi/codec.js";
+import { AnswerError, HeaderFilter, MetadataCache, type RequestParts, checkKept, encodeHostTable, groupOf, readBody, readGroup, readMetadata, rejectGrpcStatus } from "../abi/codec.js";
 import { SharedRequest } from "../abi/shared-request.js";
 import { MAX_TABLES, STATUS_NO_GROUP, STATUS_OK, SY_GROUP } from "../abi/limits.js";
 import { PluginFailure } from "./errors.js";
@@ -31,7 +31,7 @@ const NO_METADATA: readonly [string, string][] = Object.freeze([]);
 
 export type ChainDecision =
   | { readonly outcome: "accept"; readonly subset: Subset; readonly metadata: readonly [string, string][]; readonly steps: readonly ChainStep[] }
-  | { readonly outcome: "reject"; readonly status: number; readonly body: string; readonly plugin: string; readonly steps: readonly ChainStep[] }
+  | { readonly outcome: "reject"; readonly status: number; readonly body: string; readonly grpcStatus: number | null; readonly plugin: string; readonly steps: readonly ChainStep[] }
   | { readonly outcome: "wait"; readonly waitMs: number; readonly plugin: string; readonly steps: readonly ChainStep[] }
   | { readonly outcome: "fail"; readonly failure: PluginFailure; readonly steps: readonly ChainStep[] };
 
@@ -281,11 +281,13 @@ export class PluginChain {
         const a = inst.answer;
         if (a.verdict === "reject") {
           const body = readBody(inst.guest.view(), inst.guest.output(), a);
+          // A Reject's metadata names no tags (no host is kept); its grpc-status is the code of a gRPC call's answer.
+          const grpcStatus = a.metaCount > 0 ? rejectGrpcStatus(readMetadata(inst.guest.view(), inst.guest.output(), a)) : null;
           if (!dryRun) plugin.succeeded();
           counters.reject++;
           const ms = timed ? this.lap(counters) : undefined;
           steps?.push({ plugin: plugin.name, in: count, out: 0, outcome: "reject", ms });
-          return { outcome: "reject", status: a.arg, body, plugin: plugin.name, steps: steps ?? NO_STEPS };
+          return { outcome: "reject", status: a.arg, body, grpcStatus, plugin: plugin.name, steps: steps ?? NO_STEPS };
         }
         if (a.verdict === "wait") {
           if (!dryRun) plugin.succeeded();

@@ -44,7 +44,7 @@ export type HandlerResult =
       readonly reason: string;
       readonly steps: readonly ChainStep[];
       /** A plugin's verdict that ends the request: reject answers now, wait decides again later. */
-      readonly verdict?: { readonly kind: "reject"; readonly status: number; readonly body: string; readonly plugin: string } | { readonly kind: "wait"; readonly waitMs: number; readonly plugin: string };
+      readonly verdict?: { readonly kind: "reject"; readonly status: number; readonly body: string; readonly grpcStatus: number | null; readonly plugin: string } | { readonly kind: "wait"; readonly waitMs: number; readonly plugin: string };
       readonly failure?: PluginFailure;
     };
 
@@ -105,7 +105,7 @@ export class PluginRouteHandler implements RouteHandler {
     const d: ChainDecision = this.chain.run(ctx.request, snapshot, ctx.withSteps !== false, ctx.dryRun === true);
     switch (d.outcome) {
       case "reject":
-        return { status: HandlerStatus.Stop, reason: `rejected by plugin ${d.plugin}`, steps: d.steps, verdict: { kind: "reject", status: d.status, body: d.body, plugin: d.plugin } };
+        return { status: HandlerStatus.Stop, reason: `rejected by plugin ${d.plugin}`, steps: d.steps, verdict: { kind: "reject", status: d.status, body: d.body, grpcStatus: d.grpcStatus, plugin: d.plugin } };
       case "wait":
         return { status: HandlerStatus.Stop, reason: `plugin ${d.plugin} asked to wait ${d.waitMs} ms`, steps: d.steps, verdict: { kind: "wait", waitMs: d.waitMs, plugin: d.plugin } };
       case "fail":

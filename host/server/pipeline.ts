@@ -223,7 +223,8 @@ export class Pipeline {
     const started = p.started;
     if (result.status === HandlerStatus.Available) return this.forward(req, res, compiled, ctx, result.subset, route, result.steps, p, result.fallback);
     if (result.status === HandlerStatus.Stop && result.verdict?.kind === "reject") {
-      return this.answer(req, res, result.verdict.status, result.verdict.body, started, route, ctx.cluster, result.steps, null, result.verdict.plugin);
+      const v = result.verdict;
+      return this.answer(req, res, v.status, v.body, started, route, ctx.cluster, result.steps, null, v.plugin, v.grpcStatus ?? undefined);
     }
     if (result.status === HandlerStatus.Stop && result.verdict?.kind === "wait") {
       const waitMs = result.verdict.waitMs;

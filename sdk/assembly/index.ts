@@ -7,7 +7,7 @@
 export { RouterFactory, Handler, Configured, register } from "./router";
 export { Request } from "./request";
 export { Hosts, Host } from "./hosts";
-export { Result } from "./result";
+export { Result, GrpcCode, GRPC_STATUS_KEY } from "./result";
 export { log } from "./log";
 export { JsonValue, JsonKind, JsonParse, parseJson, MAX_JSON_DEPTH } from "./json";
 export { ConfigReader } from "./config";

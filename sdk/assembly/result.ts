@@ -8,6 +8,21 @@ import { Host, Hosts } from "./hosts";
 import { TagList } from "./table";
 import { VERDICT_ACCEPT, VERDICT_REJECT, VERDICT_WAIT } from "./abi/status";
 
+/** ABI v1 §5.2: the metadata key with which a Reject names the gRPC status of a gRPC call's answer. */
+export const GRPC_STATUS_KEY = "grpc-status";
+/** gRPC's status codes (grpc/status.proto), for Result.rejectGrpc. */
+export enum GrpcCode {
+  OK = 0, CANCELLED = 1, UNKNOWN = 2, INVALID_ARGUMENT = 3, DEADLINE_EXCEEDED = 4, NOT_FOUND = 5, ALREADY_EXISTS = 6,
+  PERMISSION_DENIED = 7, RESOURCE_EXHAUSTED = 8, FAILED_PRECONDITION = 9, ABORTED = 10, OUT_OF_RANGE = 11,
+  UNIMPLEMENTED = 12, INTERNAL = 13, UNAVAILABLE = 14, DATA_LOSS = 15, UNAUTHENTICATED = 16,
+}
+
+/**
+ * By gRPC status code 0..16 (OK .. UNAUTHENTICATED): the HTTP status of the same meaning, which a request that
+ * is not a gRPC call is answered with (429 for RESOURCE_EXHAUSTED, 503 for UNAVAILABLE, …).
+ */
+const GRPC_HTTP_STATUS: StaticArray<i32> = [200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401];
+
 /** Nothing decided yet: every offered host is kept; the first keep() narrows to what is kept. */
 const MODE_DEFAULT: i32 = 0;
 /** keepAll(): every offered host is kept; keep() changes nothing. */
@@ -199,8 +214,13 @@ export class Result {
     this.metaBytes = total;
   }
 
-  /** Answer the request now with `status` (200..599) and `body`; later plugins are not called. */
+  /**
+   * Answer the request now with `status` (200..599) and `body`; later plugins are not called. A gRPC call gets
+   * the gRPC status gRPC's own table gives for `status` (sdk/ABI.md §5.2); rejectGrpc chooses one. A reject()
+   * after rejectGrpc() drops its gRPC status: the last verdict given is the answer.
+   */
   reject(status: i32, body: string): void {
+    this.dropMetadata(GRPC_STATUS_KEY);
     if (status < 200 || status > 599) abort("Result.reject: status " + status.toString() + " is not in 200..599");
     const bytes = String.UTF8.byteLength(body);
     if (bytes > MAX_BODY_BYTES) {
@@ -210,6 +230,19 @@ export class Result {
     this.arg = <u32>status;
     this.body = body;
     this.bodyBytes = bytes;
+  }
+
+  /**
+   * Answer the request now with gRPC status `code` (0..16, gRPC's codes: 8 RESOURCE_EXHAUSTED, 9
+   * FAILED_PRECONDITION, …) and `message` (grpc-message; the host percent-encodes it), for a gRPC call; a
+   * request that is not one is answered HTTP `httpStatus` with `message` as the body, by default the status of
+   * the same meaning (429 for RESOURCE_EXHAUSTED, 400 for FAILED_PRECONDITION, 503 for UNAVAILABLE, …).
+   * Sent as reject(httpStatus, message) with metadata grpc-status = code (sdk/ABI.md §5.2).
+   */
+  rejectGrpc(code: i32, message: string, httpStatus: i32 = 0): void {
+    if (code < 0 || code > 16) abort("Result.rejectGrpc: code " + code.toString() + " is not a gRPC status code 0..16");
+    this.reject(httpStatus == 0 ? unchecked(GRPC_HTTP_STATUS[code]) : httpStatus, message);
+    this.setMetadata(GRPC_STATUS_KEY, code.toString());
   }
 
   /** Ask the host to decide this request again after `ms` (1..MAX_WAIT_MS) milliseconds. */
@@ -229,6 +262,17 @@ export class Result {
   /** The group id the answer names (ABI §5.3), or -1 when it is not a group answer. */
   get keptGroup(): i32 {
     return this.mode == MODE_GROUP ? this.group!.group : -1;
+  }
+
+  /** Remove the pair with `key`, if there is one. */
+  private dropMetadata(key: string): void {
+    for (let i = 0; i < this.metaKeys.length; i++) {
+      if (unchecked(this.metaKeys[i]) != key) continue;
+      this.metaBytes -= 8 + String.UTF8.byteLength(key) + String.UTF8.byteLength(unchecked(this.metaValues[i]));
+      this.metaKeys.splice(i, 1);
+      this.metaValues.splice(i, 1);
+      return;
+    }
   }
 
   private startSome(): void {

@@ -11,7 +11,7 @@
 //   const r = p.route({ headers: { "x-canary": "1" } }, hosts);
 //   expect(r.keptAddresses).toEqual(["10.0.0.4:80"]);
 
-import { AnswerError, encodeHostTable, groupOf, readBody, readMetadata } from "../../host/abi/codec.js";
+import { AnswerError, encodeHostTable, groupOf, readBody, readMetadata, rejectGrpcStatus } from "../../host/abi/codec.js";
 import { loadBundle as loadVerified, type Bundle, type LoadOptions } from "../../host/plugin/bundle.js";
 import { fetchGroup } from "../../host/plugin/chain.js";
 import { PluginFailure } from "../../host/plugin/errors.js";
@@ -36,6 +36,8 @@ export interface TestResult {
   metadata: Record<string, string>;
   status?: number;
   body?: string;
+  /** Reject: the gRPC status its metadata names (`Result.rejectGrpc`, sdk/ABI.md §5.2), checked as the host checks it. */
+  grpcStatus?: number;
   waitMs?: number;
 }
 
@@ -145,8 +147,12 @@ export class TestPlugin {
       inst.route(0, req, offer, offer?.length ?? hosts.length, hosts.length);
       const a = inst.answer;
       const g = inst.guest;
-      const metadata = Object.fromEntries(readMetadata(g.view(), g.output(), a));
-      if (a.verdict === "reject") return { verdict: "reject", kept: [], keptAddresses: [], metadata, status: a.arg, body: readBody(g.view(), g.output(), a) };
+      const pairs = readMetadata(g.view(), g.output(), a);
+      const metadata = Object.fromEntries(pairs);
+      if (a.verdict === "reject") {
+        const grpcStatus = rejectGrpcStatus(pairs);
+        return { verdict: "reject", kept: [], keptAddresses: [], metadata, status: a.arg, body: readBody(g.view(), g.output(), a), ...(grpcStatus === null ? {} : { grpcStatus }) };
+      }
       if (a.verdict === "wait") return { verdict: "wait", kept: [], keptAddresses: [], metadata, waitMs: a.arg };
       let kept: number[];
       if (a.kept < -1) {
