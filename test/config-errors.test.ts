@@ -56,6 +56,8 @@ describe("parseConfig: every problem, with its path", () => {
     ["direct status", (d) => (vh(d).routers = [{ match: { prefix: "/" }, direct_response: { status: 99 } }]), "servers[0].routers[0].virtual_hosts[0].routers[0].direct_response.status", /from 200 to 599, got 99/],
     ["bad timeout", (d) => (route(d).route.timeout = "10 seconds"), "servers[0].routers[0].virtual_hosts[0].routers[0].route.timeout", /expected a duration/],
     ["bad retry status", (d) => (route(d).route.retry_policy = { retry_on: true, retry_on_statuses: [200] }), "servers[0].routers[0].virtual_hosts[0].routers[0].route.retry_policy.retry_on_statuses[0]", /400 to 599/],
+    ["bad gRPC retry code", (d) => (route(d).route.retry_policy = { retry_on: true, retry_on_grpc_statuses: ["unavailable", "UNAVAILABLE"] }), "servers[0].routers[0].virtual_hosts[0].routers[0].route.retry_policy.retry_on_grpc_statuses[1]", /expected a gRPC status code 1\.\.16 or one of "cancelled", .*"unavailable".*, got "UNAVAILABLE"/],
+    ["gRPC retry code 0", (d) => (route(d).route.retry_policy = { retry_on: true, retry_on_grpc_statuses: [0] }), "servers[0].routers[0].virtual_hosts[0].routers[0].route.retry_policy.retry_on_grpc_statuses[0]", /1 to 16|1\.\.16|>= 1/],
     ["bad fallback", (d) => (route(d).route.switchyard = { fallback: "maybe" }), "servers[0].routers[0].virtual_hosts[0].routers[0].route.switchyard.fallback", /"none", "any", "default"/],
     ["duplicate plugin", (d) => (route(d).route.switchyard = { plugins: ["a", "a"] }), "servers[0].routers[0].virtual_hosts[0].routers[0].route.switchyard.plugins[1]", /listed twice/],
     ["bad domain wildcard", (d) => (vh(d).domains = ["foo.*"]), "servers[0].routers[0].virtual_hosts[0].domains[0]", /wildcard is allowed only as the first character/],

@@ -53,7 +53,7 @@ describe("parseConfig: the MOSN examples", () => {
       kind: "route",
       clusters: [{ name: "serverCluster", weight: 1, metadataMatch: { stage: "pre-release" }, fallback: "default" }],
       timeoutMs: 5000,
-      retry: { numRetries: 2, perTryTimeoutMs: 1000, retryOnStatuses: [502, 503, 504] },
+      retry: { numRetries: 2, perTryTimeoutMs: 1000, retryOnStatuses: [502, 503, 504], retryOnGrpcStatuses: [14] },
     });
     expect(api.where).toBe("servers[0].routers[0].virtual_hosts[0].routers[0]");
     expect(config.admin).toEqual({ address: "127.0.0.1:34901", host: "127.0.0.1", port: 34901 });
@@ -169,7 +169,7 @@ describe("parseConfig: normalization", () => {
     const { config } = parse((d) => {
       Object.assign(d.servers[0].routers[0].virtual_hosts[0].routers[0].route, {
         timeout: 1500,
-        retry_policy: { retry_on: true, retry_timeout: "200ms", num_retries: 3, retry_on_statuses: [503] },
+        retry_policy: { retry_on: true, retry_timeout: "200ms", num_retries: 3, retry_on_statuses: [503], retry_on_grpc_statuses: ["resource-exhausted", 14, "cancelled", "unavailable"] },
         prefix_rewrite: "/v2/",
         host_rewrite: "backend.internal",
         request_headers_to_add: [{ header: { key: "X-From", value: "switchyard" }, append: false }, { header: { key: "x-b", value: "1" } }],
@@ -177,7 +177,7 @@ describe("parseConfig: normalization", () => {
     });
     expect(firstAction(config)).toMatchObject({
       timeoutMs: 1500,
-      retry: { numRetries: 3, perTryTimeoutMs: 200, retryOnStatuses: [503] },
+      retry: { numRetries: 3, perTryTimeoutMs: 200, retryOnStatuses: [503], retryOnGrpcStatuses: [8, 14, 1] },
       prefixRewrite: "/v2/",
       hostRewrite: "backend.internal",
       requestHeadersToAdd: [{ name: "x-from", value: "switchyard", append: false }, { name: "x-b", value: "1", append: true }],

@@ -8,23 +8,10 @@ import http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { anyHost, mosnConfig, startSwitchyard, type RunningSwitchyard } from "./helpers/switchyard.js";
+import { bindGrpc, Client, type EchoClient, SERVICE, unary } from "./helpers/grpc.js";
 import { refusingAddress } from "./helpers/upstreams.js";
 import { HostStatus } from "../host/cluster/types.js";
 import { explain } from "../host/explain/explain.js";
-
-const id = (b: Buffer) => b;
-const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
-  path: `/test.Echo/${name}`, requestStream, responseStream,
-  requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id,
-});
-const SERVICE = {
-  unary: method("Unary", false, false),
-  serverStream: method("ServerStream", false, true),
-  clientStream: method("ClientStream", true, false),
-  bidi: method("Bidi", true, true),
-} as const;
-type EchoClient = grpc.Client & Record<keyof typeof SERVICE, (...args: unknown[]) => unknown>;
-const Client = grpc.makeGenericClientConstructor(SERVICE as unknown as grpc.ServiceDefinition, "Echo") as unknown as new (address: string, creds: grpc.ChannelCredentials) => EchoClient;
 
 let server: grpc.Server | undefined;
 let sy: RunningSwitchyard | undefined;
@@ -68,8 +55,7 @@ async function startGrpcServer(delayMs = 0): Promise<string> {
       call.on("end", () => call.end());
     },
   });
-  const port = await new Promise<number>((resolve, reject) => server!.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  return `127.0.0.1:${port}`;
+  return bindGrpc(server);
 }
 
 async function proxy(hosts: string[], route: object = {}, plugins?: string[]): Promise<EchoClient> {
@@ -83,19 +69,6 @@ async function proxy(hosts: string[], route: object = {}, plugins?: string[]): P
   });
   client = new Client(sy.url.replace("http://", ""), grpc.credentials.createInsecure());
   return client;
-}
-
-function unary(c: EchoClient, text: string, meta: Record<string, string> = {}, deadlineMs?: number): Promise<{ value?: string; error?: grpc.ServiceError; trailers?: grpc.Metadata }> {
-  return new Promise((resolve) => {
-    const md = new grpc.Metadata();
-    for (const [k, v] of Object.entries(meta)) md.set(k, v);
-    let result: { value?: string; error?: grpc.ServiceError } | undefined;
-    // The callback comes first, then 'status' with the trailing metadata.
-    const call = c.unary(Buffer.from(text), md, deadlineMs ? { deadline: Date.now() + deadlineMs } : {}, (error: grpc.ServiceError | null, value?: Buffer) => {
-      result = error ? { error } : { value: value!.toString() };
-    }) as grpc.ClientUnaryCall;
-    call.on("status", (s: grpc.StatusObject) => resolve({ ...result, trailers: s.metadata }));
-  });
 }
 
 /**

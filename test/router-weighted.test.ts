@@ -8,7 +8,7 @@ function action(weights: Record<string, number>): RouteAction {
   const clusters: ClusterChoice[] = Object.entries(weights).map(([name, weight]) => ({ name, weight, metadataMatch: {}, fallback: "none" }));
   return {
     kind: "route", clusters, totalWeight: clusters.reduce((s, c) => s + c.weight, 0), timeoutMs: 1000,
-    retry: { numRetries: 0, perTryTimeoutMs: null, retryOnStatuses: [] }, prefixRewrite: null, hostRewrite: null,
+    retry: { numRetries: 0, perTryTimeoutMs: null, retryOnStatuses: [], retryOnGrpcStatuses: [] }, prefixRewrite: null, hostRewrite: null,
     requestHeadersToAdd: [], plugins: null, optionalPlugins: [], waitMaxCount: 3, failFast: false,
   };
 }

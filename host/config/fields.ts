@@ -24,7 +24,7 @@ export const FIELDS = {
   ],
   weightedCluster: ["cluster"],
   clusterWeight: ["name", "weight", "metadata_match"],
-  retryPolicy: ["retry_on", "retry_timeout", "num_retries", "retry_on_statuses"],
+  retryPolicy: ["retry_on", "retry_timeout", "num_retries", "retry_on_statuses", "retry_on_grpc_statuses"],
   headerToAdd: ["header", "append"],
   headerValue: ["key", "value"],
   directResponse: ["status", "body"],

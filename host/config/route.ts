@@ -10,6 +10,7 @@ import {
   type ClusterChoice, type ClusterConfig, type DirectResponse, type Fallback, type HeaderMatchConfig, type HeaderToAdd,
   type RetryPolicy, type RouteAction, type RouteConfig, type RouteMatchConfig, type RouterConfig, type VirtualHostConfig,
 } from "./types.js";
+import { GRPC_RETRY_NAMES } from "../util/grpc-codes.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
 
 /** Reads `virtual_hosts` of a router config whose name is already read; `clusters` resolves cluster_name. */
@@ -227,7 +228,20 @@ function readAction(r: Reader, value: unknown, path: string, clusters: ReadonlyM
   };
 }
 
-const NO_RETRY: RetryPolicy = { numRetries: 0, perTryTimeoutMs: null, retryOnStatuses: [] };
+const NO_RETRY: RetryPolicy = { numRetries: 0, perTryTimeoutMs: null, retryOnStatuses: [], retryOnGrpcStatuses: [] };
+
+/**
+ * retry_on_grpc_statuses: a gRPC code 1..16, or its name as Envoy's retry_on writes the gRPC ones
+ * ("unavailable", "resource-exhausted", …: the code's name in lowercase with dashes).
+ */
+function grpcRetryCode(r: Reader, value: unknown, where: string): number | undefined {
+  if (typeof value === "string") {
+    const code = GRPC_RETRY_NAMES.indexOf(value) + 1;
+    if (code > 0) return code;
+    return r.error(where, `expected a gRPC status code 1..16 or one of ${GRPC_RETRY_NAMES.map((n) => `"${n}"`).join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return r.numberValue(value, where, { integer: true, min: 1, max: 16 });
+}
 
 function readRetry(r: Reader, value: unknown, path: string): RetryPolicy {
   if (value === undefined) return NO_RETRY;
@@ -242,12 +256,19 @@ function readRetry(r: Reader, value: unknown, path: string): RetryPolicy {
     const st = r.numberValue(s, indexPath(keyPath(path, "retry_on_statuses"), i), { integer: true, min: 400, max: 599 });
     if (st !== undefined && !statuses.includes(st)) statuses.push(st);
   });
+  const grpcList = r.array(o, "retry_on_grpc_statuses", path);
+  const grpcCodes: number[] = [];
+  grpcList?.forEach((s, i) => {
+    const code = grpcRetryCode(r, s, indexPath(keyPath(path, "retry_on_grpc_statuses"), i));
+    if (code !== undefined && !grpcCodes.includes(code)) grpcCodes.push(code);
+  });
   // MOSN's switch is retry_on; a policy with it off (or absent) retries nothing.
   if (on !== true) return NO_RETRY;
   return {
     numRetries: num ?? DEFAULTS.numRetriesWhenOn,
     perTryTimeoutMs: perTry === undefined || perTry === 0 ? null : perTry,
     retryOnStatuses: statusList === undefined ? DEFAULTS.retryOnStatuses : statuses,
+    retryOnGrpcStatuses: grpcList === undefined ? DEFAULTS.retryOnGrpcStatuses : grpcCodes,
   };
 }
 

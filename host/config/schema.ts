@@ -3,6 +3,8 @@
 // addresses, durations). Objects allow other properties because a MOSN config carries many fields we
 // ignore with a warning. test/config-schema.test.ts keeps it in step with host/config/fields.ts.
 
+import { GRPC_RETRY_NAMES } from "../util/grpc-codes.js";
+
 const ref = (name: string) => ({ $ref: `#/$defs/${name}` });
 const str = { type: "string" } as const;
 const nonEmpty = { type: "string", minLength: 1 } as const;
@@ -157,6 +159,7 @@ export const CONFIG_SCHEMA = {
         retry_timeout: duration,
         num_retries: { type: "integer", minimum: 0, maximum: 10 },
         retry_on_statuses: { type: "array", items: { type: "integer", minimum: 400, maximum: 599 } },
+        retry_on_grpc_statuses: { type: "array", items: { anyOf: [{ type: "integer", minimum: 1, maximum: 16 }, { enum: GRPC_RETRY_NAMES }] } },
       },
     },
     headerToAdd: { type: "object", required: ["header"], properties: { header: ref("headerValue"), append: { type: "boolean" } } },

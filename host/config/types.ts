@@ -138,6 +138,8 @@ export interface RetryPolicy {
   readonly perTryTimeoutMs: number | null;
   /** Upstream statuses that are retried on another host (connect errors always are, when numRetries > 0). */
   readonly retryOnStatuses: readonly number[];
+  /** gRPC status codes of a Trailers-Only answer that are retried on another host (retry_on_grpc_statuses). */
+  readonly retryOnGrpcStatuses: readonly number[];
 }
 
 export interface HeaderToAdd {
@@ -218,6 +220,7 @@ export const DEFAULTS = {
   connectTimeoutMs: 3_000, // MOSN's default
   numRetriesWhenOn: 1, // retry_on: true without num_retries
   retryOnStatuses: [502, 503, 504] as readonly number[],
+  retryOnGrpcStatuses: [14] as readonly number[], // UNAVAILABLE, what 502/503/504 map to
   // Envoy's outlier_detection defaults.
   outlierConsecutive5xx: 5,
   outlierBaseEjectionMs: 30_000,

@@ -7,7 +7,7 @@ import type { RandomSource, Subset } from "../cluster/types.js";
 import type { Config } from "../config/types.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { pickCluster } from "../router/index.js";
-import { GRPC_STATUS_NAMES } from "../proxy/grpc.js";
+import { GRPC_STATUS_NAMES } from "../util/grpc-codes.js";
 import { HandlerStatus, narrowByTags, PluginRouteHandler, ClusterRouteHandler, runHandlers } from "../route/handler.js";
 import { buildRouting } from "../server/host.js";
 import { unparsedHeadRefusal } from "../server/request-head.js";

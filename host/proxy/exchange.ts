@@ -8,8 +8,12 @@
 //     retried when retry.onConnectFailure is set; a response whose status is in retry.onStatuses is drained
 //     (not sent) and retried when another host is left;
 //   - never more than retry.attempts attempts, never after the route deadline;
+//   - a gRPC answer that is Trailers-Only (grpc-status in its headers: no message was or will be sent) with a
+//     code in retry.onGrpcStatuses is drained and retried the same way;
 //   - a request with a body is retried only if no body byte was read from the client yet (the body is a
-//     stream, not replayable): in practice connect failures, and answers given before the body was read.
+//     stream, not replayable): in practice connect failures, and answers given before the body was read. A
+//     gRPC call on a route that retries gRPC codes keeps its body for a retry (replay-body.ts), up to a bound,
+//     and is retried while all of it is kept.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher, Pool } from "undici";
@@ -32,6 +36,7 @@ import { grpcStatusFor, isGrpc, writeGrpcError } from "./grpc.js";
 import { hostFinished, hostRemoved, hostStarted } from "./host-tracking.js";
 import type { ForwardListener, ForwardPolicy } from "./policy.js";
 import type { PoolRegistry } from "./pools.js";
+import { ReplayBody } from "./replay-body.js";
 
 /** What every exchange of one Forwarder shares. */
 export interface ExchangeContext {
@@ -161,7 +166,19 @@ function takeGrpcStatus(headers: string[]): Record<string, string> | null {
   return out;
 }
 
-/** Turns "/a/b?x" into the path sent upstream; null when the request target is not a path. */
+/**
+ * Whether a gRPC answer is Trailers-Only (grpc-status in its headers, which gRPC sends there only when the
+ * call ends without a message) with a code in `codes`.
+ */
+function retriableGrpcEnd(raw: readonly (Buffer | string)[], codes: ReadonlySet<number>): boolean {
+  if (codes.size === 0) return false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 11 && name.toString().toLowerCase() === "grpc-status") return codes.has(Number(raw[i + 1]!.toString()));
+  }
+  return false;
+}
+
 /** Passes an upstream 103 on to the client (its hop-by-hop headers dropped), once, before the final answer. */
 function forwardEarlyHints(res: ServerResponse, raw: readonly Buffer[]): void {
   if (res.headersSent || res.destroyed) return;
@@ -182,6 +199,7 @@ function forwardEarlyHints(res: ServerResponse, raw: readonly Buffer[]): void {
   }
 }
 
+/** Turns "/a/b?x" into the path sent upstream; null when the request target is not a path. */
 function upstreamPath(url: string, rewrite: ForwardPolicy["prefixRewrite"]): string | null {
   let path = url;
   if (path.charCodeAt(0) !== 47 /* / */) {
@@ -224,6 +242,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private readonly grpc: boolean;
   /** grpc-status / grpc-message an upstream sent in its headers (Trailers-Only): sent on as trailers at the end. */
   private grpcEnd: Record<string, string> | null = null;
+  /** A gRPC call's body kept for a retry on a gRPC code (made at the first attempt); null: the body is `req`. */
+  private replay: ReplayBody | null = null;
   private told = false;
   /** The client's address for the access log, taken while the socket is there. */
   private readonly client: string | null;
@@ -303,6 +323,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.fail(err as ProxyError);
       return;
     }
+    if (this.grpc && this.hasBody && this.policy.retry.attempts > 1 && this.policy.retry.onGrpcStatuses.size > 0) {
+      this.replay ??= new ReplayBody(this.req);
+      this.opts.body = this.replay.attempt();
+    }
     this.attempts++;
     this.host = host;
     this.draining = false;
@@ -320,6 +344,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private canRetry(): boolean {
     if (this.attempts >= this.policy.retry.attempts) return false;
     if (!this.hasBody) return true;
+    if (this.replay !== null) return this.replay.replayable;
     return !this.req.readableDidRead && !this.req.destroyed;
   }
 
@@ -356,7 +381,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.clearTryTimer();
     const host = this.host!;
-    if (this.policy.retry.onStatuses.has(statusCode) && this.canRetry()) {
+    const retry = this.policy.retry;
+    if ((retry.onStatuses.has(statusCode) || (this.grpc && retriableGrpcEnd(rawHeaders, retry.onGrpcStatuses))) && this.canRetry()) {
       this.markFailed(host);
       const next = this.pickLive();
       if (next !== null) {
@@ -532,6 +558,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   private finish(error: ProxyError | null): void {
     this.clearTryTimer();
+    this.replay?.release();
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;

@@ -19,13 +19,6 @@ export const GrpcStatus = {
   UNKNOWN: 2,
 } as const;
 
-/** The names of gRPC's status codes 0..16 (grpc/status.proto), by code. */
-export const GRPC_STATUS_NAMES: readonly string[] = Object.freeze([
-  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
-  "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-  "UNAUTHENTICATED",
-]);
-
 export function isGrpc(contentType: string | string[] | undefined): boolean {
   return typeof contentType === "string" && contentType.startsWith("application/grpc");
 }

@@ -37,6 +37,12 @@ export interface RetryPolicy {
   readonly onConnectFailure: boolean;
   /** Upstream statuses answered by another host when one is left (the rejected answer is drained, not sent). */
   readonly onStatuses: ReadonlySet<number>;
+  /**
+   * gRPC status codes of a Trailers-Only answer (grpc-status in the response headers: no message sent) that
+   * are answered by another host when one is left, as onStatuses; a gRPC call's request messages are kept
+   * for the retry up to REPLAY_LIMIT_BYTES (host/proxy/replay-body.ts).
+   */
+  readonly onGrpcStatuses: ReadonlySet<number>;
   /** Time allowed for one attempt until its response headers (timed by the forwarder, to the ms); null: none. */
   readonly perTryTimeoutMs: number | null;
 }
@@ -61,6 +67,7 @@ export interface ForwardPolicySpec {
     attempts: number;
     onConnectFailure?: boolean;
     onStatuses?: Iterable<number>;
+    onGrpcStatuses?: Iterable<number>;
     perTryTimeoutMs?: number | null;
   } | null;
   prefixRewrite?: { prefix: string; replacement: string } | null;
@@ -152,7 +159,7 @@ export function compileForwardPolicy(spec: ForwardPolicySpec, where = "route"): 
 
 function compileRetry(spec: ForwardPolicySpec["retry"], where: string): RetryPolicy {
   if (spec === null || spec === undefined) {
-    return Object.freeze({ attempts: 1, onConnectFailure: false, onStatuses: new Set<number>(), perTryTimeoutMs: null });
+    return Object.freeze({ attempts: 1, onConnectFailure: false, onStatuses: new Set<number>(), onGrpcStatuses: new Set<number>(), perTryTimeoutMs: null });
   }
   if (typeof spec !== "object") throw new ForwardPolicyError(where, "must be an object");
   const { attempts } = spec;
@@ -170,6 +177,15 @@ function compileRetry(spec: ForwardPolicySpec["retry"], where: string): RetryPol
     onStatuses.add(status);
     i++;
   }
+  const onGrpcStatuses = new Set<number>();
+  i = 0;
+  for (const code of spec.onGrpcStatuses ?? []) {
+    if (!Number.isInteger(code) || code < 1 || code > 16) {
+      throw new ForwardPolicyError(`${where}.onGrpcStatuses[${i}]`, `must be a gRPC status code from 1 to 16, got ${JSON.stringify(code)}`);
+    }
+    onGrpcStatuses.add(code);
+    i++;
+  }
   const perTryTimeoutMs = spec.perTryTimeoutMs == null ? null : positiveMs(spec.perTryTimeoutMs, `${where}.perTryTimeoutMs`);
-  return Object.freeze({ attempts, onConnectFailure, onStatuses, perTryTimeoutMs });
+  return Object.freeze({ attempts, onConnectFailure, onStatuses, onGrpcStatuses, perTryTimeoutMs });
 }

@@ -39,7 +39,7 @@ export function compileRoute(route: RouteConfig, action: RouteAction, connectTim
         connectTimeoutMs: connectTimeoutOf(choice.name),
         retry:
           action.retry.numRetries > 0
-            ? { attempts: action.retry.numRetries + 1, onConnectFailure: true, onStatuses: action.retry.retryOnStatuses, perTryTimeoutMs: action.retry.perTryTimeoutMs }
+            ? { attempts: action.retry.numRetries + 1, onConnectFailure: true, onStatuses: action.retry.retryOnStatuses, onGrpcStatuses: action.retry.retryOnGrpcStatuses, perTryTimeoutMs: action.retry.perTryTimeoutMs }
             : null,
         prefixRewrite: rewriteOf(route, action.prefixRewrite),
         hostRewrite: action.hostRewrite,
