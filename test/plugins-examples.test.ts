@@ -214,9 +214,17 @@ describe("deny", () => {
     p().configure();
   });
 
+  it("names a gRPC status with grpc_status (Result.rejectGrpc), the HTTP status staying the configured one", () => {
+    expect(p().route({ headers: { "x-client": "bad-bot" } }, hosts).grpcStatus).toBeUndefined();
+    expect(p().configure('{"header":"x-client","values":["x"],"status":429,"grpc_status":8,"body":"quota used up"}')).toEqual({ ok: true });
+    expect(p().route({ headers: { "x-client": "x" } }, hosts)).toMatchObject({ verdict: "reject", status: 429, body: "quota used up", grpcStatus: 8 });
+    p().configure();
+  });
+
   it.each([
     ['{"header":"x-client","values":["x"],"status":99}', 'config field "status": expected an integer in 200..599, got 99'],
     ['{"header":"x-client","values":"x"}', 'config field "values": expected an array of strings, got string'],
+    ['{"header":"x-client","values":["x"],"grpc_status":17}', 'config field "grpc_status": expected an integer in 0..16, got 17'],
     [`{"header":"x-client","values":["x"],"body":"${"b".repeat(65537)}"}`, 'config field "body": expected at most 65536 bytes, got 65537'],
   ])("rejects %s", (config, message) => {
     expect(p().configure(config)).toEqual({ ok: false, message });

@@ -2,6 +2,8 @@
 // Every occurrence of a repeated header is checked, so a second copy cannot smuggle a denied value past.
 //
 // config: {"header":"x-client","values":["bad-bot"],"status":403,"body":"denied"}
+// and optionally "grpc_status" (0..16): the gRPC status a gRPC call is answered with (Result.rejectGrpc), with
+// "body" as its grpc-message; without it a gRPC call gets the code of "status" (sdk/ABI.md §5.2).
 
 import { ConfigReader, Configured, Handler, Hosts, MAX_BODY_BYTES, register, Request, Result, RouterFactory } from "../../../sdk/assembly";
 export * from "../../../sdk/assembly/abi/exports";
@@ -12,6 +14,8 @@ class DenyHandler extends Handler {
     private values: string[],
     private status: i32,
     private body: string,
+    /** -1: none given. */
+    private grpcStatus: i32,
   ) {
     super();
   }
@@ -21,7 +25,8 @@ class DenyHandler extends Handler {
     const seen = request.headerAll(this.header);
     for (let i = 0; i < seen.length; i++) {
       if (this.values.includes(seen[i])) {
-        result.reject(this.status, this.body);
+        if (this.grpcStatus < 0) result.reject(this.status, this.body);
+        else result.rejectGrpc(this.grpcStatus, this.body, this.status);
         return;
       }
     }
@@ -39,17 +44,18 @@ class DenyFactory extends RouterFactory {
 
   configure(config: string): Configured {
     const c = ConfigReader.parse(config);
-    c.allowOnly(["header", "values", "status", "body"]);
+    c.allowOnly(["header", "values", "status", "body", "grpc_status"]);
     const header = c.requireString("header");
     const values = c.requireStringArray("values");
     const status = c.optionalInt("status", 403, 200, 599);
     const body = c.optionalString("body", "denied", true);
+    const grpcStatus = c.optionalInt("grpc_status", -1, 0, 16);
     if (c.ok && String.UTF8.byteLength(body) > MAX_BODY_BYTES) {
       c.fail("config field \"body\": expected at most " + MAX_BODY_BYTES.toString() + " bytes, got " + String.UTF8.byteLength(body).toString());
     }
     if (!c.ok) return Configured.reject(c.error);
     // The header is the config's: the host writes the one this config names, not plugin.json's.
-    return Configured.ok(new DenyHandler(header.toLowerCase(), values, status, body)).readingHeaders([header]);
+    return Configured.ok(new DenyHandler(header.toLowerCase(), values, status, body, grpcStatus)).readingHeaders([header]);
   }
 }
 
