@@ -171,6 +171,18 @@ describe("what the proxy answers itself is a gRPC status", () => {
     expect(sy!.accessLog().at(-1)).toMatchObject({ status: 503, reason: "E_NO_HOST" });
   });
 
+  it("a Wait verdict that would pass the call's grpc-timeout is answered DEADLINE_EXCEEDED at once", async () => {
+    await proxy([await startGrpcServer()], { timeout: "10s" }, ["drain"]);
+    const drain = sy!.host.registry.get("drain")!;
+    sy!.host.registry.install(drain.reconfigure(JSON.stringify({ draining: true, waitMs: 5_000 }), 2));
+    const started = performance.now();
+    const trailers = await rawUnary("200m");
+    expect(trailers).toMatchObject({ "grpc-status": "4", "grpc-message": "plugin drain asked to wait: the wait would pass the call's grpc-timeout (200 ms)" });
+    // Not after the 5 s wait.
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(sy!.accessLog().at(-1)).toMatchObject({ status: 503, reason: "E_WAIT_EXHAUSTED" });
+  });
+
   it("a plugin's Reject 403 is PERMISSION_DENIED (7) with the plugin's body as the message", async () => {
     const c = await proxy([await startGrpcServer()], { switchyard: { fallback: "any" } }, ["deny"]);
     const r = await unary(c, "x", { "x-client": "bad-bot" });
