@@ -26,14 +26,20 @@ interface Served {
   readonly address: string;
   /** Calls it got, by method. */
   readonly calls: Record<string, number>;
+  /** Called when a client-streaming call arrives. */
+  onClientStream?: () => void;
 }
 
-/** A server whose every call fails with `code` (Trailers-Only; a server stream sends one message first), or answers when `code` is null. */
-async function server(code: grpc.status | null): Promise<Served> {
+/**
+ * A server whose every call fails with `code` (Trailers-Only; a server stream sends one message first), or
+ * answers when `code` is null. A client-streaming call fails after the whole request, or at once with `early`.
+ */
+async function server(code: grpc.status | null, early = false): Promise<Served> {
   const s = new grpc.Server();
   servers.push(s);
   const calls: Record<string, number> = { unary: 0, serverStream: 0, clientStream: 0 };
   const error = { code: code!, details: "failing on purpose" };
+  const served: { address: string; calls: Record<string, number>; onClientStream?: () => void } = { address: "", calls };
   s.addService(SERVICE as unknown as grpc.ServiceDefinition, {
     unary: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
       calls.unary!++;
@@ -48,6 +54,8 @@ async function server(code: grpc.status | null): Promise<Served> {
     },
     clientStream: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
       calls.clientStream!++;
+      served.onClientStream?.();
+      if (early && code !== null) return cb(error);
       let bytes = 0;
       call.on("data", (b: Buffer) => (bytes += b.length));
       // After the whole body: the proxy has read all of it by then.
@@ -55,7 +63,8 @@ async function server(code: grpc.status | null): Promise<Served> {
     },
     bidi: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => call.end(),
   });
-  return { address: await bindGrpc(s), calls };
+  served.address = await bindGrpc(s);
+  return served;
 }
 
 async function proxy(hosts: string[], retryPolicy: object, cluster: object = {}): Promise<EchoClient> {
@@ -104,6 +113,28 @@ describe("retry_on_grpc_statuses", () => {
       });
       // Three messages of 4 bytes, each with gRPC's 5-byte frame header: all of them reached the host that answered.
       expect(answer).toBe("got 12 bytes");
+    }
+    expect(down.calls.clientStream).toBe(1);
+    expect(attempts("/test.Echo/ClientStream").at(-1)).toBe(2);
+  });
+
+  it("a Trailers-Only failure while the client still streams: what it sent is replayed, the rest follows to the other host", async () => {
+    const down = await server(grpc.status.UNAVAILABLE, true);
+    const up = await server(null);
+    const c = await proxy([down.address, up.address], RETRY);
+    for (let i = 0; i < CALLS && down.calls.clientStream === 0; i++) {
+      // The first message goes out; the rest only once a host has the call (and the failing one has failed it).
+      const arrived = new Promise<void>((resolve) => (up.onClientStream = resolve));
+      const answer = new Promise<string>((resolve, reject) => {
+        const call = c.clientStream((err: grpc.ServiceError | null, v?: Buffer) => (err ? reject(err) : resolve(v!.toString()))) as grpc.ClientWritableStream<Buffer>;
+        call.write(Buffer.from("aaaa"));
+        void arrived.then(() => {
+          call.write(Buffer.from("bbbb"));
+          call.write(Buffer.from("cccc"));
+          call.end();
+        });
+      });
+      expect(await answer).toBe("got 12 bytes");
     }
     expect(down.calls.clientStream).toBe(1);
     expect(attempts("/test.Echo/ClientStream").at(-1)).toBe(2);
