@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { HostStatus } from "../host/cluster/types.js";
 import { PoolOptionsError, PoolsClosedError } from "../host/proxy/errors.js";
 import { PoolRegistry } from "../host/proxy/pools.js";
+import { TEST_UPSTREAM_CLIENT } from "./helpers/codec.js";
 import { TestHost } from "./helpers/hosts.js";
 import { refusingAddress, startUpstreams, type Upstreams, waitFor } from "./helpers/upstreams.js";
 
@@ -19,7 +20,7 @@ afterEach(async () => {
 describe("PoolRegistry", () => {
   it("creates one pool per address, lazily", async () => {
     ups = await startUpstreams(2);
-    pools = new PoolRegistry();
+    pools = new PoolRegistry({ client: TEST_UPSTREAM_CLIENT });
     expect(pools.size).toBe(0);
     const a = new TestHost(ups.addresses[0]!);
     const a2 = new TestHost(ups.addresses[0]!); // the same address in another cluster
@@ -36,7 +37,7 @@ describe("PoolRegistry", () => {
   });
 
   it("marks a host Unavailable when connecting fails", async () => {
-    pools = new PoolRegistry({ connectTimeoutMs: 500 });
+    pools = new PoolRegistry({ client: TEST_UPSTREAM_CLIENT, connectTimeoutMs: 500 });
     const dead = new TestHost(await refusingAddress());
     const p = pools.get(dead);
     await expect(request(`http://${dead.address}/`, { dispatcher: p })).rejects.toMatchObject({ code: "ECONNREFUSED" });
@@ -45,7 +46,7 @@ describe("PoolRegistry", () => {
 
   it("release lets requests in flight finish, then closes", async () => {
     ups = await startUpstreams(1, { delayMs: 200 });
-    pools = new PoolRegistry();
+    pools = new PoolRegistry({ client: TEST_UPSTREAM_CLIENT });
     const host = new TestHost(ups.addresses[0]!);
     const p = pools.get(host);
     const inFlight = request(`${ups.list[0]!.url}/slow`, { dispatcher: p });
@@ -63,7 +64,7 @@ describe("PoolRegistry", () => {
 
   it("release destroys a pool whose requests outlive the grace period", async () => {
     ups = await startUpstreams(1, { delayMs: 5_000 });
-    pools = new PoolRegistry({ closeGraceMs: 100 });
+    pools = new PoolRegistry({ client: TEST_UPSTREAM_CLIENT, closeGraceMs: 100 });
     const host = new TestHost(ups.addresses[0]!);
     const p = pools.get(host);
     const inFlight = request(`${ups.list[0]!.url}/stuck`, { dispatcher: p }).then(
@@ -79,7 +80,7 @@ describe("PoolRegistry", () => {
   });
 
   it("refuses to create pools once closed", async () => {
-    pools = new PoolRegistry();
+    pools = new PoolRegistry({ client: TEST_UPSTREAM_CLIENT });
     await pools.close();
     expect(() => pools!.get(new TestHost("127.0.0.1:1"))).toThrow(PoolsClosedError);
   });
@@ -88,5 +89,6 @@ describe("PoolRegistry", () => {
     expect(() => new PoolRegistry({ connections: 0 })).toThrow(/^pools\.connections: must be a finite number > 0/);
     expect(() => new PoolRegistry({ connections: 2.5 })).toThrow(PoolOptionsError);
     expect(() => new PoolRegistry({ connectTimeoutMs: Number.POSITIVE_INFINITY })).toThrow(/pools\.connectTimeoutMs/);
+    expect(() => new PoolRegistry({ client: "curl" as "undici" })).toThrow(/^pools\.client: must be "undici" or "llhttp", got "curl"/);
   });
 });

@@ -46,6 +46,6 @@ export const FIELDS = {
   admin: ["address"],
   adminAddress: ["socket_address"],
   socketAddress: ["address", "port_value"],
-  switchyard: ["plugins_dir", "state_dir", "admin_token_file", "log_level", "signatures", "access_log"],
+  switchyard: ["plugins_dir", "state_dir", "admin_token_file", "log_level", "signatures", "access_log", "upstream_client"],
   signatures: ["trusted_keys", "required"],
 } as const satisfies Record<string, readonly string[]>;

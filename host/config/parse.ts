@@ -158,7 +158,7 @@ function readSignatures(r: Reader, value: unknown, baseDir: string): { trustedKe
 }
 
 function readSwitchyard(r: Reader, value: unknown, baseDir: string): SwitchyardSettings {
-  const out = { pluginsDir: null as string | null, stateDir: null as string | null, adminTokenFile: null as string | null, logLevel: DEFAULTS.logLevel, signatures: { trustedKeys: [] as string[], required: false }, accessLog: null as string | null };
+  const out = { pluginsDir: null as string | null, stateDir: null as string | null, adminTokenFile: null as string | null, logLevel: DEFAULTS.logLevel, signatures: { trustedKeys: [] as string[], required: false }, accessLog: null as string | null, upstreamClient: "undici" as "undici" | "llhttp" };
   if (value === undefined) return out;
   const s: Json | undefined = r.object(value, "switchyard", FIELDS.switchyard);
   if (s === undefined) return out;
@@ -173,6 +173,9 @@ function readSwitchyard(r: Reader, value: unknown, baseDir: string): SwitchyardS
   const access = r.string(s, "access_log", "switchyard", false);
   if (access === "") r.error("switchyard.access_log", 'expected "stdout" or a file path');
   else if (access !== undefined) out.accessLog = access === "stdout" ? "stdout" : resolve(baseDir, access);
+  const client = r.string(s, "upstream_client", "switchyard", false);
+  if (client === "undici" || client === "llhttp") out.upstreamClient = client;
+  else if (client !== undefined) r.error("switchyard.upstream_client", `expected "undici" or "llhttp", got ${JSON.stringify(client)}`);
   if (s.signatures !== undefined) out.signatures = readSignatures(r, s.signatures, baseDir);
   const level = r.string(s, "log_level", "switchyard", false);
   if (level !== undefined) {

@@ -79,6 +79,8 @@ export interface SwitchyardSettings {
   readonly signatures: { readonly trustedKeys: readonly string[]; readonly required: boolean };
   /** Where access-log lines go: "stdout", a file (resolved path), or null: the app log (host/logging/access-destination.ts). */
   readonly accessLog: string | null;
+  /** The HTTP/1.1 client of upstream pools: undici's Pool, or host/proxy/h1/ on Node's llhttp (issue 19). */
+  readonly upstreamClient: "undici" | "llhttp";
 }
 
 export interface RouterConfig {

@@ -16,7 +16,7 @@
 //     and is retried while all of it is kept.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Dispatcher, Pool } from "undici";
+import type { Dispatcher } from "undici";
 import type { Host } from "../cluster/types.js";
 import { type AccessLogger, clientOf, type ForwardOutcome, writeAccessLog } from "./access-log.js";
 import {
@@ -35,7 +35,7 @@ import { buildRequestHeaders, buildResponseHeaders, HAS_BODY } from "./headers.j
 import { grpcStatusFor, isGrpc, writeGrpcError } from "./grpc.js";
 import { hostFinished, hostRemoved, hostStarted } from "./host-tracking.js";
 import type { ForwardListener, ForwardPolicy } from "./policy.js";
-import type { PoolRegistry } from "./pools.js";
+import type { PoolRegistry, UpstreamPool } from "./pools.js";
 import { ReplayBody } from "./replay-body.js";
 
 /** What every exchange of one Forwarder shares. */
@@ -94,7 +94,8 @@ function classify(err: Error): Failure {
 // connection on any 100 Continue with SocketError "bad response" before a handler sees it, and it has no option
 // to keep it (it refuses an `expect` request header outright, so a 100 is never one it asked for). The final
 // response that follows is lost with the socket, so the best answer left is a 502 that says why. The same
-// error for a response with no request running never reaches an exchange.
+// error for a response with no request running never reaches an exchange. The llhttp client (host/proxy/h1/connection.ts, switchyard.upstream_client)
+// drops a stray 100 instead and reads the final answer.
 const STRAY_100 = "it sent a 100 Continue the request did not ask for (RFC 9110 §15.2.1), on which the upstream client (undici) closes the connection";
 
 function isStray100(err: Error): boolean {
@@ -316,7 +317,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.fail(this.error ?? new NoHostError(this.attempts));
       return;
     }
-    let pool: Pool;
+    let pool: UpstreamPool;
     try {
       pool = this.ctx.pools.get(host, this.policy.connectTimeoutMs, this.policy.transport);
     } catch (err) {
@@ -374,7 +375,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (this.phase === Phase.Done) return false;
     // An interim 1xx (RFC 9110 §15.2) is not the answer: 103 Early Hints is passed on as an interim answer of
-    // our own, any other is dropped, and the final response still follows. A 100 never gets here (STRAY_100).
+    // our own, any other is dropped, and the final response still follows. No client passes a 100 on (STRAY_100).
     if (statusCode < 200) {
       if (statusCode === 103 && !this.draining) forwardEarlyHints(this.res, rawHeaders);
       return true;

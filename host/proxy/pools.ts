@@ -1,15 +1,33 @@
-// One undici Pool per upstream address: keep-alive connections, bounded in number, no pipelining (a
+// One pool per upstream address: keep-alive connections, bounded in number, no pipelining (a
 // pipelined request stuck behind a slow one is worse than a new connection). Measured on this machine: one
 // Pool per host costs less per request than one BalancedPool over all hosts, and the balancer is ours.
+// The pool is undici's Pool, or with `client: "llhttp"` (switchyard.upstream_client) the client of host/proxy/h1/
+// for HTTP/1.1 (cleartext and TLS); HTTP/2 pools stay undici's.
 
-import { Pool } from "undici";
+import { type Dispatcher, Pool } from "undici";
 import { HostStatus, type Host } from "../cluster/types.js";
 import { PoolOptionsError, PoolsClosedError } from "./errors.js";
+import { H1Pool } from "./h1/pool.js";
 import { setHostStatus } from "./host-tracking.js";
 import { connectorFor } from "./connector.js";
 import type { UpstreamTransport } from "./transport.js";
 
+/** Which HTTP/1.1 client the pools are: undici's Pool, or host/proxy/h1/ on Node's llhttp. */
+export type UpstreamClient = "undici" | "llhttp";
+
+export const UPSTREAM_CLIENTS: readonly UpstreamClient[] = ["undici", "llhttp"];
+
+/** What the forwarder uses of a pool: undici's Pool and H1Pool both are one. */
+export interface UpstreamPool {
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+  on(event: "connect" | "connectionError", listener: () => void): unknown;
+}
+
 export interface PoolRegistryOptions {
+  /** The HTTP/1.1 client ("undici" by default). */
+  client?: UpstreamClient;
   /** Connections per host at most; requests beyond wait in the pool's queue. */
   connections?: number;
   /** Used when a pool is created without a connect timeout of its own. */
@@ -37,7 +55,7 @@ const H2_STREAMS = 100;
 
 interface Entry {
   readonly address: string;
-  readonly pool: Pool;
+  readonly pool: UpstreamPool;
   /** Hosts (of any cluster) at this address whose status follows the pool's connection events. */
   readonly hosts: Set<Host>;
 }
@@ -53,11 +71,15 @@ interface Entry {
  */
 export class PoolRegistry {
   private readonly entries = new Map<string, Entry>();
-  private readonly options: Required<PoolRegistryOptions>;
+  private readonly options: Required<Omit<PoolRegistryOptions, "client">>;
+  private readonly client: UpstreamClient;
   private closed = false;
 
   constructor(options: PoolRegistryOptions = {}) {
-    const o = { ...POOL_DEFAULTS, ...stripUndefined(options) };
+    const { client, ...numbers } = options;
+    if (client !== undefined && !UPSTREAM_CLIENTS.includes(client)) throw new PoolOptionsError("pools.client", `must be "undici" or "llhttp", got ${JSON.stringify(client)}`);
+    this.client = client ?? "undici";
+    const o = { ...POOL_DEFAULTS, ...stripUndefined(numbers) };
     for (const [key, value] of Object.entries(o)) {
       if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
         throw new PoolOptionsError(`pools.${key}`, `must be a finite number > 0, got ${JSON.stringify(value)}`);
@@ -76,7 +98,7 @@ export class PoolRegistry {
    * The pool for `host.address`, created on first use. `connectTimeoutMs` applies only when this call
    * creates the pool: undici fixes a pool's connect timeout at creation, and a config sets it per cluster.
    */
-  get(host: Host, connectTimeoutMs?: number | null, transport?: UpstreamTransport | null): Pool {
+  get(host: Host, connectTimeoutMs?: number | null, transport?: UpstreamTransport | null): UpstreamPool {
     // A cleartext pool is keyed by the address alone (the common case: no string built per request).
     const key = transport == null ? host.address : `${transport.key}\u0000${host.address}`;
     const entry = this.entries.get(key);
@@ -115,11 +137,36 @@ export class PoolRegistry {
     await Promise.all(pools.map((p) => this.closeGracefully(p)));
   }
 
-  private create(key: string, host: Host, connectTimeoutMs: number, transport: UpstreamTransport | null): Pool {
+  private create(key: string, host: Host, connectTimeoutMs: number, transport: UpstreamTransport | null): UpstreamPool {
     if (this.closed) throw new PoolsClosedError(host.address);
     const o = this.options;
     const tls = transport?.tls ?? null;
-    const pool = new Pool(originOf(host.address, tls !== null), {
+    const pool: UpstreamPool = this.client === "llhttp" && (transport === null || transport.h2 === "none")
+      ? new H1Pool(originOf(host.address, tls !== null), host.address, {
+          connections: o.connections,
+          connectTimeoutMs,
+          keepAliveTimeoutMs: o.keepAliveTimeoutMs,
+          headersTimeoutMs: o.headersTimeoutMs,
+          bodyTimeoutMs: o.bodyTimeoutMs,
+          tls,
+        })
+      : this.undiciPool(host, connectTimeoutMs, transport);
+    const entry: Entry = { address: host.address, pool, hosts: new Set([host]) };
+    // Connection events are rare next to requests: status is kept here rather than per request.
+    pool.on("connect", () => {
+      for (const h of entry.hosts) setHostStatus(h, HostStatus.Available);
+    });
+    pool.on("connectionError", () => {
+      for (const h of entry.hosts) setHostStatus(h, HostStatus.Unavailable);
+    });
+    this.entries.set(key, entry);
+    return pool;
+  }
+
+  private undiciPool(host: Host, connectTimeoutMs: number, transport: UpstreamTransport | null): Pool {
+    const o = this.options;
+    const tls = transport?.tls ?? null;
+    return new Pool(originOf(host.address, tls !== null), {
       connections: o.connections,
       // undici takes `pipelining` as the streams one HTTP/2 connection carries at once: h2c, and h2 over TLS where
       // ALPN offers h2 alone, are sure to be HTTP/2, so their requests share one connection per host; under Auto
@@ -136,19 +183,9 @@ export class PoolRegistry {
       // HTTP/2: by ALPN over TLS, by prior knowledge (h2c) in cleartext; one connection multiplexes streams.
       ...(transport !== null && transport.h2 !== "none" ? { allowH2: true } : {}),
     });
-    const entry: Entry = { address: host.address, pool, hosts: new Set([host]) };
-    // Connection events are rare next to requests: status is kept here rather than per request.
-    pool.on("connect", () => {
-      for (const h of entry.hosts) setHostStatus(h, HostStatus.Available);
-    });
-    pool.on("connectionError", () => {
-      for (const h of entry.hosts) setHostStatus(h, HostStatus.Unavailable);
-    });
-    this.entries.set(key, entry);
-    return pool;
   }
 
-  private closeGracefully(pool: Pool): Promise<void> {
+  private closeGracefully(pool: UpstreamPool): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.options.closeGraceMs);

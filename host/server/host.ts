@@ -186,7 +186,7 @@ export class SwitchyardHost {
     this.log = opts.logger ?? pino({ level: config.switchyard.logLevel });
     this.requiredPlugins = requiredPlugins(config);
     this.clusters = new ClusterManager({ random: opts.random ?? Math.random });
-    this.pools = new PoolRegistry();
+    this.pools = new PoolRegistry({ client: config.switchyard.upstreamClient });
     // A host that left its cluster, from any source (config, admin, etcd, DNS): its pool takes no new request
     // and closes once the requests in flight on it finish (PoolRegistry.release). Not while another cluster
     // still has that address: the pool is keyed by address and serves it too.

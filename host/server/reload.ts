@@ -41,6 +41,8 @@ export function restartOnlyChange(current: Config, next: Config, overridden: { p
     ["switchyard.admin_token_file", current.switchyard.adminTokenFile, next.switchyard.adminTokenFile],
     ["switchyard.signatures", current.switchyard.signatures, next.switchyard.signatures],
     ["switchyard.access_log", current.switchyard.accessLog, next.switchyard.accessLog],
+    // The pools are made at start, of one client.
+    ["switchyard.upstream_client", current.switchyard.upstreamClient, next.switchyard.upstreamClient],
     // The logger and its children are made at start, each with its own copy of the level.
     ["switchyard.log_level", current.switchyard.logLevel, next.switchyard.logLevel],
   ];

@@ -6,6 +6,7 @@ import type { ForwardOutcome } from "../../host/proxy/access-log.js";
 import { Forwarder } from "../../host/proxy/forward.js";
 import { compileForwardPolicy, type ForwardPolicy, type ForwardPolicySpec, type HostPicker } from "../../host/proxy/policy.js";
 import { PoolRegistry, type PoolRegistryOptions } from "../../host/proxy/pools.js";
+import { TEST_UPSTREAM_CLIENT } from "./codec.js";
 import { type FrontServer, startFront } from "./front.js";
 import { RoundRobinPicker, TestHost } from "./hosts.js";
 import { memoryLog } from "./memory-log.js";
@@ -33,7 +34,7 @@ export async function startHarness(
   const logs: Record<string, unknown>[] = [];
   const sink = memoryLog(logs);
   const logger = pino({ level: "info" }, sink);
-  const pools = new PoolRegistry(poolOptions);
+  const pools = new PoolRegistry({ client: TEST_UPSTREAM_CLIENT, ...poolOptions });
   const forwarder = new Forwarder({ pools, logger });
   const hosts = addresses.map((a) => new TestHost(a));
   const rr = new RoundRobinPicker(hosts);

@@ -16,7 +16,7 @@ import type { Clock } from "../../host/cluster/clock.js";
 import { parseConfig } from "../../host/config/index.js";
 import type { RequestEvent } from "../../host/server/pipeline.js";
 import { SwitchyardHost } from "../../host/server/host.js";
-import { TEST_HTTP1_CODEC, type TestHttp1Codec } from "./codec.js";
+import { TEST_HTTP1_CODEC, TEST_UPSTREAM_CLIENT, type TestHttp1Codec, type TestUpstreamClient } from "./codec.js";
 import { memoryLog } from "./memory-log.js";
 
 export const REPO = new URL("../../", import.meta.url).pathname;
@@ -56,25 +56,41 @@ export interface RunningSwitchyard {
   close(): Promise<void>;
 }
 
-/** `config` with switchyard.http1_codec set on every listener that does not set it (helpers/codec.ts). */
-export function withHttp1Codec(config: object | string, codec: TestHttp1Codec): object | string {
-  let obj: { servers?: { listeners?: Record<string, unknown>[] }[] };
+/** `config` (object or JSON text) with `change` applied to a copy; text that is not JSON is left as it is. */
+function editConfig(config: object | string, change: (obj: Record<string, unknown>) => void): object | string {
+  let obj: Record<string, unknown>;
   try {
-    obj = (typeof config === "string" ? JSON.parse(config) : structuredClone(config)) as typeof obj;
+    obj = (typeof config === "string" ? JSON.parse(config) : structuredClone(config)) as Record<string, unknown>;
   } catch {
     return config;
   }
-  for (const s of obj.servers ?? []) {
-    for (const l of s.listeners ?? []) {
-      const own = (l["switchyard"] ?? {}) as Record<string, unknown>;
-      if (own["http1_codec"] === undefined) l["switchyard"] = { ...own, http1_codec: codec };
-    }
-  }
+  change(obj);
   return typeof config === "string" ? JSON.stringify(obj) : obj;
 }
 
+/** `config` with switchyard.http1_codec set on every listener that does not set it (helpers/codec.ts). */
+export function withHttp1Codec(config: object | string, codec: TestHttp1Codec): object | string {
+  return editConfig(config, (obj) => {
+    for (const s of (obj["servers"] ?? []) as { listeners?: Record<string, unknown>[] }[]) {
+      for (const l of s.listeners ?? []) {
+        const own = (l["switchyard"] ?? {}) as Record<string, unknown>;
+        if (own["http1_codec"] === undefined) l["switchyard"] = { ...own, http1_codec: codec };
+      }
+    }
+  });
+}
+
+/** `config` with switchyard.upstream_client set when it does not set it (helpers/codec.ts). */
+export function withUpstreamClient(config: object | string, client: TestUpstreamClient): object | string {
+  return editConfig(config, (obj) => {
+    const own = (obj["switchyard"] ?? {}) as Record<string, unknown>;
+    if (own["upstream_client"] === undefined) obj["switchyard"] = { ...own, upstream_client: client };
+  });
+}
+
 export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitchyard> {
-  const given = TEST_HTTP1_CODEC === "node" ? opts.config : withHttp1Codec(opts.config, TEST_HTTP1_CODEC);
+  const coded = TEST_HTTP1_CODEC === "node" ? opts.config : withHttp1Codec(opts.config, TEST_HTTP1_CODEC);
+  const given = TEST_UPSTREAM_CLIENT === "undici" ? coded : withUpstreamClient(coded, TEST_UPSTREAM_CLIENT);
   const text = typeof given === "string" ? given : JSON.stringify(given);
   const { config } = parseConfig(text, "e2e.json");
   const root = await mkdtemp(join(tmpdir(), "switchyard-e2e-"));

@@ -34,6 +34,7 @@ export interface ParseError extends Error {
 interface NativeParserClass {
   new (): NativeParser;
   readonly REQUEST: number;
+  readonly RESPONSE: number;
   readonly kOnMessageBegin: number;
   readonly kOnHeaders: number;
   readonly kOnHeadersComplete: number;
