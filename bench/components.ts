@@ -16,9 +16,9 @@ export interface ComponentRow {
   nsPerRequest: number;
 }
 
-async function chainOf(dir: string, tables: TableRegistry): Promise<PluginChain & { plugin: RouterPlugin }> {
+async function chainOf(dir: string, tables: TableRegistry, routeThroughGlue = false): Promise<PluginChain & { plugin: RouterPlugin }> {
   const sandbox = sandboxOptions();
-  const p = RouterPlugin.create(await loadBundle(dir, sandbox), undefined, 0, { guard: sandbox.guard! });
+  const p = RouterPlugin.create(await loadBundle(dir, { ...sandbox, routeThroughGlue }), undefined, 0, { guard: sandbox.guard! });
   return Object.assign(new PluginChain([p], tables), { plugin: p });
 }
 
@@ -26,6 +26,7 @@ export async function benchComponents(root: string, rounds = 5): Promise<Compone
   const tables = new TableRegistry();
   const raw = await chainOf(join(root, "build/plugins/header-canary"), tables);
   const component = await chainOf(join(root, "build/component-plugins/header-canary"), tables);
+  const glue = await chainOf(join(root, "build/component-plugins/header-canary"), tables, true);
   const js = await chainOf(join(root, "build/component-plugins/header-canary-js"), tables);
   const rows: ComponentRow[] = [];
   for (const n of [100, 10_000]) {
@@ -35,8 +36,10 @@ export async function benchComponents(root: string, rounds = 5): Promise<Compone
     const cases: [string, () => void, number][] = [
       ["header-canary raw (AssemblyScript)", () => void raw.run(on, snap, false), 20_000],
       ["header-canary component (AssemblyScript)", () => void component.run(on, snap, false), 20_000],
+      ["header-canary component through jco's glue (before the direct route)", () => void glue.run(on, snap, false), 20_000],
       ["header-canary raw, canary off", () => void raw.run(off, snap, false), 20_000],
       ["header-canary component, canary off", () => void component.run(off, snap, false), 20_000],
+      ["header-canary component through jco's glue, canary off", () => void glue.run(off, snap, false), 20_000],
     ];
     // The JavaScript guest cannot load a 10,000-host table within the largest call budget.
     if (n === 100) cases.push(["header-canary-js component (JavaScript)", () => void js.run(on, snap, false), 200]);

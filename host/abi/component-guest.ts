@@ -8,6 +8,7 @@
 // subset per call, kept indices or a group number back.
 
 import { AnswerError, decodeHostTable, decodeRequest, readStr, writeMessage, writeU32 } from "./codec.js";
+import { DirectRoute, type CoreRouteFunctions, type ScratchRoute } from "./component-route.js";
 import { encodeHeaderList, readHeaderList } from "./header-list.js";
 import { GuestAbort, type GuestExports, type GuestLogSink } from "./guest.js";
 import {
@@ -91,9 +92,15 @@ export class ComponentGuestExports implements GuestExports {
   private readonly ptr = [0, 0, 0];
   private readonly cap = [0, 0, 0];
   private top = 8;
+  /** The one ScratchRoute of this instance, refilled per call (calls do not nest). */
+  private readonly scratch: ScratchRoute = { u8: this.u8, u32: this.u32, at: 0, len: 0, subsetAt: 0, count: -1, cap: 0, out: 0 };
   private readonly metered: Metered[];
+  /** route on the core export itself (host/abi/component-route.ts); null: through jco's glue. */
+  private readonly direct: DirectRoute | null;
 
-  constructor(private readonly c: ComponentExports, core: readonly WebAssembly.Exports[]) {
+  /** `route`: the core functions of the world's route when the host found them (host/plugin/component-core.ts). */
+  constructor(private readonly c: ComponentExports, core: readonly WebAssembly.Exports[], route: CoreRouteFunctions | null = null) {
+    this.direct = route === null ? null : new DirectRoute(route);
     this.metered = core.map((e) => e as unknown as Metered).filter((e) => typeof e.sy_fuel_set === "function");
     // The optional exports are looked up and called as plain functions (host/plugin/instance.ts), as a
     // module's exports are.
@@ -199,7 +206,26 @@ export class ComponentGuestExports implements GuestExports {
     return STATUS_OK;
   }
 
+  /** True when route skips jco's glue (for the tests and the bench's rows). */
+  get routesDirectly(): boolean {
+    return this.direct !== null;
+  }
+
   sy_route(table: number, len: number, subset: number): number {
+    if (this.direct !== null) {
+      const s = this.scratch;
+      // The output area first: making it may grow the scratch memory and renew its views.
+      s.out = this.out();
+      s.u8 = this.view();
+      s.u32 = this.u32;
+      s.at = this.ptr[0]!;
+      s.len = len;
+      s.subsetAt = this.ptr[AREA_SUBSET]!;
+      s.count = subset;
+      s.cap = this.cap[AREA_SUBSET]!;
+      this.direct.route(table, s);
+      return STATUS_OK;
+    }
     const u8 = this.view();
     const request = decodeRequest(u8, this.ptr[0]!, len);
     const offered = subset < 0 ? undefined : this.u32.slice(this.ptr[AREA_SUBSET]! >>> 2, (this.ptr[AREA_SUBSET]! >>> 2) + subset);

@@ -57,6 +57,8 @@ export interface LoadOptions {
   readonly transform?: (wasm: Uint8Array, metadata: BundleMetadata) => Uint8Array | Promise<Uint8Array>;
   /** The keys a host trusts and whether a signature is required (signature.ts); none: no check. */
   readonly signatures?: SignaturePolicy;
+  /** A component's route through jco's glue, not the host's direct call (bench/components.ts compares them). */
+  readonly routeThroughGlue?: boolean;
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -170,7 +172,7 @@ export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<B
   await verifyBundleSignature(dir, bundle, metadataBytes, wasmBytes, opts.signatures);
   if (metadata.world !== null) {
     const transform = opts.transform;
-    const code = await loadComponent(wasmBytes, bundle, transform ? { transform: (wasm) => transform(wasm, metadata) } : {});
+    const code = await loadComponent(wasmBytes, bundle, { ...(transform ? { transform: (wasm: Uint8Array) => transform(wasm, metadata) } : {}), routeThroughGlue: opts.routeThroughGlue === true });
     probe(code, metadata);
     return Object.freeze({ dir, metadata, module: code, wasmBytes });
   }

@@ -12,6 +12,8 @@ import { componentWit, transpile, types } from "@bytecodealliance/jco";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ComponentGuestExports, type ComponentExports, worldImports } from "../abi/component-guest.js";
+import type { CoreRouteFunctions } from "../abi/component-route.js";
+import { type CoreExportRef, coreRouteOf } from "./component-core.js";
 import type { GuestCode, GuestExports, GuestLogSink } from "../abi/guest.js";
 import { SDK_DIR, WORLD, WORLD_HOST_INTERFACE } from "../abi/world.js";
 import { BundleError } from "./errors.js";
@@ -93,6 +95,8 @@ function importsOf(dts: string): string[] {
 export interface ComponentLoadOptions {
   /** The sandbox transform of each core module (host/sandbox/plugin-hooks.ts); none: compiled as they are. */
   readonly transform?: (wasm: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+  /** Route through jco's glue even when the host can call the core route itself (the bench's comparison). */
+  readonly routeThroughGlue?: boolean;
 }
 
 /**
@@ -128,6 +132,7 @@ export async function loadComponent(bytes: Uint8Array, bundle: string, opts: Com
   await checkWorld(bytes, files, bundle);
   const glue = files["plugin.js"];
   if (glue === undefined) throw new BundleError("E_BUNDLE_NOT_WASM", bundle, "jco produced no plugin.js");
+  const coreRoute = opts.routeThroughGlue ? null : coreRouteOf(decoder.decode(glue));
   const modules = new Map<string, WebAssembly.Module>();
   for (const [name, wasm] of Object.entries(files)) {
     if (!name.endsWith(".wasm")) continue;
@@ -163,9 +168,21 @@ export async function loadComponent(bytes: Uint8Array, bundle: string, opts: Com
         core.push(inst.exports);
         return inst;
       });
-      return new ComponentGuestExports(c, core);
+      return new ComponentGuestExports(c, core, coreRoute === null ? null : routeFunctions(core, coreRoute));
     },
   };
+}
+
+/** The core functions `route` names, from the instances the glue made; null when one is not there. */
+function routeFunctions(core: readonly WebAssembly.Exports[], r: NonNullable<ReturnType<typeof coreRouteOf>>): CoreRouteFunctions | null {
+  const get = (ref: CoreExportRef): unknown => core[ref.instance]?.[ref.name];
+  const route = get(r.route);
+  const memory = get(r.memory);
+  const realloc = get(r.realloc);
+  const postReturn = r.postReturn === null ? null : get(r.postReturn);
+  if (typeof route !== "function" || !(memory instanceof WebAssembly.Memory) || typeof realloc !== "function") return null;
+  if (postReturn !== null && typeof postReturn !== "function") return null;
+  return { route, memory, realloc, postReturn } as CoreRouteFunctions;
 }
 
 /**
