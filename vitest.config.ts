@@ -11,6 +11,16 @@ const BOTH_CODECS = [
   "test/tls-listener.test.ts", "test/tls-client-certs.test.ts", "test/http2-listener.test.ts",
 ];
 
+// The files that run once more on the llhttp upstream client (switchyard.upstream_client, host/proxy/h1/; issue 19):
+// every file whose requests reach an upstream through a host (test/helpers/switchyard.ts), the forwarder harness
+// or a PoolRegistry (test/helpers/forwarder-harness.ts, proxy-pools), on node:http listeners. HTTP/2 clusters keep
+// undici's client there too.
+const UPSTREAM_CLIENT_FILES = [
+  "test/hostile-client.test.ts", "test/hostile-hosts.test.ts", "test/hostile-upstream*.test.ts", "test/e2e-*.test.ts", "test/proxy-*.test.ts", "test/tls-*.test.ts", "test/http2-*.test.ts",
+  "test/grpc-*.test.ts", "test/circuit-breaker.test.ts", "test/health-check.test.ts", "test/route-names.test.ts",
+  "test/component-bundles.test.ts",
+];
+
 // Two cores on the CI machine: a few forks, generous timeouts for tests that start servers and compile wasm.
 export default defineConfig({
   test: {
@@ -21,6 +31,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: "node", include: ["test/**/*.test.ts"] } },
       { extends: true, test: { name: "llhttp", include: BOTH_CODECS, env: { SWITCHYARD_TEST_HTTP1_CODEC: "llhttp" } } },
+      { extends: true, test: { name: "upstream-llhttp", include: UPSTREAM_CLIENT_FILES, env: { SWITCHYARD_TEST_UPSTREAM_CLIENT: "llhttp" } } },
     ],
   },
 });

@@ -322,19 +322,27 @@ function acceptCounter(env: Env): () => Promise<number> {
 }
 
 /** A Switchyard row over a cluster of `cell.hosts` hosts; its requests carry `cell.headers` extra headers. */
-async function switchyardRow(env: Env, id: string, withChain: boolean, workers: number | null, cell: Cell, codec: "node" | "llhttp" = "node"): Promise<Row> {
+/** The listener's HTTP/1.1 codec and the upstream client of a Switchyard row (issue 19). */
+interface Http1Stack {
+  readonly codec: "node" | "llhttp";
+  readonly client: "undici" | "llhttp";
+}
+
+const DEFAULT_STACK: Http1Stack = { codec: "node", client: "undici" };
+
+async function switchyardRow(env: Env, id: string, withChain: boolean, workers: number | null, cell: Cell, stack: Http1Stack = DEFAULT_STACK): Promise<Row> {
   const { root, tmp, opts } = env;
   const adminPort = await freePort();
   const pluginsDir = join(tmp, `plugins-${id}`);
   if (withChain) for (const name of CHAIN) copyBundle(join(root, "build/plugins", name), join(pluginsDir, name), opts.pluginCpuMs);
   return {
     id,
-    label: `switchyard, ${withChain ? "chain of 3 plugins" : "no plugin"}${workers !== null ? `, --workers ${workers}` : ""}${codec === "llhttp" ? ", llhttp codec" : ""}`,
+    label: `switchyard, ${withChain ? "chain of 3 plugins" : "no plugin"}${workers !== null ? `, --workers ${workers}` : ""}${stack.codec === "llhttp" ? ", llhttp codec" : ""}${stack.client === "llhttp" ? ", llhttp upstream client" : ""}`,
     adminPort,
     headers: requestHeaders(cell.headers),
     start: (port) => {
       const file = join(tmp, `${id}.json`);
-      writeFileSync(file, JSON.stringify(switchyardConfig(env, port, adminPort, withChain, cell.hosts, codec)));
+      writeFileSync(file, JSON.stringify(switchyardConfig(env, port, adminPort, withChain, cell.hosts, stack)));
       const args = [join(root, "bin/switchyard.js"), "run", "--config", file, "--log-level", "silent"];
       if (withChain) args.push("--plugins", pluginsDir);
       if (workers !== null) args.push("--workers", String(workers));
@@ -372,8 +380,12 @@ async function defineRows(env: Env, notes: string[], cell: Cell): Promise<Row[]>
     { id: "none", label: "no proxy (ceiling)", start: null, headers },
     await switchyardRow(env, "switchyard", false, null, cell),
     await switchyardRow(env, "switchyard-chain", true, null, cell),
-    await switchyardRow(env, "switchyard-llhttp", false, null, cell, "llhttp"),
-    await switchyardRow(env, "switchyard-chain-llhttp", true, null, cell, "llhttp"),
+    await switchyardRow(env, "switchyard-llhttp", false, null, cell, { codec: "llhttp", client: "undici" }),
+    await switchyardRow(env, "switchyard-chain-llhttp", true, null, cell, { codec: "llhttp", client: "undici" }),
+    await switchyardRow(env, "switchyard-up-llhttp", false, null, cell, { codec: "node", client: "llhttp" }),
+    await switchyardRow(env, "switchyard-chain-up-llhttp", true, null, cell, { codec: "node", client: "llhttp" }),
+    await switchyardRow(env, "switchyard-llhttp-up-llhttp", false, null, cell, { codec: "llhttp", client: "llhttp" }),
+    await switchyardRow(env, "switchyard-chain-llhttp-up-llhttp", true, null, cell, { codec: "llhttp", client: "llhttp" }),
     scriptRow(env, "floor-dispatch", "floor: node:http + undici Pool.dispatch()", "dist/bench/floor/undici-dispatch.js", headers),
     scriptRow(env, "floor-request", "floor: node:http + undici Pool.request()", "dist/bench/floor/undici-request.js", headers),
     scriptRow(env, "floor-net", "floor: raw node:net, minimal framing", "dist/bench/floor/net.js", headers),
@@ -414,7 +426,7 @@ async function defineRows(env: Env, notes: string[], cell: Cell): Promise<Row[]>
  * hosts the cluster gets dead hosts (DEAD_HOST_TAGS) that the chain drops; the no-plugin route, which has no
  * chain to drop them, narrows the cluster with metadata_match zone=a instead, so both route over the same 3.
  */
-function switchyardConfig(env: Env, port: number, adminPort: number, withChain: boolean, hosts: number, codec: "node" | "llhttp" = "node"): unknown {
+function switchyardConfig(env: Env, port: number, adminPort: number, withChain: boolean, hosts: number, stack: Http1Stack = DEFAULT_STACK): unknown {
   const c = JSON.parse(readFileSync(join(env.root, "bench/e2e/switchyard.json"), "utf8"));
   const cluster = c.cluster_manager.clusters[0];
   const route = c.servers[0].routers[0].virtual_hosts[0].routers[0].route;
@@ -422,7 +434,8 @@ function switchyardConfig(env: Env, port: number, adminPort: number, withChain: 
   cluster.hosts.forEach((h: { address: string }, i: number) => { h.address = `127.0.0.1:${env.upstreamPorts[i]}`; });
   for (const p of env.deadPorts.slice(0, hosts - 3)) cluster.hosts.push({ address: `127.0.0.1:${p}`, metadata: { ...DEAD_HOST_TAGS } });
   c.admin.address = `127.0.0.1:${adminPort}`;
-  if (codec === "llhttp") c.servers[0].listeners[0].switchyard = { ...c.servers[0].listeners[0].switchyard, http1_codec: "llhttp" };
+  if (stack.client === "llhttp") c.switchyard = { ...c.switchyard, upstream_client: "llhttp" };
+  if (stack.codec === "llhttp") c.servers[0].listeners[0].switchyard = { ...c.servers[0].listeners[0].switchyard, http1_codec: "llhttp" };
   if (!withChain) route.switchyard.plugins = [];
   if (!withChain && hosts > 3) route.metadata_match = { filter_metadata: { "mosn.lb": { ...LIVE_ZONE } } };
   return c;
