@@ -135,8 +135,7 @@ describe("parseConfig: warnings, not errors, for what we do not implement", () =
   it("warns about unsupported MOSN fields and unknown fields, with a did-you-mean", () => {
     const { warnings } = parseConfig(
       doc((d) => {
-        // tls_context is read since issue 15; MOSN's SNI-matched tls_context_set is not.
-        d.servers[0].listeners[0].filter_chains[0].tls_context_set = [{ status: true }];
+        // tls_context and tls_context_set are read since issue 15 (test/tls-listener.test.ts, test/tls-sni.test.ts).
         d.servers[0].listeners[0].stream_filters = [];
         d.cluster_manager.clusters[0].spec = { subscribe: [] };
         route(d).route.clustr_name = "c";
@@ -147,7 +146,6 @@ describe("parseConfig: warnings, not errors, for what we do not implement", () =
     );
     const byPath = Object.fromEntries(warnings.map((w) => [w.path, w.message]));
     expect(byPath).toEqual({
-      "servers[0].listeners[0].filter_chains[0].tls_context_set": "not supported by Switchyard; ignored",
       "servers[0].listeners[0].stream_filters": "not supported by Switchyard; ignored",
       "cluster_manager.clusters[0].spec": "not supported by Switchyard; ignored",
       "servers[0].routers[0].virtual_hosts[0].routers[0].route.clustr_name": 'unknown field; ignored (did you mean "cluster_name"?)',

@@ -187,7 +187,7 @@ describe("bad TLS config", () => {
     expect(problems(base({ status: "yes", cert_chain: "a.crt" }))).toEqual([`${at}.status: expected true or false, got the string \"yes\"`]);
     const two = base({ status: true, cert_chain: "a.crt", private_key: "a.key" }) as { servers: { listeners: { filter_chains: object[] }[] }[] };
     two.servers[0]!.listeners[0]!.filter_chains.push({ tls_context: { status: true }, filters: [] });
-    expect(problems(two)).toContain("servers[0].listeners[0].filter_chains[1].tls_context: a listener has one tls_context; another is at servers[0].listeners[0].filter_chains[0].tls_context");
+    expect(problems(two)).toContain("servers[0].listeners[0].filter_chains[1].tls_context: a listener has one tls_context or tls_context_set; another is at servers[0].listeners[0].filter_chains[0].tls_context");
     // Relative paths are resolved against the config file's folder.
     const { config } = parseConfig(JSON.stringify(base({ status: true, cert_chain: "certs/a.crt", private_key: "certs/a.key" })), "/etc/switchyard/config.json");
     expect(config.listeners[0]!.tls).toMatchObject({ certChain: { kind: "file", path: "/etc/switchyard/certs/a.crt" }, privateKey: { kind: "file", path: "/etc/switchyard/certs/a.key" } });

@@ -8,7 +8,7 @@ export const FIELDS = {
   listener: ["name", "address", "filter_chains", "switchyard"],
   listenerSwitchyard: ["header_timeout", "request_timeout", "idle_timeout", "max_connections", "http2", "http1_codec"],
   listenerHttp2: ["max_concurrent_streams", "max_header_list_size", "initial_window_size", "max_stream_resets_per_second"],
-  filterChain: ["filters", "tls_context"],
+  filterChain: ["filters", "tls_context", "tls_context_set"],
   tlsContext: ["status", "cert_chain", "private_key", "ca_cert", "server_name", "insecure_skip", "verify_client", "require_client_cert"],
   filter: ["type", "config"],
   proxyConfig: ["downstream_protocol", "upstream_protocol", "router_config_name"],

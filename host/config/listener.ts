@@ -5,6 +5,8 @@
 import { parseHostPort } from "./address.js";
 import { FIELDS } from "./fields.js";
 import { readHttp1Codec, readListenerLimits } from "./listener-limits.js";
+import { isDeepStrictEqual } from "node:util";
+import { describe } from "./duration.js";
 import { indexPath, keyPath, type Json, type Reader } from "./reader.js";
 import { readListenerTls, type ListenerTls } from "./tls.js";
 import type { DownstreamProtocol, ListenerConfig } from "./types.js";
@@ -36,20 +38,21 @@ export function readListener(r: Reader, value: unknown, path: string, inline: In
   let inlineName: string | undefined;
   let downstreamProtocol: DownstreamProtocol = "http1";
   let upstreamProtocol: DownstreamProtocol = "http1";
-  let tls: ListenerTls | null = null;
+  let tlsContexts: ListenerTls[] = [];
   let tlsWhere = "";
   const chains = r.array(l, "filter_chains", path, true) ?? [];
   chains.forEach((chain, ci) => {
     const chainPath = indexPath(keyPath(path, "filter_chains"), ci);
     const ch = r.object(chain, chainPath, FIELDS.filterChain);
     if (ch === undefined) return;
-    if (ch["tls_context"] !== undefined) {
-      const where = keyPath(chainPath, "tls_context");
-      // One listener serves one certificate: MOSN's several chains per listener (matched by SNI) are not here.
-      if (tlsWhere !== "") r.error(where, `a listener has one tls_context; another is at ${tlsWhere}`);
+    for (const field of ["tls_context", "tls_context_set"] as const) {
+      if (ch[field] === undefined) continue;
+      const where = keyPath(chainPath, field);
+      // One listener, one TLS setting: several certificates are one tls_context_set, chosen by SNI (host/server/sni.ts).
+      if (tlsWhere !== "") r.error(where, `a listener has one tls_context or tls_context_set; another is at ${tlsWhere}`);
       else {
         tlsWhere = where;
-        tls = readListenerTls(r, ch["tls_context"], where, baseDir);
+        tlsContexts = field === "tls_context" ? [readListenerTls(r, ch[field], where, baseDir)].filter((t) => t !== null) : readTlsContextSet(r, ch[field], where, baseDir);
       }
     }
     (r.array(ch, "filters", chainPath, true) ?? []).forEach((f, fi) => {
@@ -98,5 +101,35 @@ export function readListener(r: Reader, value: unknown, path: string, inline: In
   }
   const limits = readListenerLimits(r, l["switchyard"], keyPath(path, "switchyard"));
   const http1Codec = readHttp1Codec(r, l["switchyard"], keyPath(path, "switchyard"));
-  return { name, where: path, address: address ?? "", host, port, downstreamProtocol, upstreamProtocol, routerConfigName, limits, tls, http1Codec };
+  return { name, where: path, address: address ?? "", host, port, downstreamProtocol, upstreamProtocol, routerConfigName, limits, tls: tlsContexts[0] ?? null, tlsContexts, http1Codec };
+}
+
+/**
+ * MOSN's tls_context_set: contexts whose status is false are skipped, as MOSN skips them. A listener asks for
+ * client certificates before the client's SNI picks a context, so client authentication must be the same in all.
+ */
+function readTlsContextSet(r: Reader, value: unknown, path: string, baseDir: string): ListenerTls[] {
+  if (!Array.isArray(value)) {
+    r.error(path, `expected an array of tls_context objects, got ${describe(value)}`);
+    return [];
+  }
+  if (value.length === 0) r.error(path, "expected at least one tls_context");
+  const out: ListenerTls[] = [];
+  const named = new Map<string, string>();
+  value.forEach((v, i) => {
+    const where = indexPath(path, i);
+    const t = readListenerTls(r, v, where, baseDir, true);
+    if (t === null) return;
+    if (t.serverName !== null) {
+      const other = named.get(t.serverName);
+      if (other !== undefined) r.error(keyPath(where, "server_name"), `"${t.serverName}" is already the server_name of ${other}: a name picks one certificate`);
+      else named.set(t.serverName, where);
+    }
+    const first = out[0];
+    if (first !== undefined && (first.clientAuth !== t.clientAuth || !isDeepStrictEqual(first.clientCa, t.clientCa))) {
+      r.error(where, `verify_client, require_client_cert and ca_cert must be the same in every context of a tls_context_set (they differ from ${first.where}): client certificates are asked for before the SNI picks a context`);
+    }
+    out.push(t);
+  });
+  return out;
 }

@@ -10,7 +10,7 @@ export type Json = Record<string, unknown>;
 // MOSN (and Envoy) fields that a MOSN config may carry and Switchyard does not implement: a config that
 // uses them still loads, with a warning that says they are ignored.
 const KNOWN_UNSUPPORTED = new Set([
-  "tls_context_set", "stream_filters", "listener_filters", "common_callbacks", "track_remaining", "max_connection_pools",
+  "stream_filters", "listener_filters", "common_callbacks", "track_remaining", "max_connection_pools",
   "spec", "max_request_per_conn", "conn_buffer_limit_bytes", "lb_config", "cluster_type",
   "sub_type", "dns_resolvers", "dns_refresh_rate", "respect_dns_ttl", "cluster_manager_tls", "tracing",
   "metrics", "pprof", "plugin", "third_part_codec", "default_log_path", "default_log_level", "global_log_roller",

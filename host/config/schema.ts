@@ -65,7 +65,7 @@ export const CONFIG_SCHEMA = {
         max_stream_resets_per_second: { type: "integer", minimum: 1, maximum: 100000, default: 200 },
       },
     },
-    filterChain: { type: "object", required: ["filters"], properties: { filters: { type: "array", items: ref("filter") }, tls_context: ref("tlsContext") } },
+    filterChain: { type: "object", required: ["filters"], properties: { filters: { type: "array", items: ref("filter") }, tls_context: ref("tlsContext"), tls_context_set: { type: "array", minItems: 1, items: ref("tlsContext"), description: "Several certificates on one listener, chosen by the client's SNI (each context's server_name, its certificate's CN and DNS names); the first is served when none matches." } } },
     tlsContext: {
       type: "object",
       description: 'MOSN\'s tls_context. cert_chain, private_key, ca_cert: a PEM (a value containing "-----BEGIN") or a file path. On a listener: cert_chain and private_key are served; verify_client asks for a client certificate that chains to ca_cert, require_client_cert alone for any. On a cluster: ca_cert (default: Node\'s public CAs), an optional client certificate, server_name (SNI; default the host\'s hostname or address), insecure_skip.',

@@ -26,6 +26,8 @@ export interface ListenerTls {
   readonly clientAuth: ClientAuth;
   /** The roots client certificates must chain to; set exactly when clientAuth is "verify". */
   readonly clientCa: PemSource | null;
+  /** In a tls_context_set, a name the client's SNI picks this certificate by (besides the certificate's own). */
+  readonly serverName: string | null;
 }
 
 /** A cluster's tls_context with status true. */
@@ -66,9 +68,17 @@ function enabled(r: Reader, value: unknown, path: string): Record<string, unknow
   return o;
 }
 
-export function readListenerTls(r: Reader, value: unknown, path: string, baseDir: string): ListenerTls | null {
+/** `inSet`: one context of a tls_context_set, where server_name picks it by SNI (host/server/sni.ts). */
+export function readListenerTls(r: Reader, value: unknown, path: string, baseDir: string, inSet = false): ListenerTls | null {
   const o = enabled(r, value, path);
   if (o === null) return null;
+  let serverName: string | null = null;
+  if (inSet) {
+    const sn = r.string(o, "server_name", path, false);
+    if (sn !== undefined && !/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i.test(sn)) {
+      r.error(keyPath(path, "server_name"), `expected a host name or a wildcard such as "*.example.com", got ${JSON.stringify(sn)}`);
+    } else if (sn !== undefined) serverName = sn.toLowerCase().replace(/\.$/, "");
+  }
   const certChain = pemSource(r, o, "cert_chain", path, baseDir);
   const privateKey = pemSource(r, o, "private_key", path, baseDir);
   if (certChain === null && o["cert_chain"] === undefined) r.error(keyPath(path, "cert_chain"), "required with status true: the certificate chain this listener serves (a PEM or a file path)");
@@ -79,12 +89,12 @@ export function readListenerTls(r: Reader, value: unknown, path: string, baseDir
   // Checking client certificates against nothing would accept none or any: refuse the config instead.
   if (verify && clientCa === null && o["ca_cert"] === undefined) r.error(keyPath(path, "ca_cert"), "required with verify_client true: the roots client certificates must chain to (a PEM or a file path)");
   if (!verify && o["ca_cert"] !== undefined) r.warn(keyPath(path, "ca_cert"), "a listener's ca_cert verifies client certificates, which only verify_client: true asks for; ignored");
-  for (const key of ["server_name", "insecure_skip"] as const) {
-    if (o[key] !== undefined) r.warn(keyPath(path, key), "applies to a cluster's tls_context only; ignored on a listener");
+  for (const key of inSet ? (["insecure_skip"] as const) : (["server_name", "insecure_skip"] as const)) {
+    if (o[key] !== undefined) r.warn(keyPath(path, key), key === "server_name" ? "a listener with one tls_context serves it whatever the SNI; server_name chooses among the contexts of a tls_context_set; ignored" : "applies to a cluster's tls_context only; ignored on a listener");
   }
   if (certChain === null || privateKey === null) return null;
   const clientAuth: ClientAuth = verify ? "verify" : require ? "require" : "none";
-  return { where: path, certChain, privateKey, clientAuth, clientCa: verify ? clientCa : null };
+  return { where: path, certChain, privateKey, clientAuth, clientCa: verify ? clientCa : null, serverName };
 }
 
 export function readClusterTls(r: Reader, value: unknown, path: string, baseDir: string): ClusterTls | null {

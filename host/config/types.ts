@@ -55,8 +55,12 @@ export interface ListenerConfig {
   readonly routerConfigName: string;
   /** Timeouts and connection cap (host/config/listener-limits.ts). */
   readonly limits: ListenerLimits;
-  /** The filter chain's tls_context, when its status is true: the listener serves HTTPS. */
+  /** The filter chain's tls_context, when its status is true: the listener serves HTTPS. With a tls_context_set,
+   * its first context: the certificate served when the client's SNI matches no other (tlsContexts[0]). */
   readonly tls: ListenerTls | null;
+  /** Every certificate the listener serves, in config order, chosen by SNI (host/server/sni.ts): [] cleartext,
+   * [tls] for a tls_context, the contexts of a tls_context_set whose status is true. */
+  readonly tlsContexts: readonly ListenerTls[];
   /** What serves HTTP/1.1 connections: node:http, or the llhttp codec of host/server/http1/ (issue 19). */
   readonly http1Codec: Http1Codec;
 }

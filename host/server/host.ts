@@ -5,6 +5,7 @@
 import { EventEmitter } from "node:events";
 import { readdir } from "node:fs/promises";
 import { ListenerServer } from "./listener-server.js";
+import { SniContexts } from "./sni.js";
 import { CertificateReloader, loadServerCredentials, type ReloadOutcome, type ReloadTiming, type ServerCredentials } from "./tls-credentials.js";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
@@ -133,7 +134,7 @@ export async function loadTransports(config: Config): Promise<Map<string, Upstre
 /**
  * Events for observers (metrics): "request" (RequestEvent), "plugin-failed" (plugin, PluginFailure),
  * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin), "bundle-refused" (Refusal),
- * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome), "health-check"
+ * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome, context index), "health-check"
  * (cluster, host, ProbeResult), "health-changed" (cluster, host, healthy, ProbeResult), "dns-refresh" (DnsOutcome),
  * "config-reload" (ConfigReloadOutcome of host/server/reload.ts), "circuit-overflow" (cluster, BreakerLimit).
  */
@@ -150,7 +151,7 @@ export class SwitchyardHost {
   readonly servers: ServerEntry[] = [];
   /** Each TLS listener's certificate watcher, by its entry: a reload that moves a listener makes a second entry
    * of the same name, and closing the old one must stop the old watcher only. */
-  private readonly reloaders = new Map<ServerEntry, CertificateReloader>();
+  private readonly reloaders = new Map<ServerEntry, CertificateReloader[]>();
   admin: AdminServer | null = null;
   adminAddress: AddressInfo | null = null;
   watcher: BundleWatcher | null = null;
@@ -285,7 +286,7 @@ export class SwitchyardHost {
     this.forwarder = new Forwarder({ pools: this.pools, logger: this.accessLog() });
     for (const l of this.opts.listen === false ? [] : config.listeners) {
       // A certificate that cannot be read or used stops the start, naming the listener's tls_context.
-      const entry = await this.openListener(l, buildRouting(config, l.routerConfigName, transports, l.upstreamProtocol), l.tls === null ? null : await loadServerCredentials(l.tls));
+      const entry = await this.openListener(l, buildRouting(config, l.routerConfigName, transports, l.upstreamProtocol), await loadListenerCredentials(l));
       this.servers.push(entry);
       this.startListener(entry);
     }
@@ -448,7 +449,7 @@ export class SwitchyardHost {
   }
 
   /** Makes a listener's pipeline and server and binds it; nothing is left open when the bind fails. */
-  private async openListener(l: ListenerConfig, routing: RoutingState, credentials: ServerCredentials | null): Promise<ServerEntry> {
+  private async openListener(l: ListenerConfig, routing: RoutingState, credentials: readonly ServerCredentials[]): Promise<ServerEntry> {
     const pipeline = new Pipeline(routing, {
       clusters: this.clusters,
       registry: this.registry,
@@ -470,8 +471,10 @@ export class SwitchyardHost {
       res.setHeader(tag, pid);
       pipeline.handle(req, res);
     };
+    const sni = credentials.length > 1 ? new SniContexts(l.tlsContexts.map((t) => t.serverName), credentials) : null;
     const server = ListenerServer.create(l, {
-      credentials,
+      credentials: credentials[0] ?? null,
+      sni,
       handler,
       closed: (reason) => this.events.emit("listener-closed", l.name, reason),
       streamReset: () => this.events.emit("http2-stream-reset", l.name),
@@ -479,7 +482,7 @@ export class SwitchyardHost {
     });
     try {
       const address = await listenOrExplain(`listener ${l.name}`, l.host, l.port, () => server.listen(l.port, l.host));
-      return { name: l.name, config: l, server, pipeline, address, credentials };
+      return { name: l.name, config: l, server, pipeline, address, credentials, sni };
     } catch (err) {
       server.close(() => undefined);
       throw err;
@@ -489,13 +492,15 @@ export class SwitchyardHost {
   /** A bound listener serves: its certificate files are watched, and it is logged. */
   private startListener(entry: ServerEntry): void {
     const l = entry.config;
-    if (l.tls !== null && entry.credentials !== null) {
-      const server = entry.server;
-      const reloader = new CertificateReloader(l.name, l.tls, entry.credentials, (c) => server.setCredentials(c), this.log.child({ component: "tls" }), this.opts.certificateTiming, (o: ReloadOutcome) => this.events.emit("certificate-reload", l.name, o));
-      reloader.start();
-      this.reloaders.set(entry, reloader);
-      this.log.info({ listener: l.name, fingerprint: entry.credentials.fingerprint, validTo: entry.credentials.validTo }, "listener serves TLS");
-    }
+    const { server, sni } = entry;
+    // Each context's files are watched on their own; the first is also the server's default certificate.
+    const reloaders = l.tlsContexts.map((tls, i) => new CertificateReloader(l.name, tls, entry.credentials[i]!, (c) => {
+      if (i === 0) server.setCredentials(c);
+      sni?.replace(i, c);
+    }, this.log.child({ component: "tls", ...(sni !== null ? { context: i } : {}) }), this.opts.certificateTiming, (o: ReloadOutcome) => this.events.emit("certificate-reload", l.name, o, i)));
+    for (const r of reloaders) r.start();
+    if (reloaders.length > 0) this.reloaders.set(entry, reloaders);
+    entry.credentials.forEach((c, i) => this.log.info({ listener: l.name, ...(sni !== null ? { context: i, names: c.names } : {}), fingerprint: c.fingerprint, validTo: c.validTo }, "listener serves TLS"));
     this.log.info({ listener: l.name, address: `${entry.address!.address}:${entry.address!.port}` }, "listener started");
   }
 
@@ -503,7 +508,7 @@ export class SwitchyardHost {
   private closeListener(entry: ServerEntry): Promise<void> {
     const i = this.servers.indexOf(entry);
     if (i >= 0) this.servers.splice(i, 1);
-    this.reloaders.get(entry)?.stop();
+    for (const r of this.reloaders.get(entry) ?? []) r.stop();
     this.reloaders.delete(entry);
     return new Promise<void>((resolve) => {
       entry.server.close(() => resolve());
@@ -602,7 +607,7 @@ export class SwitchyardHost {
     const transports = listening ? await loadTransports(next) : new Map<string, UpstreamTransport>();
     const keep: { entry: ServerEntry; routing: RoutingState; l: ListenerConfig }[] = [];
     const opened: ServerEntry[] = [];
-    const reopen: { old: ServerEntry; l: ListenerConfig; routing: RoutingState; credentials: ServerCredentials | null }[] = [];
+    const reopen: { old: ServerEntry; l: ListenerConfig; routing: RoutingState; credentials: readonly ServerCredentials[] }[] = [];
     const nextNames = new Set(next.listeners.map((l) => l.name));
     const closing = listening ? this.servers.filter((s) => !nextNames.has(s.name)) : [];
     try {
@@ -613,7 +618,7 @@ export class SwitchyardHost {
           keep.push({ entry: old, routing, l });
           continue;
         }
-        const credentials = l.tls === null ? null : await loadServerCredentials(l.tls);
+        const credentials = await loadListenerCredentials(l);
         // A new socket on the address the old one holds can only be bound once the old one is closed.
         if (old !== undefined && old.config.address === l.address && l.port !== 0) reopen.push({ old, l, routing, credentials });
         else {
@@ -784,7 +789,7 @@ export class SwitchyardHost {
   async stop(): Promise<void> {
     this.ready = false;
     this.watcher?.stop();
-    for (const r of this.reloaders.values()) r.stop();
+    for (const rs of this.reloaders.values()) for (const r of rs) r.stop();
     await drainListeners(this.servers.map((s) => s.server), this.opts.graceMs ?? DEFAULT_GRACE_MS, this.opts.clock ?? systemClock, this.log);
     await this.admin?.close();
     for (const d of this.discoveries.values()) d.stop();
@@ -806,7 +811,15 @@ export interface ServerEntry {
   readonly server: ListenerServer;
   readonly pipeline: Pipeline;
   address: AddressInfo | null;
-  readonly credentials: ServerCredentials | null;
+  /** One per l.tlsContexts, as loaded when the listener opened; [] cleartext. */
+  readonly credentials: readonly ServerCredentials[];
+  /** A tls_context_set's contexts by SNI; null for one certificate or none. */
+  readonly sni: SniContexts | null;
+}
+
+/** Reads and checks every certificate of a listener; one that cannot be used throws E_TLS_CREDENTIALS naming it. */
+function loadListenerCredentials(l: ListenerConfig): Promise<ServerCredentials[]> {
+  return Promise.all(l.tlsContexts.map((t) => loadServerCredentials(t)));
 }
 
 export const DEFAULT_GRACE_MS = 30_000;

@@ -20,13 +20,16 @@ import { guardHttp2Session } from "./http2-deadlines.js";
 import { asHttp1Shape, asNodeHttp } from "./http2-request.js";
 import { Http1Codec } from "./http1/server.js";
 import { guardListener, serverTimeouts, type ListenerClose } from "./listener-guard.js";
+import type { SniContexts } from "./sni.js";
 import type { ServerCredentials } from "./tls-credentials.js";
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface ListenerServerOptions {
-  /** The listener's tls_context, already loaded; null: cleartext. */
+  /** The listener's tls_context, already loaded (with a tls_context_set, its first context); null: cleartext. */
   readonly credentials: ServerCredentials | null;
+  /** With a tls_context_set: its contexts, chosen by the client's SNI. */
+  readonly sni?: SniContexts | null;
   readonly handler: RequestHandler;
   /** Told each connection the listener closes itself, and why (metrics count them). */
   readonly closed: (reason: ListenerClose) => void;
@@ -60,6 +63,7 @@ export class ListenerServer {
   /** A server for `l`, TLS when `credentials` are given (the listener's tls_context, already loaded). */
   static create(l: ListenerConfig, o: ListenerServerOptions): ListenerServer {
     const { credentials, handler, closed } = o;
+    const sni = o.sni != null ? { SNICallback: o.sni.callback } : {};
     const streamReset = o.streamReset ?? (() => undefined);
     const clock = o.clock ?? systemClock;
     const timeouts = serverTimeouts(l.limits);
@@ -70,7 +74,7 @@ export class ListenerServer {
       // codec handles itself (a TLS one that allowed it would hide a handshake the client gave up on).
       const raw = credentials === null
         ? createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => codec.connection(socket))
-        : createTlsServer({ noDelay: true, cert: credentials.cert, key: credentials.key, ...clientCertificates(l, credentials), handshakeTimeout: l.limits.headerTimeoutMs, ALPNProtocols: ["http/1.1"] }, (socket) => {
+        : createTlsServer({ noDelay: true, cert: credentials.cert, key: credentials.key, ...sni, ...clientCertificates(l, credentials), handshakeTimeout: l.limits.headerTimeoutMs, ALPNProtocols: ["http/1.1"] }, (socket) => {
           if (l.tls?.clientAuth !== "require" || requireCertificate(socket, closed)) codec.connection(socket);
         });
       raw.maxConnections = l.limits.maxConnections;
@@ -82,7 +86,7 @@ export class ListenerServer {
       const raw = credentials === null
         ? createHttpServer(timeouts, handler)
         // A client that never finishes its handshake is held no longer than one that never finishes its head.
-        : createHttpsServer({ ...timeouts, cert: credentials.cert, key: credentials.key, ...clientCertificates(l, credentials), handshakeTimeout: l.limits.headerTimeoutMs }, handler);
+        : createHttpsServer({ ...timeouts, cert: credentials.cert, key: credentials.key, ...sni, ...clientCertificates(l, credentials), handshakeTimeout: l.limits.headerTimeoutMs }, handler);
       guardListener(raw, l.limits, closed);
       if (credentials !== null) {
         countHandshakeFailures(raw as HttpsServer, closed);
@@ -130,6 +134,7 @@ export class ListenerServer {
       raw = createTlsServer({
         cert: credentials.cert,
         key: credentials.key,
+        ...sni,
         ...clientCertificates(l, credentials),
         handshakeTimeout: l.limits.headerTimeoutMs,
         ALPNProtocols: protocol === "auto" ? ["h2", "http/1.1"] : ["h2"],

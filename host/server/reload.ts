@@ -59,5 +59,5 @@ export function restartOnlyChange(current: Config, next: Config, overridden: { p
  * its address, protocol, HTTP/1.1 codec, TLS or limits closes it and opens it again.
  */
 export function sameSocket(a: ListenerConfig, b: ListenerConfig): boolean {
-  return a.address === b.address && a.downstreamProtocol === b.downstreamProtocol && a.http1Codec === b.http1Codec && isDeepStrictEqual(a.tls, b.tls) && isDeepStrictEqual(a.limits, b.limits);
+  return a.address === b.address && a.downstreamProtocol === b.downstreamProtocol && a.http1Codec === b.http1Codec && isDeepStrictEqual(a.tlsContexts, b.tlsContexts) && isDeepStrictEqual(a.limits, b.limits);
 }

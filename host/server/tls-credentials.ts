@@ -22,6 +22,8 @@ export interface ServerCredentials {
   readonly fingerprint: string;
   /** The leaf's validTo, for logs. */
   readonly validTo: string;
+  /** The names the leaf is for, lowercase: its subject CN and DNS subjectAltNames (what an SNI is matched to). */
+  readonly names: readonly string[];
 }
 
 /** Reads and checks a listener's pair (both parse, the key is the certificate's) and its client roots, if any. */
@@ -44,7 +46,14 @@ export async function loadServerCredentials(tls: ListenerTls): Promise<ServerCre
     const e = err as NodeJS.ErrnoException;
     throw new TlsCredentialsError(tls.where, `cert_chain ${describe(tls.certChain)} and private_key ${describe(tls.privateKey)} cannot be used together: ${e.message}${e.code ? ` (${e.code})` : ""}`, { cause: err });
   }
-  return { cert, key, ca, fingerprint: createHash("sha256").update(leaf.raw).digest("hex"), validTo: leaf.validTo };
+  return { cert, key, ca, fingerprint: createHash("sha256").update(leaf.raw).digest("hex"), validTo: leaf.validTo, names: certificateNames(leaf) };
+}
+
+/** The subject CN and the DNS subjectAltNames of `leaf`, lowercase (MOSN's tlsContext buildMatch takes the same). */
+function certificateNames(leaf: X509Certificate): string[] {
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(leaf.subject)?.[1];
+  const dns = (leaf.subjectAltName ?? "").split(", ").flatMap((e) => (e.startsWith("DNS:") ? [e.slice(4)] : []));
+  return [...new Set([...(cn !== undefined ? [cn] : []), ...dns].map((n) => n.toLowerCase()))];
 }
 
 /** What tells one loaded set from another: a reload that changes none of it is "unchanged". */
