@@ -387,6 +387,7 @@ async function defineRows(env: Env, notes: string[], cell: Cell): Promise<Row[]>
     await switchyardRow(env, "switchyard-llhttp-up-llhttp", false, null, cell, { codec: "llhttp", client: "llhttp" }),
     await switchyardRow(env, "switchyard-chain-llhttp-up-llhttp", true, null, cell, { codec: "llhttp", client: "llhttp" }),
     scriptRow(env, "floor-dispatch", "floor: node:http + undici Pool.dispatch()", "dist/bench/floor/undici-dispatch.js", headers),
+    scriptRow(env, "floor-h1-dispatch", "floor: node:http + llhttp upstream client dispatch()", "dist/bench/floor/h1-dispatch.js", headers),
     scriptRow(env, "floor-request", "floor: node:http + undici Pool.request()", "dist/bench/floor/undici-request.js", headers),
     scriptRow(env, "floor-net", "floor: raw node:net, minimal framing", "dist/bench/floor/net.js", headers),
     scriptRow(env, "http-proxy", "node http-proxy (keep-alive agents)", "dist/bench/e2e/peers/http-proxy.js", headers),

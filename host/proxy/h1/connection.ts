@@ -157,7 +157,9 @@ export class H1Connection {
 
   private connectTimedOut(): void {
     this.connectTimer = null;
-    this.destroy(new errors.ConnectTimeoutError(`Connect Timeout Error (attempted address: ${this.ctx.hostname}:${this.ctx.port}, timeout: ${this.ctx.connectTimeoutMs}ms)`));
+    const err = new errors.ConnectTimeoutError(`Connect Timeout Error (attempted address: ${this.ctx.hostname}:${this.ctx.port}, timeout: ${this.ctx.connectTimeoutMs}ms)`);
+    this.ctx.connectFailed(this, err);
+    this.destroy(err);
   }
 
   private onConnected(): void {
