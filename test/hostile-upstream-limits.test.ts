@@ -179,6 +179,15 @@ describe("upstream connection reuse", () => {
     expect(s.accessLog().map((l) => l.reason ?? null)).toEqual([null, null, null]);
   });
 
+  it("a chunked answer with a trailer: the client gets the body and the trailer, and the connection is reused", async () => {
+    up = await startUpstream({ answer: () => "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nx-checksum: 42\r\n\r\n" });
+    const s = await proxyTo(up);
+    for (const t of await three(s, GET, (t) => t.endsWith("\r\n\r\n") && t.includes("\r\n0\r\n"))) {
+      expect(t).toMatch(/\r\n2\r\nok\r\n0\r\nx-checksum: 42\r\n\r\n$/);
+    }
+    expect(up.connections).toBe(1);
+  });
+
   it("HEAD answered with a content-length and no body: the client gets the head, and the next GET its body", async () => {
     up = await startUpstream({
       answer: (h) => (h.startsWith("HEAD ") ? "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n" : "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"),
