@@ -10,7 +10,10 @@ RAW_EXAMPLES := header-canary-c header-canary-rust
 RAW_BUNDLES := $(RAW_EXAMPLES:%=build/raw-plugins/%/metadata.json)
 # header-canary as a WebAssembly component (sdk/wit): the same plugin source, built with --component.
 # header-canary-js: JavaScript made a component by jco componentize (StarlingMonkey, no WASI), then packed.
-COMPONENT_BUNDLES := build/component-plugins/header-canary/metadata.json build/component-plugins/header-canary-js/metadata.json
+# header-canary-c-component: C exporting the world's functions by hand in the canonical ABI, made a
+# component by `jco embed` (the WIT in a custom section) and `jco new` (wasm-tools component new).
+COMPONENT_BUNDLES := build/component-plugins/header-canary/metadata.json build/component-plugins/header-canary-js/metadata.json \
+  build/component-plugins/header-canary-c-component/metadata.json
 CLANG_WASM := clang --target=wasm32 -nostdlib -O2 -Wall -Werror -Wl,--no-entry
 RUSTC_WASM := /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown --crate-type cdylib -O -C panic=abort -C strip=symbols -C lto
 
@@ -66,6 +69,18 @@ build/wasm/header-canary-js.wasm: plugins/header-canary-js/header-canary.js sdk/
 
 build/component-plugins/header-canary-js/metadata.json: build/wasm/header-canary-js.wasm plugins/header-canary-js/plugin.json | build-host
 	node bin/switchyard.js pack $< --plugin-json plugins/header-canary-js/plugin.json --out $(@D)
+
+build/wasm/header-canary-c-component.core.wasm: plugins/header-canary-c-component/header-canary.c plugins/header-canary-c/header-canary.c sdk/c/switchyard.h
+	@mkdir -p $(@D)
+	$(CLANG_WASM) -o $@ $<
+
+build/wasm/header-canary-c-component.wasm: build/wasm/header-canary-c-component.core.wasm sdk/wit/router.wit
+	$(NODE_BIN)/jco embed $< --wit sdk/wit/router.wit --world-name plugin -o $@.embedded
+	$(NODE_BIN)/jco new $@.embedded -o $@
+	@rm -f $@.embedded
+
+build/component-plugins/header-canary-c-component/metadata.json: build/wasm/header-canary-c-component.wasm plugins/header-canary-c-component/plugin.json | build-host
+	node bin/switchyard.js pack $< --plugin-json plugins/header-canary-c-component/plugin.json --out $(@D)
 
 build/component-plugins/%/metadata.json: plugins/%/plugin.json $$(shell find plugins/$$*/assembly -name '*.ts') $(SDK_SRC) $(BUILD_SRC) sdk/wit/router.wit host/plugin/component.ts | build-host
 	node bin/switchyard.js build plugins/$* --component --out $(@D)
