@@ -244,6 +244,91 @@ describe("config reload", () => {
   });
 });
 
+describe("config reload: a listener bound again on its own address", () => {
+  /** A port nothing listens on now, on 127.0.0.1. */
+  async function freePort(): Promise<number> {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    const port = (s.address() as AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return port;
+  }
+
+  /** A request on a connection of its own (a pooled one may be the old listener's, closed by the reload). */
+  async function fresh(url: string): Promise<string> {
+    const agent = new Agent({ pipelining: 0 });
+    try {
+      return await upstreamOf(url, agent);
+    } finally {
+      await agent.close();
+    }
+  }
+
+  it("is refused, changing nothing, when another socket takes the port in between; the old listener serves again", async () => {
+    const port = await freePort();
+    const shape = (target: string, codec: string) => ({ target, listeners: { fixed: `127.0.0.1:${port}` }, mutate: (d: Record<string, any>) => {
+      d.servers[0].listeners.find((l: { name: string }) => l.name === "fixed").switchyard = { http1_codec: codec };
+    } });
+    await write(shape("a", "node"));
+    expect((await host.reloadFromFile()).ok).toBe(true);
+    const generation = (await configStatus()).generation;
+    const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () => new Promise<{ status: number; body: string; reused: boolean }>((resolve, reject) => {
+      const req = http.get({ host: "127.0.0.1", port, path: "/x", agent: keepAlive }, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode!, body, reused: req.reusedSocket }));
+      });
+      req.on("error", reject);
+    });
+    try {
+      expect((await get()).status).toBe(200);
+      // The moment the old socket frees the port, another one takes it (and lets it go once it holds it).
+      const other = net.createServer();
+      let taken = false;
+      host.events.once("listener-released", (name: string) => {
+        expect(name).toBe("fixed");
+        other.listen(port, "127.0.0.1", () => {
+          taken = true;
+          other.close();
+        });
+      });
+      await write(shape("b", "llhttp"));
+      const o = await host.reloadFromFile();
+      expect(taken).toBe(true);
+      expect(o.ok).toBe(false);
+      expect(o.error!.code).toBe("E_LISTEN");
+      expect(o.error!.path).toBe("servers[0].listeners[1]");
+      expect(o.error!.message).toBe(`listener fixed: cannot listen on 127.0.0.1:${port}: the port is in use; nothing changed: the old listener took its address back and serves with its old settings`);
+      expect((await configStatus()).generation).toBe(generation);
+      const entry = host.servers.find((s) => s.name === "fixed")!;
+      expect(entry.config.http1Codec).toBe("node");
+      expect(host.servers.filter((s) => s.name === "fixed")).toHaveLength(1);
+      // The connection from before the reload still serves, on the old routing (cluster a, not b) ...
+      const kept = await get();
+      expect(kept).toMatchObject({ status: 200, reused: true });
+      expect(JSON.parse(kept.body).upstream).toBe("a");
+      // ... and so does a new connection to the old socket.
+      keepAlive.destroy();
+      expect(await fresh(`http://127.0.0.1:${port}`)).toBe("a");
+      expect(logs.some((l) => l.event === "listener-rebound" && l.listener === "fixed")).toBe(true);
+      expect(logs.some((l) => l.event === "config-refused" && l.code === "E_LISTEN")).toBe(true);
+
+      // The same change with the port left alone applies, on the same port.
+      await write(shape("b", "llhttp"));
+      const applied = await host.reloadFromFile();
+      expect(applied.ok).toBe(true);
+      expect(applied.listeners).toEqual({ added: [], removed: [], replaced: ["fixed"] });
+      expect(host.servers.find((s) => s.name === "fixed")!.config.http1Codec).toBe("llhttp");
+      expect(await fresh(`http://127.0.0.1:${port}`)).toBe("b");
+    } finally {
+      keepAlive.destroy();
+      await write({ target: "a" });
+      await host.reloadFromFile();
+    }
+  });
+});
+
 describe("config reload: health checks and outlier detection", () => {
   it("keeps a cluster's checker and detector when their settings stay, and replaces them when they change", async () => {
     const withChecks = (interval: string, consecutive: number) => ({ target: "a", mutate: (d: Record<string, any>) => {

@@ -136,7 +136,8 @@ export async function loadTransports(config: Config): Promise<Map<string, Upstre
  * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin), "bundle-refused" (Refusal),
  * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome, context index), "health-check"
  * (cluster, host, ProbeResult), "health-changed" (cluster, host, healthy, ProbeResult), "dns-refresh" (DnsOutcome),
- * "config-reload" (ConfigReloadOutcome of host/server/reload.ts), "circuit-overflow" (cluster, BreakerLimit).
+ * "config-reload" (ConfigReloadOutcome of host/server/reload.ts), "circuit-overflow" (cluster, BreakerLimit),
+ * "listener-released" (listener, address: a reload freed the address to bind it again with new settings).
  */
 export class SwitchyardHost {
   readonly events = new EventEmitter();
@@ -626,6 +627,9 @@ export class SwitchyardHost {
           if (old !== undefined) closing.push(old);
         }
       }
+      // Last before the swap, when nothing else can refuse the reload: a port cannot be held twice (no
+      // SO_REUSEPORT in Node 20), so a listener changed on its own address frees it and binds it again.
+      opened.push(...(await this.rebindListeners(reopen)));
     } catch (err) {
       await Promise.all(opened.map((e) => new Promise<void>((r) => e.server.close(() => r()))));
       throw err;
@@ -648,16 +652,7 @@ export class SwitchyardHost {
       this.startListener(e);
     }
     for (const e of closing) void this.closeListener(e).then(() => this.log.info({ listener: e.name }, "listener closed (config reload); its last connection ended"));
-    for (const r of reopen) {
-      void this.closeListener(r.old);
-      try {
-        const e = await this.openListener(r.l, r.routing, r.credentials);
-        this.servers.push(e);
-        this.startListener(e);
-      } catch (err) {
-        this.log.error({ listener: r.l.name, err: (err as Error).message, event: "listener-reopen-failed" }, "config reload: the listener could not be opened again on its address; it is closed");
-      }
-    }
+    for (const r of reopen) void this.closeListener(r.old);
     for (const name of removedClusters) {
       this.clusters.remove(name);
       this.clusterVersions.delete(name);
@@ -670,9 +665,44 @@ export class SwitchyardHost {
     this.logSources(choices, "reload");
     const before = new Set(current.clusters.map((c) => c.name));
     return {
-      listeners: { added: opened.filter((e) => !this.wasListening(current, e.name)).map((e) => e.name), removed: closing.filter((e) => !nextNames.has(e.name)).map((e) => e.name), replaced: [...opened.filter((e) => this.wasListening(current, e.name)).map((e) => e.name), ...reopen.map((r) => r.l.name)] },
+      listeners: { added: opened.filter((e) => !this.wasListening(current, e.name)).map((e) => e.name), removed: closing.filter((e) => !nextNames.has(e.name)).map((e) => e.name), replaced: opened.filter((e) => this.wasListening(current, e.name)).map((e) => e.name) },
       clusters: { added: next.clusters.filter((c) => !before.has(c.name)).map((c) => c.name), removed: removedClusters },
     };
+  }
+
+  /**
+   * Binds each listener whose socket settings changed on the address it holds: the old socket frees the port
+   * (its connections stay open) and the new one binds it. When a bind fails (another process took the port in
+   * between), the new sockets of this reload are closed, every old one listens again with its old settings,
+   * and the reload is refused naming the listener and address. Returns the new, bound entries.
+   */
+  private async rebindListeners(reopen: readonly { old: ServerEntry; l: ListenerConfig; routing: RoutingState; credentials: ServerCredentials | null }[]): Promise<ServerEntry[]> {
+    const bound: ServerEntry[] = [];
+    for (const [i, r] of reopen.entries()) {
+      r.old.server.release();
+      this.events.emit("listener-released", r.l.name, r.l.address);
+      try {
+        bound.push(await this.openListener(r.l, r.routing, r.credentials));
+      } catch (err) {
+        for (const e of bound) {
+          e.server.close(() => undefined);
+          e.server.closeAllConnections();
+        }
+        const lost: string[] = [];
+        for (const back of reopen.slice(0, i + 1)) {
+          try {
+            await back.old.server.listen(back.old.config.port, back.old.config.host);
+            this.log.warn({ listener: back.old.name, address: back.old.config.address, event: "listener-rebound" }, "config reload refused: the listener listens again with its old settings");
+          } catch (again) {
+            lost.push(back.old.name);
+            this.log.error({ listener: back.old.name, address: back.old.config.address, err: (again as Error).message, event: "listener-rebind-failed" }, "config reload refused, and the listener could not take its address back: it is closed");
+          }
+        }
+        const after = lost.length === 0 ? "nothing changed: the old listener took its address back and serves with its old settings" : `nothing else changed, but ${lost.join(", ")} could not take its address back and no longer listens (reload once the port is free, or restart)`;
+        throw new ReloadRefused("E_LISTEN", `${(err as Error).message}; ${after}`, r.l.where, { cause: err });
+      }
+    }
+    return bound;
   }
 
   private wasListening(config: Config, name: string): boolean {

@@ -12,7 +12,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { constants, createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createNetServer, Server as NetServerClass, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import { systemClock, type Clock } from "../cluster/clock.js";
 import type { ListenerConfig } from "../config/types.js";
@@ -158,6 +158,10 @@ export class ListenerServer {
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
+    // Listening again after release(): node:http starts a second connections-checking timer on each
+    // 'listening' and its close() clears only the last, so the first is cleared here.
+    const checking = Object.getOwnPropertySymbols(this.raw).find((s) => s.description === "http.server.connectionsCheckingInterval");
+    if (checking !== undefined) clearInterval((this.raw as unknown as Record<symbol, NodeJS.Timeout | undefined>)[checking]);
     return new Promise<AddressInfo>((resolve, reject) => {
       this.raw.once("error", reject);
       this.raw.listen(port, host, () => {
@@ -187,6 +191,15 @@ export class ListenerServer {
     this.h1?.closeAllConnections();
     this.codec?.closeAllConnections();
     for (const s of this.sessions) s.destroy();
+  }
+
+  /**
+   * Frees the port and accepts no new connection, but leaves the connections open and the servers' timers running:
+   * a reload that must bind the same address again (host/server/host.ts applyConfig) then either close()s this
+   * for good or, when that bind failed, listen()s again. node:http's close() would also close idle connections.
+   */
+  release(): void {
+    NetServerClass.prototype.close.call(this.raw);
   }
 
   close(done: () => void): void {
