@@ -676,7 +676,7 @@ export class SwitchyardHost {
    * between), the new sockets of this reload are closed, every old one listens again with its old settings,
    * and the reload is refused naming the listener and address. Returns the new, bound entries.
    */
-  private async rebindListeners(reopen: readonly { old: ServerEntry; l: ListenerConfig; routing: RoutingState; credentials: ServerCredentials | null }[]): Promise<ServerEntry[]> {
+  private async rebindListeners(reopen: readonly { old: ServerEntry; l: ListenerConfig; routing: RoutingState; credentials: readonly ServerCredentials[] }[]): Promise<ServerEntry[]> {
     const bound: ServerEntry[] = [];
     for (const [i, r] of reopen.entries()) {
       r.old.server.release();
