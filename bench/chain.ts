@@ -6,7 +6,8 @@
 import { join } from "node:path";
 import { HostStatus, type ClusterSnapshot, type Host } from "../host/cluster/types.js";
 import { loadBundle } from "../host/plugin/bundle.js";
-import { PluginChain, TableRegistry } from "../host/plugin/chain.js";
+import { PluginChain } from "../host/plugin/chain.js";
+import { TableRegistry } from "../host/plugin/table-registry.js";
 import { RouterPlugin } from "../host/plugin/plugin.js";
 import { sandboxOptions } from "../host/sandbox/options.js";
 import type { RequestParts } from "../host/abi/codec.js";

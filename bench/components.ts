@@ -4,7 +4,8 @@
 
 import { join } from "node:path";
 import { loadBundle } from "../host/plugin/bundle.js";
-import { PluginChain, TableRegistry } from "../host/plugin/chain.js";
+import { PluginChain } from "../host/plugin/chain.js";
+import { TableRegistry } from "../host/plugin/table-registry.js";
 import { RouterPlugin } from "../host/plugin/plugin.js";
 import { sandboxOptions } from "../host/sandbox/options.js";
 import { makeRequest, makeSnapshot } from "./chain.js";

@@ -4,20 +4,15 @@
 import { describe, expect, it } from "vitest";
 import {
   AnswerError,
-  AnswerHeader,
   HeaderFilter,
-  checkKept,
   decodeHostTable,
   decodeRequest,
   encodeHostTable,
-  groupOf,
-  MetadataCache,
-  readGroup,
   readMessage,
-  readMetadata,
   writeMessage,
   type RequestParts,
 } from "../host/abi/codec.js";
+import { AnswerHeader, MetadataCache, checkKept, groupOf, readGroup, readMetadata } from "../host/abi/answer.js";
 import { HostStatus, type Host } from "../host/cluster/types.js";
 import { MAX_GROUPS, MAX_META_BYTES, MAX_WAIT_MS } from "../host/abi/limits.js";
 import { SharedRequest } from "../host/abi/shared-request.js";

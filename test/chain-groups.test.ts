@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { RequestParts } from "../host/abi/codec.js";
 import { HostStatus, type ClusterSnapshot, type Host } from "../host/cluster/types.js";
 import { loadBundle } from "../host/plugin/bundle.js";
-import { PluginChain, TableRegistry, type ChainDecision } from "../host/plugin/chain.js";
+import { PluginChain, type ChainDecision } from "../host/plugin/chain.js";
+import { TableRegistry } from "../host/plugin/table-registry.js";
 import { RouterPlugin } from "../host/plugin/plugin.js";
 
 const root = new URL("../", import.meta.url).pathname;

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import type { RequestParts } from "../host/abi/codec.js";
 import { HostStatus, type ClusterSnapshot, type Host } from "../host/cluster/types.js";
 import { loadBundle } from "../host/plugin/bundle.js";
-import { PluginChain, TableRegistry } from "../host/plugin/chain.js";
+import { PluginChain } from "../host/plugin/chain.js";
+import { TableRegistry } from "../host/plugin/table-registry.js";
 import { RouterPlugin } from "../host/plugin/plugin.js";
 
 const root = new URL("../", import.meta.url).pathname;

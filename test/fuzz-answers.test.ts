@@ -12,7 +12,8 @@ import type { RequestParts } from "../host/abi/codec.js";
 import { MAX_BODY_BYTES, MAX_META_BYTES, MAX_META_PAIRS, MAX_WAIT_MS } from "../host/abi/limits.js";
 import { HostStatus, type ClusterSnapshot, type Host } from "../host/cluster/types.js";
 import { loadBundle, type Bundle } from "../host/plugin/bundle.js";
-import { PluginChain, TableRegistry, type ChainDecision } from "../host/plugin/chain.js";
+import { PluginChain, type ChainDecision } from "../host/plugin/chain.js";
+import { TableRegistry } from "../host/plugin/table-registry.js";
 import { RouterPlugin } from "../host/plugin/plugin.js";
 import { sandboxOptions } from "../host/sandbox/options.js";
 import { seeded } from "./helpers/random.js";
@@ -267,7 +268,7 @@ describe("fuzz: random answers, requests and host tables through the chain", () 
       if (inst === null) throw new Error(`case ${done}: no instance (re-instantiation failed)`);
       const g = inst.guest;
       const out = g.output();
-      const si = inst.subsetIndex(n);
+      const si = g.subset(n) >>> 2;
       const mem = g.view();
       const head = new DataView(mem.buffer, out, 24);
       answer.head.forEach((v, i) => head.setUint32(4 * i, v, true));

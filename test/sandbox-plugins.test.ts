@@ -17,7 +17,8 @@ import { sandboxOptions } from "../host/sandbox/options.js";
 import { SandboxClassifier } from "../host/sandbox/plugin-hooks.js";
 import { makeRequest, makeSnapshot } from "../bench/chain.js";
 import { MAX_HOSTS } from "../host/abi/limits.js";
-import { PluginChain, TableRegistry } from "../host/plugin/chain.js";
+import { PluginChain } from "../host/plugin/chain.js";
+import { TableRegistry } from "../host/plugin/table-registry.js";
 
 const ROOT = "build/plugins";
 const bundles = existsSync(ROOT) ? readdirSync(ROOT).filter((d) => existsSync(join(ROOT, d, "plugin.wasm"))).sort() : [];

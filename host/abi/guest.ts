@@ -12,6 +12,8 @@ import {
   REQUIRED_EXPORTS,
 } from "./limits.js";
 import { readMessage, readStr } from "./codec.js";
+import { readHeaderList } from "./header-list.js";
+import type { SharedRequest } from "./shared-request.js";
 
 export interface GuestExports {
   memory: WebAssembly.Memory;
@@ -175,6 +177,15 @@ export class Guest {
     return this.subsetPtr;
   }
 
+  /** Reserves the subset area for `hostCount` indices and writes the offer there (§5.2); null: the whole table. */
+  offer(hostCount: number, offered: Uint32Array | null, count: number): void {
+    const ptr = this.subset(hostCount);
+    if (offered !== null) {
+      this.view();
+      this.u32.set(offered.subarray(0, count), ptr >>> 2);
+    }
+  }
+
   output(): number {
     if (this.outputPtr === 0) this.outputPtr = this.reserve(AREA_OUTPUT, OUTPUT_BYTES, true);
     return this.outputPtr;
@@ -183,6 +194,17 @@ export class Guest {
   /** Reads the message (§5.1) the last call left in the output area. */
   message(): string {
     return readMessage(this.view(), this.output());
+  }
+
+  /** Writes slot `slot` of a request a chain encoded once (§4.2) into the input area; returns its length. */
+  writeRequest(req: SharedRequest, slot: number): number {
+    const ptr = this.input(req.sizeOf(slot));
+    return req.writeTo(slot, this.view(), ptr, this.u32) - ptr;
+  }
+
+  /** The header list (§4.4) the last sy_headers left in the output area; null: every header. */
+  headerList(): string[] | null {
+    return readHeaderList(this.view(), this.output());
   }
 
   /** Writes `bytes` into the input area; returns their length. */

@@ -3,13 +3,17 @@
 // A chain is immutable: a new bundle, a new config or an order change builds a new chain, swapped in whole.
 
 import type { ClusterSnapshot, Subset } from "../cluster/types.js";
-import { AnswerError, HeaderFilter, MetadataCache, type RequestParts, checkKept, encodeHostTable, groupOf, readBody, readGroup, readMetadata, rejectGrpcStatus } from "../abi/codec.js";
+import { HeaderFilter, type RequestParts } from "../abi/codec.js";
+import { KeptChecker, rejectGrpcStatus } from "../abi/answer.js";
 import { SharedRequest } from "../abi/shared-request.js";
-import { MAX_TABLES, STATUS_NO_GROUP, STATUS_OK, SY_GROUP } from "../abi/limits.js";
 import { PluginFailure } from "./errors.js";
 import { PluginCounters, TIMING_EVERY } from "./counters.js";
 import { InstanceFailure, type PluginInstance, defaultClassifier } from "./instance.js";
 import type { RouterPlugin } from "./plugin.js";
+import { CallSampler } from "./call-sampler.js";
+import { InstanceState } from "./instance-state.js";
+import { StableSets, hasTags, intersect, intersectInto, narrowed } from "./stable-sets.js";
+import type { TableRegistry } from "./table-registry.js";
 
 /** What one plugin did to one request, for the access log, metrics and `explain`. */
 export interface ChainStep {
@@ -35,34 +39,6 @@ export type ChainDecision =
   | { readonly outcome: "wait"; readonly waitMs: number; readonly plugin: string; readonly steps: readonly ChainStep[] }
   | { readonly outcome: "fail"; readonly failure: PluginFailure; readonly steps: readonly ChainStep[] };
 
-/**
- * State shared by every chain of one host process: table ids per cluster (stable across chains, so a plugin
- * instance keeps its tables when a chain is rebuilt) and the encoded host table of each snapshot.
- */
-export class TableRegistry {
-  private readonly ids = new Map<string, number>();
-  private readonly encoded = new WeakMap<ClusterSnapshot, Uint8Array>();
-
-  idOf(cluster: string): number {
-    let id = this.ids.get(cluster);
-    if (id === undefined) {
-      id = this.ids.size;
-      if (id >= MAX_TABLES) throw new RangeError(`more than MAX_TABLES ${MAX_TABLES} clusters run plugins`);
-      this.ids.set(cluster, id);
-    }
-    return id;
-  }
-
-  encode(snapshot: ClusterSnapshot): Uint8Array {
-    let bytes = this.encoded.get(snapshot);
-    if (bytes === undefined) {
-      bytes = encodeHostTable(snapshot.hosts);
-      this.encoded.set(snapshot, bytes);
-    }
-    return bytes;
-  }
-}
-
 export function sortPlugins(plugins: readonly RouterPlugin[]): RouterPlugin[] {
   return [...plugins].sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -70,146 +46,24 @@ export function sortPlugins(plugins: readonly RouterPlugin[]): RouterPlugin[] {
 /** Where a dry run counts: nobody reads it, so that explain moves no counter of a live plugin. */
 const DRY_RUN_COUNTERS = new PluginCounters();
 
-/** Explicit subsets (and narrowings) kept per stable base set; beyond it the oldest are forgotten. */
-const MAX_MEMO_PER_BASE = 64;
-/** Derived sets StableSets remembers by identity: more than the plugins of a usual chain. */
-const RECENT = 8;
-
-/**
- * What the chain knows of one plugin instance beyond the instance itself: the groups it named per table
- * (§5.3), fetched once per (instance, table snapshot) and then handed on as the same Uint32Array on every
- * request, and its last metadata, decoded again only when the bytes change.
- */
-class InstanceState {
-  readonly meta = new MetadataCache();
-  private readonly groups = new Map<number, { snapshot: ClusterSnapshot; sets: (Uint32Array | undefined)[] }>();
-
-  /** The table of the last call: a chain routes one cluster most of the time. */
-  private lastTable = -1;
-  private last: { snapshot: ClusterSnapshot; sets: (Uint32Array | undefined)[] } | undefined;
-
-  group(inst: PluginInstance, tableId: number, snapshot: ClusterSnapshot, kept: number): Uint32Array {
-    let t = tableId === this.lastTable ? this.last : this.groups.get(tableId);
-    if (t === undefined || t.snapshot !== snapshot) this.groups.set(tableId, (t = { snapshot, sets: [] }));
-    this.lastTable = tableId;
-    this.last = t;
-    const g = groupOf(kept);
-    return (t.sets[g] ??= fetchGroup(inst, tableId, snapshot.hosts.length, g));
-  }
-}
-
-/**
- * Calls sy_group for group `g` of table `tableId` (§5.3), armed like any call, and returns its checked
- * indices. The chain calls it once per group and table snapshot; AnswerError for anything malformed.
- */
-export function fetchGroup(inst: PluginInstance, tableId: number, hostCount: number, g: number): Uint32Array {
-  const guest = inst.guest;
-  const status = inst.callGroup(tableId, g);
-  if (status === null) throw new AnswerError("kept", `${-2 - g} names group ${g}, but the plugin does not export ${SY_GROUP}`);
-  if (status === STATUS_NO_GROUP) throw new AnswerError("kept", `${-2 - g} names group ${g}, which the plugin's ${SY_GROUP} does not know`);
-  if (status !== STATUS_OK) throw new AnswerError("kept", `${-2 - g} names group ${g}, and ${SY_GROUP} returned status ${status}`);
-  const u8 = guest.view();
-  return readGroup(u8, guest.u32, guest.output(), inst.subsetIndex(hostCount), hostCount, g);
-}
-
-/**
- * Sets derived from stable sets, memoized by the identity of what they come from: an offer (a group, or
- * the whole table keyed by its hosts array) intersected with a group, or narrowed by metadata pairs. With
- * groups the same request shape gives the same arrays, so the per-request cost does not grow with hosts and
- * the balancers see the same subset again. Entries go with their keys (WeakMap) and are bounded per key.
- */
-class StableSets {
-  private readonly memo = new WeakMap<object, Map<unknown, Uint32Array>>();
-  // The last few answers by identity, before the WeakMap and Map lookups: a run asks one per plugin, and
-  // the same request shape asks the same ones again. (They hold at most RECENT old sets past a snapshot change.)
-  private readonly recentBase: (object | undefined)[] = new Array<object | undefined>(RECENT).fill(undefined);
-  private readonly recentKey: unknown[] = new Array<unknown>(RECENT).fill(undefined);
-  private readonly recentSet: (Uint32Array | undefined)[] = new Array<Uint32Array | undefined>(RECENT).fill(undefined);
-  private nextRecent = 0;
-
-  /** The set derived from `base` and `key`, or undefined when not made yet (then `put` it). */
-  find(base: object, key: unknown): Uint32Array | undefined {
-    for (let i = 0; i < RECENT; i++) if (this.recentBase[i] === base && this.recentKey[i] === key) return this.recentSet[i];
-    const set = this.memo.get(base)?.get(key);
-    if (set !== undefined) this.remember(base, key, set);
-    return set;
-  }
-
-  put(base: object, key: unknown, set: Uint32Array): Uint32Array {
-    let m = this.memo.get(base);
-    if (m === undefined) this.memo.set(base, (m = new Map()));
-    if (m.size >= MAX_MEMO_PER_BASE) m.delete(m.keys().next().value);
-    m.set(key, set);
-    this.remember(base, key, set);
-    return set;
-  }
-
-  private remember(base: object, key: unknown, set: Uint32Array): void {
-    const i = this.nextRecent;
-    this.nextRecent = (i + 1) % RECENT;
-    this.recentBase[i] = base;
-    this.recentKey[i] = key;
-    this.recentSet[i] = set;
-  }
-}
-
-/** Indices in both ascending lists `a` (first `na`) and `b`, written at out[0..]; out may be `a`. */
-function intersectInto(a: Uint32Array, na: number, b: Uint32Array, out: Uint32Array): number {
-  let i = 0;
-  let j = 0;
-  let n = 0;
-  const nb = b.length;
-  while (i < na && j < nb) {
-    const x = a[i]!;
-    const y = b[j]!;
-    if (x === y) {
-      out[n++] = x;
-      i++;
-      j++;
-    } else if (x < y) i++;
-    else j++;
-  }
-  return n;
-}
-
 export class PluginChain {
   readonly plugins: readonly RouterPlugin[];
   // Scratch reused by every run: run() is synchronous, so one request never sees another's state.
   private offered = new Uint32Array(64);
-  private marks = new Uint32Array(64);
-  private stamp = 0;
+  private readonly kept = new KeptChecker();
   private readonly states = new WeakMap<PluginInstance, InstanceState>();
   private readonly slotInstances: (PluginInstance | undefined)[] = [];
   private readonly slotStates: (InstanceState | undefined)[] = [];
   private readonly sets = new StableSets();
   /** The request, encoded once per run for every plugin (slot i: this.plugins[i]). */
   private readonly request: SharedRequest;
+  /** Which runs are timed (one in TIMING_EVERY, counters.ts). */
+  private readonly sampler: CallSampler;
 
-  /** Runs since the last timed one (see TIMING_EVERY), and the clock at the end of the last timed call. */
-  private runs = 0;
-  private tick = 0;
-
-  constructor(plugins: readonly RouterPlugin[], private readonly tables: TableRegistry, private readonly timingEvery = TIMING_EVERY) {
+  constructor(plugins: readonly RouterPlugin[], private readonly tables: TableRegistry, timingEvery = TIMING_EVERY) {
     this.plugins = Object.freeze(sortPlugins(plugins));
     this.request = new SharedRequest(this.plugins.map((p) => (p.headers === null ? null : new HeaderFilter(p.headers))));
-  }
-
-  /** The time of the call that just ended (since the previous one ended, or the run began), counted. */
-  private lap(counters: PluginCounters): number {
-    const now = performance.now();
-    const ms = now - this.tick;
-    this.tick = now;
-    counters.observeCall(ms);
-    return ms;
-  }
-
-  private nextStamp(size: number): number {
-    if (this.marks.length < size) this.marks = new Uint32Array(Math.max(size, this.marks.length * 2));
-    if (this.stamp >= 0xfffffff0) {
-      this.marks.fill(0);
-      this.stamp = 0;
-    }
-    return ++this.stamp;
+    this.sampler = new CallSampler(timingEvery);
   }
 
   private stateOf(slot: number, inst: PluginInstance): InstanceState {
@@ -246,13 +100,7 @@ export class PluginChain {
     const tableId = this.tables.idOf(snapshot.cluster);
     this.request.encode(req);
     const encodedTable = this.tables.encode(snapshot);
-    // One run in timingEvery is timed, with one clock read per plugin: a call's time runs from the end of
-    // the previous one (the chain's own work between two calls is the next plugin's marshaling).
-    const timed = !dryRun && ++this.runs >= this.timingEvery;
-    if (timed) {
-      this.runs = 0;
-      this.tick = performance.now();
-    }
+    const timed = !dryRun && this.sampler.start();
 
     for (let slot = 0; slot < plugins.length; slot++) {
       const plugin = plugins[slot]!;
@@ -280,19 +128,19 @@ export class PluginChain {
         inst.routeShared(tableId, this.request, slot, cur, count, hostCount);
         const a = inst.answer;
         if (a.verdict === "reject") {
-          const body = readBody(inst.guest.view(), inst.guest.output(), a);
+          const body = a.body();
           // A Reject's metadata names no tags (no host is kept); its grpc-status is the code of a gRPC call's answer.
-          const grpcStatus = a.metaCount > 0 ? rejectGrpcStatus(readMetadata(inst.guest.view(), inst.guest.output(), a)) : null;
+          const grpcStatus = a.metaCount > 0 ? rejectGrpcStatus(a.metadataPairs()) : null;
           if (!dryRun) plugin.succeeded();
           counters.reject++;
-          const ms = timed ? this.lap(counters) : undefined;
+          const ms = timed ? this.sampler.lap(counters) : undefined;
           steps?.push({ plugin: plugin.name, in: count, out: 0, outcome: "reject", ms });
           return { outcome: "reject", status: a.arg, body, grpcStatus, plugin: plugin.name, steps: steps ?? NO_STEPS };
         }
         if (a.verdict === "wait") {
           if (!dryRun) plugin.succeeded();
           counters.wait++;
-          const ms = timed ? this.lap(counters) : undefined;
+          const ms = timed ? this.sampler.lap(counters) : undefined;
           steps?.push({ plugin: plugin.name, in: count, out: 0, outcome: "wait", ms });
           return { outcome: "wait", waitMs: a.arg, plugin: plugin.name, steps: steps ?? NO_STEPS };
         }
@@ -304,7 +152,7 @@ export class PluginChain {
         let nextCount = count;
         // A dry run's instance is used once: its groups and metadata are not remembered for the slot.
         const st = a.kept < -1 || a.metaCount > 0 ? (dryRun ? new InstanceState() : this.stateOf(slot, inst)) : null;
-        const pairs = a.metaCount > 0 ? st!.meta.read(inst.guest.view(), inst.guest.output(), a) : undefined;
+        const pairs = a.metaCount > 0 ? a.metadata(st!.meta) : undefined;
         if (a.kept < -1) {
           const group = st!.group(inst, tableId, snapshot, a.kept);
           if (cur === null) next = group;
@@ -313,7 +161,8 @@ export class PluginChain {
           nextCount = next.length;
           nextStable = stable;
         } else if (a.kept >= 0) {
-          this.takeKept(inst.guest.u32, inst.subsetIndex(hostCount), a.kept, hostCount, cur, count);
+          // Checked against the offer and sorted into the scratch array (cur may be that array: read first).
+          a.keptInto(this.kept, hostCount, cur, count, this.offered);
           next = this.offered;
           nextStable = false;
           nextCount = a.kept;
@@ -340,7 +189,7 @@ export class PluginChain {
         counters.accept++;
         counters.kept += count;
         counters.dropped += inCount - count;
-        const ms = timed ? this.lap(counters) : undefined;
+        const ms = timed ? this.sampler.lap(counters) : undefined;
         if (dryRun) steps!.push({ plugin: plugin.name, in: inCount, out: count, outcome: "accept", ...(pairs ? { metadata: pairs } : {}), kept: offerOf(snapshot, cur, stable, count) });
         else steps?.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs, ms } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept", ms });
       } catch (err) {
@@ -353,7 +202,7 @@ export class PluginChain {
           this.slotInstances[slot] = undefined;
           this.slotStates[slot] = undefined;
         }
-        const ms = timed ? this.lap(counters) : undefined;
+        const ms = timed ? this.sampler.lap(counters) : undefined;
         steps?.push({ plugin: plugin.name, in: count, out: count, outcome: "failed", failure, ms, ...(dryRun ? { kept: offerOf(snapshot, cur, stable, count) } : {}) });
         // Fail open: skip this plugin; the next one is offered what this one was offered.
         if (plugin.policy === "closed") return { outcome: "fail", failure, steps: steps ?? NO_STEPS };
@@ -363,20 +212,6 @@ export class PluginChain {
     const indices = cur === null ? null : stable ? cur : cur.slice(0, count);
     const subset: Subset = { snapshot, indices, count };
     return { outcome: "accept", subset, metadata: metadata ?? NO_METADATA, steps: steps ?? NO_STEPS };
-  }
-
-  /** Checks the plugin's kept indices and makes them the next offer (this.offered), in table order. */
-  private takeKept(u32: Uint32Array, start: number, kept: number, hostCount: number, offered: Uint32Array | null, offeredCount: number): void {
-    const offeredAll = offered === null;
-    const offeredStamp = offeredAll ? 0 : this.nextStamp(hostCount);
-    if (!offeredAll) {
-      // Mark what was offered, so that a kept index that was not offered is caught in O(kept + offered).
-      for (let i = 0; i < offeredCount; i++) this.marks[offered[i]!] = offeredStamp;
-    }
-    const keptStamp = this.nextStamp(hostCount);
-    const sorted = checkKept(u32, start, kept, hostCount, offeredAll, this.marks, offeredStamp, keptStamp);
-    this.offered.set(u32.subarray(start, start + kept), 0);
-    if (!sorted) this.offered.subarray(0, kept).sort();
   }
 
   /** Narrows the scratch offer in place to hosts carrying every metadata pair. */
@@ -396,25 +231,3 @@ function offerOf(snapshot: ClusterSnapshot, cur: Uint32Array | null, stable: boo
   return { snapshot, indices: cur === null ? null : stable ? cur : cur.slice(0, count), count };
 }
 
-function hasTags(tags: Readonly<Record<string, string>>, pairs: readonly [string, string][]): boolean {
-  for (const [k, v] of pairs) if (tags[k] !== v) return false;
-  return true;
-}
-
-/** Hosts of `base` (every host when null) carrying every metadata pair (MOSN: all kept hosts carry the same tags). */
-function narrowed(snapshot: ClusterSnapshot, pairs: readonly [string, string][], base: Uint32Array | null, count: number): Uint32Array {
-  const hosts = snapshot.hosts;
-  const out = new Uint32Array(count);
-  let n = 0;
-  for (let i = 0; i < count; i++) {
-    const idx = base === null ? i : base[i]!;
-    if (hasTags(hosts[idx]!.tags, pairs)) out[n++] = idx;
-  }
-  return n === count ? out : out.slice(0, n);
-}
-
-function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out = new Uint32Array(Math.min(a.length, b.length));
-  const n = intersectInto(a, a.length, b, out);
-  return n === out.length ? out : out.slice(0, n);
-}

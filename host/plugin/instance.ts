@@ -2,18 +2,21 @@
 // It turns ABI statuses and traps into typed outcomes; it never decides policy (that is plugin.ts's).
 
 import type { ClusterSnapshot } from "../cluster/types.js";
-import { AnswerError, AnswerHeader, HeaderFilter, type RequestParts } from "../abi/codec.js";
+import { AnswerError, HeaderFilter, type RequestParts } from "../abi/codec.js";
+import { RouteAnswer } from "../abi/answer.js";
 import { SharedRequest } from "../abi/shared-request.js";
-import { encodeHeaderList, readHeaderList } from "../abi/header-list.js";
+import { encodeHeaderList } from "../abi/header-list.js";
 import { Guest, GuestAbort, GuestAreaError, type GuestLogSink, type GuestSource } from "../abi/guest.js";
 import {
   MAX_CONFIG_BYTES,
   MAX_TABLES,
   STATUS_BAD_INPUT,
   STATUS_NOT_CONFIGURED,
+  STATUS_NO_GROUP,
   STATUS_NO_TABLE,
   STATUS_OK,
   STATUS_REJECTED,
+  SY_GROUP,
   SY_HEADERS,
 } from "../abi/limits.js";
 import { type FailureKind } from "./errors.js";
@@ -61,7 +64,8 @@ export const noMeter: CallMeter = { arm: () => undefined };
 
 export class PluginInstance {
   readonly guest: Guest;
-  readonly answer = new AnswerHeader();
+  /** The answer of the last route call, read out of the guest by the ABI layer. */
+  readonly answer: RouteAnswer;
   /** The snapshot loaded under each table id, compared by identity on every request. */
   private readonly tables: (ClusterSnapshot | undefined)[] = [];
   /**
@@ -91,6 +95,7 @@ export class PluginInstance {
     this.declared = bundleHeaders;
     this.filter = bundleHeaders === null ? null : new HeaderFilter(bundleHeaders);
     this.guest = Guest.instantiate(module, sink);
+    this.answer = new RouteAnswer(this.guest);
   }
 
   /** The headers this instance is given per request, as its last accepted configure decided (null: all). */
@@ -141,7 +146,7 @@ export class PluginInstance {
     }
     let names: string[] | null;
     try {
-      names = readHeaderList(this.guest.view(), this.guest.output());
+      names = this.guest.headerList();
     } catch (err) {
       return `the plugin's configure declared headers the host cannot use: ${(err as Error).message}`;
     }
@@ -174,7 +179,7 @@ export class PluginInstance {
 
   /**
    * Writes the request and the offered subset and calls sy_route. On return `answer` holds the checked answer
-   * header; kept indices (when answer.kept >= 0) are at guest.u32[subsetIndex()].
+   * header; the rest of the answer is read through it (RouteAnswer).
    */
   route(id: number, req: RequestParts, offered: Uint32Array | null, offeredCount: number, hostCount: number): void {
     const own = (this.own ??= new SharedRequest([this.filter]));
@@ -193,22 +198,15 @@ export class PluginInstance {
       // One budget for the call and the sy_reserve calls before it (see configure).
       const fresh = this.fresh[id] ?? 0;
       this.meter.arm(g, fresh, "route");
-      const ptr = g.input(req.sizeOf(slot));
-      const len = req.writeTo(slot, g.view(), ptr, g.u32) - ptr;
+      const len = g.writeRequest(req, slot);
       // Reserved even for a whole-table offer: the plugin writes its kept indices there.
-      const subsetPtr = g.subset(hostCount);
-      if (offered !== null) {
-        g.view();
-        g.u32.set(offered.subarray(0, offeredCount), subsetPtr >>> 2);
-      }
+      g.offer(hostCount, offered, offeredCount);
       status = g.exports.sy_route(id, len, offered === null ? -1 : offeredCount);
       if (fresh !== 0) this.fresh[id] = 0;
       if (status === STATUS_OK) {
-        const a = this.answer;
-        // Metadata is checked by the chain before it takes the kept indices, so a bad block never leaks this
-        // plugin's kept set into the next offer (test/fuzz-answers.test.ts).
-        const u8 = g.view();
-        a.read(u8, g.u32, g.output(), offered === null ? hostCount : offeredCount);
+        // The header only: the chain reads metadata before it takes the kept indices, so that a bad block never
+        // leaks this plugin's kept set into the next offer (test/fuzz-answers.test.ts).
+        this.answer.take(offered === null ? hostCount : offeredCount);
         return;
       }
     } catch (err) {
@@ -223,7 +221,7 @@ export class PluginInstance {
    * Calls the optional sy_group export (§5.3), armed like every call; returns its status, or null when the
    * module does not export it. A trap is an InstanceFailure.
    */
-  callGroup(table: number, group: number): number | null {
+  private callGroup(table: number, group: number): number | null {
     const fn = (this.guest.exports as unknown as Partial<Record<string, (t: number, g: number) => number>>).sy_group;
     if (typeof fn !== "function") return null;
     try {
@@ -235,9 +233,16 @@ export class PluginInstance {
     }
   }
 
-  /** Index into guest.u32 where the subset area starts (valid after route()). */
-  subsetIndex(hostCount: number): number {
-    return this.guest.subset(hostCount) >>> 2;
+  /**
+   * Calls sy_group for group `g` of table `tableId` (§5.3), armed like any call, and returns its checked
+   * indices. The chain calls it once per group and table snapshot; AnswerError for anything malformed.
+   */
+  group(tableId: number, hostCount: number, g: number): Uint32Array {
+    const status = this.callGroup(tableId, g);
+    if (status === null) throw new AnswerError("kept", `${-2 - g} names group ${g}, but the plugin does not export ${SY_GROUP}`);
+    if (status === STATUS_NO_GROUP) throw new AnswerError("kept", `${-2 - g} names group ${g}, which the plugin's ${SY_GROUP} does not know`);
+    if (status !== STATUS_OK) throw new AnswerError("kept", `${-2 - g} names group ${g}, and ${SY_GROUP} returned status ${status}`);
+    return this.answer.group(hostCount, g);
   }
 }
 

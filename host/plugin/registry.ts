@@ -2,7 +2,8 @@
 // a request takes the chain once and runs on it to the end, so it never sees half of a change.
 
 import type { Bundle, LoadOptions } from "./bundle.js";
-import { PluginChain, TableRegistry } from "./chain.js";
+import { PluginChain } from "./chain.js";
+import { TableRegistry } from "./table-registry.js";
 import { RouterPlugin, type PluginOptions } from "./plugin.js";
 import { PluginCounterSet } from "./counters.js";
 

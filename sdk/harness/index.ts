@@ -11,9 +11,9 @@
 //   const r = p.route({ headers: { "x-canary": "1" } }, hosts);
 //   expect(r.keptAddresses).toEqual(["10.0.0.4:80"]);
 
-import { AnswerError, encodeHostTable, groupOf, readBody, readMetadata, rejectGrpcStatus } from "../../host/abi/codec.js";
+import { AnswerError, encodeHostTable } from "../../host/abi/codec.js";
+import { groupOf, rejectGrpcStatus } from "../../host/abi/answer.js";
 import { loadBundle as loadVerified, type Bundle, type LoadOptions } from "../../host/plugin/bundle.js";
-import { fetchGroup } from "../../host/plugin/chain.js";
 import { PluginFailure } from "../../host/plugin/errors.js";
 import { type CallMeter, type FailureClassifier, InstanceFailure, PluginInstance, defaultClassifier, noMeter } from "../../host/plugin/instance.js";
 import { sandboxOptions, type SandboxSettings } from "../../host/sandbox/options.js";
@@ -146,23 +146,21 @@ export class TestPlugin {
       inst.loadTable(0, snapshot, encodeTable(snapshot));
       inst.route(0, req, offer, offer?.length ?? hosts.length, hosts.length);
       const a = inst.answer;
-      const g = inst.guest;
-      const pairs = readMetadata(g.view(), g.output(), a);
+      const pairs = a.metadataPairs();
       const metadata = Object.fromEntries(pairs);
       if (a.verdict === "reject") {
         const grpcStatus = rejectGrpcStatus(pairs);
-        return { verdict: "reject", kept: [], keptAddresses: [], metadata, status: a.arg, body: readBody(g.view(), g.output(), a), ...(grpcStatus === null ? {} : { grpcStatus }) };
+        return { verdict: "reject", kept: [], keptAddresses: [], metadata, status: a.arg, body: a.body(), ...(grpcStatus === null ? {} : { grpcStatus }) };
       }
       if (a.verdict === "wait") return { verdict: "wait", kept: [], keptAddresses: [], metadata, waitMs: a.arg };
       let kept: number[];
       if (a.kept < -1) {
         // A group (ABI §5.3): the offered hosts that are in it.
-        const group = new Set(fetchGroup(inst, 0, hosts.length, groupOf(a.kept)));
+        const group = new Set(inst.group(0, hosts.length, groupOf(a.kept)));
         kept = (offer ? [...offer] : hosts.map((_, i) => i)).filter((i) => group.has(i));
       } else if (a.kept < 0) kept = offer ? [...offer] : hosts.map((_, i) => i);
       else {
-        const start = inst.subsetIndex(hosts.length);
-        kept = [...g.u32.subarray(start, start + a.kept)];
+        kept = a.keptAsWritten(hosts.length);
         checkIndices(kept, hosts.length, offer);
         kept.sort((x, y) => x - y);
       }
