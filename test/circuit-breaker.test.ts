@@ -135,6 +135,19 @@ describe("circuit breakers under load (cluster circuit_breakers)", () => {
     expect(statuses(done)).toEqual([503, 503]);
     expect(done[0]!.body.toString()).toMatch(/^circuit breaker open: cluster c: 2 connections in use \(max_connections 2\) and 2 requests waiting, circuit_breakers max_pending_requests is 2\n$/);
     expect([up.seen, breaker.requests, breaker.pendingRequests]).toEqual([2, 2, 2]);
+    // /metrics shows the cluster at its limits (max_requests and max_retries at Envoy's defaults).
+    const { body } = await s.host.metrics.scrape();
+    const gauges = body.split("\n").filter((l) => /^switchyard_circuit_breaker_(used|max)\{/.test(l)).sort();
+    expect(gauges).toEqual([
+      'switchyard_circuit_breaker_max{cluster="c",limit="max_connections"} 2',
+      'switchyard_circuit_breaker_max{cluster="c",limit="max_pending_requests"} 2',
+      'switchyard_circuit_breaker_max{cluster="c",limit="max_requests"} 1024',
+      'switchyard_circuit_breaker_max{cluster="c",limit="max_retries"} 3',
+      'switchyard_circuit_breaker_used{cluster="c",limit="max_connections"} 2',
+      'switchyard_circuit_breaker_used{cluster="c",limit="max_pending_requests"} 2',
+      'switchyard_circuit_breaker_used{cluster="c",limit="max_requests"} 2',
+      'switchyard_circuit_breaker_used{cluster="c",limit="max_retries"} 0',
+    ]);
     // One held request answered: exactly one waiting request goes out.
     up.release(1);
     await up.reached(3);

@@ -19,6 +19,7 @@ import { PLUGIN_CALL_BUCKETS, TIMING_EVERY, type PluginCounters } from "../plugi
 import type { PluginFailure } from "../plugin/errors.js";
 import type { RouterPlugin } from "../plugin/plugin.js";
 import type { Refusal } from "../plugin/watcher.js";
+import type { CircuitBreaker } from "../proxy/circuit-breaker.js";
 import type { RequestEvent } from "../server/pipeline.js";
 import type { SwitchyardHost } from "../server/host.js";
 
@@ -32,6 +33,8 @@ export interface MetricsOptions {
   readonly durationBuckets?: readonly number[];
   /** Dropped plugin log lines by plugin (host/logging PluginLogs.droppedByPlugin), read at scrape time. */
   readonly droppedLogLines?: () => ReadonlyMap<string, number>;
+  /** Each cluster's circuit breaker (host/proxy/circuit-breaker.ts), read at scrape time. */
+  readonly breakers?: () => Iterable<CircuitBreaker>;
   /** The bundles refused as they are on disk (BundleWatcher.refused), read at scrape time. */
   readonly refusedBundles?: () => readonly Refusal[];
   /** The config generation and whether the last reload applied (SwitchyardHost.configStatus), read at scrape time. */
@@ -187,6 +190,18 @@ export class SwitchyardMetrics {
         this.set(registry.generation);
       },
     });
+    const breakers = opts.breakers;
+    if (breakers !== undefined) {
+      const gauge = (name: string, help: string, read: (u: ReturnType<CircuitBreaker["usage"]>[number]) => number) => new Gauge({
+        name, help, labelNames: ["cluster", "limit"], registers,
+        collect() {
+          this.reset();
+          for (const b of breakers()) for (const u of b.usage()) this.set({ cluster: b.cluster, limit: u.limit }, read(u));
+        },
+      });
+      gauge(`${p}circuit_breaker_used`, "What each circuit-breaker limit counts now: requests in flight (max_requests, max_connections), waiting (max_pending_requests), retries in flight (max_retries, retry_budget).", (u) => u.used);
+      gauge(`${p}circuit_breaker_max`, "Each circuit-breaker limit (retry_budget: the retries it allows now).", (u) => u.max);
+    }
     const dropped = opts.droppedLogLines;
     if (dropped !== undefined) {
       new Counter({

@@ -117,11 +117,31 @@ export class CircuitBreaker {
     }
   }
 
-  /** Whether one more retry may go out now; true holds a retry slot until retryDone(). */
-  tryRetry(): boolean {
+  /** Retries allowed in flight now: max_retries, or the retry budget's share of the requests in flight and pending. */
+  get retryLimit(): number {
     const s = this.settings;
     const b = s.retryBudget;
-    const allowed = b === null ? s.maxRetries : Math.max(b.minRetryConcurrency, Math.floor(((this.active + this.pending.length) * b.budgetPercent) / 100));
+    return b === null ? s.maxRetries : Math.max(b.minRetryConcurrency, Math.floor(((this.active + this.pending.length) * b.budgetPercent) / 100));
+  }
+
+  /**
+   * What each limit counts now, next to the limit (the gauges of /metrics). max_connections counts the requests
+   * in flight, as admit() does: over HTTP/1.1 each holds one upstream connection.
+   */
+  usage(): { limit: BreakerLimit | "max_connections"; used: number; max: number }[] {
+    const s = this.settings;
+    return [
+      { limit: "max_requests", used: this.active, max: s.maxRequests },
+      { limit: "max_connections", used: this.active, max: s.maxConnections },
+      { limit: "max_pending_requests", used: this.pending.length, max: s.maxPendingRequests },
+      { limit: s.retryBudget === null ? "max_retries" : "retry_budget", used: this.retrying, max: this.retryLimit },
+    ];
+  }
+
+  /** Whether one more retry may go out now; true holds a retry slot until retryDone(). */
+  tryRetry(): boolean {
+    const b = this.settings.retryBudget;
+    const allowed = this.retryLimit;
     if (this.retrying >= allowed) {
       this.events.overflow?.(b === null ? "max_retries" : "retry_budget");
       return false;

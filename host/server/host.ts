@@ -224,7 +224,7 @@ export class SwitchyardHost {
       signatures: loadSignaturePolicy(opts.config.switchyard.signatures),
       ...opts.plugin,
     });
-    this.metrics = attachMetrics(this, { droppedLogLines: () => this.pluginLogs.droppedByPlugin(), refusedBundles: () => this.watcher?.refused() ?? [], configStatus: () => this.configStatus() });
+    this.metrics = attachMetrics(this, { droppedLogLines: () => this.pluginLogs.droppedByPlugin(), refusedBundles: () => this.watcher?.refused() ?? [], breakers: () => this.breakers.values(), configStatus: () => this.configStatus() });
     // A bundle swapped in later is configured with the last accepted push, kept here as it is persisted.
     this.pusher = new ConfigPusher(this.registry, opts.persist === false ? null : this.store, (name, version, text) => this.savedConfigs.set(name, { text, version }));
   }
