@@ -13,7 +13,7 @@ RAW_BUNDLES := $(RAW_EXAMPLES:%=build/raw-plugins/%/metadata.json)
 # header-canary-c-component: C exporting the world's functions by hand in the canonical ABI, made a
 # component by `jco embed` (the WIT in a custom section) and `jco new` (wasm-tools component new).
 COMPONENT_BUNDLES := build/component-plugins/header-canary/metadata.json build/component-plugins/header-canary-js/metadata.json \
-  build/component-plugins/header-canary-c-component/metadata.json
+  build/component-plugins/header-canary-c-component/metadata.json build/component-plugins/header-canary-rust-component/metadata.json
 CLANG_WASM := clang --target=wasm32 -nostdlib -O2 -Wall -Werror -Wl,--no-entry
 RUSTC_WASM := /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown --crate-type cdylib -O -C panic=abort -C strip=symbols -C lto
 
@@ -74,6 +74,11 @@ build/wasm/header-canary-c-component.core.wasm: plugins/header-canary-c-componen
 	@mkdir -p $(@D)
 	$(CLANG_WASM) -o $@ $<
 
+# The Rust one the same way; --cfg component makes sdk/rust/switchyard.rs import the world's host.log/fail.
+build/wasm/header-canary-rust-component.core.wasm: plugins/header-canary-rust-component/header_canary.rs plugins/header-canary-rust/header_canary.rs sdk/rust/switchyard.rs
+	@mkdir -p $(@D)
+	$(RUSTC_WASM) --cfg component -o $@ $<
+
 build/wasm/header-canary-c-component.wasm: build/wasm/header-canary-c-component.core.wasm sdk/wit/router.wit
 	$(NODE_BIN)/jco embed $< --wit sdk/wit/router.wit --world-name plugin -o $@.embedded
 	$(NODE_BIN)/jco new $@.embedded -o $@
@@ -81,6 +86,14 @@ build/wasm/header-canary-c-component.wasm: build/wasm/header-canary-c-component.
 
 build/component-plugins/header-canary-c-component/metadata.json: build/wasm/header-canary-c-component.wasm plugins/header-canary-c-component/plugin.json | build-host
 	node bin/switchyard.js pack $< --plugin-json plugins/header-canary-c-component/plugin.json --out $(@D)
+
+build/wasm/header-canary-rust-component.wasm: build/wasm/header-canary-rust-component.core.wasm sdk/wit/router.wit
+	$(NODE_BIN)/jco embed $< --wit sdk/wit/router.wit --world-name plugin -o $@.embedded
+	$(NODE_BIN)/jco new $@.embedded -o $@
+	@rm -f $@.embedded
+
+build/component-plugins/header-canary-rust-component/metadata.json: build/wasm/header-canary-rust-component.wasm plugins/header-canary-rust-component/plugin.json | build-host
+	node bin/switchyard.js pack $< --plugin-json plugins/header-canary-rust-component/plugin.json --out $(@D)
 
 build/component-plugins/%/metadata.json: plugins/%/plugin.json $$(shell find plugins/$$*/assembly -name '*.ts') $(SDK_SRC) $(BUILD_SRC) sdk/wit/router.wit host/plugin/component.ts | build-host
 	node bin/switchyard.js build plugins/$* --component --out $(@D)

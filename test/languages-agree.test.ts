@@ -1,6 +1,6 @@
 // The same rule in every language gives the same answers: header-canary in AssemblyScript (the SDK), in C
 // (sdk/c/switchyard.h) and in Rust (sdk/rust/switchyard.rs), raw ABI bundles built by `make build`, and the
-// AssemblyScript, C and JavaScript rules as WebAssembly components (sdk/wit), run through the harness — the host's own loader
+// AssemblyScript, C, Rust and JavaScript rules as WebAssembly components (sdk/wit), run through the harness — the host's own loader
 // and sandbox — over one table of cases (configs × host tables × offers × requests).
 
 import { existsSync } from "node:fs";
@@ -15,6 +15,7 @@ const COMPONENTS: Record<string, string> = {
   "header-canary as a component (AssemblyScript)": "build/component-plugins/header-canary",
   // C exporting the world by hand in the canonical ABI, made a component by jco embed + jco new.
   "header-canary-c-component (a C component)": "build/component-plugins/header-canary-c-component",
+  "header-canary-rust-component (a Rust component)": "build/component-plugins/header-canary-rust-component",
   // One load for every config: each load of this 12.5 MB component (its JavaScript engine) transpiles and
   // instruments it again, ~30 s on a loaded machine; configure still makes a fresh instance per config.
   "header-canary-js (a JavaScript component)": "build/component-plugins/header-canary-js",

@@ -76,12 +76,16 @@ pub struct Answer {
     pub meta_len: u32,
 }
 
-// Host imports (§6).
-#[link(wasm_import_module = "switchyard")]
+// Host imports (§6). Built with `--cfg component`, the same two calls are the world's `host.log` and
+// `host.fail` (sdk/wit/router.wit): the same flat parameters, the levels numbered alike.
+#[cfg_attr(not(component), link(wasm_import_module = "switchyard"))]
+#[cfg_attr(component, link(wasm_import_module = "switchyard:router/host@1.0.0"))]
 extern "C" {
-    #[link_name = "sy_log"]
+    #[cfg_attr(not(component), link_name = "sy_log")]
+    #[cfg_attr(component, link_name = "log")]
     fn sy_log_raw(level: i32, ptr: *const u8, len: u32);
-    #[link_name = "sy_fail"]
+    #[cfg_attr(not(component), link_name = "sy_fail")]
+    #[cfg_attr(component, link_name = "fail")]
     fn sy_fail_raw(ptr: *const u8, len: u32) -> !;
 }
 
