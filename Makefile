@@ -79,21 +79,17 @@ build/wasm/header-canary-rust-component.core.wasm: plugins/header-canary-rust-co
 	@mkdir -p $(@D)
 	$(RUSTC_WASM) --cfg component -o $@ $<
 
-build/wasm/header-canary-c-component.wasm: build/wasm/header-canary-c-component.core.wasm sdk/wit/router.wit
-	$(NODE_BIN)/jco embed $< --wit sdk/wit/router.wit --world-name plugin -o $@.embedded
-	$(NODE_BIN)/jco new $@.embedded -o $@
-	@rm -f $@.embedded
+# Each hand-written component (C, Rust): the core module embedded with the world, made a component, packed.
+define HAND_COMPONENT
+build/wasm/$(1).wasm: build/wasm/$(1).core.wasm sdk/wit/router.wit
+	$$(NODE_BIN)/jco embed $$< --wit sdk/wit/router.wit --world-name plugin -o $$@.embedded
+	$$(NODE_BIN)/jco new $$@.embedded -o $$@
+	@rm -f $$@.embedded
 
-build/component-plugins/header-canary-c-component/metadata.json: build/wasm/header-canary-c-component.wasm plugins/header-canary-c-component/plugin.json | build-host
-	node bin/switchyard.js pack $< --plugin-json plugins/header-canary-c-component/plugin.json --out $(@D)
-
-build/wasm/header-canary-rust-component.wasm: build/wasm/header-canary-rust-component.core.wasm sdk/wit/router.wit
-	$(NODE_BIN)/jco embed $< --wit sdk/wit/router.wit --world-name plugin -o $@.embedded
-	$(NODE_BIN)/jco new $@.embedded -o $@
-	@rm -f $@.embedded
-
-build/component-plugins/header-canary-rust-component/metadata.json: build/wasm/header-canary-rust-component.wasm plugins/header-canary-rust-component/plugin.json | build-host
-	node bin/switchyard.js pack $< --plugin-json plugins/header-canary-rust-component/plugin.json --out $(@D)
+build/component-plugins/$(1)/metadata.json: build/wasm/$(1).wasm plugins/$(1)/plugin.json | build-host
+	node bin/switchyard.js pack $$< --plugin-json plugins/$(1)/plugin.json --out $$(@D)
+endef
+$(foreach c,header-canary-c-component header-canary-rust-component,$(eval $(call HAND_COMPONENT,$(c))))
 
 build/component-plugins/%/metadata.json: plugins/%/plugin.json $$(shell find plugins/$$*/assembly -name '*.ts') $(SDK_SRC) $(BUILD_SRC) sdk/wit/router.wit host/plugin/component.ts | build-host
 	node bin/switchyard.js build plugins/$* --component --out $(@D)
