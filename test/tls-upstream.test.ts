@@ -4,7 +4,7 @@
 // a wrong CA or a wrong name fails as a connect failure does (503, E_UPSTREAM_TLS with node:tls's reason).
 
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -151,5 +151,41 @@ describe("a cluster with tls_context", () => {
       code: "E_TLS_CREDENTIALS",
       message: expect.stringMatching(/ca_cert \(inline PEM\) cannot be used/),
     });
+  });
+
+  it("a rewritten ca_cert file is used by new connections without a restart or reload; a broken one is refused, the previous CA stays", async () => {
+    const address = await startTlsUpstream();
+    const caFile = join(dir, "live-ca.crt");
+    await copyFile(ca.certFile, caFile);
+    sy = await startSwitchyard({
+      config: mosnConfig({
+        clusters: [{ name: "secure", hosts: [address], extra: { tls_context: { status: true, ca_cert: caFile } } }],
+        virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "secure", timeout: "5s" } }])],
+      }),
+      certificateTiming: { pollMs: 20, debounceMs: 50 },
+    });
+    expect((await send(sy.url)).status).toBe(200);
+    const nextReload = () => once(sy!.host.events, "upstream-tls-reload").then((a) => a as [string, { kind: string; error?: Error }]);
+
+    // The upstream's certificate is re-issued by another CA; its open connections end, so the next request connects anew.
+    const reissued = await makeLeaf(otherCa, "reissued", ["127.0.0.1"]);
+    upstream!.setSecureContext({ cert: reissued.cert, key: reissued.key });
+    upstream!.closeAllConnections();
+    const reloaded = nextReload();
+    await writeFile(caFile, otherCa.cert);
+    expect(await reloaded).toEqual(["secure", { kind: "reloaded" }]);
+    expect((await send(sy.url)).status).toBe(200);
+
+    const refused = nextReload();
+    await writeFile(caFile, "not a certificate\n");
+    const [cluster, outcome] = await refused;
+    expect(cluster).toBe("secure");
+    expect(outcome).toMatchObject({ kind: "refused", error: { code: "E_TLS_CREDENTIALS", message: `cluster_manager.clusters[0].tls_context: ca_cert ${caFile} cannot be used: no PEM certificate in it` } });
+    expect(sy.logs.find((l) => l.event === "upstream-tls-refused")).toMatchObject({ level: 50, cluster: "secure", msg: "new cluster TLS files refused; the previous ones stay in use" });
+    upstream!.closeAllConnections();
+    expect((await send(sy.url)).status).toBe(200);
+    const scrape = (await sy.host.metrics.scrape()).body;
+    expect(scrape).toContain('switchyard_upstream_tls_reloads_total{cluster="secure",outcome="reloaded"} 1');
+    expect(scrape).toContain('switchyard_upstream_tls_reloads_total{cluster="secure",outcome="refused"} 1');
   });
 });

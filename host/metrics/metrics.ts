@@ -225,6 +225,12 @@ export class SwitchyardMetrics {
       labelNames: ["listener", "outcome"], registers,
     });
     const onCertReload = (listener: string, o: { kind: string }) => certReloads.labels(listener, o.kind).inc();
+    const upstreamTlsReloads = new Counter({
+      name: `${p}upstream_tls_reloads_total`,
+      help: "Changes of a TLS cluster's files (ca_cert, cert_chain, private_key): reloaded (new connections use them), refused (the previous ones stay), unchanged.",
+      labelNames: ["cluster", "outcome"], registers,
+    });
+    const onUpstreamTlsReload = (cluster: string, o: { kind: string }) => upstreamTlsReloads.labels(cluster, o.kind).inc();
     const resets = new Counter({ name: `${p}http2_streams_reset_total`, help: "HTTP/2 streams the client reset before their response ended (rapid reset, CVE-2023-44487, when many).", labelNames: ["listener"], registers });
     const onStreamReset = (listener: string) => resets.labels(listener).inc();
     const refusedNow = opts.refusedBundles;
@@ -273,6 +279,7 @@ export class SwitchyardMetrics {
     source.events.on("plugin-recovered", onRecovered);
     source.events.on("listener-closed", onListenerClosed);
     source.events.on("certificate-reload", onCertReload);
+    source.events.on("upstream-tls-reload", onUpstreamTlsReload);
     source.events.on("http2-stream-reset", onStreamReset);
     source.events.on("bundle-refused", onRefused);
     source.events.on("health-check", onHealthCheck);
@@ -286,6 +293,7 @@ export class SwitchyardMetrics {
       source.events.off("plugin-recovered", onRecovered);
       source.events.off("listener-closed", onListenerClosed);
       source.events.off("certificate-reload", onCertReload);
+      source.events.off("upstream-tls-reload", onUpstreamTlsReload);
       source.events.off("http2-stream-reset", onStreamReset);
       source.events.off("bundle-refused", onRefused);
       source.events.off("health-check", onHealthCheck);

@@ -7,13 +7,29 @@
 import { isIP } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { buildConnector, errors } from "undici";
-import type { UpstreamH2, UpstreamTlsOptions } from "./transport.js";
+import type { UpstreamH2, UpstreamTlsOptions, UpstreamTlsSource } from "./transport.js";
 
 /** What undici's keep-alive sockets get (undici lib/core/connect.js). */
 const KEEP_ALIVE_DELAY_MS = 60_000;
 
-/** The connector of a pool over TLS (or h2c) for `h2`; undici's own except where only h2 is offered. */
-export function connectorFor(tls: UpstreamTlsOptions | null, h2: UpstreamH2, timeoutMs: number): buildConnector.connector {
+/**
+ * The connector of a pool over TLS (or h2c) for `h2`. Each new connection uses the source's options of the moment:
+ * when they were replaced (their files changed), the next connection gets a connector built with the new ones.
+ */
+export function connectorFor(source: UpstreamTlsSource | null, h2: UpstreamH2, timeoutMs: number): buildConnector.connector {
+  let version = -1;
+  let current: buildConnector.connector | null = null;
+  return (options, callback) => {
+    if (current === null || (source !== null && source.version !== version)) {
+      version = source?.version ?? 0;
+      current = build(source?.options ?? null, h2, timeoutMs);
+    }
+    return current(options, callback);
+  };
+}
+
+/** undici's own connector, except where only h2 is offered. */
+function build(tls: UpstreamTlsOptions | null, h2: UpstreamH2, timeoutMs: number): buildConnector.connector {
   if (tls !== null && h2 === "h2") return h2OnlyConnector(tls, timeoutMs);
   return buildConnector({ ...tls, timeout: timeoutMs, ...(h2 !== "none" ? { allowH2: true } : {}), ...(h2 === "h2c" ? { useH2c: true } : {}) });
 }

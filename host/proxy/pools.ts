@@ -148,7 +148,10 @@ export class PoolRegistry {
           keepAliveTimeoutMs: o.keepAliveTimeoutMs,
           headersTimeoutMs: o.headersTimeoutMs,
           bodyTimeoutMs: o.bodyTimeoutMs,
-          tls,
+          // The options of the moment, for each new connection.
+          get tls() {
+            return tls?.options ?? null;
+          },
         })
       : this.undiciPool(host, connectTimeoutMs, transport);
     const entry: Entry = { address: host.address, pool, hosts: new Set([host]) };

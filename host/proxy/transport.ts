@@ -44,10 +44,37 @@ export interface UpstreamTlsOptions {
  */
 export type UpstreamH2 = "none" | "alpn" | "h2" | "h2c";
 
+/**
+ * A cluster's TLS options as loaded last: replaced whole when its files change (host/server/upstream-tls-reloader.ts),
+ * so that a pool's next connection uses the new ones (host/proxy/connector.ts) and connections open finish on theirs.
+ */
+export class UpstreamTlsSource {
+  private current: UpstreamTlsOptions;
+  private changes = 0;
+
+  constructor(options: UpstreamTlsOptions) {
+    this.current = options;
+  }
+
+  get options(): UpstreamTlsOptions {
+    return this.current;
+  }
+
+  /** Counts replacements: a connector built for another version is stale. */
+  get version(): number {
+    return this.changes;
+  }
+
+  replace(options: UpstreamTlsOptions): void {
+    this.current = options;
+    this.changes++;
+  }
+}
+
 export interface UpstreamTransport {
   /** Tells pools of one address apart: the cluster's name and the HTTP/2 mode. */
   readonly key: string;
-  readonly tls: UpstreamTlsOptions | null;
+  readonly tls: UpstreamTlsSource | null;
   readonly h2: UpstreamH2;
 }
 
@@ -82,6 +109,11 @@ export function checkCertificates(pem: string, where: string, what: string): voi
 
 /** Reads and checks a cluster's tls_context. */
 export async function loadUpstreamTransport(cluster: string, tls: ClusterTls): Promise<UpstreamTransport> {
+  return Object.freeze({ key: cluster, tls: new UpstreamTlsSource(await loadUpstreamTlsOptions(tls)), h2: "none" as const });
+}
+
+/** Reads a cluster's tls_context files and checks what they hold (E_TLS_CREDENTIALS naming the file). */
+export async function loadUpstreamTlsOptions(tls: ClusterTls): Promise<UpstreamTlsOptions> {
   const o: { -readonly [K in keyof UpstreamTlsOptions]: UpstreamTlsOptions[K] } = { rejectUnauthorized: !tls.insecureSkip };
   if (tls.caCert !== null) {
     o.ca = await readPem(tls.caCert, tls.where, "ca_cert");
@@ -97,5 +129,5 @@ export async function loadUpstreamTransport(cluster: string, tls: ClusterTls): P
     const what = [tls.caCert && `ca_cert ${describePem(tls.caCert)}`, tls.certChain && `cert_chain ${describePem(tls.certChain)}`, tls.privateKey && `private_key ${describePem(tls.privateKey)}`].filter(Boolean).join(", ");
     throw new TlsCredentialsError(tls.where, `${what} cannot be used: ${e.message}${e.code ? ` (${e.code})` : ""}`, { cause: err });
   }
-  return Object.freeze({ key: cluster, tls: Object.freeze(o), h2: "none" as const });
+  return Object.freeze(o);
 }

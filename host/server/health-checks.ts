@@ -30,7 +30,7 @@ export function startHealthChecks(config: Config, deps: HealthCheckDeps): Map<st
     if (c.healthCheck === null || cluster === undefined) continue;
     const settings = c.healthCheck;
     const service = settings.serviceName === null ? {} : { service: settings.serviceName };
-    out.set(c.name, new ActiveHealthChecker(cluster, settings, probeFor(settings, deps.transports.get(c.name)?.tls ?? null), deps.clock, deps.random, {
+    out.set(c.name, new ActiveHealthChecker(cluster, settings, probeFor(settings, deps.transports.get(c.name)?.tls?.options ?? null), deps.clock, deps.random, {
       checked: (host, result) => deps.events.emit("health-check", c.name, host, result),
       changed: (host, healthy, result) => {
         const fields = { cluster: c.name, ...service, host: host.address, check: settings.kind, detail: result.detail, event: healthy ? "health-passed" : "health-failed" };

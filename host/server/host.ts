@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import { readdir } from "node:fs/promises";
 import { ListenerServer } from "./listener-server.js";
 import { SniContexts } from "./sni.js";
+import { UpstreamTlsReloader } from "./upstream-tls-reloader.js";
 import { CertificateReloader, loadServerCredentials, type ReloadOutcome, type ReloadTiming, type ServerCredentials } from "./tls-credentials.js";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
@@ -89,7 +90,7 @@ export interface HostOptions {
   readonly pluginCounts?: AdminDeps["pluginCounts"];
   /** Timers of outlier detection and health checks (systemClock). */
   readonly clock?: Clock;
-  /** Poll period and debounce of the TLS listeners' certificate files (defaults 1 s and 200 ms). */
+  /** Poll period and debounce of the TLS listeners' certificate files and the TLS clusters' files (defaults 1 s and 200 ms). */
   readonly certificateTiming?: ReloadTiming;
   /** How long stop() lets requests in flight finish before it cuts their connections (default 30 s; run --grace). */
   readonly graceMs?: number;
@@ -134,7 +135,7 @@ export async function loadTransports(config: Config): Promise<Map<string, Upstre
 /**
  * Events for observers (metrics): "request" (RequestEvent), "plugin-failed" (plugin, PluginFailure),
  * "plugin-quarantined" (plugin, untilMs, failures), "plugin-recovered" (plugin), "bundle-refused" (Refusal),
- * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome, context index), "health-check"
+ * "listener-closed" (listener, ListenerClose), "certificate-reload" (listener, ReloadOutcome, context index), "upstream-tls-reload" (cluster, UpstreamTlsReloadOutcome), "health-check"
  * (cluster, host, ProbeResult), "health-changed" (cluster, host, healthy, ProbeResult), "dns-refresh" (DnsOutcome),
  * "config-reload" (ConfigReloadOutcome of host/server/reload.ts), "circuit-overflow" (cluster, BreakerLimit),
  * "listener-released" (listener, address: a reload freed the address to bind it again with new settings).
@@ -176,6 +177,8 @@ export class SwitchyardHost {
   private readonly discoveries = new Map<string, DnsDiscovery>();
   /** The active health checker of each cluster whose config has health_check (per process, as outliers). */
   private healthCheckers = new Map<string, ActiveHealthChecker>();
+  /** The TLS clusters' file watchers, one per cluster with a tls_context (replaced by a config reload). */
+  private upstreamTlsReloaders: UpstreamTlsReloader[] = [];
   private readonly outlierSettings = new Map<string, OutlierConfig>();
   /** The circuit breaker of each cluster whose config has circuit_breakers, shared by every listener. */
   private readonly breakers = new Map<string, CircuitBreaker>();
@@ -279,6 +282,7 @@ export class SwitchyardHost {
     }
 
     const transports = this.opts.listen === false ? new Map<string, UpstreamTransport>() : await loadTransports(config);
+    this.watchUpstreamTls(config, transports);
     // The primary of --workers N routes nothing: its workers check the hosts they route to.
     if (this.opts.listen !== false) {
       this.healthCheckers = startHealthChecks(config, { clusters: this.clusters, transports, clock: this.opts.clock ?? systemClock, random: this.opts.random ?? Math.random, log: this.log, events: this.events });
@@ -661,6 +665,7 @@ export class SwitchyardHost {
     this.syncOutliers(next);
     this.syncBreakers(next);
     this.syncHealthAndDns(current, next, transports);
+    this.watchUpstreamTls(next, transports);
     await this.adoptHostChoices(choices, next);
     this.logSources(choices, "reload");
     const before = new Set(current.clusters.map((c) => c.name));
@@ -703,6 +708,18 @@ export class SwitchyardHost {
       }
     }
     return bound;
+  }
+
+  /** Watches the files of every TLS cluster of `config` (those of the config before stop being watched). */
+  private watchUpstreamTls(config: Config, transports: ReadonlyMap<string, UpstreamTransport>): void {
+    for (const r of this.upstreamTlsReloaders) r.stop();
+    this.upstreamTlsReloaders = config.clusters.flatMap((c) => {
+      const source = transports.get(c.name)?.tls;
+      if (c.tls === null || source == null) return [];
+      const r = new UpstreamTlsReloader(c.name, c.tls, source, this.log.child({ component: "tls" }), this.opts.certificateTiming, (o) => this.events.emit("upstream-tls-reload", c.name, o));
+      r.start();
+      return [r];
+    });
   }
 
   private wasListening(config: Config, name: string): boolean {
@@ -820,6 +837,7 @@ export class SwitchyardHost {
     this.ready = false;
     this.watcher?.stop();
     for (const rs of this.reloaders.values()) for (const r of rs) r.stop();
+    for (const r of this.upstreamTlsReloaders) r.stop();
     await drainListeners(this.servers.map((s) => s.server), this.opts.graceMs ?? DEFAULT_GRACE_MS, this.opts.clock ?? systemClock, this.log);
     await this.admin?.close();
     for (const d of this.discoveries.values()) d.stop();

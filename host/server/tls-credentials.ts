@@ -4,14 +4,19 @@
 // replaces the one serving — build aside, then swap; a bad pair is refused with a log line and the old one
 // keeps serving, as a bad plugin bundle is (host/plugin/watcher.ts).
 
-import { unwatchFile, watchFile, type Stats } from "node:fs";
 import { createHash, X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import type { Logger } from "pino";
-import type { ListenerTls } from "../config/tls.js";
+import type { ListenerTls, PemSource } from "../config/tls.js";
 import { checkCertificates, describePem as describe, readPem, TlsCredentialsError } from "../proxy/transport.js";
+import { PolledFiles, type ReloadTiming } from "./polled-files.js";
 
-export { TlsCredentialsError };
+export { TlsCredentialsError, type ReloadTiming };
+
+/** The files among `sources` (inline PEMs have nothing to watch). */
+export function pemFiles(sources: readonly (PemSource | null)[]): string[] {
+  return sources.flatMap((s) => (s?.kind === "file" ? [s.path] : []));
+}
 
 export interface ServerCredentials {
   readonly cert: string;
@@ -61,13 +66,6 @@ function identity(c: ServerCredentials): string {
   return `${c.fingerprint}\n${c.key}\n${c.ca ?? ""}`;
 }
 
-export interface ReloadTiming {
-  /** How often the files' stat is polled (fs.watchFile, which follows a file replaced by rename). Default 1 s. */
-  readonly pollMs?: number;
-  /** A change waits this long for the other file of the pair to change too. Default 200 ms. */
-  readonly debounceMs?: number;
-}
-
 export type ReloadOutcome =
   | { readonly kind: "reloaded"; readonly fingerprint: string }
   | { readonly kind: "unchanged"; readonly fingerprint: string }
@@ -78,10 +76,8 @@ export type ReloadOutcome =
  * nothing to watch.
  */
 export class CertificateReloader {
-  private timer: NodeJS.Timeout | null = null;
-  private readonly files: string[];
+  private readonly files: PolledFiles;
   private current: string;
-  private running: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly listener: string,
@@ -89,34 +85,20 @@ export class CertificateReloader {
     initial: ServerCredentials,
     private readonly apply: (c: ServerCredentials) => void,
     private readonly log: Logger,
-    private readonly timing: ReloadTiming = {},
+    timing: ReloadTiming = {},
     private readonly onOutcome?: (o: ReloadOutcome) => void,
   ) {
     this.current = identity(initial);
-    this.files = [tls.certChain, tls.privateKey, tls.clientCa].flatMap((s) => (s?.kind === "file" ? [s.path] : []));
+    this.files = new PolledFiles(pemFiles([tls.certChain, tls.privateKey, tls.clientCa]), timing, () => this.reload());
   }
 
   start(): void {
-    const interval = this.timing.pollMs ?? 1_000;
-    for (const f of new Set(this.files)) watchFile(f, { interval, persistent: false }, this.changed);
+    this.files.start();
   }
 
   stop(): void {
-    for (const f of new Set(this.files)) unwatchFile(f, this.changed);
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.files.stop();
   }
-
-  private readonly changed = (now: Stats, before: Stats): void => {
-    if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.running.then(async () => {
-        await this.reload();
-      });
-    }, this.timing.debounceMs ?? 200);
-  };
 
   /** Loads the pair again now (also what a file change does after the debounce). */
   async reload(): Promise<ReloadOutcome> {

@@ -76,7 +76,10 @@ export class H1Pool extends EventEmitter {
       hostname,
       port,
       hostHeader: address,
-      tls: options.tls,
+      // Read at each connect: a cluster's TLS files may have changed since (host/server/upstream-tls-reloader.ts).
+      get tls() {
+        return options.tls;
+      },
       connectTimeoutMs: options.connectTimeoutMs,
       headersTimeoutMs: options.headersTimeoutMs,
       bodyTimeoutMs: options.bodyTimeoutMs,
