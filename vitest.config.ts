@@ -11,7 +11,8 @@ const BOTH_CODECS = [
   "test/tls-listener.test.ts", "test/tls-client-certs.test.ts", "test/http2-listener.test.ts",
 ];
 
-// The files that run once more on the llhttp upstream client (switchyard.upstream_client, host/proxy/h1/; issue 19):
+// The files that run once more on undici's upstream client (switchyard.upstream_client "undici"; the default is
+// the llhttp client of host/proxy/h1/, issue 19):
 // every file whose requests reach an upstream through a host (test/helpers/switchyard.ts), the forwarder harness
 // or a PoolRegistry (test/helpers/forwarder-harness.ts, proxy-pools), on node:http listeners. HTTP/2 clusters keep
 // undici's client there too.
@@ -31,7 +32,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: "node", include: ["test/**/*.test.ts"] } },
       { extends: true, test: { name: "llhttp", include: BOTH_CODECS, env: { SWITCHYARD_TEST_HTTP1_CODEC: "llhttp" } } },
-      { extends: true, test: { name: "upstream-llhttp", include: UPSTREAM_CLIENT_FILES, env: { SWITCHYARD_TEST_UPSTREAM_CLIENT: "llhttp" } } },
+      { extends: true, test: { name: "upstream-undici", include: UPSTREAM_CLIENT_FILES, env: { SWITCHYARD_TEST_UPSTREAM_CLIENT: "undici" } } },
     ],
   },
 });

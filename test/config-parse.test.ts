@@ -162,7 +162,7 @@ describe("parseConfig: normalization", () => {
     expect(firstAction(config)).toMatchObject({ timeoutMs: 60_000, retry: { numRetries: 0, perTryTimeoutMs: null, retryOnStatuses: [] }, plugins: null, waitMaxCount: 3, failFast: false });
     expect(config.clusters[0]!.connectTimeoutMs).toBe(3000);
     expect(config.admin).toEqual({ address: "127.0.0.1:9901", host: "127.0.0.1", port: 9901 });
-    expect(config.switchyard).toEqual({ pluginsDir: null, stateDir: null, adminTokenFile: null, logLevel: "info", signatures: { trustedKeys: [], required: false }, accessLog: null, upstreamClient: "undici" });
+    expect(config.switchyard).toEqual({ pluginsDir: null, stateDir: null, adminTokenFile: null, logLevel: "info", signatures: { trustedKeys: [], required: false }, accessLog: null, upstreamClient: "llhttp" });
   });
 
   it("reads the retry policy, rewrites and headers to add", () => {
@@ -191,10 +191,10 @@ describe("parseConfig: normalization", () => {
 
   it("resolves switchyard paths against the config's folder and reads the log level", () => {
     const { config } = parseConfig(doc((d) => (d.switchyard = { plugins_dir: "plugins", state_dir: "/var/lib/sy", admin_token_file: "token", log_level: "debug", signatures: { trusted_keys: ["keys/team.pub"], required: true }, access_log: "logs/access.log" })), "/etc/sy/config.json");
-    expect(config.switchyard).toEqual({ pluginsDir: "/etc/sy/plugins", stateDir: "/var/lib/sy", adminTokenFile: "/etc/sy/token", logLevel: "debug", signatures: { trustedKeys: ["/etc/sy/keys/team.pub"], required: true }, accessLog: "/etc/sy/logs/access.log", upstreamClient: "undici" });
+    expect(config.switchyard).toEqual({ pluginsDir: "/etc/sy/plugins", stateDir: "/var/lib/sy", adminTokenFile: "/etc/sy/token", logLevel: "debug", signatures: { trustedKeys: ["/etc/sy/keys/team.pub"], required: true }, accessLog: "/etc/sy/logs/access.log", upstreamClient: "llhttp" });
   });
 
-  it("switchyard.upstream_client: undici by default, llhttp when asked, anything else an error naming the field", () => {
+  it("switchyard.upstream_client: llhttp by default, undici when asked, anything else an error naming the field", () => {
     expect(parseConfig(doc((d) => (d.switchyard = { upstream_client: "llhttp" })), "/etc/sy/config.json").config.switchyard.upstreamClient).toBe("llhttp");
     expect(parseConfig(doc((d) => (d.switchyard = { upstream_client: "undici" })), "/etc/sy/config.json").config.switchyard.upstreamClient).toBe("undici");
     expect(() => parseConfig(doc((d) => (d.switchyard = { upstream_client: "curl" })), "/etc/sy/config.json")).toThrow(/switchyard\.upstream_client: expected "undici" or "llhttp", got "curl"/);

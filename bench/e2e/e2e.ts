@@ -435,7 +435,8 @@ function switchyardConfig(env: Env, port: number, adminPort: number, withChain: 
   cluster.hosts.forEach((h: { address: string }, i: number) => { h.address = `127.0.0.1:${env.upstreamPorts[i]}`; });
   for (const p of env.deadPorts.slice(0, hosts - 3)) cluster.hosts.push({ address: `127.0.0.1:${p}`, metadata: { ...DEAD_HOST_TAGS } });
   c.admin.address = `127.0.0.1:${adminPort}`;
-  if (stack.client === "llhttp") c.switchyard = { ...c.switchyard, upstream_client: "llhttp" };
+  // Every row names its upstream client, so that a row means the same whatever the default (docs/performance.md).
+  c.switchyard = { ...c.switchyard, upstream_client: stack.client };
   if (stack.codec === "llhttp") c.servers[0].listeners[0].switchyard = { ...c.servers[0].listeners[0].switchyard, http1_codec: "llhttp" };
   if (!withChain) route.switchyard.plugins = [];
   if (!withChain && hosts > 3) route.metadata_match = { filter_metadata: { "mosn.lb": { ...LIVE_ZONE } } };

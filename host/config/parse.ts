@@ -158,7 +158,7 @@ function readSignatures(r: Reader, value: unknown, baseDir: string): { trustedKe
 }
 
 function readSwitchyard(r: Reader, value: unknown, baseDir: string): SwitchyardSettings {
-  const out = { pluginsDir: null as string | null, stateDir: null as string | null, adminTokenFile: null as string | null, logLevel: DEFAULTS.logLevel, signatures: { trustedKeys: [] as string[], required: false }, accessLog: null as string | null, upstreamClient: "undici" as "undici" | "llhttp" };
+  const out = { pluginsDir: null as string | null, stateDir: null as string | null, adminTokenFile: null as string | null, logLevel: DEFAULTS.logLevel, signatures: { trustedKeys: [] as string[], required: false }, accessLog: null as string | null, upstreamClient: "llhttp" as "undici" | "llhttp" };
   if (value === undefined) return out;
   const s: Json | undefined = r.object(value, "switchyard", FIELDS.switchyard);
   if (s === undefined) return out;

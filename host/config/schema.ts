@@ -325,7 +325,7 @@ export const CONFIG_SCHEMA = {
         log_level: { enum: ["trace", "debug", "info", "warn", "error", "fatal", "silent"] },
         signatures: ref("signatures"),
         access_log: { type: "string", minLength: 1, description: "Where access-log lines go: \"stdout\" or a file path; default: the app log." },
-        upstream_client: { type: "string", enum: ["undici", "llhttp"], default: "undici", description: "The HTTP/1.1 client of upstream connections: undici's Pool, or Switchyard's on Node's llhttp (host/proxy/h1/). HTTP/2 stays undici's." },
+        upstream_client: { type: "string", enum: ["undici", "llhttp"], default: "llhttp", description: "The HTTP/1.1 client of upstream connections: undici's Pool, or Switchyard's on Node's llhttp (host/proxy/h1/). HTTP/2 stays undici's." },
       },
     },
     signatures: {

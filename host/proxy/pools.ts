@@ -26,7 +26,7 @@ export interface UpstreamPool {
 }
 
 export interface PoolRegistryOptions {
-  /** The HTTP/1.1 client ("undici" by default). */
+  /** The HTTP/1.1 client ("llhttp" by default). */
   client?: UpstreamClient;
   /** Connections per host at most; requests beyond wait in the pool's queue. */
   connections?: number;
@@ -78,7 +78,7 @@ export class PoolRegistry {
   constructor(options: PoolRegistryOptions = {}) {
     const { client, ...numbers } = options;
     if (client !== undefined && !UPSTREAM_CLIENTS.includes(client)) throw new PoolOptionsError("pools.client", `must be "undici" or "llhttp", got ${JSON.stringify(client)}`);
-    this.client = client ?? "undici";
+    this.client = client ?? "llhttp";
     const o = { ...POOL_DEFAULTS, ...stripUndefined(numbers) };
     for (const [key, value] of Object.entries(o)) {
       if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {

@@ -5,6 +5,6 @@ export type TestHttp1Codec = "node" | "llhttp";
 /** Which upstream HTTP/1.1 client the hosts and harnesses of a run get (SWITCHYARD_TEST_UPSTREAM_CLIENT). */
 export type TestUpstreamClient = "undici" | "llhttp";
 
-export const TEST_UPSTREAM_CLIENT: TestUpstreamClient = process.env["SWITCHYARD_TEST_UPSTREAM_CLIENT"] === "llhttp" ? "llhttp" : "undici";
+export const TEST_UPSTREAM_CLIENT: TestUpstreamClient = process.env["SWITCHYARD_TEST_UPSTREAM_CLIENT"] === "undici" ? "undici" : "llhttp";
 
 export const TEST_HTTP1_CODEC: TestHttp1Codec = process.env["SWITCHYARD_TEST_HTTP1_CODEC"] === "llhttp" ? "llhttp" : "node";

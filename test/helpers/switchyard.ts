@@ -90,7 +90,7 @@ export function withUpstreamClient(config: object | string, client: TestUpstream
 
 export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitchyard> {
   const coded = TEST_HTTP1_CODEC === "node" ? opts.config : withHttp1Codec(opts.config, TEST_HTTP1_CODEC);
-  const given = TEST_UPSTREAM_CLIENT === "undici" ? coded : withUpstreamClient(coded, TEST_UPSTREAM_CLIENT);
+  const given = TEST_UPSTREAM_CLIENT === "llhttp" ? coded : withUpstreamClient(coded, TEST_UPSTREAM_CLIENT);
   const text = typeof given === "string" ? given : JSON.stringify(given);
   const { config } = parseConfig(text, "e2e.json");
   const root = await mkdtemp(join(tmpdir(), "switchyard-e2e-"));
