@@ -155,6 +155,7 @@ export class EtcdConfigSource {
     const w = await this.client.watch().prefix(kind.prefix).startRevision(String(from)).create();
     this.watchers.add(w);
     let end = () => undefined as void;
+    let cancelledByEtcd = false;
     await new Promise<void>((resolve) => {
       end = resolve;
       this.endWatch.add(end);
@@ -168,14 +169,17 @@ export class EtcdConfigSource {
       });
       w.on("error", (err: Error) => {
         this.log.warn({ err: err.message, event: "source-relist" }, "etcd watch ended; listing again");
+        cancelledByEtcd = true;
         resolve();
       });
     });
     this.endWatch.delete(end);
     this.watchers.delete(w);
-    // Not awaited: a watch etcd itself cancelled (a compacted revision) never answers etcd3's cancel, and waiting
-    // on it stalled this loop before it listed again (seen with a host paused while etcd restarted and compacted).
-    void w.cancel().catch(() => undefined);
+    // A watch etcd itself cancelled (a compacted revision; etcd3 emits "error" and has already dropped it) is not
+    // cancelled again: etcd answers that second cancel for an id etcd3 no longer knows, etcd3 throws "Failed to
+    // find watcher" in its stream handler, and the next watch created on that stream (the one after the re-list)
+    // never connects, so the host stalled until a later disconnect. Awaiting that cancel never returned either.
+    if (!cancelledByEtcd) void w.cancel().catch(() => undefined);
   }
 
   private offer(kind: Kind, kv: IKeyValue): void {
