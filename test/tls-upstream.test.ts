@@ -153,6 +153,28 @@ describe("a cluster with tls_context", () => {
     });
   });
 
+  it("a config reload that changes a cluster's ca_cert reaches the pool it already has: its next connection verifies against the new CA", async () => {
+    const address = await startTlsUpstream();
+    const config = (caCert: string) =>
+      mosnConfig({
+        clusters: [{ name: "secure", hosts: [address], extra: { tls_context: { status: true, ca_cert: caCert } } }],
+        virtualHosts: [anyHost([{ match: { prefix: "/" }, route: { cluster_name: "secure", timeout: "5s" } }])],
+      });
+    sy = await startSwitchyard({ config: config(ca.certFile) });
+    expect((await send(sy.url)).status).toBe(200);
+    // The upstream is re-issued by another CA and drops its connections; the config names that CA's file now.
+    const reissued = await makeLeaf(otherCa, "reissued", ["127.0.0.1"]);
+    upstream!.setSecureContext({ cert: reissued.cert, key: reissued.key });
+    upstream!.closeAllConnections();
+    expect(await sy.reload(config(otherCa.certFile))).toMatchObject({ ok: true });
+    const after = await send(sy.url);
+    expect([after.status, after.body.toString()]).toEqual([200, JSON.stringify({ tls: true })]);
+    // And back: a reload to the first CA is refused by the re-issued upstream's certificate, so the reload did reach it.
+    upstream!.closeAllConnections();
+    expect(await sy.reload(config(ca.certFile))).toMatchObject({ ok: true });
+    expect((await send(sy.url)).status).toBe(503);
+  });
+
   it("a rewritten ca_cert file is used by new connections without a restart or reload; a broken one is refused, the previous CA stays", async () => {
     const address = await startTlsUpstream();
     const caFile = join(dir, "live-ca.crt");

@@ -179,6 +179,8 @@ export class SwitchyardHost {
   private healthCheckers = new Map<string, ActiveHealthChecker>();
   /** The TLS clusters' file watchers, one per cluster with a tls_context (replaced by a config reload). */
   private upstreamTlsReloaders: UpstreamTlsReloader[] = [];
+  /** Each TLS cluster's transport as routing holds it; pools are keyed by it, so a reload keeps the objects. */
+  private transports: ReadonlyMap<string, UpstreamTransport> = new Map();
   private readonly outlierSettings = new Map<string, OutlierConfig>();
   /** The circuit breaker of each cluster whose config has circuit_breakers, shared by every listener. */
   private readonly breakers = new Map<string, CircuitBreaker>();
@@ -282,6 +284,7 @@ export class SwitchyardHost {
     }
 
     const transports = this.opts.listen === false ? new Map<string, UpstreamTransport>() : await loadTransports(config);
+    this.transports = transports;
     this.watchUpstreamTls(config, transports);
     // The primary of --workers N routes nothing: its workers check the hosts they route to.
     if (this.opts.listen !== false) {
@@ -609,7 +612,7 @@ export class SwitchyardHost {
       }
     });
     const listening = this.opts.listen !== false;
-    const transports = listening ? await loadTransports(next) : new Map<string, UpstreamTransport>();
+    const { transports, commitTransports } = this.adoptTransports(listening ? await loadTransports(next) : new Map<string, UpstreamTransport>());
     const keep: { entry: ServerEntry; routing: RoutingState; l: ListenerConfig }[] = [];
     const opened: ServerEntry[] = [];
     const reopen: { old: ServerEntry; l: ListenerConfig; routing: RoutingState; credentials: readonly ServerCredentials[] }[] = [];
@@ -646,6 +649,7 @@ export class SwitchyardHost {
     }
     const removedClusters = this.clusters.names().filter((n) => !next.clusters.some((c) => c.name === n));
     this.current = next;
+    commitTransports();
     this.requiredPlugins = requiredPlugins(next);
     for (const k of keep) {
       k.entry.pipeline.swap(k.routing);
@@ -672,6 +676,33 @@ export class SwitchyardHost {
     return {
       listeners: { added: opened.filter((e) => !this.wasListening(current, e.name)).map((e) => e.name), removed: closing.filter((e) => !nextNames.has(e.name)).map((e) => e.name), replaced: opened.filter((e) => this.wasListening(current, e.name)).map((e) => e.name) },
       clusters: { added: next.clusters.filter((c) => !before.has(c.name)).map((c) => c.name), removed: removedClusters },
+    };
+  }
+
+  /**
+   * A reload's freshly loaded TLS transports, with the objects of clusters that were TLS before kept: pools are
+   * keyed by a cluster's transport (host/proxy/pools.ts), so a new object would leave them on the old options
+   * (and a reload that changed ca_cert or server_name would not reach their next connections). The kept source
+   * takes the new options only when the reload commits (`commitTransports`); its pools' next connections use
+   * them (host/proxy/connector.ts), connections open finish on theirs — as a change of the files does.
+   */
+  private adoptTransports(loaded: ReadonlyMap<string, UpstreamTransport>): { transports: Map<string, UpstreamTransport>; commitTransports: () => void } {
+    const transports = new Map<string, UpstreamTransport>();
+    const replace: (() => void)[] = [];
+    for (const [name, t] of loaded) {
+      const old = this.transports.get(name);
+      if (old?.tls != null && t.tls != null) {
+        const options = t.tls.options;
+        transports.set(name, old);
+        if (old.tls.options !== options) replace.push(() => old.tls!.replace(options));
+      } else transports.set(name, t);
+    }
+    return {
+      transports,
+      commitTransports: () => {
+        for (const r of replace) r();
+        this.transports = transports;
+      },
     };
   }
 

@@ -15,6 +15,7 @@ import type { RandomSource } from "../../host/cluster/types.js";
 import type { Clock } from "../../host/cluster/clock.js";
 import { parseConfig } from "../../host/config/index.js";
 import type { RequestEvent } from "../../host/server/pipeline.js";
+import type { ReloadOutcome as ConfigReloadOutcome } from "../../host/server/reload.js";
 import { SwitchyardHost } from "../../host/server/host.js";
 import { TEST_HTTP1_CODEC, TEST_UPSTREAM_CLIENT, type TestHttp1Codec, type TestUpstreamClient } from "./codec.js";
 import { memoryLog } from "./memory-log.js";
@@ -53,6 +54,8 @@ export interface RunningSwitchyard {
   readonly events: RequestEvent[];
   /** The access log: the lines whose msg is "request". */
   accessLog(): Record<string, unknown>[];
+  /** Reloads the host with `config`, given this run's codec and upstream client as startSwitchyard gives them. */
+  reload(config: object | string): Promise<ConfigReloadOutcome>;
   close(): Promise<void>;
 }
 
@@ -88,11 +91,15 @@ export function withUpstreamClient(config: object | string, client: TestUpstream
   });
 }
 
-export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitchyard> {
-  const coded = TEST_HTTP1_CODEC === "node" ? opts.config : withHttp1Codec(opts.config, TEST_HTTP1_CODEC);
+/** A test's config with this run's listener codec and upstream client (helpers/codec.ts), as JSON text. */
+function runConfigText(config: object | string): string {
+  const coded = TEST_HTTP1_CODEC === "node" ? config : withHttp1Codec(config, TEST_HTTP1_CODEC);
   const given = TEST_UPSTREAM_CLIENT === "llhttp" ? coded : withUpstreamClient(coded, TEST_UPSTREAM_CLIENT);
-  const text = typeof given === "string" ? given : JSON.stringify(given);
-  const { config } = parseConfig(text, "e2e.json");
+  return typeof given === "string" ? given : JSON.stringify(given);
+}
+
+export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitchyard> {
+  const { config } = parseConfig(runConfigText(opts.config), "e2e.json");
   const root = await mkdtemp(join(tmpdir(), "switchyard-e2e-"));
   const pluginsDir = join(root, "plugins");
   const stateDir = join(root, "state");
@@ -137,6 +144,7 @@ export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitch
     logs,
     events,
     accessLog: () => logs.filter((l) => l.msg === "request"),
+    reload: (next) => host.reload(parseConfig(runConfigText(next), "e2e.json").config),
     async close() {
       // Clients of a test may leave keep-alive sockets behind: stop() must not wait for them.
       for (const s of host.servers) s.server.closeAllConnections();
