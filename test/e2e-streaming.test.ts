@@ -61,8 +61,9 @@ describe("streaming through the host", () => {
     expect(ups.list[0]!.requests[0]!.bodyBytes).toBe(SIZE);
     // What the client sent ahead of what came back is held in socket buffers and stream queues, not a body.
     expect(result.maxLead, `client ran ${(result.maxLead / MB).toFixed(1)} MB ahead of the echo`).toBeLessThan(24 * MB);
-    // Client, host and upstream share this process; one body held whole would add 50 MB.
-    expect(peak, `live JS heap + ArrayBuffers grew by ${(peak / MB).toFixed(1)} MB`).toBeLessThan(40 * MB);
+    // Client, host and upstream share this process; measured 0.8-1.3 MB on either listener codec, one body held
+    // whole would add 50 MB.
+    expect(peak, `live JS heap + ArrayBuffers grew by ${(peak / MB).toFixed(1)} MB`).toBeLessThan(8 * MB);
     await waitFor("access log", () => sy!.accessLog().length === 1);
     expect(sy.accessLog()[0]).toMatchObject({ status: 200, bytesIn: SIZE, bytesOut: SIZE, chain: "zone-affinity:1>1" });
   });
