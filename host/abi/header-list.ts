@@ -9,10 +9,9 @@
 
 import { ALL_HEADERS, MAX_HEADERS, OUTPUT_BYTES } from "./limits.js";
 import { AnswerError, readStr, readU32, writeU32 } from "./codec.js";
+import { LOWERCASE_HTTP_TOKEN } from "../util/http-token.js";
 
 const encoder = new TextEncoder();
-/** An HTTP header name (RFC 9110 token), lowercase. */
-export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /** Encodes `names` (null: every header) as §4.4 writes it. */
 export function encodeHeaderList(names: readonly string[] | null): Uint8Array {
@@ -50,7 +49,7 @@ export function readHeaderList(u8: Uint8Array, ptr: number): string[] | null {
     const len = readU32(u8, pos);
     if (len > end - pos - 4) throw new AnswerError(`headers[${i}]`, `length ${len} runs past the end of the output area`);
     const name = readStr(u8, pos + 4, len);
-    if (!HEADER_NAME.test(name)) throw new AnswerError(`headers[${i}]`, `${JSON.stringify(name)} is not a lowercase HTTP header name`);
+    if (!LOWERCASE_HTTP_TOKEN.test(name)) throw new AnswerError(`headers[${i}]`, `${JSON.stringify(name)} is not a lowercase HTTP header name`);
     if (!names.includes(name)) names.push(name);
     pos += 4 + len;
   }

@@ -11,7 +11,6 @@ import { fileURLToPath } from "node:url";
 export const SDK_DIR = fileURLToPath([new URL("../../sdk/", import.meta.url), new URL("../../../sdk/", import.meta.url)].find((u) => existsSync(fileURLToPath(new URL("wit/router.wit", u))))!);
 
 export const WORLD = "switchyard:router/plugin@1.0.0";
-export const WORLD_VERSION = "1.0.0";
 /** The interface of the host's functions (log, fail), as a core module imports it. */
 export const WORLD_HOST_INTERFACE = "switchyard:router/host@1.0.0";
 export const WORLD_EXPORTS: readonly string[] = Object.freeze(["name", "order", "configure", "headers", "set-hosts", "drop-hosts", "route", "group"]);

@@ -12,7 +12,6 @@ import type { ListenerLimits } from "./listener-limits.js";
 import type { ClusterTls, ListenerTls } from "./tls.js";
 
 export type LbType = "round_robin" | "random" | "least_request" | "weighted_round_robin" | "ring_hash" | "maglev";
-export const LB_TYPES: readonly LbType[] = ["round_robin", "random", "least_request", "weighted_round_robin", "ring_hash", "maglev"];
 
 /** What a route does when its plugin chain keeps no host (Envoy / MOSN subset fall_back_policy). */
 export type Fallback = "none" | "any" | "default";

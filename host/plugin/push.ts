@@ -12,6 +12,7 @@ import type { StateStore } from "../state/store.js";
 import { SwitchyardError } from "./errors.js";
 import type { RouterPlugin } from "./plugin.js";
 import type { PluginRegistry } from "./registry.js";
+import { KeyedQueue } from "../util/keyed-queue.js";
 
 export class PushError extends SwitchyardError {
   constructor(code: "E_PUSH_UNKNOWN_PLUGIN" | "E_PUSH_VERSION_MISMATCH" | "E_PUSH_TOO_LARGE" | "E_PUSH_NOT_TEXT", message: string, readonly httpStatus: number) {
@@ -25,7 +26,7 @@ export interface PushResult {
 }
 
 export class ConfigPusher {
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new KeyedQueue();
 
   constructor(
     private readonly registry: PluginRegistry,
@@ -35,15 +36,7 @@ export class ConfigPusher {
 
   /** Runs `fn` when every earlier change to plugin `name` has finished; changes to one plugin never overlap. */
   exclusive<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
-    const prev = this.queues.get(name) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(fn);
-    this.queues.set(name, next);
-    void next
-      .finally(() => {
-        if (this.queues.get(name) === next) this.queues.delete(name);
-      })
-      .catch(() => undefined);
-    return next;
+    return this.queues.run(name, fn);
   }
 
   /**

@@ -37,6 +37,7 @@ import { hostFinished, hostRemoved, hostStarted } from "./host-tracking.js";
 import type { ForwardListener, ForwardPolicy } from "./policy.js";
 import type { PoolRegistry, UpstreamPool } from "./pools.js";
 import { ReplayBody } from "./replay-body.js";
+import { splitAbsoluteForm } from "../util/absolute-form.js";
 
 /** What every exchange of one Forwarder shares. */
 export interface ExchangeContext {
@@ -205,10 +206,9 @@ function upstreamPath(url: string, rewrite: ForwardPolicy["prefixRewrite"]): str
   let path = url;
   if (path.charCodeAt(0) !== 47 /* / */) {
     // Absolute form ("GET http://host/p"), which a client may send to a proxy: keep the path.
-    const m = /^https?:\/\/[^/?#]*/i.exec(path);
-    if (m === null) return null;
-    path = path.slice(m[0].length);
-    if (path.charCodeAt(0) !== 47) path = `/${path}`;
+    const abs = splitAbsoluteForm(path);
+    if (abs === null) return null;
+    path = abs.path;
   }
   if (rewrite !== null && path.startsWith(rewrite.prefix)) {
     path = rewrite.replacement + path.slice(rewrite.prefix.length);

@@ -37,7 +37,7 @@ export interface HandlerContext {
 }
 
 export type HandlerResult =
-  | { readonly status: HandlerStatus.Available; readonly subset: Subset; readonly steps: readonly ChainStep[]; readonly metadata: readonly [string, string][]; readonly fallback?: FallbackPolicy }
+  | { readonly status: HandlerStatus.Available; readonly subset: Subset; readonly steps: readonly ChainStep[]; readonly fallback?: FallbackPolicy }
   | { readonly status: HandlerStatus.NotAvailable; readonly reason: string; readonly steps: readonly ChainStep[] }
   | {
       readonly status: HandlerStatus.Stop;
@@ -49,7 +49,6 @@ export type HandlerResult =
     };
 
 export interface RouteHandler {
-  readonly name: string;
   isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult;
 }
 
@@ -96,7 +95,6 @@ function clusterWithTags(snapshot: ClusterSnapshot, match: Readonly<Record<strin
 
 /** The plugin handler: the chain of router plugins over the cluster's snapshot. */
 export class PluginRouteHandler implements RouteHandler {
-  readonly name = "plugins";
   constructor(private readonly chain: PluginChain) {}
 
   isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult {
@@ -113,8 +111,8 @@ export class PluginRouteHandler implements RouteHandler {
       case "accept": {
         const m = ctx.metadataMatch;
         const subset = m === null ? d.subset : d.subset.indices === null ? clusterWithTags(snapshot, m) : narrowByTags(d.subset, m);
-        if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps: d.steps, metadata: d.metadata };
-        return applyFallback(ctx, snapshot, d.steps, d.metadata);
+        if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps: d.steps };
+        return applyFallback(ctx, snapshot, d.steps);
       }
     }
   }
@@ -122,23 +120,22 @@ export class PluginRouteHandler implements RouteHandler {
 
 /** The handler for routes without plugins: the cluster, narrowed by the route's metadata_match. */
 export class ClusterRouteHandler implements RouteHandler {
-  readonly name = "cluster";
   isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult {
     const snapshot = clusters.getClusterSnapshot(ctx.cluster);
     if (snapshot === undefined) return { status: HandlerStatus.NotAvailable, reason: `cluster ${ctx.cluster} not found`, steps: NO_STEPS };
     const subset = ctx.metadataMatch ? clusterWithTags(snapshot, ctx.metadataMatch) : wholeCluster(snapshot);
-    if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps: NO_STEPS, metadata: [] };
-    return applyFallback(ctx, snapshot, NO_STEPS, []);
+    if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps: NO_STEPS };
+    return applyFallback(ctx, snapshot, NO_STEPS);
   }
 }
 
-function applyFallback(ctx: HandlerContext, snapshot: ClusterSnapshot, steps: readonly ChainStep[], metadata: readonly [string, string][]): HandlerResult {
+function applyFallback(ctx: HandlerContext, snapshot: ClusterSnapshot, steps: readonly ChainStep[]): HandlerResult {
   if (ctx.fallback === "any" && snapshot.hosts.length > 0) {
-    return { status: HandlerStatus.Available, subset: wholeCluster(snapshot), steps, metadata, fallback: "any" };
+    return { status: HandlerStatus.Available, subset: wholeCluster(snapshot), steps, fallback: "any" };
   }
   if (ctx.fallback === "default" && ctx.defaultSubset !== null) {
     const subset = clusterWithTags(snapshot, ctx.defaultSubset);
-    if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps, metadata, fallback: "default" };
+    if (subset.count > 0) return { status: HandlerStatus.Available, subset, steps, fallback: "default" };
   }
   return { status: HandlerStatus.Stop, reason: `no host left for cluster ${ctx.cluster} (fallback ${ctx.fallback}${fallbackWhy(ctx, snapshot)})`, steps };
 }

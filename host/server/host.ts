@@ -53,6 +53,7 @@ import { loadConfigFile } from "../config/index.js";
 import type { ListenerConfig, OutlierConfig } from "../config/types.js";
 import { isDeepStrictEqual } from "node:util";
 import { openAccessLog, type AccessDestination } from "../logging/access-destination.js";
+import { KeyedQueue } from "../util/keyed-queue.js";
 
 export interface HostOptions {
   readonly config: Config;
@@ -170,7 +171,7 @@ export class SwitchyardHost {
   private status: { generation: number; loadedAt: string; applied: number; refused: number; last: ConfigReloadOutcome | null };
   private savedConfigs = new Map<string, { text: string; version: number }>();
   private readonly clusterVersions = new Map<string, number>();
-  private readonly clusterQueues = new Map<string, Promise<unknown>>();
+  private readonly clusterQueues = new KeyedQueue();
   /** The outlier detector of each cluster whose config has outlier_detection. */
   private readonly outliers = new Map<string, OutlierDetector>();
   /** The DNS discovery of each STRICT_DNS / DNS_SRV cluster. */
@@ -759,12 +760,7 @@ export class SwitchyardHost {
 
   /** Runs changes to one cluster's host list one after the other, so that versions and files stay in step. */
   private clusterExclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const next = (this.clusterQueues.get(name) ?? Promise.resolve()).catch(() => undefined).then(fn);
-    this.clusterQueues.set(name, next);
-    void next.finally(() => {
-      if (this.clusterQueues.get(name) === next) this.clusterQueues.delete(name);
-    }).catch(() => undefined);
-    return next;
+    return this.clusterQueues.run(name, fn);
   }
 
   /** The version of a cluster's host list: 0 as configured, +1 per accepted PUT /clusters/<name>/hosts. */

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import { headRefusal } from "./request-head.js";
+import { splitAbsoluteForm } from "../util/absolute-form.js";
 import type { Logger } from "pino";
 import { waitForAvailable } from "../cluster/available.js";
 import { systemClock } from "../cluster/clock.js";
@@ -93,8 +94,6 @@ function lookupHeader(name: string): string | undefined {
   const v = matching![name];
   return Array.isArray(v) ? v.join(",") : v;
 }
-
-const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/is;
 
 /** Replaces the request's Host (raw and parsed) with `authority`, adding one when the client sent none. */
 function setHost(req: IncomingMessage, authority: string): void {
@@ -184,10 +183,10 @@ export class Pipeline {
       // Absolute form ("GET http://api.example.com/p"), which a server must accept (RFC 9112 §3.2.2): its
       // authority wins over Host and its path is what routes match. Host is rewritten to match, so that the
       // plugins and the upstream see the authority that routed the request, not the client's other claim.
-      const abs = ABSOLUTE_FORM.exec(path);
+      const abs = splitAbsoluteForm(path);
       if (abs !== null) {
-        authority = abs[1]!;
-        path = abs[2] === undefined || abs[2] === "" ? "/" : abs[2].charCodeAt(0) === 47 ? abs[2] : `/${abs[2]}`;
+        authority = abs.authority;
+        path = abs.path;
         setHost(req, authority);
       }
     }

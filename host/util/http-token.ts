@@ -3,5 +3,5 @@
 /** An HTTP token, in any case. */
 export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** An HTTP token in lowercase (header names as plugin.json declares them). */
+/** An HTTP token in lowercase (header names as plugin.json and a plugin's sy_headers list give them). */
 export const LOWERCASE_HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;

@@ -5,6 +5,7 @@
 
 import type { Readable } from "node:stream";
 import { errors } from "undici";
+import { HTTP_TOKEN } from "../../util/http-token.js";
 
 /** The legacy undici dispatch handler (what host/proxy/exchange.ts implements, and undici's own api-request). */
 export interface LegacyHandler {
@@ -26,7 +27,6 @@ export interface H1DispatchOptions {
   readonly reset?: boolean | null;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // lib/core/util.js headerCharRegex: a value may hold tab, printable ASCII and obs-text, nothing else (no CR, LF, NUL).
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const BAD_PATH = /[^\u0021-\u00ff]/;
@@ -60,7 +60,7 @@ export class H1Request {
     const { method, path } = opts;
     if (typeof path !== "string" || (path.charCodeAt(0) !== 47 /* / */ && !/^https?:\/\//i.test(path))) throw new errors.InvalidArgumentError("path must be an absolute URL or start with a slash");
     if (BAD_PATH.test(path)) throw new errors.InvalidArgumentError("invalid request path");
-    if (typeof method !== "string" || !TOKEN.test(method)) throw new errors.InvalidArgumentError("invalid request method");
+    if (typeof method !== "string" || !HTTP_TOKEN.test(method)) throw new errors.InvalidArgumentError("invalid request method");
     if (method === "CONNECT") throw new errors.NotSupportedError("CONNECT is not supported by this client");
     if (typeof handler.onHeaders !== "function" || typeof handler.onError !== "function") throw new errors.InvalidArgumentError("handler must implement the legacy onHeaders/onError methods");
     this.method = method;
@@ -85,7 +85,7 @@ export class H1Request {
 
   private header(name: string, value: unknown): void {
     if (value === undefined) return;
-    if (typeof name !== "string" || !TOKEN.test(name)) throw new errors.InvalidArgumentError("invalid header key");
+    if (typeof name !== "string" || !HTTP_TOKEN.test(name)) throw new errors.InvalidArgumentError("invalid header key");
     if (Array.isArray(value)) {
       for (const v of value) this.header(name, v);
       return;
