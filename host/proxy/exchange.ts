@@ -32,6 +32,7 @@ import {
   UpstreamTlsError,
 } from "./errors.js";
 import { buildRequestHeaders, buildResponseHeaders, HAS_BODY } from "./headers.js";
+import type { Clock } from "../cluster/clock.js";
 import { grpcStatusFor, isGrpc, writeGrpcError } from "./grpc.js";
 import { hostFinished, hostRemoved, hostStarted } from "./host-tracking.js";
 import type { ForwardListener, ForwardPolicy } from "./policy.js";
@@ -43,7 +44,8 @@ import { splitAbsoluteForm } from "../util/absolute-form.js";
 export interface ExchangeContext {
   readonly pools: PoolRegistry;
   readonly logger: AccessLogger;
-  readonly clock: () => number;
+  /** Durations only: the forwarder's timers are its own. */
+  readonly clock: Clock;
 }
 
 const kExchange = Symbol("switchyard.exchange");
@@ -256,7 +258,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly policy: ForwardPolicy,
     private readonly listener: ForwardListener,
   ) {
-    this.started = listener.startedAt ?? ctx.clock();
+    this.started = listener.startedAt ?? ctx.clock.now();
     const headers: string[] = [];
     const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
     this.hasBody = (buildRequestHeaders(req.rawHeaders, req.socket.remoteAddress, proto, policy, headers) & HAS_BODY) !== 0;
@@ -565,7 +567,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.timer = null;
     }
     this.error = error;
-    const ended = this.ctx.clock();
+    const ended = this.ctx.clock.now();
     const outcome: ForwardOutcome = {
       status: this.status,
       upstream: this.host?.address ?? null,

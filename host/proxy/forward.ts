@@ -2,7 +2,7 @@
 // proxies it over pooled keep-alive connections, with retries, deadlines and streaming both ways.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { performance } from "node:perf_hooks";
+import { systemClock, type Clock } from "../cluster/clock.js";
 import type { AccessLogger, ForwardOutcome } from "./access-log.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
 import type { ForwardListener, ForwardPolicy, HostPicker } from "./policy.js";
@@ -12,8 +12,8 @@ export interface ForwarderOptions {
   readonly pools: PoolRegistry;
   /** A pino logger; one line per request at info (warn when the request failed). */
   readonly logger: AccessLogger;
-  /** Milliseconds, for durations; performance.now by default. */
-  readonly clock?: () => number;
+  /** For durations (and ForwardListener.startedAt, which is read on it); systemClock by default. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -28,7 +28,7 @@ export class Forwarder {
   private readonly ctx: ExchangeContext;
 
   constructor(options: ForwarderOptions) {
-    this.ctx = { pools: options.pools, logger: options.logger, clock: options.clock ?? (() => performance.now()) };
+    this.ctx = { pools: options.pools, logger: options.logger, clock: options.clock ?? systemClock };
   }
 
   /**

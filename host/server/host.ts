@@ -89,7 +89,10 @@ export interface HostOptions {
   readonly workers?: () => Promise<unknown>;
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   readonly pluginCounts?: AdminDeps["pluginCounts"];
-  /** Timers of outlier detection and health checks (systemClock). */
+  /**
+   * The clock and timers of the host (systemClock): request times, Wait verdicts and deadlines of the pipeline
+   * and the forwarder's durations, outlier detection, health checks, DNS, HTTP/2 deadlines, the stop's grace.
+   */
   readonly clock?: Clock;
   /** Poll period and debounce of the TLS listeners' certificate files and the TLS clusters' files (defaults 1 s and 200 ms). */
   readonly certificateTiming?: ReloadTiming;
@@ -292,7 +295,7 @@ export class SwitchyardHost {
       this.healthCheckers = startHealthChecks(config, { clusters: this.clusters, transports, clock: this.opts.clock ?? systemClock, random: this.opts.random ?? Math.random, log: this.log, events: this.events });
     }
     if (config.switchyard.accessLog !== null && this.opts.listen !== false) this.accessDestination = openAccessLog(config.switchyard.accessLog);
-    this.forwarder = new Forwarder({ pools: this.pools, logger: this.accessLog() });
+    this.forwarder = new Forwarder({ pools: this.pools, logger: this.accessLog(), clock: this.opts.clock ?? systemClock });
     for (const l of this.opts.listen === false ? [] : config.listeners) {
       // A certificate that cannot be read or used stops the start, naming the listener's tls_context.
       const entry = await this.openListener(l, buildRouting(config, l.routerConfigName, transports, l.upstreamProtocol), await loadListenerCredentials(l));
@@ -466,6 +469,7 @@ export class SwitchyardHost {
       log: this.accessLog(),
       random: this.opts.random ?? Math.random,
       listener: l.name,
+      clock: this.opts.clock ?? systemClock,
       outliers: (cluster) => this.outliers.get(cluster),
       breakers: (cluster) => this.breakers.get(cluster),
       ...(this.opts.requestId ? { requestId: this.opts.requestId } : {}),

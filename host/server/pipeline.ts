@@ -9,7 +9,7 @@ import { headRefusal } from "./request-head.js";
 import { splitAbsoluteForm } from "../util/absolute-form.js";
 import type { Logger } from "pino";
 import { waitForAvailable } from "../cluster/available.js";
-import { systemClock } from "../cluster/clock.js";
+import type { Clock, TimerHandle } from "../cluster/clock.js";
 import type { ClusterManager } from "../cluster/cluster-manager.js";
 import type { OutlierDetector } from "../cluster/outlier.js";
 import type { CircuitBreaker } from "../proxy/circuit-breaker.js";
@@ -38,6 +38,12 @@ export interface PipelineDeps {
   readonly log: Logger;
   readonly random: RandomSource;
   readonly listener: string;
+  /**
+   * Request times and the timers of Wait verdicts, waits for a host and the circuit breaker's admission
+   * (host/cluster/clock.ts: systemClock in production, a ManualClock in tests); the forwarder reads the same
+   * clock, so that the durations it reports start from this one's times.
+   */
+  readonly clock: Clock;
   /** Observes every decision (metrics); optional. */
   readonly observe?: (event: RequestEvent) => void;
   /**
@@ -163,7 +169,7 @@ export class Pipeline {
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const started = performance.now();
+    const started = this.deps.clock.now();
     const state = this.state;
     // Refused before any plugin runs (request-head.ts). (node:http already answers 431 to oversized header
     // blocks, so MAX_REQUEST_BYTES cannot be reached.)
@@ -227,7 +233,8 @@ export class Pipeline {
     }
     if (result.status === HandlerStatus.Stop && result.verdict?.kind === "wait") {
       const waitMs = result.verdict.waitMs;
-      const elapsed = performance.now() - started;
+      const clock = this.deps.clock;
+      const elapsed = clock.now() - started;
       const deadline = p.deadlineMs > 0 ? p.deadlineMs : Infinity;
       if (p.waits >= action.waitMaxCount || elapsed + waitMs >= deadline) {
         const exhausted = p.waits >= action.waitMaxCount;
@@ -238,10 +245,10 @@ export class Pipeline {
       p.waited = true;
       // The response's 'close' (not the request's, which also fires once a body was read) says the client left.
       const onClose = () => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         this.gone(req, started, route, ctx.cluster, result.steps);
       };
-      const timer = setTimeout(() => {
+      const timer = clock.setTimeout(() => {
         res.off("close", onClose);
         this.decide(req, res, action, compiled, ctx, route, p);
       }, waitMs);
@@ -260,7 +267,8 @@ export class Pipeline {
     if (snapshot !== undefined && snapshot.hosts.length === 0) {
       return this.answer(req, res, 503, `${result.reason}; cluster ${ctx.cluster} has no hosts\n`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
     }
-    const remaining = p.deadlineMs - (performance.now() - started);
+    const now = this.deps.clock.now();
+    const remaining = p.deadlineMs - (now - started);
     if (!action.failFast && cluster !== undefined && p.deadlineMs > 0 && remaining > 0 && !hasAvailableHost(snapshot)) {
       p.waited = true;
       let left = false;
@@ -270,7 +278,7 @@ export class Pipeline {
       };
       res.once("close", onClose);
       // A client that leaves does not cancel the wait: its listeners go at the deadline or the next host.
-      waitForAvailable(cluster, systemClock.now() + remaining, systemClock).then(
+      waitForAvailable(cluster, now + remaining, this.deps.clock).then(
         () => {
           res.off("close", onClose);
           if (!left) this.decide(req, res, action, compiled, ctx, route, p);
@@ -297,24 +305,26 @@ export class Pipeline {
     const hashHeader = cluster.settings.hashHeader;
     const hv = hashHeader === undefined ? undefined : req.headers[hashHeader];
     // A request that waited starts forwarding now; any other one started when routing did (microseconds ago).
-    const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started, p.waited ? performance.now() : p.started, breaker);
+    const now = p.waited ? this.deps.clock.now() : p.started;
+    const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started, now, breaker);
     let policy = compiled.policies.get(ctx.cluster)!;
     // The forwarder gets the request's deadline (a gRPC call's grpc-timeout when shorter), what is left of it after waits.
-    if (p.waited) policy = remainingPolicy(policy, p.deadlineMs, p.started);
+    if (p.waited) policy = remainingPolicy(policy, p.deadlineMs, now - p.started);
     else if (p.deadlineMs !== policy.timeoutMs) policy = Object.freeze({ ...policy, timeoutMs: p.deadlineMs });
     this.deps.forwarder.dispatch(req, res, policy, f);
   }
 
   /** Forwards through the cluster's circuit breaker: now, after waiting for a connection, or 503 E_CIRCUIT_OPEN. */
   private admit(breaker: CircuitBreaker, policy: ForwardPolicy, req: IncomingMessage, res: ServerResponse, route: string, cluster: string, steps: readonly ChainStep[], p: Progress, send: () => void): void {
-    let timer: NodeJS.Timeout | undefined;
+    const clock = this.deps.clock;
+    let timer: TimerHandle | undefined;
     const onClose = () => {
-      clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimeout(timer);
       if (a.kind === "pending") a.cancel();
       this.gone(req, p.started, route, cluster, steps);
     };
     const a = breaker.admit(policy.transport !== null && policy.transport.h2 !== "none", () => {
-      clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimeout(timer);
       res.off("close", onClose);
       p.waited = true;
       send();
@@ -324,17 +334,17 @@ export class Pipeline {
     // Pending: until a connection frees, the client leaves, or the request's deadline passes.
     res.once("close", onClose);
     if (p.deadlineMs > 0) {
-      timer = setTimeout(() => {
+      timer = clock.setTimeout(() => {
         a.cancel();
         res.off("close", onClose);
         this.answer(req, res, 503, `circuit breaker open: cluster ${cluster}: no connection within ${deadlineName(policy.timeoutMs, p)} (max_connections ${breaker.settings.maxConnections})\n`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN", undefined, this.pastDeadline(p));
-      }, Math.max(1, p.deadlineMs - (performance.now() - p.started)));
+      }, Math.max(1, p.deadlineMs - (clock.now() - p.started)));
     }
   }
 
   /** The client left before a decision was made (while waiting): logged as the forwarder logs it. */
   private gone(req: IncomingMessage, started: number, route: string, cluster: string, steps: readonly ChainStep[]): void {
-    const durationMs = performance.now() - started;
+    const durationMs = this.deps.clock.now() - started;
     logAccess(this.deps.log, "info", req, clientOf(req.socket), { status: 0, durationMs, upstream: null, attempts: 0, bytesIn: 0, bytesOut: 0, reason: "E_CLIENT_ABORTED" }, this.lineFields(route, cluster, steps));
     this.deps.observe?.({ listener: this.deps.listener, route, cluster, status: 0, steps, durationMs });
   }
@@ -365,7 +375,7 @@ export class Pipeline {
     }
     // The request body, if any, is not wanted: drain it so that the connection can be reused.
     if (!req.complete) req.resume();
-    const durationMs = performance.now() - started;
+    const durationMs = this.deps.clock.now() - started;
     const level = status >= 500 ? "warn" : "info";
     if (this.deps.log.isLevelEnabled(level)) logAccess(this.deps.log, level, req, clientOf(req.socket), { status, durationMs, upstream: null, attempts: 0, bytesIn: 0, bytesOut, reason }, this.lineFields(route, cluster, steps, plugin));
     this.deps.observe?.({ listener: this.deps.listener, route, cluster, status, steps, durationMs });
@@ -451,8 +461,8 @@ class Forwarding implements ForwardListener, PickContext {
  * The deadline covers the whole request, waits included (docs/config.md): after a wait the forwarder gets what
  * is left of it. Only requests that waited pay for this copy.
  */
-function remainingPolicy(policy: ForwardPolicy, deadlineMs: number, started: number): ForwardPolicy {
+function remainingPolicy(policy: ForwardPolicy, deadlineMs: number, elapsedMs: number): ForwardPolicy {
   if (deadlineMs === 0) return policy;
-  const left = Math.max(1, Math.floor(deadlineMs - (performance.now() - started)));
+  const left = Math.max(1, Math.floor(deadlineMs - elapsedMs));
   return Object.freeze({ ...policy, timeoutMs: left });
 }

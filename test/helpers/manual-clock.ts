@@ -18,6 +18,7 @@ export class ManualClock implements Clock {
   private time: number;
   private nextId = 1;
   private timers: Timer[] = [];
+  private waiters: { readonly n: number; readonly resolve: () => void }[] = [];
 
   constructor(start = 0) {
     this.time = start;
@@ -30,6 +31,11 @@ export class ManualClock implements Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer = { id: this.nextId++, at: this.time + Math.max(0, ms), fn };
     this.timers = [...this.timers, timer];
+    const ready = this.waiters.filter((w) => this.timers.length >= w.n);
+    if (ready.length > 0) {
+      this.waiters = this.waiters.filter((w) => !ready.includes(w));
+      for (const w of ready) w.resolve();
+    }
     return timer.id;
   }
 
@@ -40,6 +46,15 @@ export class ManualClock implements Clock {
   /** Timers not fired yet. */
   get pending(): number {
     return this.timers.length;
+  }
+
+  /**
+   * Resolves once `n` timers are pending: the wait of a test for the code it drives (a request in flight,
+   * say) to have set its timer, instead of a sleep.
+   */
+  whenPending(n = 1): Promise<void> {
+    if (this.timers.length >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ n, resolve }));
   }
 
   /** Moves time forward by `ms`, firing due timers in time order (timers set while firing included). */

@@ -36,7 +36,7 @@ export interface StartOptions {
   readonly logLevel?: pino.Level;
   /** Poll period and debounce of TLS listeners' certificate files. */
   readonly certificateTiming?: { readonly pollMs?: number; readonly debounceMs?: number };
-  /** Timers of outlier detection and health checks (a ManualClock in tests). */
+  /** The host's clock and timers (SwitchyardHostOptions.clock: the pipeline's waits and deadlines included); a ManualClock in tests. */
   readonly clock?: Clock;
 }
 
