@@ -154,7 +154,7 @@ export async function benchSandbox(now: () => number = () => performance.now()):
     traps.push(now() - t0);
   }
   rows.push({ name: "infinite loop, 5 ms budget", variant: "time to trap (fresh module)", value: median(traps), unit: "ms" });
-  // Warm: the tier the host runs plugins in (server/engine.ts); this is what FUEL_PER_MS is calibrated on.
+  // Warm: the tier the host runs plugins in (host/server/engine.ts); this is what FUEL_PER_MS is calibrated on.
   const warmTraps: number[] = [];
   await warm(() => {
     five.arm(spin);

@@ -1,6 +1,6 @@
 // Host-side codec round trips (sdk/ABI.md §4, §5) with unicode, empty values, repeated headers, 0/1/10,000
 // hosts, 200 headers and random inputs from a seeded generator. The guest side is covered by
-// test/abi-guest-roundtrip.test.ts through the compiled echo fixture.
+// test/sdk-codec.test.ts through the compiled echo fixture.
 import { describe, expect, it } from "vitest";
 import {
   AnswerError,

@@ -206,7 +206,7 @@ describe("a plugin's Reject chooses its gRPC status (Result.rejectGrpc, sdk/ABI.
     expect(sy!.accessLog().at(-1)).toMatchObject({ status: 412, plugin: "grpc-reject" });
     // A call the plugin lets through still reaches the server.
     expect((await unary(c, "y")).value).toBe("echo:y:");
-    // On the wire: grpc-message percent-encoded (gRPC's PROTOCOL-HTTP2.md), HTTP 200.
+    // On the wire: grpc-message percent-encoded (gRPC over HTTP/2), HTTP 200.
     const session = http2.connect(sy!.url);
     try {
       const stream = session.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": "application/grpc", te: "trailers", "x-grpc-code": "7" });

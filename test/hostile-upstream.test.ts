@@ -68,7 +68,7 @@ describe("upstream interim answers", () => {
     expect(up.heads.length).toBe(2);
   });
 
-  // Why the llhttp client is needed for the case above: undici's closes the connection on any 100 (client-h1.js).
+  // Why the llhttp client is needed for the case above: undici's closes the connection on any 100 (its onHeadersComplete).
   it("unsolicited 100 Continue then 200, undici upstream client: 502 E_UPSTREAM_PROTOCOL saying why, one attempt, not retried as a reset", async () => {
     up = await startRawUpstream(() => "HTTP/1.1 100 Continue\r\n\r\n" + FINAL);
     const other = await startRawUpstream(() => FINAL);

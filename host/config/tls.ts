@@ -1,6 +1,6 @@
 // MOSN's tls_context (issue 15), on a listener's filter chain (the certificate this host serves) and on a
 // cluster (how this host talks TLS to the cluster's hosts). Each of cert_chain, private_key and ca_cert is read
-// as MOSN reads it (mosn pkg/mtls/confighook.go): a value containing "-----BEGIN" is the PEM itself, any other
+// as MOSN reads it: a value containing "-----BEGIN" is the PEM itself, any other
 // value a file path (resolved against the config file's folder here, as the `switchyard` block's paths are).
 // Files are read when the host starts, and a listener's are watched (host/server/tls-credentials.ts).
 

@@ -1,5 +1,5 @@
 // How a pool's new connections are opened (host/proxy/pools.ts). undici's own connector offers ALPN
-// "http/1.1" and "h2" whenever HTTP/2 is allowed (undici lib/core/connect.js), which is right for
+// "http/1.1" and "h2" whenever HTTP/2 is allowed (undici's buildConnector), which is right for
 // upstream_protocol Auto but not for a cluster that asks for HTTP/2: there the handshake offers only "h2", so the
 // connection is sure to be HTTP/2 and its pool can multiplex requests on it as an h2c pool does. An upstream that
 // does not agree to h2 fails the handshake, answered as any TLS failure (E_UPSTREAM_TLS, host/proxy/exchange.ts).
@@ -9,7 +9,7 @@ import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { buildConnector, errors } from "undici";
 import type { UpstreamH2, UpstreamTlsOptions, UpstreamTlsSource } from "./transport.js";
 
-/** What undici's keep-alive sockets get (undici lib/core/connect.js). */
+/** What undici's keep-alive sockets get (its buildConnector's setKeepAlive). */
 const KEEP_ALIVE_DELAY_MS = 60_000;
 
 /**

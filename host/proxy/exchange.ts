@@ -93,7 +93,7 @@ function classify(err: Error): Failure {
   return Failure.Other;
 }
 
-// undici's HTTP/1 client (node_modules/undici/lib/dispatcher/client-h1.js, onHeadersComplete) destroys the
+// undici's HTTP/1 client (its parser's onHeadersComplete) destroys the
 // connection on any 100 Continue with SocketError "bad response" before a handler sees it, and it has no option
 // to keep it (it refuses an `expect` request header outright, so a 100 is never one it asked for). The final
 // response that follows is lost with the socket, so the best answer left is a 502 that says why. The same
@@ -134,7 +134,7 @@ function onTryDeadline(exchange: Exchange): void {
 
 /**
  * undici's trailers as the object addTrailers takes: raw pairs (name, value, …) over HTTP/1.1, node:http2's
- * headers object over HTTP/2 (undici lib/dispatcher/client-h2.js); repeated names are joined.
+ * headers object over HTTP/2 (undici's h2 client hands on the stream's 'trailers'); repeated names are joined.
  */
 function trailerPairs(raw: readonly (Buffer | string)[] | Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -1,6 +1,6 @@
 // gRPC over the proxy (issue 15). A gRPC call is an HTTP/2 request with content-type application/grpc; what the
 // proxy itself answers to one (no route, no host, a plugin's Reject, a deadline) must be a gRPC answer — HTTP
-// 200 with grpc-status and grpc-message and no message (gRPC's PROTOCOL-HTTP2.md) —
+// 200 with grpc-status and grpc-message and no message (gRPC over HTTP/2, Trailers-Only) —
 // or a gRPC client reports a protocol error instead of the reason. grpc-timeout is the call's deadline.
 
 import type { ServerResponse } from "node:http";
@@ -25,7 +25,7 @@ export function isGrpc(contentType: string | string[] | undefined): boolean {
 
 /**
  * The gRPC status for an answer the proxy gives with `httpStatus` (its own failures, a plugin's Reject): gRPC's
- * own HTTP-to-gRPC table (doc/http-grpc-status-mapping.md) where it has the status, DEADLINE_EXCEEDED for the
+ * own HTTP-to-gRPC status mapping where it has the status, DEADLINE_EXCEEDED for the
  * route timeout (E_ROUTE_TIMEOUT, E_UPSTREAM_TIMEOUT), and for the statuses a plugin is likely to choose the
  * code of the same meaning, so that a plugin author picks the gRPC status by picking the HTTP one.
  */
@@ -44,7 +44,7 @@ export function grpcStatusFor(httpStatus: number, code: string | null): number {
   }
 }
 
-/** grpc-message is percent-encoded (PROTOCOL-HTTP2.md): every byte outside 0x20..0x7e, and '%'. */
+/** grpc-message is percent-encoded (gRPC over HTTP/2): every byte outside 0x20..0x7e, and '%'. */
 export function encodeGrpcMessage(message: string): string {
   let out = "";
   for (const b of Buffer.from(message.trimEnd(), "utf8")) {

@@ -10,7 +10,7 @@ import { MAX_FUEL, type SandboxExports } from "./exports.js";
  * deterministic, so a plugin that passes on one host passes on every host and after every restart
  * (sdk/ABI.md §7 asks the same answer for the same input); a start-up measurement on a busy 2-core machine
  * varies by 2x or more between runs.
- * The host compiles wasm with the optimizing tier (server/engine.ts), so the figure is that tier's rate on
+ * The host compiles wasm with the optimizing tier (host/server/engine.ts), so the figure is that tier's rate on
  * the tightest metered loop (`count` in bench/wat.ts), where fuel burns fastest: 5-9e6 fuel/ms
  * measured on this project's 2-vCPU machine, loaded to idle, rounded down to 3e6 so that the figure still
  * holds on a machine twice as slow. So a runaway tight loop on warm code ends after 35-60% of `cpuMs`. Code

@@ -1,7 +1,7 @@
 // One upstream connection of the llhttp client (host/proxy/h1/pool.ts): a net.Socket or tls.TLSSocket, Node's
 // llhttp in RESPONSE mode (host/server/http1/llhttp.ts, the parser node:http's client runs) and at most one request
-// at a time (no pipelining). What it does is what undici's HTTP/1 client does
-// (node_modules/undici/lib/dispatcher/client-h1.js), with the same error classes, but for one thing: an
+// at a time (no pipelining). What it does is what undici's HTTP/1 client does (its writeH1 and parser), with
+// the same error classes, but for one thing: an
 // unsolicited `100 Continue` is dropped and the final response that follows it is read (RFC 9110 §15.2), where
 // undici closes the connection.
 //
@@ -50,7 +50,7 @@ const enum Wait {
   Idle,
 }
 
-/** undici's keepAliveTimeoutThreshold and keepAliveMaxTimeout (lib/dispatcher/client.js). */
+/** undici's Client defaults keepAliveTimeoutThreshold and keepAliveMaxTimeout. */
 const KEEP_ALIVE_THRESHOLD_MS = 2_000;
 const KEEP_ALIVE_MAX_MS = 600_000;
 const KEEP_ALIVE_TIMEOUT = /timeout=(\d+)/i;

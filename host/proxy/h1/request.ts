@@ -1,6 +1,6 @@
 // One request of the llhttp upstream client (host/proxy/h1/pool.ts): the dispatch options checked and turned
-// into the bytes of a request head once, at dispatch, by undici's own rules (node_modules/undici/lib/core/request.js
-// processHeader, lib/dispatcher/client-h1.js writeH1), so that an upstream sees what it saw from undici's Pool and a
+// into the bytes of a request head once, at dispatch, by undici's own rules (its Request's processHeader, its
+// HTTP/1 client's writeH1), so that an upstream sees what it saw from undici's Pool and a
 // request undici refuses is refused here with the same error class and code.
 
 import type { Readable } from "node:stream";
@@ -27,7 +27,7 @@ export interface H1DispatchOptions {
   readonly reset?: boolean | null;
 }
 
-// lib/core/util.js headerCharRegex: a value may hold tab, printable ASCII and obs-text, nothing else (no CR, LF, NUL).
+// undici's headerCharRegex: a value may hold tab, printable ASCII and obs-text, nothing else (no CR, LF, NUL).
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const BAD_PATH = /[^\u0021-\u00ff]/;
 const CONTENT_LENGTH = /^\d+$/;

@@ -1,8 +1,8 @@
 // The HTTP/1.1 parser of the llhttp codec (issue 19): Node's own llhttp binding, the very parser node:http runs
 // (node:_http_common's HTTPParser, the C++ build of llhttp linked into Node: process.versions.llhttp). It is
 // reached through `_http_common`, which node:http's client and server load too, because
-// process.binding('http_parser') prints DEP0111 on every start. undici's WebAssembly build of llhttp
-// (node_modules/undici/lib/llhttp/) was the other candidate: parsing one 150-byte request head cost it
+// process.binding('http_parser') prints DEP0111 on every start. undici's WebAssembly build of llhttp (the one
+// its HTTP/1 client parses with) was the other candidate: parsing one 150-byte request head cost it
 // 3.6–5.6 µs of CPU against 1.5–1.9 µs for the native binding (docs/performance.md "The HTTP/1.1 codec"), and
 // it is a second copy of the parser whose version moves with undici's rather than with Node's.
 //
