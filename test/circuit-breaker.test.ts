@@ -3,58 +3,14 @@
 // what reached the upstream, what waited and what was refused asserted. And circuit_breakers as a config
 // file gives it (host/config/circuit-breakers.ts).
 
-import { once } from "node:events";
-import http, { type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../host/config/errors.js";
 import { parseConfig } from "../host/config/parse.js";
 import { CircuitBreaker } from "../host/proxy/circuit-breaker.js";
 import { send, type ClientResponse } from "./helpers/front.js";
 import { anyHost, mosnConfig, startSwitchyard, type RunningSwitchyard } from "./helpers/switchyard.js";
-import { startUpstream, type Upstream } from "./helpers/upstreams.js";
+import { holdingUpstream, startUpstream, type Upstream } from "./helpers/upstreams.js";
 import { oneClusterConfig } from "./helpers/config-problems.js";
-
-/** An upstream that holds every request until `release()`, and tells when `n` are held. */
-async function holdingUpstream() {
-  const held: ServerResponse[] = [];
-  let seen = 0;
-  let holding = true;
-  let waiters: { n: number; resolve: () => void }[] = [];
-  const sockets = new Set<Socket>();
-  const server = http.createServer((req, res) => {
-    seen++;
-    req.resume();
-    if (holding) held.push(res);
-    else res.end("ok");
-    waiters = waiters.filter((w) => (seen >= w.n ? (w.resolve(), false) : true));
-  });
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    /** Requests that reached it so far. */
-    get seen() {
-      return seen;
-    },
-    /** Resolves once `n` requests in all have reached it. */
-    reached: (n: number) => new Promise<void>((resolve) => (seen >= n ? resolve() : waiters.push({ n, resolve }))),
-    /** Answers the held requests (the first `count`, or all) and, with `stop`, every later one at once. */
-    release(count = held.length, stop = false) {
-      for (const res of held.splice(0, count)) res.end("ok");
-      if (stop) holding = false;
-    },
-    async close() {
-      this.release(held.length, true);
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 let sy: RunningSwitchyard | null = null;
 const cleanups: (() => Promise<void>)[] = [];

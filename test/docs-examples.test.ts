@@ -14,7 +14,6 @@
 // The admin server here is the real AdminServer with the host's own dependencies plus `metrics` (the host's
 // admin cannot be given the metrics until host.ts wires attachMetrics).
 
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -29,132 +28,9 @@ import { parseConfig } from "../host/config/index.js";
 import { explain, type SampleRequest } from "../host/explain/explain.js";
 import { attachMetrics } from "../host/metrics/metrics.js";
 import { SwitchyardHost } from "../host/server/host.js";
+import { linesMismatch, outputMismatch, parseExamples, sh, taggedBlocks, type Example } from "./helpers/doc-examples.js";
 
 const REPO = new URL("../", import.meta.url).pathname;
-
-interface Example {
-  readonly file: string;
-  readonly line: number;
-  readonly command: string;
-  readonly output: string[];
-}
-
-/** The examples of one markdown file, in order. */
-export function parseExamples(file: string, text: string): Example[] {
-  const out: Example[] = [];
-  const lines = text.split("\n");
-  let inBlock = false;
-  let marked = false;
-  let current: { line: number; command: string; output: string[] } | null = null;
-  const flush = () => {
-    if (current !== null) out.push({ file, ...current, output: current.output });
-    current = null;
-  };
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
-    const fence = /^```(.*)$/.exec(l);
-    if (fence !== null) {
-      if (!inBlock) {
-        inBlock = true;
-        marked = /^sh\s+doc-test\b/.test(fence[1]!.trim());
-      } else {
-        flush();
-        inBlock = false;
-        marked = false;
-      }
-      continue;
-    }
-    if (!inBlock || !marked) continue;
-    if (l.startsWith("$ ")) {
-      flush();
-      let command = l.slice(2);
-      while (command.endsWith("\\") && i + 1 < lines.length) command = command.slice(0, -1) + lines[++i]!;
-      current = { line: i + 1, command, output: [] };
-    } else if (current !== null) {
-      current.output.push(l);
-    }
-  }
-  return out;
-}
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
-/**
- * Where `actual` differs from the documented value, or null. Placeholders say what varies: null and the
- * string "…" stand for any value; a string holding "…" matches any string with the same text around it; an
- * array ending in "…" may have more elements than the ones documented, in order. An object may have more
- * keys than documented (a doc shows the ones it talks about).
- */
-export function valueMismatch(doc: Json, actual: Json, path = "$"): string | null {
-  if (doc === null || doc === "…") return null;
-  if (Array.isArray(doc)) {
-    if (!Array.isArray(actual)) return `${path}: expected an array, got ${JSON.stringify(actual)}`;
-    // A last element "…" documents "and more": the documented elements are the first ones.
-    const open = doc.length > 0 && doc[doc.length - 1] === "…";
-    const n = open ? doc.length - 1 : doc.length;
-    if (open ? actual.length < n : actual.length !== n) return `${path}: expected ${open ? "at least " : ""}${n} elements, got ${actual.length}: ${JSON.stringify(actual).slice(0, 200)}`;
-    for (let i = 0; i < n; i++) {
-      const m = valueMismatch(doc[i]!, actual[i]!, `${path}[${i}]`);
-      if (m !== null) return m;
-    }
-    return null;
-  }
-  if (typeof doc === "object") {
-    if (typeof actual !== "object" || actual === null || Array.isArray(actual)) return `${path}: expected an object, got ${JSON.stringify(actual)}`;
-    for (const k of Object.keys(doc)) {
-      if (!(k in actual)) return `${path}: no key "${k}" (has ${Object.keys(actual).join(", ")})`;
-      const m = valueMismatch(doc[k]!, actual[k]!, `${path}.${k}`);
-      if (m !== null) return m;
-    }
-    return null;
-  }
-  if (typeof doc === "string" && doc.includes("…")) {
-    return typeof actual === "string" && linePattern(doc).test(actual) ? null : `${path}: expected ${JSON.stringify(doc)}, got ${JSON.stringify(actual)}`;
-  }
-  return doc === actual ? null : `${path}: expected ${JSON.stringify(doc)}, got ${JSON.stringify(actual)}`;
-}
-
-function linePattern(doc: string): RegExp {
-  const parts = doc.trim().split("…").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/ +/g, " +"));
-  return new RegExp(`^\\s*${parts.join(".*")}\\s*$`);
-}
-
-/** Where the output lacks the documented lines, or null. */
-export function textMismatch(doc: readonly string[], actual: string): string | null {
-  const lines = actual.split(/\r?\n/);
-  let at = 0;
-  for (const d of doc) {
-    if (d.trim() === "") continue;
-    const re = linePattern(d);
-    while (at < lines.length && !re.test(lines[at]!)) at++;
-    if (at === lines.length) return `no output line matches ${JSON.stringify(d)} (in order)`;
-    at++;
-  }
-  return null;
-}
-
-export function outputMismatch(doc: readonly string[], actual: string): string | null {
-  const text = doc.join("\n").trim();
-  if (text.startsWith("{") || text.startsWith("[")) {
-    let documented: Json;
-    try {
-      documented = JSON.parse(text) as Json;
-    } catch (err) {
-      return `the documented output is not JSON: ${(err as Error).message}`;
-    }
-    let got: Json;
-    try {
-      got = JSON.parse(actual) as Json;
-    } catch {
-      return `the output is not JSON: ${actual.slice(0, 300)}`;
-    }
-    // The admin API pretty-prints: documented JSON on one line claims an output it does not give.
-    const lines = (t: string) => t.trim().split("\n").length;
-    if ((lines(text) === 1) !== (lines(actual) === 1)) return `the output is JSON on ${lines(actual)} lines, the documented one on ${lines(text)}`;
-    return valueMismatch(documented, got);
-  }
-  return textMismatch(doc, actual);
-}
 
 interface DemoHost {
   readonly substitute: (command: string) => string;
@@ -223,14 +99,6 @@ async function startDemo(): Promise<DemoHost> {
   };
 }
 
-function sh(command: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile("bash", ["-o", "pipefail", "-c", command], { cwd: REPO, timeout: 20_000, env: { ...process.env, SWITCHYARD_ADMIN_TOKEN: "" } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
-    });
-  });
-}
-
 const docs = ["README.md", ...(await readdir(join(REPO, "docs"))).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
 const examples = new Map<string, Example[]>();
 for (const f of docs) examples.set(f, parseExamples(f, await readFile(join(REPO, f), "utf8")));
@@ -280,6 +148,13 @@ describe("the example checker", () => {
     expect(outputMismatch(["x   1", "z …"], "x 1\ny\nz 42")).toBeNull();
     expect(outputMismatch(["z", "x"], "x\nz")).toMatch(/in order/);
     expect(parseExamples("t.md", "```sh doc-test\n$ echo a \\\nb\nout\n```\n```sh\n$ nope\n```\n")).toEqual([{ file: "t.md", line: 3, command: "echo a b", output: ["out"] }]);
+    // Exact lines (test/operations-tour.test.ts): a line "…" stands for any number of lines, nothing else is left out.
+    expect(linesMismatch(["a", "…", "c 1"], "a\nb\nb2\nc   1\n")).toBeNull();
+    expect(linesMismatch(["a", "…"], "a")).toBeNull();
+    expect(linesMismatch(["a", "c"], "a\nb\nc")).toMatch(/lines the doc does not show/);
+    expect(linesMismatch(["x 1"], "x 2")).toMatch(/no output line matches "x 1"/);
+    expect([...taggedBlocks("```json t=a\n{}\n```\n```sh t=b\n$ x\n```\n```sh\n$ y\n```\n", "t")]).toEqual([["a", { lang: "json", line: 1, body: "{}" }], ["b", { lang: "sh", line: 4, body: "$ x" }]]);
+    expect(() => taggedBlocks("```json t=a\n```\n```json t=a\n```\n", "t")).toThrow(/line 3: a second block t=a/);
   });
 });
 

@@ -38,6 +38,8 @@ export interface StartOptions {
   readonly certificateTiming?: { readonly pollMs?: number; readonly debounceMs?: number };
   /** The host's clock and timers (SwitchyardHostOptions.clock: the pipeline's waits and deadlines included); a ManualClock in tests. */
   readonly clock?: Clock;
+  /** Serve the admin API on the config's admin.address, with no token (docs tours curl its reads). */
+  readonly admin?: boolean;
 }
 
 export interface RunningSwitchyard {
@@ -118,7 +120,8 @@ export async function startSwitchyard(opts: StartOptions): Promise<RunningSwitch
     pluginsDir: (opts.plugins ?? []).length > 0 ? pluginsDir : null,
     stateDir,
     logger,
-    admin: false,
+    admin: opts.admin === true,
+    ...(opts.admin === true ? { env: {} } : {}),
     watch: false,
     observe: (e) => events.push(e),
     ...(opts.random ? { random: opts.random } : {}),

@@ -240,6 +240,47 @@ export async function startUpstreams(n: number, behaviour: Upstream["behaviour"]
   };
 }
 
+/** An upstream that holds every request until `release()` (one that stopped answering), and tells when `n` have reached it. */
+export async function holdingUpstream() {
+  const held: ServerResponse[] = [];
+  let seen = 0;
+  let holding = true;
+  let waiters: { n: number; resolve: () => void }[] = [];
+  const sockets = new Set<Socket>();
+  const server = http.createServer((req, res) => {
+    seen++;
+    req.resume();
+    if (holding) held.push(res);
+    else res.end("ok");
+    waiters = waiters.filter((w) => (seen >= w.n ? (w.resolve(), false) : true));
+  });
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** Requests that reached it so far. */
+    get seen() {
+      return seen;
+    },
+    /** Resolves once `n` requests in all have reached it. */
+    reached: (n: number) => new Promise<void>((resolve) => (seen >= n ? resolve() : waiters.push({ n, resolve }))),
+    /** Answers the held requests (the first `count`, or all) and, with `stop`, every later one at once. */
+    release(count = held.length, stop = false) {
+      for (const res of held.splice(0, count)) res.end("ok");
+      if (stop) holding = false;
+    },
+    async close() {
+      this.release(held.length, true);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 /**
  * An address where nothing listens, so that connecting is refused: a port the OS just gave out and that
  * was closed again (another process taking it in between is unlikely on a test machine).
