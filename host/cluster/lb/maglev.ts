@@ -5,7 +5,7 @@
 import type { Balancer, Host, PickContext, RandomSource, Subset } from "../types.js";
 import { hashString } from "./hash.js";
 import { randomPos } from "./random-pos.js";
-import { isPreferred, scanHosts, subsetHosts } from "./subset.js";
+import { scanHosts, subsetHosts, walkOwners } from "./subset.js";
 import { SubsetCache } from "./subset-cache.js";
 
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65537; // prime, above MAX_HOSTS, as Envoy's default
@@ -84,16 +84,6 @@ export class MaglevBalancer implements Balancer {
     }
     // Past a bad host, walk on through the table: neighbouring slots belong to hosts spread over the
     // whole cluster, so a bad host's keys spread too, and the keys of good hosts stay where they were.
-    const size = this.size;
-    const start = hashString(ctx.hashKey) % size;
-    let fallback: Host | null = null;
-    for (let i = 0; i < size; i++) {
-      let j = start + i;
-      if (j >= size) j -= size;
-      const h = table.hosts[table.slots[j]!]!;
-      if (isPreferred(h, exclude)) return h;
-      if (fallback === null && (exclude === undefined || !exclude.has(h))) fallback = h;
-    }
-    return fallback;
+    return walkOwners(table.hosts, table.slots, hashString(ctx.hashKey) % this.size, exclude);
   }
 }

@@ -6,7 +6,7 @@
 import type { Balancer, Host, PickContext, RandomSource, Subset } from "../types.js";
 import { hashString } from "./hash.js";
 import { randomPos } from "./random-pos.js";
-import { isPreferred, scanHosts, subsetHosts } from "./subset.js";
+import { scanHosts, subsetHosts, walkOwners } from "./subset.js";
 import { SubsetCache } from "./subset-cache.js";
 
 export const DEFAULT_HASH_REPLICAS = 160; // ketama's points per server
@@ -84,16 +84,6 @@ export class RingHashBalancer implements Balancer {
     }
     // Walk on along the ring past bad hosts: the next owner is where the key would go if the bad host
     // were removed, so a host going down moves only its own keys.
-    const start = lowerBound(ring.points, hashString(ctx.hashKey));
-    const total = ring.points.length;
-    let fallback: Host | null = null;
-    for (let i = 0; i < total; i++) {
-      let j = start + i;
-      if (j >= total) j -= total;
-      const h = ring.hosts[ring.owners[j]!]!;
-      if (isPreferred(h, exclude)) return h;
-      if (fallback === null && (exclude === undefined || !exclude.has(h))) fallback = h;
-    }
-    return fallback;
+    return walkOwners(ring.hosts, ring.owners, lowerBound(ring.points, hashString(ctx.hashKey)), exclude);
   }
 }

@@ -53,6 +53,24 @@ export function isPreferred(host: Host, exclude: ReadonlySet<Host> | undefined):
   return isUsable(host) && (exclude === undefined || !exclude.has(host));
 }
 
+/**
+ * The hashing balancers' walk past bad hosts: from `start`, wrapping around `owners` (entry → position in
+ * `hosts`: a ring's points, a maglev table's slots), the first preferred host, else the first not excluded
+ * (panic, as scanFrom). Null when every one is excluded.
+ */
+export function walkOwners(hosts: readonly Host[], owners: Uint32Array, start: number, exclude: ReadonlySet<Host> | undefined): Host | null {
+  const total = owners.length;
+  let fallback: Host | null = null;
+  for (let i = 0; i < total; i++) {
+    let j = start + i;
+    if (j >= total) j -= total;
+    const h = hosts[owners[j]!]!;
+    if (isPreferred(h, exclude)) return h;
+    if (fallback === null && (exclude === undefined || !exclude.has(h))) fallback = h;
+  }
+  return fallback;
+}
+
 /** The hosts of a subset as an array, for building cached state (not for the per-pick path). */
 export function subsetHosts(subset: Subset): Host[] {
   const out = new Array<Host>(subset.count);
