@@ -1,9 +1,8 @@
 // `switchyard build <plugin-dir> [--out <dir>] [--no-check]`: compile and package a plugin bundle.
 
-import { relative } from "node:path";
 import { buildPlugin } from "../build/build-plugin.js";
 import { formatDiagnostic } from "../build/compile.js";
-import { BuildError } from "../build/errors.js";
+import { buildErrorExit, printBundle } from "./bundle-report.js";
 
 const USAGE = "usage: switchyard build <plugin-dir> [--out <dir>] [--no-check] [--component]\n  --component  a WebAssembly component of switchyard:router/plugin@1.0.0 (sdk/wit) instead of a raw ABI v1 module";
 
@@ -31,15 +30,10 @@ export async function run(args: string[]): Promise<number> {
   try {
     const r = await buildPlugin(dir, out, { check, component });
     for (const w of r.warnings) process.stderr.write(formatDiagnostic(w) + "\n");
-    const m = r.metadata;
-    process.stdout.write(`built ${m.name}@${m.version} (order ${m.order}, ${r.wasmBytes} bytes, sha256 ${m.sha256}) into ${relative(process.cwd(), r.outDir) || "."}\n`);
+    printBundle("built", r);
     return 0;
   } catch (err) {
-    if (err instanceof BuildError) {
-      process.stderr.write(`switchyard build: ${err.code}: ${err.message}\n`);
-      return err.code === "E_BUILD_USAGE" ? 2 : 1;
-    }
-    throw err;
+    return buildErrorExit("build", err);
   }
 }
 

@@ -3,11 +3,12 @@
 // `switchyard build`.
 
 import { readFile } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { BuildError } from "../build/errors.js";
 import { packageModule } from "../build/package.js";
 import { readPluginJsonFile } from "../build/plugin-json.js";
 import { parseCommandArgs, str } from "./args.js";
+import { buildErrorExit, printBundle } from "./bundle-report.js";
 
 const USAGE = "usage: switchyard pack <module.wasm> [--plugin-json <file>] [--out <dir>]\n" +
   "  --plugin-json  the plugin's version, headers, defaultConfig, failurePolicy, budget (default: plugin.json next to the module)\n" +
@@ -31,15 +32,10 @@ export async function run(args: string[]): Promise<number> {
     }
     const json = await readPluginJsonFile(resolve(pluginJson ?? join(dir, "plugin.json")));
     const r = await packageModule(wasm, json, resolve(out ?? join(dir, "bundle")), basename(wasmFile), true);
-    const m = r.metadata;
-    process.stdout.write(`packed ${m.name}@${m.version} (order ${m.order}, ${r.wasmBytes} bytes, sha256 ${m.sha256}) into ${relative(process.cwd(), r.outDir) || "."}\n`);
+    printBundle("packed", r);
     return 0;
   } catch (err) {
-    if (err instanceof BuildError) {
-      process.stderr.write(`switchyard pack: ${err.code}: ${err.message}\n`);
-      return err.code === "E_BUILD_USAGE" ? 2 : 1;
-    }
-    throw err;
+    return buildErrorExit("pack", err);
   }
 }
 
