@@ -11,7 +11,7 @@ import { readFleet, writeKey } from "../host/fleet/fleet-view.js";
 import { memberKey, membersPrefix, pluginKey } from "../host/fleet/keys.js";
 import { etcdClient, parseSource } from "../host/fleet/source-url.js";
 import { startEtcd, stopFleet, untilFleet, type EtcdProcess } from "./helpers/etcd.js";
-import { canaryVariant, cli, get, hostConfig, spawnHost, type HostProcess } from "./helpers/host-process.js";
+import { canaryHostFiles, cli, get, spawnHost, type HostProcess } from "./helpers/host-process.js";
 import { startUpstream, type Upstream } from "./helpers/upstreams.js";
 
 const PREFIX = "/fleet-test";
@@ -41,13 +41,7 @@ beforeAll(async () => {
   etcd = await startEtcd(join(root, "etcd"));
   upstreams = [await startUpstream("canary0"), await startUpstream("stable0")];
   for (const id of ["a", "b"]) {
-    await canaryVariant(join(root, id, "plugins", "header-canary"), { version: "1.0.0", tagValue: "canary" });
-    const cfg = hostConfig({
-      hosts: upstreams.map((u) => ({ address: u.address, tags: { version: u.name.replace(/\d+$/, "") } })),
-      pluginsDir: join(root, id, "plugins"),
-      stateDir: join(root, id, "state"),
-    });
-    await writeFile(join(root, `${id}.json`), JSON.stringify(cfg));
+    await canaryHostFiles(root, id, upstreams);
     await startHost(id);
   }
 }, 120_000);

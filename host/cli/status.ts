@@ -2,6 +2,7 @@
 // plugin's config in etcd (host/fleet/keys.ts), and the plugin's message where a host rejected it; then, when
 // host lists are kept in etcd, which revision of each cluster's host list each host applied.
 
+import { explainEtcdError } from "../fleet/etcd-errors.js";
 import { readFleet } from "../fleet/fleet-view.js";
 import { etcdClient, parseSource } from "../fleet/source-url.js";
 import { parseArgs, str, UsageError } from "./args.js";
@@ -13,7 +14,9 @@ export async function run(args: string[]): Promise<number> {
   const settings = parseSource(text);
   const client = etcdClient(settings);
   try {
-    const view = await readFleet(client, settings.prefix);
+    const view = await readFleet(client, settings.prefix).catch(async (err: unknown) => {
+      throw await explainEtcdError(err, settings);
+    });
     if (p.options.has("json")) {
       process.stdout.write(JSON.stringify(view, null, 2) + "\n");
       return 0;

@@ -22,6 +22,7 @@ import type { Etcd3, IKeyValue, Lease, Watcher } from "etcd3";
 import { ConfigRejected, PluginFailure } from "../plugin/errors.js";
 import { PushError } from "../plugin/push.js";
 import { clusterOfKey, clustersPrefix, hostsStatusKey, memberKey, pluginsPrefix, statusKey, type HostsStatus, type Member, type PluginStatus } from "./keys.js";
+import { explainEtcdError } from "./etcd-errors.js";
 import { etcdClient, type SourceSettings } from "./source-url.js";
 
 /** The host as a config source sees it: what each plugin runs, and the push path. */
@@ -135,7 +136,8 @@ export class EtcdConfigSource {
         await this.watch(kind, revision + 1);
       } catch (err) {
         if (this.stopped) break;
-        this.log.warn({ err: (err as Error).message, retryInMs: delay, event: "source-unavailable" }, "etcd unavailable; serving the last applied state");
+        const why = await explainEtcdError(err, this.settings);
+        this.log.warn({ err: why.message, retryInMs: delay, event: "source-unavailable" }, "etcd unavailable; serving the last applied state");
         await this.pause(delay);
         delay = Math.min(delay * 2, MAX_BACKOFF_MS);
       }

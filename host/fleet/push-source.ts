@@ -5,6 +5,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { pendingHosts, readFleet, reportsFor, writeKey } from "./fleet-view.js";
+import { explainEtcdError } from "./etcd-errors.js";
 import { hostsKey, pluginKey } from "./keys.js";
 import { etcdClient, parseSource, SourceError } from "./source-url.js";
 
@@ -47,6 +48,8 @@ export async function pushToSource(o: SourcePush, out: (line: string) => void): 
       if (Date.now() >= deadline) throw new SourceError(`--wait: after ${o.timeoutMs} ms, ${pending.length} host(s) had not reported revision ${revision}: ${pending.join(", ")}`);
       await sleep(100);
     }
+  } catch (err) {
+    throw await explainEtcdError(err, settings);
   } finally {
     client.close();
   }

@@ -31,6 +31,8 @@ export interface SourceSettings {
 const KNOWN = new Set(["ttl", "user", "ca", "cert", "key"]);
 
 export function parseSource(text: string): SourceSettings {
+  // A user:password@ in the URL is refused, and never repeated in the message (it would be logged).
+  if (/^[a-z0-9+.-]*:\/\/[^/?]*@/i.test(text)) throw new SourceError("--source: no user or password in the URL's host part: give ?user=<name> and the password in SWITCHYARD_ETCD_PASSWORD");
   const m = /^etcd:\/\/([^/?]+)(\/[^?]*)?(?:\?(.*))?$/.exec(text);
   if (m === null) throw new SourceError(`--source: expected etcd://host:port[,host:port...]/prefix, got ${JSON.stringify(text)}`);
   const endpoints = m[1]!.split(",");

@@ -1,5 +1,6 @@
 // A real etcd (Debian etcd-server, /usr/bin/etcd) on loopback ports of its own, data in a folder the caller
-// owns. `kill` and `start` again on the same ports and data, for tests of a fleet while etcd goes away.
+// owns. `kill` and `start` again on the same ports and data, for tests of a fleet while etcd goes away; with
+// `tls`, clients speak TLS to it (test/fleet-secure.test.ts).
 //
 //   const etcd = await startEtcd(dataDir); … etcd.url("/sy") …; await etcd.kill("SIGKILL"); await etcd.start();
 
@@ -29,9 +30,23 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startEtcd(dataDir: string): Promise<EtcdProcess> {
+/** Client TLS of etcd: its certificate, and with `clientCaFile` client certificates required (--client-cert-auth). */
+export interface EtcdTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly clientCaFile?: string;
+}
+
+export async function startEtcd(dataDir: string, opts: { tls?: EtcdTls } = {}): Promise<EtcdProcess> {
   const clientPort = await freePort();
   const peerPort = await freePort();
+  const { tls } = opts;
+  const scheme = tls === undefined ? "http" : "https";
+  const tlsArgs = tls === undefined ? [] : [
+    "--cert-file", tls.certFile,
+    "--key-file", tls.keyFile,
+    ...(tls.clientCaFile === undefined ? [] : ["--client-cert-auth", "--trusted-ca-file", tls.clientCaFile]),
+  ];
   let child: ChildProcess | null = null;
   const e: EtcdProcess = {
     clientPort,
@@ -40,8 +55,9 @@ export async function startEtcd(dataDir: string): Promise<EtcdProcess> {
       const c = spawn("/usr/bin/etcd", [
         "--name", "test",
         "--data-dir", dataDir,
-        "--listen-client-urls", `http://127.0.0.1:${clientPort}`,
-        "--advertise-client-urls", `http://127.0.0.1:${clientPort}`,
+        "--listen-client-urls", `${scheme}://127.0.0.1:${clientPort}`,
+        "--advertise-client-urls", `${scheme}://127.0.0.1:${clientPort}`,
+        ...tlsArgs,
         "--listen-peer-urls", `http://127.0.0.1:${peerPort}`,
         "--initial-advertise-peer-urls", `http://127.0.0.1:${peerPort}`,
         "--initial-cluster", `test=http://127.0.0.1:${peerPort}`,
@@ -54,7 +70,7 @@ export async function startEtcd(dataDir: string): Promise<EtcdProcess> {
         const timer = setTimeout(() => reject(new Error(`etcd did not serve within 30 s:\n${err.slice(-2000)}`)), 30_000);
         c.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
           err = (err + chunk).slice(-8000);
-          if (err.includes("serving client traffic insecurely")) {
+          if (err.includes(tls === undefined ? "serving client traffic insecurely" : "serving client traffic securely")) {
             clearTimeout(timer);
             resolve();
           }
@@ -80,11 +96,12 @@ export async function startEtcd(dataDir: string): Promise<EtcdProcess> {
 
 /**
  * Resolves the fleet's view (host/fleet/fleet-view.ts) once `done` holds of it: read again on each put under
- * `watchPrefix` (members, status or hosts-status keys), never on a timer.
+ * `watchPrefix` (members, status or hosts-status keys), never on a timer. `env` holds SWITCHYARD_ETCD_PASSWORD
+ * for a source with `user`.
  */
-export async function untilFleet(source: string, watchPrefix: string, done: (view: FleetView) => boolean): Promise<FleetView> {
+export async function untilFleet(source: string, watchPrefix: string, done: (view: FleetView) => boolean, env: NodeJS.ProcessEnv = process.env): Promise<FleetView> {
   const settings = parseSource(source);
-  const client = etcdClient(settings);
+  const client = etcdClient(settings, env);
   try {
     const w = await client.watch().prefix(watchPrefix).create();
     let puts = 0;

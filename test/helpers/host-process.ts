@@ -126,8 +126,8 @@ export async function spawnHost(opts: SpawnOptions): Promise<HostProcess> {
 }
 
 /** One `switchyard <args>` command to its end: exit code, stdout, stderr; `stdin` is its standard input. */
-export function cli(args: readonly string[], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(REPO, "bin/switchyard.js"), ...args], { cwd: REPO, stdio: ["pipe", "pipe", "pipe"] });
+export function cli(args: readonly string[], stdin = "", env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(REPO, "bin/switchyard.js"), ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (c: string) => (stdout += c));
@@ -218,6 +218,23 @@ export async function canaryVariant(dir: string, opts: { version: string; tagVal
   meta.version = opts.version;
   meta.defaultConfig = JSON.stringify({ header: "x-canary", values: ["1"], tag: "version", tagValue: opts.tagValue, others: opts.others ?? "non-canary" });
   await writeFile(join(dir, "metadata.json"), JSON.stringify(meta, null, 2));
+}
+
+/**
+ * The files of one host of a fleet test: header-canary (its default config routes `x-canary: 1` to tag value
+ * "canary") in <root>/<id>/plugins, the state folder <root>/<id>/state, and the config <root>/<id>.json with
+ * `upstreams` tagged `version` by their names without the digits ("canary0" → canary). Resolves the config file.
+ */
+export async function canaryHostFiles(root: string, id: string, upstreams: readonly { readonly address: string; readonly name: string }[]): Promise<string> {
+  await canaryVariant(join(root, id, "plugins", "header-canary"), { version: "1.0.0", tagValue: "canary" });
+  const cfg = hostConfig({
+    hosts: upstreams.map((u) => ({ address: u.address, tags: { version: u.name.replace(/\d+$/, "") } })),
+    pluginsDir: join(root, id, "plugins"),
+    stateDir: join(root, id, "state"),
+  });
+  const file = join(root, `${id}.json`);
+  await writeFile(file, JSON.stringify(cfg));
+  return file;
 }
 
 /**
