@@ -328,7 +328,8 @@ interface Http1Stack {
   readonly client: "undici" | "llhttp";
 }
 
-const DEFAULT_STACK: Http1Stack = { codec: "node", client: "undici" };
+/** A listener's and a cluster's defaults (host/config/listener-limits.ts, host/config/switchyard.ts). */
+const DEFAULT_STACK: Http1Stack = { codec: "llhttp", client: "llhttp" };
 
 async function switchyardRow(env: Env, id: string, withChain: boolean, workers: number | null, cell: Cell, stack: Http1Stack = DEFAULT_STACK): Promise<Row> {
   const { root, tmp, opts } = env;
@@ -337,7 +338,7 @@ async function switchyardRow(env: Env, id: string, withChain: boolean, workers: 
   if (withChain) for (const name of CHAIN) copyBundle(join(root, "build/plugins", name), join(pluginsDir, name), opts.pluginCpuMs);
   return {
     id,
-    label: `switchyard, ${withChain ? "chain of 3 plugins" : "no plugin"}${workers !== null ? `, --workers ${workers}` : ""}${stack.codec === "llhttp" ? ", llhttp codec" : ""}${stack.client === "llhttp" ? ", llhttp upstream client" : ""}`,
+    label: `switchyard, ${withChain ? "chain of 3 plugins" : "no plugin"}${workers !== null ? `, --workers ${workers}` : ""}${stack.codec === "node" ? ", node:http listener" : ""}${stack.client === "undici" ? ", undici upstream client" : ""}`,
     adminPort,
     headers: requestHeaders(cell.headers),
     start: (port) => {
@@ -380,12 +381,12 @@ async function defineRows(env: Env, notes: string[], cell: Cell): Promise<Row[]>
     { id: "none", label: "no proxy (ceiling)", start: null, headers },
     await switchyardRow(env, "switchyard", false, null, cell),
     await switchyardRow(env, "switchyard-chain", true, null, cell),
-    await switchyardRow(env, "switchyard-llhttp", false, null, cell, { codec: "llhttp", client: "undici" }),
-    await switchyardRow(env, "switchyard-chain-llhttp", true, null, cell, { codec: "llhttp", client: "undici" }),
-    await switchyardRow(env, "switchyard-up-llhttp", false, null, cell, { codec: "node", client: "llhttp" }),
-    await switchyardRow(env, "switchyard-chain-up-llhttp", true, null, cell, { codec: "node", client: "llhttp" }),
-    await switchyardRow(env, "switchyard-llhttp-up-llhttp", false, null, cell, { codec: "llhttp", client: "llhttp" }),
-    await switchyardRow(env, "switchyard-chain-llhttp-up-llhttp", true, null, cell, { codec: "llhttp", client: "llhttp" }),
+    await switchyardRow(env, "switchyard-node", false, null, cell, { codec: "node", client: "llhttp" }),
+    await switchyardRow(env, "switchyard-chain-node", true, null, cell, { codec: "node", client: "llhttp" }),
+    await switchyardRow(env, "switchyard-undici", false, null, cell, { codec: "llhttp", client: "undici" }),
+    await switchyardRow(env, "switchyard-chain-undici", true, null, cell, { codec: "llhttp", client: "undici" }),
+    await switchyardRow(env, "switchyard-node-undici", false, null, cell, { codec: "node", client: "undici" }),
+    await switchyardRow(env, "switchyard-chain-node-undici", true, null, cell, { codec: "node", client: "undici" }),
     scriptRow(env, "floor-dispatch", "floor: node:http + undici Pool.dispatch()", "dist/bench/floor/undici-dispatch.js", headers),
     scriptRow(env, "floor-h1-dispatch", "floor: node:http + llhttp upstream client dispatch()", "dist/bench/floor/h1-dispatch.js", headers),
     scriptRow(env, "floor-request", "floor: node:http + undici Pool.request()", "dist/bench/floor/undici-request.js", headers),
@@ -435,9 +436,10 @@ function switchyardConfig(env: Env, port: number, adminPort: number, withChain: 
   cluster.hosts.forEach((h: { address: string }, i: number) => { h.address = `127.0.0.1:${env.upstreamPorts[i]}`; });
   for (const p of env.deadPorts.slice(0, hosts - 3)) cluster.hosts.push({ address: `127.0.0.1:${p}`, metadata: { ...DEAD_HOST_TAGS } });
   c.admin.address = `127.0.0.1:${adminPort}`;
-  // Every row names its upstream client, so that a row means the same whatever the default (docs/performance.md).
+  // Every row names its listener codec and upstream client, so that a row means the same whatever the defaults
+  // (docs/performance.md).
   c.switchyard = { ...c.switchyard, upstream_client: stack.client };
-  if (stack.codec === "llhttp") c.servers[0].listeners[0].switchyard = { ...c.servers[0].listeners[0].switchyard, http1_codec: "llhttp" };
+  c.servers[0].listeners[0].switchyard = { ...c.servers[0].listeners[0].switchyard, http1_codec: stack.codec };
   if (!withChain) route.switchyard.plugins = [];
   if (!withChain && hosts > 3) route.metadata_match = { filter_metadata: { "mosn.lb": { ...LIVE_ZONE } } };
   return c;

@@ -74,14 +74,18 @@ export function readListenerLimits(r: Reader, value: unknown, path: string): Lis
 
 const CODECS: Record<string, Http1Codec> = { node: "node", llhttp: "llhttp" };
 
-/** switchyard.http1_codec of a listener: "node" (the default) or "llhttp". */
+// The codec became the default once the differential fuzz, every proxy, hostile-input and streaming test on it
+// (vitest.config.ts reruns them on node:http) and the e2e bench's CPU per request held (docs/performance.md).
+const DEFAULT_HTTP1_CODEC: Http1Codec = "llhttp";
+
+/** switchyard.http1_codec of a listener: "llhttp" (the default, host/server/http1/) or "node" (node:http). */
 export function readHttp1Codec(r: Reader, value: unknown, path: string): Http1Codec {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return "node";
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return DEFAULT_HTTP1_CODEC;
   const name = r.string(value as Json, "http1_codec", path, false);
-  if (name === undefined) return "node";
+  if (name === undefined) return DEFAULT_HTTP1_CODEC;
   const codec = CODECS[name];
   if (codec === undefined) r.error(keyPath(path, "http1_codec"), `expected "node" or "llhttp", got ${JSON.stringify(name)}`);
-  return codec ?? "node";
+  return codec ?? DEFAULT_HTTP1_CODEC;
 }
 
 function readHttp2Limits(r: Reader, value: unknown, path: string): Http2Limits {

@@ -52,7 +52,7 @@ export const CONFIG_SCHEMA = {
         idle_timeout: { ...duration, default: "75s" },
         max_connections: { type: "integer", minimum: 1, maximum: 1000000, default: 10000 },
         http2: ref("listenerHttp2"),
-        http1_codec: { type: "string", enum: ["node", "llhttp"], default: "node", description: "What serves HTTP/1.1: node:http, or the codec on node:net over Node's llhttp (host/server/http1/)." },
+        http1_codec: { type: "string", enum: ["llhttp", "node"], default: "llhttp", description: "What serves HTTP/1.1: the codec on node:net over Node's llhttp (host/server/http1/), or node:http." },
       },
     },
     listenerHttp2: {

@@ -18,8 +18,9 @@ export interface FrontServer {
 }
 
 /**
- * A front on 127.0.0.1: node:http, or the llhttp codec (host/server/http1/) when the vitest project runs the
- * file for it (SWITCHYARD_TEST_HTTP1_CODEC, vitest.config.ts), with the default listener limits.
+ * A front on 127.0.0.1: the llhttp codec (host/server/http1/), as a listener has by default, or node:http when
+ * the vitest project runs the file for it (SWITCHYARD_TEST_HTTP1_CODEC, vitest.config.ts), with the default
+ * listener limits.
  */
 export async function startFront(listener: RequestListener): Promise<FrontServer> {
   let server: http.Server | NetServer;

@@ -95,7 +95,7 @@ export function withUpstreamClient(config: object | string, client: TestUpstream
 
 /** A test's config with this run's listener codec and upstream client (helpers/codec.ts), as JSON text. */
 function runConfigText(config: object | string): string {
-  const coded = TEST_HTTP1_CODEC === "node" ? config : withHttp1Codec(config, TEST_HTTP1_CODEC);
+  const coded = TEST_HTTP1_CODEC === "llhttp" ? config : withHttp1Codec(config, TEST_HTTP1_CODEC);
   const given = TEST_UPSTREAM_CLIENT === "llhttp" ? coded : withUpstreamClient(coded, TEST_UPSTREAM_CLIENT);
   return typeof given === "string" ? given : JSON.stringify(given);
 }
