@@ -3,8 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../host/config/parse.js";
-import type { RouteAction } from "../host/config/types.js";
-import { buildRouting } from "../host/server/host.js";
+import { buildRouting } from "../host/server/routing.js";
 import { anyHost, mosnConfig } from "./helpers/switchyard.js";
 
 function routingOf(route: object) {
@@ -16,9 +15,9 @@ function routingOf(route: object) {
     virtualHosts: [anyHost([{ match: { prefix: "/" }, route }])],
   });
   const { config } = parseConfig(JSON.stringify(doc), "t.json");
-  const routing = buildRouting(config, "r");
-  const action = config.routerConfigs[0]!.virtualHosts[0]!.routes[0]!.action as RouteAction;
-  return routing.compiled.get(action)!;
+  const m = buildRouting(config, "r").table.match("any.example", "/", () => undefined);
+  if (m?.kind !== "route") throw new Error("the route did not match");
+  return m.prepared;
 }
 
 describe("compiled routes", () => {

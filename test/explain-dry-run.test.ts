@@ -15,7 +15,7 @@ const root = new URL("../", import.meta.url).pathname;
 
 function snapshot(n: number): ClusterSnapshot {
   const hosts: Host[] = [];
-  for (let i = 0; i < n; i++) hosts.push({ address: `10.0.0.${i}:80`, hostname: undefined, weight: 1, healthy: true, tags: { version: i % 4 === 0 ? "canary" : "v1", zone: `z${i % 2}` }, status: HostStatus.Available, pending: 0 });
+  for (let i = 0; i < n; i++) hosts.push({ address: `127.0.1.${i}:80`, hostname: undefined, weight: 1, healthy: true, tags: { version: i % 4 === 0 ? "canary" : "v1", zone: `z${i % 2}` }, status: HostStatus.Available, pending: 0 });
   return { cluster: "dry", version: 1, id: 1, hosts };
 }
 

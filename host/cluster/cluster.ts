@@ -222,6 +222,15 @@ export class Cluster implements HostSubscriber {
     if (removed.length > 0) this.removedListeners.emit(Object.freeze(removed));
   }
 
+  /**
+   * A balancer of this cluster's policy with none of the live one's state (round-robin cursors, EDF heaps):
+   * what a dry run (explain) picks with, so that it moves nothing the next request would see.
+   */
+  dryRunBalancer(random: RandomSource = this.random): Balancer {
+    const settings = this.state.settings;
+    return createBalancer(settings.lbPolicy, { random, hashReplicas: settings.hashReplicas });
+  }
+
   private makeBalancer(settings: ClusterSettings): Balancer {
     return createBalancer(settings.lbPolicy, { random: this.random, hashReplicas: settings.hashReplicas });
   }

@@ -4,13 +4,13 @@
 
 import type { ClusterManager } from "../cluster/cluster-manager.js";
 import type { RandomSource, Subset } from "../cluster/types.js";
-import type { Config } from "../config/types.js";
+import type { Config, ListenerConfig } from "../config/types.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { pickCluster } from "../router/index.js";
 import { GRPC_STATUS_NAMES } from "../util/grpc-codes.js";
-import { HandlerStatus, narrowByTags, PluginRouteHandler, ClusterRouteHandler, runHandlers } from "../route/handler.js";
-import { buildRouting } from "../server/host.js";
+import { HandlerStatus, handlersFor, narrowByTags, runHandlers } from "../route/handler.js";
 import { unparsedHeadRefusal } from "../server/request-head.js";
+import { buildRouting, type RoutingState } from "../server/routing.js";
 
 export interface SampleRequest {
   readonly method?: string;
@@ -24,6 +24,11 @@ export interface ExplainDeps {
   readonly config: Config;
   readonly clusters: ClusterManager;
   readonly registry: PluginRegistry;
+  /**
+   * The listener's routing, as its pipeline routes with it: a running host gives its own (host.ts); without,
+   * it is compiled from `config` as `run` would (without TLS credentials: explain forwards nothing).
+   */
+  readonly routing?: (listener: ListenerConfig) => RoutingState;
   readonly random?: RandomSource;
 }
 
@@ -109,12 +114,12 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
   if (listener === undefined) throw new ExplainError(listenerName ? `listener ${listenerName} is not in the config` : "the config has no listener");
   const out: Explanation = { request: { method, path, authority, headers }, listener: listener.name, route: null, plugins: [], decision: "" };
 
-  const routing = buildRouting(deps.config, listener.routerConfigName);
+  const routing = deps.routing?.(listener) ?? buildRouting(deps.config, listener.routerConfigName, new Map(), listener.upstreamProtocol);
   const m = routing.table.match(authority, path, (n) => lower.get(n));
   if (m === null) return { ...out, decision: "404: no route matches" };
   out.route = m.route.label;
   out.virtualHost = m.virtualHost;
-  if (m.action.kind === "direct") return { ...out, direct: { status: m.action.status, body: m.action.body }, decision: `direct response ${m.action.status}` };
+  if (m.kind === "direct") return { ...out, direct: { status: m.action.status, body: m.action.body }, decision: `direct response ${m.action.status}` };
   const action = m.action;
   const choice = pickCluster(action, deps.random ?? Math.random);
   const cluster = deps.clusters.get(choice.name);
@@ -124,8 +129,9 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
   out.clusterHosts = snapshot.hosts.length;
   const request = { method, path, authority, rawHeaders: headers.flat() };
 
-  // The request path's own handlers and chain, in a dry run: the same decision, made once, with what each
-  // plugin kept on its step, and no counter or failure count of a live plugin moved (chain.ts).
+  // The request path's own handlers (handlersFor, as the pipeline) and chain, in a dry run: the same decision,
+  // made once, with what each plugin kept on its step, and no counter or failure count of a live plugin moved
+  // (chain.ts).
   const chain = deps.registry.chainFor(action.plugins);
   const ctx = {
     request,
@@ -135,8 +141,7 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
     defaultSubset: Object.keys(cluster.settings.defaultSubset).length > 0 ? cluster.settings.defaultSubset : null,
     dryRun: true,
   };
-  const handlers = chain.plugins.length > 0 ? [new PluginRouteHandler(chain)] : [new ClusterRouteHandler()];
-  const r = runHandlers(handlers, ctx, deps.clusters);
+  const r = runHandlers(handlersFor(chain), ctx, deps.clusters);
   for (const step of r.steps) {
     const e: PluginExplanation = { plugin: step.plugin, order: chain.plugins.find((p) => p.name === step.plugin)?.order ?? 0, in: step.in, out: step.out, outcome: step.outcome };
     if (step.kept) e.kept = addresses(step.kept);
@@ -146,7 +151,8 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
   }
   if (r.status === HandlerStatus.Available) {
     const hv = cluster.settings.hashHeader ? lower.get(cluster.settings.hashHeader) : undefined;
-    const pick = cluster.balancer.pick(r.subset, { hashKey: hv });
+    // A balancer with no state of its own: the live one's cursor stays where the next request finds it.
+    const pick = cluster.dryRunBalancer(deps.random).pick(r.subset, { hashKey: hv });
     const result: Explanation = { ...out, decision: r.fallback ? `fallback ${r.fallback}: no plugin left a host` : "route to the kept hosts", candidates: addresses(r.subset), pick: pick?.address ?? null };
     if (r.fallback) result.fallback = r.fallback;
     if (ctx.metadataMatch) result.decision += `, narrowed by metadata_match ${JSON.stringify(ctx.metadataMatch)} (${narrowByTags(r.subset, ctx.metadataMatch).count} hosts)`;

@@ -157,3 +157,16 @@ export function runHandlers(handlers: readonly RouteHandler[], ctx: HandlerConte
   }
   return last;
 }
+
+const clusterHandler = new ClusterRouteHandler();
+const handlersOf = new WeakMap<PluginChain, readonly RouteHandler[]>();
+
+/** The handlers a route with `chain` runs (the pipeline and explain alike), made once per chain. */
+export function handlersFor(chain: PluginChain): readonly RouteHandler[] {
+  let h = handlersOf.get(chain);
+  if (h === undefined) {
+    h = chain.plugins.length > 0 ? [new PluginRouteHandler(chain)] : [clusterHandler];
+    handlersOf.set(chain, h);
+  }
+  return h;
+}

@@ -1,23 +1,25 @@
 // compileRoutes: a RouterConfig → a RouteTable, built aside once per config and swapped in whole by the
-// caller; nothing in it changes afterwards.
+// caller; nothing in it changes afterwards. What a forwarding route needs besides its match (the request
+// path's forward policies, host/route/routing.ts) is prepared by the caller's `prepare` and held by the entry,
+// so that a match hands over everything at once.
 
-import type { Config, RouterConfig } from "../config/types.js";
+import type { Config, RouteAction, RouteConfig, RouterConfig } from "../config/types.js";
 import { DomainIndex } from "./domains.js";
 import { CompiledMatch } from "./matcher.js";
 import type { HeaderLookup, RouteMatch, RouteTable } from "./types.js";
 
-interface CompiledEntry {
+interface CompiledEntry<P> {
   readonly match: CompiledMatch;
-  readonly result: RouteMatch;
+  readonly result: RouteMatch<P>;
 }
 
-class CompiledRouteTable implements RouteTable {
+class CompiledRouteTable<P> implements RouteTable<P> {
   constructor(
     readonly name: string,
-    private readonly hosts: DomainIndex<readonly CompiledEntry[]>,
+    private readonly hosts: DomainIndex<readonly CompiledEntry<P>[]>,
   ) {}
 
-  match(authority: string, path: string, headers: HeaderLookup): RouteMatch | null {
+  match(authority: string, path: string, headers: HeaderLookup): RouteMatch<P> | null {
     const entries = this.hosts.find(authority);
     if (entries === null) return null;
     const q = path.indexOf("?");
@@ -40,13 +42,18 @@ class CompiledRouteTable implements RouteTable {
  * @throws ConfigError (E_CONFIG_INVALID) naming the path of a bad regex (parseConfig already refuses
  *   those, so only a hand-built RouterConfig can get here).
  */
-export function compileRoutes(routerConfig: RouterConfig, source = "<config>"): RouteTable {
-  const index = new DomainIndex<readonly CompiledEntry[]>();
+export function compileRoutes(routerConfig: RouterConfig, source?: string): RouteTable;
+export function compileRoutes<P>(routerConfig: RouterConfig, source: string, prepare: (route: RouteConfig, action: RouteAction) => P): RouteTable<P>;
+export function compileRoutes<P>(routerConfig: RouterConfig, source = "<config>", prepare?: (route: RouteConfig, action: RouteAction) => P): RouteTable<P | null> {
+  const index = new DomainIndex<readonly CompiledEntry<P | null>[]>();
   for (const vh of routerConfig.virtualHosts) {
-    const entries: CompiledEntry[] = vh.routes.map((route) => ({
-      match: new CompiledMatch(route.match, route.where, source),
-      result: Object.freeze({ virtualHost: vh.name, route, action: route.action }),
-    }));
+    const entries: CompiledEntry<P | null>[] = vh.routes.map((route) => {
+      const a = route.action;
+      const result: RouteMatch<P | null> = a.kind === "direct"
+        ? { kind: "direct", virtualHost: vh.name, route, action: a }
+        : { kind: "route", virtualHost: vh.name, route, action: a, prepared: prepare === undefined ? null : prepare(route, a) };
+      return { match: new CompiledMatch(route.match, route.where, source), result: Object.freeze(result) };
+    });
     Object.freeze(entries);
     for (const domain of vh.domains) index.add(domain, entries);
   }

@@ -5,16 +5,23 @@ import type { DirectResponse, RouteAction, RouteConfig } from "../config/types.j
 
 export type HeaderLookup = (name: string) => string | undefined;
 
-export interface RouteMatch {
+interface MatchOf<A> {
   /** The virtual host's name, for logs and metrics. */
   readonly virtualHost: string;
   /** The router entry that matched; `route.where` is its JSON path in the config. */
   readonly route: RouteConfig;
-  /** What to do: forward to a cluster (`kind: "route"`) or answer now (`kind: "direct"`). */
-  readonly action: RouteAction | DirectResponse;
+  readonly action: A;
 }
 
-export interface RouteTable {
+/**
+ * A matched entry: forward to a cluster (`kind: "route"`, with what the table's user prepared for the route
+ * once per config, `prepared`), or answer now (`kind: "direct"`).
+ */
+export type RouteMatch<P = null> =
+  | (MatchOf<RouteAction> & { readonly kind: "route"; readonly prepared: P })
+  | (MatchOf<DirectResponse> & { readonly kind: "direct" });
+
+export interface RouteTable<P = null> {
   /** The router_config_name this table was compiled from. */
   readonly name: string;
   /**
@@ -23,5 +30,5 @@ export interface RouteTable {
    * @param path the request target, query included (the query is ignored by path matches)
    * @param headers lowercase name → value, undefined when absent
    */
-  match(authority: string, path: string, headers: HeaderLookup): RouteMatch | null;
+  match(authority: string, path: string, headers: HeaderLookup): RouteMatch<P> | null;
 }

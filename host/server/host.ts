@@ -20,8 +20,7 @@ import { CircuitBreaker } from "../proxy/circuit-breaker.js";
 import { validateHostSpecsInSlices } from "../cluster/host-spec.js";
 import type { ClusterConfig as ClusterSettingsInput } from "../cluster/cluster-config.js";
 import type { HostSpec, RandomSource } from "../cluster/types.js";
-import type { ClusterConfig, Config, RouteAction } from "../config/types.js";
-import { compileAllRoutes } from "../router/index.js";
+import type { ClusterConfig, Config } from "../config/types.js";
 import { normalizeHostList } from "../config/host-list.js";
 import { AdminToken } from "../admin/auth.js";
 import { adminExposure } from "../admin/exposure.js";
@@ -35,7 +34,7 @@ import type { PluginOptions } from "../plugin/plugin.js";
 import type { LoadOptions } from "../plugin/bundle.js";
 import { PoolRegistry } from "../proxy/pools.js";
 import { Forwarder } from "../proxy/forward.js";
-import { loadUpstreamTransport, transportFor, type UpstreamTransport } from "../proxy/transport.js";
+import { loadUpstreamTransport, type UpstreamTransport } from "../proxy/transport.js";
 import { StateStore } from "../state/store.js";
 import { explain, type SampleRequest } from "../explain/explain.js";
 import { sandboxOptions, type SandboxSettings } from "../sandbox/options.js";
@@ -43,9 +42,9 @@ import { loadSignaturePolicy } from "../plugin/signature.js";
 import { tuneEngine } from "./engine.js";
 import { attachMetrics, type SwitchyardMetrics } from "../metrics/metrics.js";
 import { PluginLogs, type PluginLogOptions } from "../logging/plugin-log.js";
-import { compileRoute, type CompiledRoute } from "./compiled-route.js";
 import { readiness, requiredPlugins, type Readiness } from "./readiness.js";
-import { Pipeline, type RequestEvent, type RoutingState } from "./pipeline.js";
+import { Pipeline, type RequestEvent } from "./pipeline.js";
+import { buildRouting, type RoutingState } from "./routing.js";
 import { chooseHostList, hostListDigest, type HostListChoice, type Pushed } from "./host-sources.js";
 import { ReloadRefused, restartOnlyChange, sameSocket, type ConfigStatus, type ReloadOutcome as ConfigReloadOutcome } from "./reload.js";
 import { PreparedCluster } from "../cluster/cluster.js";
@@ -106,27 +105,6 @@ export interface HostOptions {
 
 export function toClusterInput(c: ClusterConfig, hosts: readonly HostSpec[] = c.hosts): ClusterSettingsInput {
   return { name: c.name, lbPolicy: c.lbType, fallback: c.fallback, defaultSubset: c.defaultSubset, ...(c.hashHeader ? { hashHeader: c.hashHeader } : {}), hosts };
-}
-
-/** `transports`: each TLS cluster's loaded tls_context (loadTransports); explain, which forwards nothing, has none. */
-export function buildRouting(config: Config, routerConfigName: string, transports: ReadonlyMap<string, UpstreamTransport> = new Map(), upstreamProtocol: "http1" | "http2" | "auto" = "http1"): RoutingState {
-  const tables = compileAllRoutes(config);
-  const table = tables.get(routerConfigName);
-  if (table === undefined) throw new Error(`router config ${routerConfigName} not found`);
-  const compiled = new Map<RouteAction, CompiledRoute>();
-  for (const rc of config.routerConfigs) {
-    if (rc.name !== routerConfigName) continue;
-    for (const vh of rc.virtualHosts) {
-      for (const route of vh.routes) {
-        if (route.action.kind !== "route") continue;
-        compiled.set(route.action, compileRoute(route, route.action, (name) => config.clusters.find((c) => c.name === name)?.connectTimeoutMs ?? null, (name) => {
-          const c = config.clusters.find((x) => x.name === name);
-          return c === undefined ? null : transportFor(name, transports.get(name), c.http2, upstreamProtocol);
-        }));
-      }
-    }
-  }
-  return { table, compiled };
 }
 
 /** Reads every TLS cluster's tls_context; a file that cannot be read or used throws E_TLS_CREDENTIALS. */
@@ -312,7 +290,7 @@ export class SwitchyardHost {
         ready: () => this.readiness(),
         refused: () => this.watcher?.refused() ?? [],
         metrics: this.opts.metrics ?? (() => this.metrics.scrape()),
-        explain: (body) => explain({ config: this.current, clusters: this.clusters, registry: this.registry }, body as SampleRequest),
+        explain: (body) => explain({ config: this.current, clusters: this.clusters, registry: this.registry, routing: (l) => this.routingOf(l) }, body as SampleRequest),
         config: () => this.configStatus(),
         log: this.log.child({ component: "admin" }),
         ...(this.opts.broadcast ? { broadcast: this.opts.broadcast } : {}),
@@ -331,6 +309,14 @@ export class SwitchyardHost {
       this.log.warn({ plugin: m.plugin, routes: m.routes, refused: m.refused?.code ?? null, event: "not-ready" }, "not ready: a route requires a plugin that is not loaded (GET /readyz says 503 until it loads)");
     }
     return { plugins };
+  }
+
+  /** What listener `l` routes with now: its pipeline's (explain reads it rather than compiling its own). */
+  private routingOf(l: ListenerConfig): RoutingState {
+    const entry = this.servers.find((s) => s.name === l.name);
+    // Every listener of the current config has an open entry; a listener only just added by a reload that is
+    // still binding is compiled from the config as the reload will.
+    return entry?.pipeline.routing ?? buildRouting(this.current, l.routerConfigName, new Map(), l.upstreamProtocol);
   }
 
   /** What GET /readyz answers: started, and every plugin a route requires loaded (host/server/readiness.ts). */

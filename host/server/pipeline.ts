@@ -15,21 +15,17 @@ import type { OutlierDetector } from "../cluster/outlier.js";
 import type { CircuitBreaker } from "../proxy/circuit-breaker.js";
 import { HostStatus, type Balancer, type ClusterSnapshot, type Host, type PickContext, type RandomSource, type Subset } from "../cluster/types.js";
 import type { RouteAction } from "../config/types.js";
-import type { ChainStep, PluginChain } from "../plugin/chain.js";
+import type { ChainStep } from "../plugin/chain.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { clientOf, logAccess, type ForwardOutcome } from "../proxy/access-log.js";
 import type { Forwarder } from "../proxy/forward.js";
 import type { ForwardListener, ForwardPolicy } from "../proxy/policy.js";
-import { pickCluster, type RouteTable } from "../router/index.js";
-import { ClusterRouteHandler, HandlerStatus, PluginRouteHandler, runHandlers, type HandlerContext, type HandlerResult, type RouteHandler } from "../route/handler.js";
+import { pickCluster } from "../router/index.js";
+import type { RoutingState } from "./routing.js";
+import { handlersFor, HandlerStatus, runHandlers, type HandlerContext, type HandlerResult } from "../route/handler.js";
 import type { CompiledRoute } from "./compiled-route.js";
 import { GrpcStatus, grpcStatusFor, isGrpc, parseGrpcTimeout, writeGrpcError } from "../proxy/grpc.js";
 
-/** Everything a listener routes with; replaced whole on a config reload. */
-export interface RoutingState {
-  readonly table: RouteTable;
-  readonly compiled: ReadonlyMap<RouteAction, CompiledRoute>;
-}
 
 export interface PipelineDeps {
   readonly clusters: ClusterManager;
@@ -67,18 +63,6 @@ export interface RequestEvent {
   /** Upstream attempts and the time spent forwarding (all attempts), when the request was forwarded. */
   readonly attempts?: number;
   readonly upstreamMs?: number;
-}
-
-const clusterHandler = new ClusterRouteHandler();
-const handlersOf = new WeakMap<PluginChain, readonly RouteHandler[]>();
-
-function handlersFor(chain: PluginChain): readonly RouteHandler[] {
-  let h = handlersOf.get(chain);
-  if (h === undefined) {
-    h = chain.plugins.length > 0 ? [new PluginRouteHandler(chain)] : [clusterHandler];
-    handlersOf.set(chain, h);
-  }
-  return h;
 }
 
 /** The chain summary of the access log: per plugin, hosts in → out and any verdict. */
@@ -168,6 +152,11 @@ export class Pipeline {
     this.state = state;
   }
 
+  /** What the next request routes with (explain reads it: host.ts). */
+  get routing(): RoutingState {
+    return this.state;
+  }
+
   handle(req: IncomingMessage, res: ServerResponse): void {
     const started = this.deps.clock.now();
     const state = this.state;
@@ -200,10 +189,9 @@ export class Pipeline {
     const m = state.table.match(authority, path, lookupHeader);
     matching = null;
     if (m === null) return this.answer(req, res, 404, "no route matches this request\n", started, null, null, [], "E_NO_ROUTE");
+    if (m.kind === "direct") return this.answer(req, res, m.action.status, m.action.body, started, m.route.label, null, [], null);
     const action = m.action;
-    if (action.kind === "direct") return this.answer(req, res, action.status, action.body, started, m.route.label, null, [], null);
-    const compiled = state.compiled.get(action);
-    if (compiled === undefined) return this.answer(req, res, 500, "route not compiled\n", started, m.route.label, null, [], "E_INTERNAL");
+    const compiled = m.prepared;
     const choice = pickCluster(action, this.deps.random);
     const cluster = this.deps.clusters.get(choice.name);
     if (cluster === undefined) return this.answer(req, res, 503, `cluster ${choice.name} not found\n`, started, m.route.label, choice.name, [], "E_NO_CLUSTER");
