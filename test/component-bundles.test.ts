@@ -151,3 +151,23 @@ describe("a component bundle in a running host", () => {
     }
   }, 120_000);
 });
+
+describe("the harness sees a plugin's own memory", () => {
+  it("linearMemoryBytes is the component's core memory (not the host's scratch), and follows its growth", async () => {
+    const c = await stubComponent({ route: "(drop (memory.grow (i32.const 2)))" });
+    const p = await loadBundle(await writeComponentBundle(next(), c));
+    const [before, ...others] = p.linearMemoryBytes;
+    expect(others).toEqual([]);
+    p.route({}, hosts);
+    p.route({}, hosts);
+    expect(p.linearMemoryBytes).toEqual([before! + 4 * 65_536]);
+  }, 120_000);
+
+  it("linearMemoryBytes of a raw bundle is its one memory", async () => {
+    const p = await loadBundle("build/plugins/header-canary");
+    const [bytes, ...others] = p.linearMemoryBytes;
+    expect(others).toEqual([]);
+    expect(bytes! % 65_536).toBe(0);
+    expect(bytes).toBeGreaterThan(0);
+  }, 120_000);
+});

@@ -95,6 +95,8 @@ export class ComponentGuestExports implements GuestExports {
   /** The one ScratchRoute of this instance, refilled per call (calls do not nest). */
   private readonly scratch: ScratchRoute = { u8: this.u8, u32: this.u32, at: 0, len: 0, subsetAt: 0, count: -1, cap: 0, out: 0 };
   private readonly metered: Metered[];
+  /** The core instances' memories, each once (an instance may export a memory it imported). */
+  private readonly memories: readonly WebAssembly.Memory[];
   /** route on the core export itself (host/abi/component-route.ts); null: through jco's glue. */
   private readonly direct: DirectRoute | null;
 
@@ -102,6 +104,7 @@ export class ComponentGuestExports implements GuestExports {
   constructor(private readonly c: ComponentExports, core: readonly WebAssembly.Exports[], route: CoreRouteFunctions | null = null) {
     this.direct = route === null ? null : new DirectRoute(route);
     this.metered = core.map((e) => e as unknown as Metered).filter((e) => typeof e.sy_fuel_set === "function");
+    this.memories = [...new Set(core.flatMap((e) => Object.values(e).filter((v): v is WebAssembly.Memory => v instanceof WebAssembly.Memory)))];
     // The optional exports are looked up and called as plain functions (host/plugin/instance.ts), as a
     // module's exports are.
     this.sy_headers = this.sy_headers.bind(this);
@@ -204,6 +207,11 @@ export class ComponentGuestExports implements GuestExports {
   sy_drop_hosts(table: number): number {
     this.c.dropHosts(table);
     return STATUS_OK;
+  }
+
+  /** The component's linear memories (not the host's scratch memory above), in the glue's instantiation order. */
+  linearMemories(): readonly WebAssembly.Memory[] {
+    return this.memories;
   }
 
   /** True when route skips jco's glue (for the tests and the bench's rows). */

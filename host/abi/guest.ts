@@ -25,6 +25,11 @@ export interface GuestExports {
   sy_set_hosts(table: number, len: number): number;
   sy_drop_hosts(table: number): number;
   sy_route(table: number, len: number, subset: number): number;
+  /**
+   * The plugin's own linear memories when `memory` is not one (a component: host/abi/component-guest.ts),
+   * for the harness's `linearMemoryBytes`.
+   */
+  linearMemories?(): readonly WebAssembly.Memory[];
 }
 
 /** Where a plugin's log lines go. The level check happens before any byte is decoded. */

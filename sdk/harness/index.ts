@@ -91,6 +91,16 @@ export class TestPlugin {
     throw err;
   }
 
+  /**
+   * The byte size of each linear memory of the current instance: the module's memory, or each core
+   * instance's memory of a component. A wasm memory never shrinks, so a size that keeps rising over many
+   * calls is memory the plugin keeps (bench/component-js.ts).
+   */
+  get linearMemoryBytes(): number[] {
+    const e = this.instance.guest.exports;
+    return (e.linearMemories?.() ?? [e.memory]).map((m) => m.buffer.byteLength);
+  }
+
   /** The headers the host would write per request under the current config (null: all; sdk/ABI.md §4.4). */
   get headers(): readonly string[] | null {
     return this.instance.headers;
