@@ -9,8 +9,8 @@
 // Failures, each handled here:
 // - etcd unreachable at start or later: the host keeps serving what it has (its state folder at start) and
 //   retries with backoff (100 ms doubling to 5 s); the status keys are rewritten under a new lease.
-// - a disconnect while watching: etcd3's watcher reconnects and resumes at the revision after the last one
-//   it saw, so no change is lost.
+// - a disconnect while watching: etcd3's watcher reconnects (with the same backoff: host/fleet/source-url.ts)
+//   and resumes at the revision after the last one it saw, so no change is lost.
 // - the watch revision was compacted (or the watch is cancelled for any reason): list again and reconcile.
 // - a burst of writes: only the newest value of a key waiting to be applied is applied (converges on the last).
 //
@@ -23,7 +23,7 @@ import { ConfigRejected, PluginFailure } from "../plugin/errors.js";
 import { PushError } from "../plugin/push.js";
 import { clusterOfKey, clustersPrefix, hostsStatusKey, memberKey, pluginsPrefix, statusKey, type HostsStatus, type Member, type PluginStatus } from "./keys.js";
 import { explainEtcdError } from "./etcd-errors.js";
-import { etcdClient, type SourceSettings } from "./source-url.js";
+import { etcdClient, MAX_BACKOFF_MS, MIN_BACKOFF_MS, type SourceSettings } from "./source-url.js";
 
 /** The host as a config source sees it: what each plugin runs, and the push path. */
 export interface ConfigTarget {
@@ -49,9 +49,6 @@ export interface SourceLog {
   info(o: object, m: string): void;
   warn(o: object, m: string): void;
 }
-
-const MIN_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5000;
 
 export const defaultHostId = (): string => `${hostname()}-${process.pid}`;
 

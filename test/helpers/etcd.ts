@@ -30,6 +30,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Every etcd started here and still running: killed when the test process exits, however the test ended. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of running) c.kill("SIGKILL");
+});
+
 /** Client TLS of etcd: its certificate, and with `clientCaFile` client certificates required (--client-cert-auth). */
 export interface EtcdTls {
   readonly certFile: string;
@@ -65,6 +71,8 @@ export async function startEtcd(dataDir: string, opts: { tls?: EtcdTls } = {}): 
         "--logger", "zap",
       ], { stdio: ["ignore", "ignore", "pipe"] });
       child = c;
+      running.add(c);
+      c.once("exit", () => running.delete(c));
       let err = "";
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`etcd did not serve within 30 s:\n${err.slice(-2000)}`)), 30_000);
@@ -97,9 +105,9 @@ export async function startEtcd(dataDir: string, opts: { tls?: EtcdTls } = {}): 
 /**
  * Resolves the fleet's view (host/fleet/fleet-view.ts) once `done` holds of it: read again on each put under
  * `watchPrefix` (members, status or hosts-status keys), never on a timer. `env` holds SWITCHYARD_ETCD_PASSWORD
- * for a source with `user`.
+ * for a source with `user`. With `timeoutMs`, rejects after that long with the last view read.
  */
-export async function untilFleet(source: string, watchPrefix: string, done: (view: FleetView) => boolean, env: NodeJS.ProcessEnv = process.env): Promise<FleetView> {
+export async function untilFleet(source: string, watchPrefix: string, done: (view: FleetView) => boolean, env: NodeJS.ProcessEnv = process.env, timeoutMs?: number): Promise<FleetView> {
   const settings = parseSource(source);
   const client = etcdClient(settings, env);
   try {
@@ -110,14 +118,21 @@ export async function untilFleet(source: string, watchPrefix: string, done: (vie
       puts++;
       wake();
     });
+    let timedOut = false;
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      wake();
+    }, timeoutMs);
     try {
       for (;;) {
         const seen = puts;
         const view = await readFleet(client, settings.prefix);
         if (done(view)) return view;
+        if (timedOut) throw new Error(`the fleet did not get there within ${timeoutMs} ms; last view: ${JSON.stringify(view)}`);
         if (puts === seen) await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
+      clearTimeout(timer);
       await w.cancel();
     }
   } finally {
@@ -125,13 +140,21 @@ export async function untilFleet(source: string, watchPrefix: string, done: (vie
   }
 }
 
-/** The end of a fleet test: hosts stopped (SIGTERM, each waited for), etcd, the upstreams, the temp folder. */
-export async function stopFleet(hosts: Iterable<{ kill(s?: NodeJS.Signals): void; readonly exited: Promise<unknown> }>, etcd: EtcdProcess | undefined, upstreams: readonly { close(): Promise<void> }[] | undefined, root: string): Promise<void> {
-  for (const p of hosts) {
-    p.kill("SIGTERM");
-    await p.exited;
+/**
+ * The end of a fleet test: hosts stopped (SIGTERM, and SIGCONT for one a test left paused; each waited for),
+ * then etcd even if stopping a host failed, the upstreams, the temp folder.
+ */
+export async function stopFleet(hosts: Iterable<{ kill(s?: NodeJS.Signals): void; readonly exited: Promise<unknown> } | undefined>, etcd: EtcdProcess | undefined, upstreams: readonly { close(): Promise<void> }[] | undefined, root: string): Promise<void> {
+  try {
+    for (const p of hosts) {
+      if (p === undefined) continue;
+      p.kill("SIGTERM");
+      p.kill("SIGCONT");
+      await p.exited;
+    }
+  } finally {
+    await etcd?.kill("SIGTERM");
+    await Promise.all((upstreams ?? []).map((u) => u.close()));
+    await rm(root, { recursive: true, force: true });
   }
-  await etcd?.kill("SIGTERM");
-  await Promise.all((upstreams ?? []).map((u) => u.close()));
-  await rm(root, { recursive: true, force: true });
 }
