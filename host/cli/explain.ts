@@ -14,6 +14,7 @@ import { chooseHostList } from "../server/host-sources.js";
 import { request } from "undici";
 import { explain, formatExplanation, type Explanation, type SampleRequest } from "../explain/explain.js";
 import { parseArgs, str, UsageError } from "./args.js";
+import { adminErrorText } from "./error-line.js";
 
 export async function run(args: string[]): Promise<number> {
   const p = parseArgs(args, { values: ["config", "plugins", "state", "path", "method", "authority", "listener", "admin", "token"], repeat: ["header"], flags: ["json"] });
@@ -69,13 +70,6 @@ async function explainRemote(admin: string, token: string | undefined, sample: S
     print(JSON.parse(text) as Explanation, json);
     return 0;
   }
-  let message = text.trim();
-  try {
-    const e = JSON.parse(text) as { error: { code: string; message: string } };
-    message = `${e.error.code}: ${e.error.message}`;
-  } catch {
-    // not the admin API's JSON error: its text as it is
-  }
-  process.stderr.write(`explain: ${admin} answered ${res.statusCode}: ${message}\n`);
+  process.stderr.write(`explain: ${admin} answered ${res.statusCode}: ${adminErrorText(text)}\n`);
   return 1;
 }

@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { request } from "undici";
 import { parseArgs, str, UsageError, type ParsedArgs } from "./args.js";
+import { adminErrorText } from "./error-line.js";
 import { pushToSource } from "../fleet/push-source.js";
 
 export async function readSource(source: string): Promise<string> {
@@ -50,13 +51,6 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`accepted: ${name} is at config version ${r.configVersion} (${r.appliedWorkers} worker(s))\n`);
     return 0;
   }
-  let message = text;
-  try {
-    const e = JSON.parse(text) as { error: { code: string; message: string } };
-    message = `${e.error.code}: ${e.error.message}`;
-  } catch {
-    // not JSON: print as is
-  }
-  process.stderr.write(`refused (HTTP ${res.statusCode}): ${message.trim()}\n`);
+  process.stderr.write(`refused (HTTP ${res.statusCode}): ${adminErrorText(text).trim()}\n`);
   return 1;
 }
