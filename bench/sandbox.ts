@@ -184,7 +184,7 @@ function exampleSnapshot(): ClusterSnapshot {
   const hosts: Host[] = [];
   for (let i = 0; i < 100; i++) {
     const version = i % 10 === 0 ? "canary" : i % 2 ? "v1" : "v2";
-    hosts.push({ address: `10.0.0.${i}:8080`, hostname: undefined, weight: 1, healthy: true, tags: { version, zone: `z${i % 4}` }, status: HostStatus.Available, pending: 0 });
+    hosts.push({ address: `127.0.10.${i}:8080`, hostname: undefined, weight: 1, healthy: true, tags: { version, zone: `z${i % 4}` }, status: HostStatus.Available, pending: 0 });
   }
   return { cluster: "bench", version: 1, id: 1, hosts };
 }

@@ -18,12 +18,12 @@ function caught(fn: () => unknown): ClusterError & { index?: number; field?: str
 
 describe("cluster host list", () => {
   it("starts at version 1 with frozen hosts in config order, Available and healthy", () => {
-    const c = new Cluster({ name: "api", hosts: [h("10.0.0.1:80"), h("[::1]:8080"), h("svc.internal:9000", 3, { zone: "a" })] });
+    const c = new Cluster({ name: "api", hosts: [h("127.0.10.1:80"), h("[::1]:8080"), h("svc.internal:9000", 3, { zone: "a" })] });
     const s = c.snapshot();
     expect(s.version).toBe(1);
     expect(s.cluster).toBe("api");
     expect(Object.isFrozen(s) && Object.isFrozen(s.hosts)).toBe(true);
-    expect(s.hosts.map((x) => x.address)).toEqual(["10.0.0.1:80", "[::1]:8080", "svc.internal:9000"]);
+    expect(s.hosts.map((x) => x.address)).toEqual(["127.0.10.1:80", "[::1]:8080", "svc.internal:9000"]);
     expect(s.hosts.every((x) => x.healthy && x.status === HostStatus.Available && x.pending === 0)).toBe(true);
     expect(s.hosts[2]!.weight).toBe(3);
     expect(Object.isFrozen(s.hosts[2]!.tags)).toBe(true);
@@ -31,13 +31,13 @@ describe("cluster host list", () => {
   });
 
   const invalid: Array<[string, unknown, string, number, string, RegExp]> = [
-    ["not an array", "10.0.0.1:80", "E_HOST_INVALID", -1, "hosts", /expected an array/],
+    ["not an array", "127.0.10.1:80", "E_HOST_INVALID", -1, "hosts", /expected an array/],
     ["not an object", [42], "E_HOST_INVALID", 0, "", /expected an object/],
-    ["no port", [h("10.0.0.1")], "E_HOST_INVALID", 0, "address", /is not "host:port"/],
-    ["port 0", [h("10.0.0.1:80"), h("10.0.0.2:0")], "E_HOST_INVALID", 1, "address", /port 0 .* outside 1..65535/],
+    ["no port", [h("127.0.10.1")], "E_HOST_INVALID", 0, "address", /is not "host:port"/],
+    ["port 0", [h("127.0.10.1:80"), h("127.0.10.2:0")], "E_HOST_INVALID", 1, "address", /port 0 .* outside 1..65535/],
     ["port 65536", [h("a:65536")], "E_HOST_INVALID", 0, "address", /outside 1..65535/],
     ["port text", [h("a:http")], "E_HOST_INVALID", 0, "address", /port "http"/],
-    ["bad IPv4", [h("10.0.0.300:80")], "E_HOST_INVALID", 0, "address", /not a valid IPv4/],
+    ["bad IPv4", [h("127.0.10.300:80")], "E_HOST_INVALID", 0, "address", /not a valid IPv4/],
     ["bare IPv6", [h("::1:80")], "E_HOST_INVALID", 0, "address", /must be in brackets/],
     ["bad name", [h("bad name:80")], "E_HOST_INVALID", 0, "address", /not a valid host name/],
     ["address not string", [{ address: 1, weight: 1, tags: {} }], "E_HOST_INVALID", 0, "address", /expected a string/],
@@ -51,7 +51,7 @@ describe("cluster host list", () => {
   ];
   for (const [what, specs, code, index, field, message] of invalid) {
     it(`refuses ${what} with ${code} at hosts[${index}].${field}, changing nothing`, () => {
-      const c = new Cluster({ name: "api", hosts: [h("10.9.9.9:80")] });
+      const c = new Cluster({ name: "api", hosts: [h("127.9.9.10:80")] });
       const before = c.snapshot();
       const err = caught(() => c.update(specs as HostSpec[]));
       expect(err.code).toBe(code);

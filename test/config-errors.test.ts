@@ -73,7 +73,7 @@ describe("parseConfig: every problem, with its path", () => {
     ["bad lb_type", (d) => (d.cluster_manager.clusters[0].lb_type = "LB_FASTEST"), "cluster_manager.clusters[0].lb_type", /expected one of LB_ROUNDROBIN/],
     ["bad cluster type", (d) => (d.cluster_manager.clusters[0].type = "MAGIC"), "cluster_manager.clusters[0].type", /"SIMPLE", "STRICT_DNS" or "DNS_SRV"/],
     ["host weight", (d) => (d.cluster_manager.clusters[0].hosts[0].weight = 0), "cluster_manager.clusters[0].hosts[0].weight", /from 1 to 1000000, got 0/],
-    ["host address", (d) => (d.cluster_manager.clusters[0].hosts[0].address = "10.0.0.1"), "cluster_manager.clusters[0].hosts[0].address", /expected "ip:port"/],
+    ["host address", (d) => (d.cluster_manager.clusters[0].hosts[0].address = "127.0.10.1"), "cluster_manager.clusters[0].hosts[0].address", /expected "ip:port"/],
     ["duplicate host", (d) => d.cluster_manager.clusters[0].hosts.push({ address: "127.0.0.1:1" }), "cluster_manager.clusters[0].hosts[1].address", /duplicate host address/],
     ["host tag value", (d) => (d.cluster_manager.clusters[0].hosts[0].metadata = { zone: { a: 1 } }), "cluster_manager.clusters[0].hosts[0].metadata.zone", /expected a string tag value/],
     ["fall_back_policy", (d) => (d.cluster_manager.clusters[0].lb_subset_config = { fall_back_policy: 7 }), "cluster_manager.clusters[0].lb_subset_config.fall_back_policy", /expected 0 \(NoFallback\)/],

@@ -145,14 +145,14 @@ describe("parseConfig: normalization", () => {
   it("reads host metadata as a plain map (numbers and booleans as strings) or as filter_metadata", () => {
     const { config } = parse((d) => {
       d.cluster_manager.clusters[0].hosts = [
-        { address: "10.0.0.1:80", weight: 3, hostname: "a", metadata: { zone: "a", canary: true, shard: 2 } },
-        { address: "10.0.0.2:80", metadata: { filter_metadata: { "mosn.lb": { zone: "b" } } } },
+        { address: "127.0.10.1:80", weight: 3, hostname: "a", metadata: { zone: "a", canary: true, shard: 2 } },
+        { address: "127.0.10.2:80", metadata: { filter_metadata: { "mosn.lb": { zone: "b" } } } },
         { address: "[::1]:80" },
       ];
     });
     expect(config.clusters[0]!.hosts).toEqual([
-      { address: "10.0.0.1:80", hostname: "a", weight: 3, tags: { zone: "a", canary: "true", shard: "2" } },
-      { address: "10.0.0.2:80", weight: 1, tags: { zone: "b" } },
+      { address: "127.0.10.1:80", hostname: "a", weight: 3, tags: { zone: "a", canary: "true", shard: "2" } },
+      { address: "127.0.10.2:80", weight: 1, tags: { zone: "b" } },
       { address: "[::1]:80", weight: 1, tags: {} },
     ]);
   });

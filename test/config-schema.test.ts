@@ -40,7 +40,7 @@ describe("the JSON Schema", () => {
   it("finds structural mistakes, with their paths", () => {
     const bad = {
       servers: [{ listeners: [{ address: "nope", filter_chains: [] }] }],
-      cluster_manager: { clusters: [{ hosts: [{ address: "10.0.0.1:80", weight: 0, metadata: { zone: [1] } }], lb_type: "LB_FASTEST" }] },
+      cluster_manager: { clusters: [{ hosts: [{ address: "127.0.10.1:80", weight: 0, metadata: { zone: [1] } }], lb_type: "LB_FASTEST" }] },
       admin: { address: { socket_address: { address: "127.0.0.1" } } },
     };
     const paths = checkAgainstSchema(bad, CONFIG_SCHEMA).map((p) => p.path);

@@ -18,7 +18,7 @@ function seeded(seed: number): RandomSource {
   };
 }
 function snapshotOf(n: number): ClusterSnapshot {
-  const hosts = Array.from({ length: n }, (_, i) => ({ address: `10.0.0.${i + 1}:80`, weight: 1, tags: {} }));
+  const hosts = Array.from({ length: n }, (_, i) => ({ address: `127.0.10.${i + 1}:80`, weight: 1, tags: {} }));
   return new Cluster({ name: "lr", hosts }).snapshot();
 }
 const all = (s: ClusterSnapshot): Subset => ({ snapshot: s, indices: null, count: s.hosts.length });

@@ -5,7 +5,7 @@ import { RoundRobinBalancer } from "../host/cluster/lb/round-robin.js";
 import { HostStatus, type ClusterSnapshot, type Host, type Subset } from "../host/cluster/types.js";
 
 function snapshotOf(n: number): ClusterSnapshot {
-  const hosts = Array.from({ length: n }, (_, i) => ({ address: `10.0.0.${i + 1}:80`, weight: 1, tags: {} }));
+  const hosts = Array.from({ length: n }, (_, i) => ({ address: `127.0.10.${i + 1}:80`, weight: 1, tags: {} }));
   return new Cluster({ name: "rr", hosts }).snapshot();
 }
 const all = (s: ClusterSnapshot): Subset => ({ snapshot: s, indices: null, count: s.hosts.length });

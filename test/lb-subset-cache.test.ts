@@ -6,7 +6,7 @@ import { SubsetCache } from "../host/cluster/lb/subset-cache.js";
 import type { ClusterSnapshot, Subset } from "../host/cluster/types.js";
 
 function cluster(n: number): Cluster {
-  return new Cluster({ name: "c", hosts: Array.from({ length: n }, (_, i) => ({ address: `10.0.0.${i + 1}:80`, weight: 1, tags: {} })) });
+  return new Cluster({ name: "c", hosts: Array.from({ length: n }, (_, i) => ({ address: `127.0.10.${i + 1}:80`, weight: 1, tags: {} })) });
 }
 const some = (s: ClusterSnapshot, idx: number[]): Subset => ({ snapshot: s, indices: Uint32Array.from(idx), count: idx.length });
 
@@ -38,7 +38,7 @@ describe("per-subset balancer state", () => {
     expect(flipped.hosts).toBe(first.hosts);
     cache.get({ snapshot: flipped, indices: null, count: 3 });
     expect(builds).toBe(1);
-    c.update([{ address: "10.0.0.9:80", weight: 1, tags: {} }]);
+    c.update([{ address: "127.0.10.9:80", weight: 1, tags: {} }]);
     cache.get({ snapshot: c.snapshot(), indices: null, count: 1 });
     expect(builds).toBe(2);
   });

@@ -4,7 +4,7 @@ import { mutableHost } from "../host/cluster/host.js";
 import { WeightedRoundRobinBalancer } from "../host/cluster/lb/weighted-round-robin.js";
 import type { ClusterSnapshot, Subset } from "../host/cluster/types.js";
 
-const specs = (weights: number[]) => weights.map((weight, i) => ({ address: `10.0.0.${i + 1}:80`, weight, tags: {} }));
+const specs = (weights: number[]) => weights.map((weight, i) => ({ address: `127.0.10.${i + 1}:80`, weight, tags: {} }));
 const all = (s: ClusterSnapshot): Subset => ({ snapshot: s, indices: null, count: s.hosts.length });
 
 function counts(lb: WeightedRoundRobinBalancer, subset: Subset, picks: number): number[] {

@@ -18,12 +18,12 @@ afterAll(async () => {
 });
 
 const hosts: HostSpec[] = [
-  { address: "10.0.0.1:80", weight: 1, tags: { version: "v1", zone: "a" } },
-  { address: "10.0.0.2:80", weight: 1, tags: { version: "canary", zone: "a" } },
-  { address: "10.0.0.3:80", weight: 1, tags: { version: "v2", zone: "b" } },
-  { address: "10.0.0.4:80", weight: 1, tags: { version: "v1", zone: "b" }, healthy: false },
-  { address: "10.0.0.5:80", weight: 1, tags: { version: "canary", zone: "c" } },
-  { address: "10.0.0.6:80", weight: 1, tags: { version: "v2", zone: "c" } },
+  { address: "127.0.10.1:80", weight: 1, tags: { version: "v1", zone: "a" } },
+  { address: "127.0.10.2:80", weight: 1, tags: { version: "canary", zone: "a" } },
+  { address: "127.0.10.3:80", weight: 1, tags: { version: "v2", zone: "b" } },
+  { address: "127.0.10.4:80", weight: 1, tags: { version: "v1", zone: "b" }, healthy: false },
+  { address: "127.0.10.5:80", weight: 1, tags: { version: "canary", zone: "c" } },
+  { address: "127.0.10.6:80", weight: 1, tags: { version: "v2", zone: "c" } },
 ];
 
 function fnv1a32(s: string): number {

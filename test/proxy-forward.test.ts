@@ -79,7 +79,7 @@ describe("forwarding", () => {
         "Proxy-Authorization", "Basic Zm9vOmJhcg==",
         "TE", "trailers",
         "Upgrade", "websocket",
-        "X-Forwarded-For", "203.0.113.9",
+        "X-Forwarded-For", "127.203.113.9",
         "X-Forwarded-Proto", "https",
         "X-End-To-End", "keep me",
       ],
@@ -90,7 +90,7 @@ describe("forwarding", () => {
     expect(seen.connection).toBe("keep-alive"); // undici's own, for its pooled connection
     expect(seen["x-end-to-end"]).toBe("keep me");
     expect(seen.host).toBe("shop.example");
-    expect(seen["x-forwarded-for"]).toBe("203.0.113.9, 127.0.0.1");
+    expect(seen["x-forwarded-for"]).toBe("127.203.113.9, 127.0.0.1");
     expect(seen["x-forwarded-proto"]).toBe("http");
     expect(seen["x-forwarded-host"]).toBe("shop.example");
     // Upstream's hop-by-hop headers stay on its connection.

@@ -88,13 +88,13 @@ describe("headers", () => {
   it("merges repeated X-Forwarded-For and drops headers named by Connection", () => {
     const out: string[] = [];
     buildRequestHeaders(
-      ["Host", "h", "X-Forwarded-For", "1.1.1.1", "x-forwarded-for", "2.2.2.2", "Connection", "close, X-A", "X-A", "1", "X-B", "2", "Proxy-Connection", "keep-alive"],
-      "9.9.9.9",
+      ["Host", "h", "X-Forwarded-For", "127.1.1.1", "x-forwarded-for", "127.2.2.2", "Connection", "close, X-A", "X-A", "1", "X-B", "2", "Proxy-Connection", "keep-alive"],
+      "127.9.9.9",
       "https",
       rules,
       out,
     );
-    expect(out).toEqual(["X-B", "2", "host", "h", "x-forwarded-for", "1.1.1.1, 2.2.2.2, 9.9.9.9", "x-forwarded-proto", "https", "x-forwarded-host", "h"]);
+    expect(out).toEqual(["X-B", "2", "host", "h", "x-forwarded-for", "127.1.1.1, 127.2.2.2, 127.9.9.9", "x-forwarded-proto", "https", "x-forwarded-host", "h"]);
   });
 
   it("filters hop-by-hop response headers and keeps repeats", () => {
@@ -112,15 +112,15 @@ describe("errors", () => {
   const all: [ProxyError, string, number][] = [
     [new ForwardPolicyError("routes[0].retry", "must be an object"), "E_FORWARD_POLICY_INVALID", 0],
     [new NoHostError(0), "E_NO_HOST", 503],
-    [new UpstreamConnectError("10.0.0.1:80", { cause }), "E_UPSTREAM_CONNECT", 503],
+    [new UpstreamConnectError("127.0.10.1:80", { cause }), "E_UPSTREAM_CONNECT", 503],
     [new UpstreamTlsError("127.0.0.1:443", { cause: Object.assign(new Error("unable to verify the first certificate"), { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" }) }), "E_UPSTREAM_TLS", 503],
-    [new UpstreamResetError("10.0.0.1:80", false), "E_UPSTREAM_RESET", 502],
-    [new UpstreamResetError("10.0.0.1:80", true), "E_UPSTREAM_RESET", 0],
-    [new UpstreamTimeoutError("10.0.0.1:80", 100), "E_UPSTREAM_TIMEOUT", 504],
+    [new UpstreamResetError("127.0.10.1:80", false), "E_UPSTREAM_RESET", 502],
+    [new UpstreamResetError("127.0.10.1:80", true), "E_UPSTREAM_RESET", 0],
+    [new UpstreamTimeoutError("127.0.10.1:80", 100), "E_UPSTREAM_TIMEOUT", 504],
     [new RouteTimeoutError(100, false), "E_ROUTE_TIMEOUT", 504],
-    [new UpstreamProtocolError("10.0.0.1:80", false), "E_UPSTREAM_PROTOCOL", 502],
+    [new UpstreamProtocolError("127.0.10.1:80", false), "E_UPSTREAM_PROTOCOL", 502],
     [new ClientAbortedError(), "E_CLIENT_ABORTED", 0],
-    [new PoolsClosedError("10.0.0.1:80"), "E_POOLS_CLOSED", 503],
+    [new PoolsClosedError("127.0.10.1:80"), "E_POOLS_CLOSED", 503],
     [new RequestInvalidError("bad"), "E_REQUEST_INVALID", 400],
     [new PoolOptionsError("pools.connections", "must be > 0"), "E_POOL_OPTIONS_INVALID", 0],
   ];
@@ -140,6 +140,6 @@ describe("errors", () => {
   }
 
   it("names the cause's code in the message", () => {
-    expect(new UpstreamConnectError("10.0.0.1:80", { cause }).message).toBe("cannot connect to upstream 10.0.0.1:80: ECONNREFUSED connect ECONNREFUSED");
+    expect(new UpstreamConnectError("127.0.10.1:80", { cause }).message).toBe("cannot connect to upstream 127.0.10.1:80: ECONNREFUSED connect ECONNREFUSED");
   });
 });

@@ -21,10 +21,10 @@ afterAll(async () => {
 });
 
 const hosts: HostSpec[] = [
-  { address: "10.0.0.1:80", weight: 1, tags: { version: "v1", zone: "a" } },
+  { address: "127.0.10.1:80", weight: 1, tags: { version: "v1", zone: "a" } },
   { address: "[::1]:8080", weight: 7, tags: { version: "v2", "zöne": "ä\"\\\n" } },
   { address: "backend.local:443", weight: 1000000, tags: {}, healthy: false },
-  { address: "10.0.0.4:80", weight: 0, tags: { version: "v1", zone: "b" } },
+  { address: "127.0.10.4:80", weight: 0, tags: { version: "v1", zone: "b" } },
 ];
 
 function expectedDump(req: { method: string; path: string; authority: string; headers: [string, string][] }, offered: number[], from: number, to: number): string {
@@ -74,7 +74,7 @@ describe("answer encoding (echo accept mode)", () => {
 
   it("keeps listed indices in table order, once each, with metadata pairs", () => {
     const r = echo.route({ headers: [["x-echo-verdict", "accept"], ["x-echo-keep", "3,0,3"], ["x-echo-meta", "version=v1"], ["x-echo-meta", "zöne=ä"]] }, hosts);
-    expect(r).toEqual({ verdict: "accept", kept: [0, 3], keptAddresses: ["10.0.0.1:80", "10.0.0.4:80"], metadata: { version: "v1", "zöne": "ä" } });
+    expect(r).toEqual({ verdict: "accept", kept: [0, 3], keptAddresses: ["127.0.10.1:80", "127.0.10.4:80"], metadata: { version: "v1", "zöne": "ä" } });
   });
 
   it("answers kept = all by default and none on request", () => {
@@ -144,7 +144,7 @@ describe("Request, Hosts and Result (sdk-probe)", () => {
   });
 
   it("a table reloaded with other hosts answers over the new table", () => {
-    const other: HostSpec[] = [{ address: "1.1.1.1:1", weight: 1, tags: { version: "v1" } }];
+    const other: HostSpec[] = [{ address: "127.1.1.1:1", weight: 1, tags: { version: "v1" } }];
     expect(probe.route({ headers: [["x-probe", "tag:version=v1"]] }, other).body).toBe("0");
     expect(probe.route({ headers: [["x-probe", "tag:version=v1"]] }, hosts).body).toBe("0,3");
   });

@@ -43,9 +43,9 @@ interface State {
 
 /**
  * @example
- * const cluster = new Cluster({ name: "api", lbPolicy: "round_robin", hosts: [{ address: "10.0.0.1:80", weight: 1, tags: {} }] });
+ * const cluster = new Cluster({ name: "api", lbPolicy: "round_robin", hosts: [{ address: "127.0.10.1:80", weight: 1, tags: {} }] });
  * cluster.onRemoved((hosts) => hosts.forEach(closePoolWhenIdle));
- * cluster.update([{ address: "10.0.0.2:80", weight: 1, tags: { zone: "a" } }]); // version 2
+ * cluster.update([{ address: "127.0.10.2:80", weight: 1, tags: { zone: "a" } }]); // version 2
  * const snap = cluster.snapshot();
  * const host = cluster.balancer.pick({ snapshot: snap, indices: null, count: snap.hosts.length }, {});
  */

@@ -22,7 +22,7 @@ export interface HostSubscriber {
  * when a connect fails (then Connecting / Available as it retries).
  *
  * @example
- * const h = new MutableHost({ address: "10.0.0.1:8080", weight: 1, tags: {} });
+ * const h = new MutableHost({ address: "127.0.10.1:8080", weight: 1, tags: {} });
  * h.onStart(); // a request goes out
  * h.onFinish(); // it came back
  */

@@ -66,7 +66,7 @@ interface Entry {
  * @example
  * const pools = new PoolRegistry({ connections: 64 });
  * const pool = pools.get(host);           // created on first use
- * await pools.release("10.0.0.1:8080");    // host left its cluster: in-flight requests finish first
+ * await pools.release("127.0.10.1:8080");    // host left its cluster: in-flight requests finish first
  * await pools.close();                     // shutdown
  */
 export class PoolRegistry {
@@ -203,7 +203,7 @@ export class PoolRegistry {
   }
 }
 
-/** "10.0.0.1:8080" → "http://10.0.0.1:8080" ("https://" over TLS); IPv6 addresses come bracketed ("[::1]:8080"). */
+/** "127.0.10.1:8080" → "http://127.0.10.1:8080" ("https://" over TLS); IPv6 addresses come bracketed ("[::1]:8080"). */
 export function originOf(address: string, tls = false): string {
   return `${tls ? "https" : "http"}://${address}`;
 }

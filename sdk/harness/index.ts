@@ -9,7 +9,7 @@
 //   const p = await loadBundle("plugins/header-canary/bundle");
 //   expect(p.configure('{"header":"x-canary","values":["1"]}').ok).toBe(true);
 //   const r = p.route({ headers: { "x-canary": "1" } }, hosts);
-//   expect(r.keptAddresses).toEqual(["10.0.0.4:80"]);
+//   expect(r.keptAddresses).toEqual(["127.0.10.4:80"]);
 
 import { AnswerError, encodeHostTable } from "../../host/abi/codec.js";
 import { groupOf, rejectGrpcStatus } from "../../host/abi/answer.js";
