@@ -186,6 +186,20 @@ describe("the etcd source over TLS with user and password", () => {
     }
   });
 
+  it("etcd restarted (its auth tokens are gone with it): the host's watch gets back in and applies the next push", async () => {
+    const a = hosts.get("a")!;
+    const seen = a.logs.length;
+    await etcd.kill("SIGKILL");
+    await a.waitForLog("watch disconnected", (l) => l.event === "source-disconnected" || l.event === "source-unavailable");
+    await etcd.start();
+    const r = await run(["push", "header-canary", "-", "--source", source("sy"), "--wait", "--timeout", "60"], asSy, config("canary"));
+    const rev = Number(/at revision (\d+)/.exec(r.stdout)?.[1]);
+    expect([r.code, r.stdout.split("\n").slice(1)]).toEqual([0, [`a: applied revision ${rev}`, `1 of 1 live host(s) applied revision ${rev}`, ""]]);
+    expect(await answer("a")).toBe("canary0");
+    // Back in once: not a loop of watches etcd refuses and lists that follow them.
+    expect(a.logs.slice(seen).filter((l) => l.event === "source-relist").length).toBeLessThanOrEqual(2);
+  }, 90_000);
+
   it("the password is in no log line of any host and in nothing the CLI printed; a password in the URL is refused unrepeated", async () => {
     const inUrl = await run(["status", "--source", `etcd://sy:${PASSWORD}@127.0.0.1:${etcd.clientPort}${PREFIX}?ca=${ca.certFile}`], {});
     expect([inUrl.code, errorLines(inUrl.stderr)]).toEqual([1, [

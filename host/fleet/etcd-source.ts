@@ -149,9 +149,24 @@ export class EtcdConfigSource {
     return Number(res.header.revision);
   }
 
-  /** Watches from `from`; resolves when the watch ends for good (compacted, cancelled), to list again. */
+  /**
+   * Watches from `from`; resolves when the watch ends for good (compacted, cancelled), to list again. Each watch
+   * has a client of its own, closed when it ends: etcd3 keeps one watch stream per client, reconnects it with the
+   * auth token it had (an etcd restarted has forgotten it, so etcd cancels every watch created on that stream:
+   * "invalid auth token"), and its queue of watches to create stops at a create etcd cancelled, so that no later
+   * watch on that client is ever created. A new client authenticates again and has a new stream.
+   */
   private async watch(kind: Kind, from: number): Promise<void> {
-    const w = await this.client.watch().prefix(kind.prefix).startRevision(String(from)).create();
+    const client = etcdClient(this.settings);
+    try {
+      await this.watchOn(client, kind, from);
+    } finally {
+      client.close();
+    }
+  }
+
+  private async watchOn(client: Etcd3, kind: Kind, from: number): Promise<void> {
+    const w = await client.watch().prefix(kind.prefix).startRevision(String(from)).create();
     this.watchers.add(w);
     let end = () => undefined as void;
     let cancelledByEtcd = false;
