@@ -28,7 +28,7 @@ import { parseConfig } from "../host/config/index.js";
 import { explain, type SampleRequest } from "../host/explain/explain.js";
 import { attachMetrics } from "../host/metrics/metrics.js";
 import { SwitchyardHost } from "../host/server/host.js";
-import { linesMismatch, outputMismatch, parseExamples, sh, taggedBlocks, type Example } from "./helpers/doc-examples.js";
+import { linesMismatch, outputMismatch, parseExamples, sh, taggedBlocks, wholeValueMismatch, type Example } from "./helpers/doc-examples.js";
 
 const REPO = new URL("../", import.meta.url).pathname;
 
@@ -155,6 +155,11 @@ describe("the example checker", () => {
     expect(linesMismatch(["x 1"], "x 2")).toMatch(/no output line matches "x 1"/);
     expect([...taggedBlocks("```json t=a\n{}\n```\n```sh t=b\n$ x\n```\n```sh\n$ y\n```\n", "t")]).toEqual([["a", { lang: "json", line: 1, body: "{}" }], ["b", { lang: "sh", line: 4, body: "$ x" }]]);
     expect(() => taggedBlocks("```json t=a\n```\n```json t=a\n```\n", "t")).toThrow(/line 3: a second block t=a/);
+    // A whole value (operations-tour's log lines and answers): every object has the documented fields, no more; null is null.
+    expect(wholeValueMismatch({ a: 1, b: [{ c: "…" }, "…"], n: null }, { b: [{ c: 1 }, { d: 2 }], a: 1, n: null })).toBeNull();
+    expect(wholeValueMismatch({ a: 1, b: [{ c: "…" }] }, { a: 1, b: [{ c: 1, d: 2 }] })).toBe("$.b[0]: the doc's fields are c, the host's c,d");
+    expect(wholeValueMismatch({ a: "…" }, { a: { any: 1 } })).toBeNull();
+    expect(wholeValueMismatch({ a: null }, { a: "x" })).toBe('$.a: expected null, got "x"');
   });
 });
 

@@ -95,6 +95,33 @@ export function valueMismatch(doc: Json, actual: Json, path = "$"): string | nul
   return doc === actual ? null : `${path}: expected ${JSON.stringify(doc)}, got ${JSON.stringify(actual)}`;
 }
 
+/**
+ * What valueMismatch leaves open, for a doc that shows a whole value (a log line, an answer), or null: every
+ * object has exactly the documented fields, and a documented null is null ("…" is then the only placeholder).
+ * Values documented as "…" are not looked into.
+ */
+export function wholeValueMismatch(doc: Json, actual: Json, path = "$"): string | null {
+  if (doc === null) return actual === null ? null : `${path}: expected null, got ${JSON.stringify(actual)}`;
+  if (typeof doc !== "object" || actual === null || typeof actual !== "object") return null;
+  if (Array.isArray(doc)) {
+    if (!Array.isArray(actual)) return null;
+    const n = doc.length > 0 && doc[doc.length - 1] === "…" ? doc.length - 1 : doc.length;
+    for (let i = 0; i < Math.min(n, actual.length); i++) {
+      const m = wholeValueMismatch(doc[i]!, actual[i]!, `${path}[${i}]`);
+      if (m !== null) return m;
+    }
+    return null;
+  }
+  if (Array.isArray(actual)) return null;
+  const keys = (o: object) => Object.keys(o).sort().join();
+  if (keys(doc) !== keys(actual)) return `${path}: the doc's fields are ${keys(doc)}, the host's ${keys(actual)}`;
+  for (const k of Object.keys(doc)) {
+    const m = wholeValueMismatch(doc[k]!, actual[k]!, `${path}.${k}`);
+    if (m !== null) return m;
+  }
+  return null;
+}
+
 /** A documented line as a pattern: "…" matches anything, a run of spaces any run of spaces. */
 export function linePattern(doc: string): RegExp {
   const parts = doc.trim().split("…").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/ +/g, " +"));
