@@ -177,7 +177,7 @@ export function checkKept(
 }
 
 /** §5.2: the metadata key with which a REJECT names the gRPC status a gRPC call is answered with. */
-export const REJECT_GRPC_STATUS = "grpc-status";
+const REJECT_GRPC_STATUS = "grpc-status";
 const GRPC_CODE = /^(?:[0-9]|1[0-6])$/;
 
 /**

@@ -78,7 +78,7 @@ export function readStr(u8: Uint8Array, pos: number, len: number): string {
 
 // ---------------------------------------------------------------------------------------------- host table
 
-export function hostTableMaxBytes(hosts: readonly Host[]): number {
+function hostTableMaxBytes(hosts: readonly Host[]): number {
   let size = 4;
   for (const h of hosts) {
     size += maxBytes(h.address) + 12;

@@ -10,7 +10,7 @@ export interface Exposure {
 }
 
 /** Loopback: 127.0.0.0/8, ::1 (also as ::ffff:127.x), or the name localhost. */
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[|\]$/g, "");
   if (h === "localhost" || h === "::1") return true;
   const v4 = h.startsWith("::ffff:") ? h.slice(7) : h;

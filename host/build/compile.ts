@@ -14,7 +14,7 @@ import { installRuntime, RUNTIME } from "./runtime.js";
  * would grow memory on every allocating request until the memory cap); --noAssert drops assert() but keeps
  * the SDK's explicit abort()s, which are the limit checks.
  */
-export const RELEASE_FLAGS: readonly string[] = ["-O3", "--runtime", RUNTIME, "--noAssert", "--noColors"];
+const RELEASE_FLAGS: readonly string[] = ["-O3", "--runtime", RUNTIME, "--noAssert", "--noColors"];
 
 // asc's DiagnosticCategory: Pedantic, Info, Warning, Error.
 const CATEGORY = ["pedantic", "info", "warning", "error"];

@@ -13,7 +13,7 @@ import { BuildError } from "./errors.js";
 import { SDK_DIR, WORLD, WORLD_EXPORTS, WORLD_HOST_INTERFACE } from "../abi/world.js";
 
 const SDK = SDK_DIR;
-export const WIT_FILE = join(SDK, "wit", "router.wit");
+const WIT_FILE = join(SDK, "wit", "router.wit");
 
 /** The core export names of the glue that differ from the world's (AssemblyScript names cannot hold '-'). */
 const RENAMED: Readonly<Record<string, string>> = { set_hosts: "set-hosts", drop_hosts: "drop-hosts" };

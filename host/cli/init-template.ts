@@ -13,7 +13,7 @@ export interface TemplateInput {
 }
 
 /** The vitest this repository tests with: the scaffold's test runs on the same major version. */
-export const VITEST_RANGE = "^3.2.7";
+const VITEST_RANGE = "^3.2.7";
 
 export function templateFiles({ name, sdk }: TemplateInput): Record<string, string> {
   const json = (v: unknown) => JSON.stringify(v, null, 2) + "\n";

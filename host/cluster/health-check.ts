@@ -56,7 +56,7 @@ export interface HealthCheckEvents {
 const MAX_MS = 86_400_000;
 
 /** Checks settings built in code (the config reader checks a file's, naming its JSON paths). */
-export function validateHealthCheckSettings(s: HealthCheckSettings): HealthCheckSettings {
+function validateHealthCheckSettings(s: HealthCheckSettings): HealthCheckSettings {
   const int = (field: keyof HealthCheckSettings, v: number, min: number, max: number) => {
     if (!Number.isInteger(v) || v < min || v > max) throw new HealthCheckConfigError(field, `${JSON.stringify(v)} is not an integer in ${min}..${max}`);
   };

@@ -11,7 +11,7 @@ const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/i;
 const PORT = /^[0-9]{1,5}$/;
 
 /** Why `address` is not "host:port", or null when it is. Hosts are IPv4, [IPv6] or DNS names. */
-export function addressProblem(address: string): string | null {
+function addressProblem(address: string): string | null {
   const colon = address.lastIndexOf(":");
   if (colon <= 0) return `"${address}" is not "host:port"`;
   const host = address.slice(0, colon);
@@ -31,7 +31,7 @@ export function addressProblem(address: string): string | null {
 }
 
 /** The key two addresses collide on: DNS names are case-insensitive. */
-export function addressKey(address: string): string {
+function addressKey(address: string): string {
   return address.toLowerCase();
 }
 

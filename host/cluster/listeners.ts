@@ -4,7 +4,7 @@
 
 export type ErrorSink = (err: unknown) => void;
 
-export const warnSink: ErrorSink = (err) => {
+const warnSink: ErrorSink = (err) => {
   process.emitWarning(`cluster listener failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
 };
 

@@ -15,7 +15,7 @@ export interface OutlierSettings {
   readonly maxEjectionMs: number;
 }
 
-export const DEFAULT_OUTLIER: OutlierSettings = Object.freeze({ consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000 });
+const DEFAULT_OUTLIER: OutlierSettings = Object.freeze({ consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000 });
 
 /** Told of each ejection and return (the host logs them: an operator wants to know why a host left). */
 export interface OutlierEvents {
@@ -30,7 +30,7 @@ interface HostState {
   timer: TimerHandle | undefined;
 }
 
-export function validateOutlierSettings(raw: Partial<OutlierSettings>): OutlierSettings {
+function validateOutlierSettings(raw: Partial<OutlierSettings>): OutlierSettings {
   const s = { ...DEFAULT_OUTLIER, ...raw };
   const int = (field: keyof OutlierSettings, min: number, max: number) => {
     const v = s[field];

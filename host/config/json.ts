@@ -31,7 +31,7 @@ class Stop {
 }
 
 /** The offset and a description of the first syntax error; only called on text JSON.parse refused. */
-export function findSyntaxError(text: string): { offset: number; message: string } {
+function findSyntaxError(text: string): { offset: number; message: string } {
   let i = 0;
   const ws = () => {
     while (i < text.length && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r")) i++;

@@ -30,7 +30,7 @@ export interface Http2Limits {
   readonly maxStreamResetsPerSecond: number;
 }
 
-export const HTTP2_LIMIT_DEFAULTS: Http2Limits = {
+const HTTP2_LIMIT_DEFAULTS: Http2Limits = {
   maxConcurrentStreams: 100,
   maxHeaderListSize: 65_536,
   initialWindowSize: 65_535,

@@ -61,7 +61,7 @@ export interface Explanation {
 }
 
 /** A sample that cannot be explained: E_EXPLAIN (400), or what the listener would answer to its head (request-head.ts). */
-export class ExplainError extends Error {
+class ExplainError extends Error {
   constructor(message: string, readonly code: string = "E_EXPLAIN", readonly status: number = 400) {
     super(message);
   }

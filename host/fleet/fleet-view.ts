@@ -36,7 +36,7 @@ export async function readFleet(client: Etcd3, prefix: string): Promise<FleetVie
   };
 }
 
-export class RevisionMismatch extends SourceError {
+class RevisionMismatch extends SourceError {
   constructor(readonly key: string, readonly actual: number, readonly expected: number) {
     super(`${key} is at mod revision ${actual}, --if-match says ${expected}`);
   }

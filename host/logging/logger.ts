@@ -12,7 +12,7 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
-export class LoggerSetupError extends Error {
+class LoggerSetupError extends Error {
   readonly code = "E_LOG_PRETTY_MISSING";
 }
 

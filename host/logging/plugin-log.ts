@@ -27,7 +27,7 @@ function levelName(level: number): LevelName {
 }
 
 /** The sink of one plugin. */
-export class PluginLogSink implements GuestLogSink {
+class PluginLogSink implements GuestLogSink {
   /** Lines dropped by the rate limit since the host started. */
   dropped = 0;
   private unreported = 0;

@@ -204,7 +204,7 @@ function compile(bytes: Uint8Array, bundle: string, when: string): WebAssembly.M
   }
 }
 
-export function verifyModule(module: WebAssembly.Module, bundle: string): void {
+function verifyModule(module: WebAssembly.Module, bundle: string): void {
   const { missing, badImports } = inspectModule(module);
   if (missing.length > 0) throw new BundleError("E_BUNDLE_MISSING_EXPORT", bundle, `missing required export(s): ${missing.join(", ")}`);
   if (badImports.length > 0) {

@@ -39,7 +39,7 @@ export type ChainDecision =
   | { readonly outcome: "wait"; readonly waitMs: number; readonly plugin: string; readonly steps: readonly ChainStep[] }
   | { readonly outcome: "fail"; readonly failure: PluginFailure; readonly steps: readonly ChainStep[] };
 
-export function sortPlugins(plugins: readonly RouterPlugin[]): RouterPlugin[] {
+function sortPlugins(plugins: readonly RouterPlugin[]): RouterPlugin[] {
   return [...plugins].sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 

@@ -19,7 +19,7 @@ export interface QuarantinePolicy {
   readonly maxDelayMs: number;
 }
 
-export const DEFAULT_QUARANTINE: QuarantinePolicy = Object.freeze({ threshold: 5, baseDelayMs: 1000, maxDelayMs: 60_000 });
+const DEFAULT_QUARANTINE: QuarantinePolicy = Object.freeze({ threshold: 5, baseDelayMs: 1000, maxDelayMs: 60_000 });
 
 export interface PluginOptions {
   readonly clock?: Clock;

@@ -45,7 +45,7 @@ export function grpcStatusFor(httpStatus: number, code: string | null): number {
 }
 
 /** grpc-message is percent-encoded (gRPC over HTTP/2): every byte outside 0x20..0x7e, and '%'. */
-export function encodeGrpcMessage(message: string): string {
+function encodeGrpcMessage(message: string): string {
   let out = "";
   for (const b of Buffer.from(message.trimEnd(), "utf8")) {
     out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;

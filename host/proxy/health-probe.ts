@@ -12,7 +12,7 @@ import { parseHostPort } from "../config/address.js";
 import type { UpstreamTlsOptions } from "./transport.js";
 
 /** Sent with every HTTP check, so that an upstream's own logs can tell checks from traffic. */
-export const HEALTH_CHECK_USER_AGENT = "switchyard-health-check";
+const HEALTH_CHECK_USER_AGENT = "switchyard-health-check";
 
 function failure(err: unknown): ProbeResult {
   const e = err as NodeJS.ErrnoException;

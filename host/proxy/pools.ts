@@ -15,7 +15,7 @@ import type { UpstreamTransport } from "./transport.js";
 /** Which HTTP/1.1 client the pools are: undici's Pool, or host/proxy/h1/ on Node's llhttp. */
 export type UpstreamClient = "undici" | "llhttp";
 
-export const UPSTREAM_CLIENTS: readonly UpstreamClient[] = ["undici", "llhttp"];
+const UPSTREAM_CLIENTS: readonly UpstreamClient[] = ["undici", "llhttp"];
 
 /** What the forwarder uses of a pool: undici's Pool and H1Pool both are one. */
 export interface UpstreamPool {
@@ -41,7 +41,7 @@ export interface PoolRegistryOptions {
   closeGraceMs?: number;
 }
 
-export const POOL_DEFAULTS = Object.freeze({
+const POOL_DEFAULTS = Object.freeze({
   connections: 128,
   connectTimeoutMs: 3_000,
   keepAliveTimeoutMs: 4_000,
@@ -204,7 +204,7 @@ export class PoolRegistry {
 }
 
 /** "127.0.10.1:8080" → "http://127.0.10.1:8080" ("https://" over TLS); IPv6 addresses come bracketed ("[::1]:8080"). */
-export function originOf(address: string, tls = false): string {
+function originOf(address: string, tls = false): string {
   return `${tls ? "https" : "http"}://${address}`;
 }
 

@@ -70,7 +70,7 @@ export function narrowByTags(subset: Subset, match: Readonly<Record<string, stri
   return { snapshot: subset.snapshot, indices: out.subarray(0, n), count: n };
 }
 
-export function wholeCluster(snapshot: ClusterSnapshot): Subset {
+function wholeCluster(snapshot: ClusterSnapshot): Subset {
   return { snapshot, indices: null, count: snapshot.hosts.length };
 }
 
@@ -94,7 +94,7 @@ function clusterWithTags(snapshot: ClusterSnapshot, match: Readonly<Record<strin
 }
 
 /** The plugin handler: the chain of router plugins over the cluster's snapshot. */
-export class PluginRouteHandler implements RouteHandler {
+class PluginRouteHandler implements RouteHandler {
   constructor(private readonly chain: PluginChain) {}
 
   isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult {
@@ -119,7 +119,7 @@ export class PluginRouteHandler implements RouteHandler {
 }
 
 /** The handler for routes without plugins: the cluster, narrowed by the route's metadata_match. */
-export class ClusterRouteHandler implements RouteHandler {
+class ClusterRouteHandler implements RouteHandler {
   isAvailable(ctx: HandlerContext, clusters: SnapshotSource): HandlerResult {
     const snapshot = clusters.getClusterSnapshot(ctx.cluster);
     if (snapshot === undefined) return { status: HandlerStatus.NotAvailable, reason: `cluster ${ctx.cluster} not found`, steps: NO_STEPS };

@@ -15,7 +15,7 @@ export interface ConfigWatcherOptions {
   readonly clock?: Clock;
 }
 
-export const DEFAULT_CONFIG_POLL_MS = 1_000;
+const DEFAULT_CONFIG_POLL_MS = 1_000;
 
 export class ConfigFileWatcher {
   private last: string | null = null;

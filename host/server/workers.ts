@@ -277,7 +277,7 @@ export class WorkerLink {
   }
 }
 
-export function workerStatus(host: SwitchyardHost): WorkerStatus {
+function workerStatus(host: SwitchyardHost): WorkerStatus {
   return {
     pid: process.pid,
     state: "ready",

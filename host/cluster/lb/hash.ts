@@ -27,7 +27,7 @@ export function hashString(s: string, seed = 0): number {
 }
 
 /** MurmurHash3's finalizer: every input bit affects every output bit. */
-export function fmix32(x: number): number {
+function fmix32(x: number): number {
   let h = x | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

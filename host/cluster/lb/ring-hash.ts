@@ -12,7 +12,7 @@ import { SubsetCache } from "./subset-cache.js";
 export const DEFAULT_HASH_REPLICAS = 160; // ketama's points per server
 // 2^20 points is 8 MiB of ring and about 100 ms to build; beyond that a big cluster gets fewer points per
 // host rather than a bigger ring.
-export const MAX_RING_POINTS = 1 << 20;
+const MAX_RING_POINTS = 1 << 20;
 
 interface Ring {
   readonly hosts: Host[];

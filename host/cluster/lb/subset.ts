@@ -9,7 +9,7 @@ export function hostAt(subset: Subset, pos: number): Host {
 }
 
 /** A host a balancer prefers: healthy and not known to be unreachable. Connecting hosts count. */
-export function isUsable(host: Host): boolean {
+function isUsable(host: Host): boolean {
   return host.healthy && host.status !== HostStatus.Unavailable;
 }
 
