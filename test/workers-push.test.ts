@@ -56,6 +56,14 @@ async function byWorker(headers: Record<string, string>, perWorker = 3): Promise
   return seen;
 }
 
+/**
+ * Waits until each process of `pids` has logged a line `pred` accepts: each worker (and the primary) watches the
+ * plugins folder and logs its own loads, after installing them.
+ */
+async function loggedBy(pids: readonly number[], what: string, pred: (line: Record<string, unknown>) => boolean): Promise<void> {
+  for (const pid of pids) await p.waitForLog(`${what} in process ${pid}`, (l) => l.pid === pid && pred(l));
+}
+
 const asObject = (m: Map<string, Set<string>>) => Object.fromEntries([...m].map(([k, v]) => [k, [...v].sort()]));
 
 async function workers(): Promise<{ pid: number; state: string; plugins: { name: string; version: string; configVersion: number }[]; clusters: { name: string; hostsVersion: number; hosts: number }[] }[]> {
@@ -106,40 +114,33 @@ describe("--workers 2", () => {
     // Swap: header-canary 1.0.0 → 1.0.1, keeping the pushed config (version 1).
     const dir = join(root, "plugins", "header-canary");
     const meta = JSON.parse(await readFile(join(dir, "metadata.json"), "utf8")) as Record<string, unknown>;
+    const pids = (await workers()).map((w) => w.pid);
     await writeFile(join(dir, "metadata.json"), JSON.stringify({ ...meta, version: "1.0.1" }));
-    let ws = await workers();
-    for (let i = 0; i < 150 && !ws.every((w) => w.plugins[0]?.version === "1.0.1"); i++) {
-      await sleep(100);
-      ws = await workers();
-    }
+    await loggedBy(pids, "the swap to 1.0.1", (l) => l.event === "swapped" && l.plugin === "header-canary" && l.version === "1.0.1");
+    const ws = await workers();
     expect(ws.map((w) => w.plugins.map((x) => `${x.name}@${x.version}#${x.configVersion}`))).toEqual([["header-canary@1.0.1#1"], ["header-canary@1.0.1#1"]]);
 
     // New bundle: deny answers 403 for x-client: bad-bot, in both workers.
     await cp(join(REPO, "build/plugins/deny"), join(root, "plugins", "deny"), { recursive: true });
-    for (let i = 0; i < 150 && !(await workers()).every((w) => w.plugins.some((x) => x.name === "deny")); i++) await sleep(100);
+    // The primary watches the folder too (it validates pushes against the bundles); on a busy machine it may
+    // load deny after the workers.
+    await loggedBy([...pids, p.child.pid!], "deny loaded", (l) => l.event === "loaded" && l.plugin === "deny");
+    expect((await workers()).map((w) => w.plugins.map((x) => x.name).sort())).toEqual([["deny", "header-canary"], ["deny", "header-canary"]]);
     const seen = await byWorker({ "x-client": "bad-bot" });
     expect(seen.size).toBe(2);
     for (const [, answers] of seen) expect([...answers]).toEqual(["403 denied"]);
-    // The primary watches the folder too (it validates pushes against the bundles): it may finish its own
-    // load of deny after the workers, on a busy machine.
-    const primaryPlugins = async () => ((await (await request(`${p.adminUrl}/plugins`)).body.json()) as { plugins: { name: string }[] }).plugins.map((x) => x.name);
-    let names = await primaryPlugins();
-    for (let i = 0; i < 150 && !names.includes("deny"); i++) {
-      await sleep(100);
-      names = await primaryPlugins();
-    }
-    expect(names).toEqual(["deny", "header-canary"]);
-  });
+    const primary = ((await (await request(`${p.adminUrl}/plugins`)).body.json()) as { plugins: { name: string }[] }).plugins.map((x) => x.name);
+    expect(primary).toEqual(["deny", "header-canary"]);
+  }, 60_000);
 
   it("a worker killed is restarted with the accepted state", async () => {
     const before = (await workers()).map((w) => w.pid);
     process.kill(before[0]!, "SIGKILL");
-    let ws = await workers();
-    for (let i = 0; i < 300 && !(ws.length === 2 && !ws.some((w) => w.pid === before[0]) && ws.every((w) => w.state === "ready" && w.plugins.length === 2)); i++) {
-      await sleep(100);
-      ws = await workers();
-    }
-    expect(ws.map((w) => w.pid)).not.toContain(before[0]);
+    // The primary says when the worker it forked in its place is ready (host started, state read).
+    const restarted = await p.waitForLog("the restarted worker", (l) => l.msg === "worker ready" && !before.includes(l.workerPid as number));
+    const ws = await workers();
+    expect(ws.map((w) => w.pid).sort()).toEqual([before[1]!, restarted.workerPid as number].sort());
+    expect(ws.map((w) => w.state)).toEqual(["ready", "ready"]);
     for (const w of ws) {
       expect(w.plugins.find((x) => x.name === "header-canary")?.configVersion).toBe(1);
       expect(w.clusters).toEqual([{ name: "c", hostsVersion: 1, hosts: 2 }]);
@@ -150,7 +151,3 @@ describe("--workers 2", () => {
     expect(asObject(seen)).toEqual(Object.fromEntries(ws.map((w) => [String(w.pid), ["canary0"]])));
   }, 60_000);
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
