@@ -2,6 +2,7 @@
 // accepted: the last one answered 200, or the one right after it when the kill landed between the rename and
 // the answer. Never a torn or empty file.
 
+import { watch } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,9 +58,13 @@ describe("SIGKILL in the middle of a push loop", () => {
     expect(base).toBe(0);
     const rounds: string[] = [];
     for (let round = 0; round < 2; round++) {
-      // Push in a loop; kill -9 after a random delay, while pushes are in flight.
+      // Push in a loop; kill -9 at a random moment of a push in flight: at the n-th change the state folder
+      // announces after a few pushes were answered (each push writes a temp file, then renames it over the
+      // config: a kill there lands before, inside or right after a write).
       let lastOk = base;
       let stop = false;
+      let answered: () => void = () => undefined;
+      const fewAnswered = new Promise<void>((resolve) => (answered = resolve));
       const loop = (async () => {
         for (let k = base + 1; k < base + 5000 && !stop; k++) {
           try {
@@ -68,15 +73,17 @@ describe("SIGKILL in the middle of a push loop", () => {
             if (res.statusCode !== 200) throw new Error(`push ${k}: HTTP ${res.statusCode} ${JSON.stringify(body)}`);
             expect(body.configVersion).toBe(k);
             lastOk = k;
+            if (k === base + 3) answered();
           } catch (err) {
             if (stop) return; // the connection died with the process
             throw err;
           }
         }
       })();
-      // At least a few pushes first, then a random moment.
-      for (let i = 0; i < 400 && lastOk < base + 3; i++) await sleep(10);
-      await sleep(20 + Math.floor(Math.random() * 300));
+      // The loop rejects if a push fails: that ends the wait too.
+      await Promise.race([fewAnswered, loop]);
+      const nth = 1 + Math.floor(Math.random() * 40);
+      await Promise.race([changes(join(root, "state", "plugins"), nth), loop]);
       stop = true;
       p.kill("SIGKILL");
       expect(await p.exited).toBe("SIGKILL");
@@ -94,7 +101,7 @@ describe("SIGKILL in the middle of a push loop", () => {
       expect(now).toEqual({ version: file.version, text: configOf(file.version) });
       // And it routes by it.
       for (let i = 0; i < 3; i++) expect(JSON.parse((await get(`${p.listenerUrl}/`, { "x-canary": "1" })).body)).toMatchObject({ upstream: TAGS[now.version % 3] });
-      rounds.push(`kill after ${lastOk - base} pushes: last 200 = v${lastOk}, restarted at v${now.version}`);
+      rounds.push(`kill at change ${nth}, after ${lastOk - base} pushes: last 200 = v${lastOk}, restarted at v${now.version}`);
       base = now.version;
     }
     // Temp files of an interrupted write are never read as the config, and a restart clears them away.
@@ -106,6 +113,15 @@ describe("SIGKILL in the middle of a push loop", () => {
   }, 120_000);
 });
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Resolves at the n-th change fs.watch reports in `dir` (a file created, written or renamed). */
+function changes(dir: string, n: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    const w = watch(dir, () => {
+      if (++seen < n) return;
+      w.close();
+      resolve();
+    });
+    w.on("error", reject);
+  });
 }
