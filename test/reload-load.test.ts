@@ -3,7 +3,7 @@
 // by a config that was in effect while it was in flight: push k sends canary requests to the hosts tagged
 // version=["a","b","c"][k % 3] and the others anywhere else, and the upstream that answered says its tag.
 
-import { existsSync } from "node:fs";
+import { existsSync, watch } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../host/config/index.js";
 import { SwitchyardHost } from "../host/server/host.js";
+import { Changes } from "./helpers/changes.js";
 import { canaryVariant, hostConfig, memoryLog, replaceFile } from "./helpers/host-process.js";
 import { startUpstream, type Upstream } from "./helpers/upstreams.js";
 
@@ -28,6 +29,8 @@ let host: SwitchyardHost;
 let upstreams: Upstream[];
 const logs: Record<string, unknown>[] = [];
 const tagOfUpstream = new Map<string, string>();
+/** Told when a plugin is installed, a swap is done or a request answered: what the loops below wait for. */
+const changes = new Changes();
 
 beforeAll(async () => {
   // On tmpfs when there is one: 500 pushes are 1000 fsyncs, which a busy disk makes the slowest part by far.
@@ -52,6 +55,7 @@ beforeAll(async () => {
     watchTiming: { debounceMs: 50, pollMs: 100 },
   });
   await host.start();
+  host.registry.onChange(() => changes.notify());
 });
 
 afterAll(async () => {
@@ -101,6 +105,7 @@ describe("hot reload under load", () => {
         } catch (err) {
           samples.push({ t0, t1: performance.now(), canary, status: 0, upstream: null, error: (err as Error).message });
         }
+        changes.notify();
       }
     };
 
@@ -108,7 +113,8 @@ describe("hot reload under load", () => {
     const pushLoop = async () => {
       for (let k = 1; k <= PUSHES && performance.now() < deadline; k++) {
         // Spread the pushes over the swaps: about ten pushes per swap.
-        for (let w = 0; swapsDone < Math.min(SWAPS, Math.floor((k * SWAPS) / PUSHES)) - 1 && w < 500; w++) await sleep(10);
+        const swaps = Math.min(SWAPS, Math.floor((k * SWAPS) / PUSHES)) - 1;
+        await changes.until(`swap ${swaps} before push ${k}`, () => swapsDone >= swaps);
         sentAt[k] = performance.now();
         const res = await request(`${admin}/plugins/header-canary/config`, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` }, body: configOf(k) });
         const body = (await res.body.json()) as { configVersion?: unknown };
@@ -129,20 +135,23 @@ describe("hot reload under load", () => {
         const want = s % 2 === 1 ? "1.0.1" : "1.0.0";
         const started = performance.now();
         // File by file (each file whole): the watcher must wait for the folder to settle.
+        // The new wasm is announced to watchers of the folder (the host's among them) before metadata.json follows.
+        const announced = renamed(bundleDir, "plugin.wasm");
         await replaceFile(join(bundleDir, "plugin.wasm"), await readFile(join(from, "plugin.wasm")));
-        await sleep(3);
+        await announced;
         await replaceFile(join(bundleDir, "metadata.json"), await readFile(join(from, "metadata.json")));
-        for (let w = 0; w < 1000 && host.registry.get("header-canary")?.version !== want; w++) await sleep(5);
-        expect(host.registry.get("header-canary")?.version, `swap ${s}`).toBe(want);
+        await changes.until(`swap ${s} to ${want}`, () => host.registry.get("header-canary")?.version === want);
         swapTimes.push(performance.now() - started);
         swapsDone = s;
+        changes.notify();
       }
     };
 
     const clients = Array.from({ length: CLIENTS }, (_, i) => client(i));
     await Promise.all([pushLoop(), swapLoop()]);
-    // A little more load after the last change, then stop the clients.
-    await sleep(100);
+    // Two requests per client started after the last change, then stop the clients.
+    const settled = performance.now();
+    await changes.until("requests after the last change", () => samples.filter((x) => x.t0 > settled).length >= 2 * CLIENTS);
     stop = true;
     await Promise.all(clients);
     await dispatcher.close();
@@ -186,6 +195,7 @@ describe("hot reload under load", () => {
     const saved = JSON.parse(await readFile(join(root, "state", "plugins", "header-canary.json"), "utf8")) as { version: number; config: string };
     expect(saved).toMatchObject({ version: PUSHES, config: configOf(PUSHES) });
     const hits = samples.filter((s) => s.canary && s.t0 > answeredAt[PUSHES]!);
+    expect(hits.length).toBeGreaterThan(0);
     for (const h of hits) expect(tagOfUpstream.get(h.upstream!)).toBe(TAGS[PUSHES % 3]);
 
     console.log(
@@ -200,6 +210,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Resolves when fs.watch reports a rename of `name` in `dir` (a file replaced by a rename onto it). */
+function renamed(dir: string, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const w = watch(dir, (event, file) => {
+      if (event !== "rename" || file !== name) return;
+      w.close();
+      resolve();
+    });
+    w.on("error", reject);
+  });
 }
