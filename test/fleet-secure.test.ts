@@ -14,7 +14,7 @@ import { readFleet } from "../host/fleet/fleet-view.js";
 import { membersPrefix, pluginKey } from "../host/fleet/keys.js";
 import { etcdClient, parseSource } from "../host/fleet/source-url.js";
 import { makeCa, makeLeaf, type Ca, type Pem } from "./helpers/certs.js";
-import { startEtcd, stopFleet, untilFleet, type EtcdProcess } from "./helpers/etcd.js";
+import { freePort, startEtcd, stopFleet, untilFleet, type EtcdProcess } from "./helpers/etcd.js";
 import { canaryHostFiles, cli, get, spawnHost, type HostProcess } from "./helpers/host-process.js";
 import { startUpstream, type Upstream } from "./helpers/upstreams.js";
 
@@ -131,6 +131,19 @@ describe("the etcd source over TLS with user and password", () => {
     ]);
     const j = await run(["status", "--source", source("sy"), "--json"], asSy);
     expect((JSON.parse(j.stdout) as { statuses: { host: string; state: string; revision: number }[] }).statuses.map((x) => [x.host, x.state, x.revision])).toEqual([["a", "applied", rev]]);
+  });
+
+  it("several endpoints over TLS with the password, the first one with nothing listening: push --wait and status get through", async () => {
+    const dead = await freePort();
+    const both = `etcd://127.0.0.1:${dead},127.0.0.1:${etcd.clientPort}${PREFIX}?user=sy&ca=${ca.certFile}`;
+    const r = await run(["push", "header-canary", "-", "--source", both, "--wait"], asSy, config("canary"));
+    const rev = Number(/at revision (\d+)/.exec(r.stdout)?.[1]);
+    expect([r.code, r.stdout.split("\n").slice(1), errorLines(r.stderr)]).toEqual([0, [`a: applied revision ${rev}`, `1 of 1 live host(s) applied revision ${rev}`, ""], []]);
+    expect(await answer("a")).toBe("canary0");
+    const s = await run(["status", "--source", both, "--json"], asSy);
+    expect((JSON.parse(s.stdout) as { statuses: { host: string; revision: number }[] }).statuses.map((x) => [x.host, x.revision])).toEqual([["a", rev]]);
+    await run(["push", "header-canary", "-", "--source", both, "--wait"], asSy, config("stable"));
+    expect(await answer("a")).toBe("stable0");
   });
 
   it("a wrong or missing password: push and status fail naming the user and where the password comes from; nothing is written", async () => {
