@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { waitForAvailable } from "../host/cluster/available.js";
 import { systemClock } from "../host/cluster/clock.js";
 import { Cluster } from "../host/cluster/cluster.js";
-import { mutableHost } from "../host/cluster/host.js";
+import { mutableHost } from "./helpers/mutable-host.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { HostStatus, type HostSpec } from "../host/cluster/types.js";
 

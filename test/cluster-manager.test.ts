@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ClusterManager } from "../host/cluster/cluster-manager.js";
-import { mutableHost } from "../host/cluster/host.js";
+import { mutableHost } from "./helpers/mutable-host.js";
 import type { HostSpec } from "../host/cluster/types.js";
 
 const h = (address: string): HostSpec => ({ address, weight: 1, tags: {} });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Cluster } from "../host/cluster/cluster.js";
 import { ClusterError } from "../host/cluster/errors.js";
-import { mutableHost, MutableHost } from "../host/cluster/host.js";
+import { MutableHost } from "../host/cluster/host.js";
+import { mutableHost } from "./helpers/mutable-host.js";
 import { HostStatus, type Host, type HostSpec } from "../host/cluster/types.js";
 
 const h = (address: string, weight = 1, tags: Record<string, string> = {}): HostSpec => ({ address, weight, tags });

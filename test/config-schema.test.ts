@@ -6,7 +6,7 @@ import { run as check } from "../host/cli/check.js";
 import { run as schemaCommand } from "../host/cli/schema.js";
 import { FIELDS } from "../host/config/fields.js";
 import { CONFIG_SCHEMA } from "../host/config/schema.js";
-import { checkAgainstSchema } from "../host/config/schema-check.js";
+import { checkAgainstSchema } from "./helpers/schema-check.js";
 
 const EXAMPLES = "examples/configs";
 const examples = readdirSync(EXAMPLES).filter((f) => f.endsWith(".json"));

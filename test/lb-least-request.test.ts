@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Cluster } from "../host/cluster/cluster.js";
-import { mutableHost } from "../host/cluster/host.js";
+import { mutableHost } from "./helpers/mutable-host.js";
 import { LeastRequestBalancer } from "../host/cluster/lb/least-request.js";
 import { HostStatus, type ClusterSnapshot, type RandomSource, type Subset } from "../host/cluster/types.js";
 

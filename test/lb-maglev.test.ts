@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Cluster } from "../host/cluster/cluster.js";
-import { mutableHost } from "../host/cluster/host.js";
+import { mutableHost } from "./helpers/mutable-host.js";
 import { buildTable, isPrime, MaglevBalancer } from "../host/cluster/lb/maglev.js";
 import type { Host } from "../host/cluster/types.js";
 import { all, KEYS, mapKeys, range, seq, spec, specsOf } from "./helpers/lb.js";

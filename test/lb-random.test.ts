@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Cluster } from "../host/cluster/cluster.js";
-import { mutableHost } from "../host/cluster/host.js";
+import { mutableHost } from "./helpers/mutable-host.js";
 import { createBalancer } from "../host/cluster/lb/index.js";
 import { RandomBalancer } from "../host/cluster/lb/random.js";
 import type { ClusterSnapshot, Host, Subset } from "../host/cluster/types.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Cluster } from "../host/cluster/cluster.js";
-import { mutableHost } from "../host/cluster/host.js";
+import { mutableHost } from "./helpers/mutable-host.js";
 import { RoundRobinBalancer } from "../host/cluster/lb/round-robin.js";
 import { HostStatus, type ClusterSnapshot, type Host, type Subset } from "../host/cluster/types.js";
 

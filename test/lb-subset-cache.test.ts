@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Cluster } from "../host/cluster/cluster.js";
-import { mutableHost } from "../host/cluster/host.js";
+import { mutableHost } from "./helpers/mutable-host.js";
 import { fingerprint, hashString } from "../host/cluster/lb/hash.js";
 import { SubsetCache } from "../host/cluster/lb/subset-cache.js";
 import type { ClusterSnapshot, Subset } from "../host/cluster/types.js";

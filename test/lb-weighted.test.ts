@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Cluster } from "../host/cluster/cluster.js";
-import { mutableHost } from "../host/cluster/host.js";
+import { mutableHost } from "./helpers/mutable-host.js";
 import { WeightedRoundRobinBalancer } from "../host/cluster/lb/weighted-round-robin.js";
 import type { ClusterSnapshot, Subset } from "../host/cluster/types.js";
 

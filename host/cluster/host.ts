@@ -125,9 +125,3 @@ export class MutableHost implements Host {
     this.subscriber = subscriber;
   }
 }
-
-/** The MutableHost behind a Host of a cluster snapshot, for the forwarder's onStart/onFinish/setStatus. */
-export function mutableHost(host: Host): MutableHost {
-  if (!(host instanceof MutableHost)) throw new TypeError(`host ${host.address} does not belong to a cluster`);
-  return host;
-}

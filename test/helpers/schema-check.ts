@@ -1,10 +1,9 @@
 // A small JSON Schema walker: enough of draft 2020-12 for CONFIG_SCHEMA ($ref to $defs, type, properties,
 // required, items, enum, const, bounds, pattern, oneOf / anyOf / allOf / not, if / then,
-// additionalProperties). It lets tests (and `switchyard check --schema`) hold configs to the documented
-// structure without a schema library.
+// additionalProperties). It lets tests hold configs to the documented structure without a schema library.
 
-import type { ConfigProblem } from "./types.js";
-import { indexPath, keyPath } from "./reader.js";
+import type { ConfigProblem } from "../../host/config/types.js";
+import { indexPath, keyPath } from "../../host/config/reader.js";
 
 type Schema = { readonly [k: string]: unknown };
 
