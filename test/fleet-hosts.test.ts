@@ -131,7 +131,7 @@ describe("cluster host lists in etcd", () => {
   it("a cluster a host does not have is reported unknown-cluster", async () => {
     const r = await cli(["hosts", "elsewhere", "-", "--source", etcd.url(PREFIX), "--wait"], list(ups[0]!));
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^a: unknown-cluster revision \d+: no cluster named "elsewhere"$/m);
+    expect(r.stdout).toMatch(/^a: unknown-cluster revision \d+: cluster "elsewhere" does not exist$/m);
     expect(r.stdout).toContain("0 of 2 live host(s) applied");
   });
 

@@ -1,4 +1,4 @@
-// The coded errors of bundles and of forwarding, tested as sets: every code a list names is thrown
+// The coded errors of bundles and of forwarding, tested as sets, on one base (SwitchyardError): every code a list names is thrown
 // somewhere in host/, and every code host/ throws under that prefix is in its list (a code made up on the
 // spot, as Object.assign(new Error(…), {code}) once made E_BUNDLE_DUPLICATE, fails here). Then the bundle
 // codes a reader can provoke with a real bundle folder.
@@ -10,7 +10,14 @@ import { describe, expect, it } from "vitest";
 import { loadBundle } from "../host/plugin/bundle.js";
 import { BUNDLE_ERROR_CODES } from "../host/plugin/errors.js";
 import { PROXY_ERROR_CODES } from "../host/proxy/errors.js";
-import { ADMIN_ERROR_CODES } from "../host/admin/errors.js";
+import { ADMIN_ERROR_CODES, statusOf } from "../host/admin/errors.js";
+import { ClusterError } from "../host/cluster/errors.js";
+import { ConfigError } from "../host/config/errors.js";
+import { PushError } from "../host/plugin/push.js";
+import { ProxyError } from "../host/proxy/errors.js";
+import { HostError } from "../host/server/errors.js";
+import { ReloadRefused } from "../host/server/reload.js";
+import { SwitchyardError } from "../host/util/coded-error.js";
 
 const REPO = new URL("../", import.meta.url).pathname;
 
@@ -41,6 +48,26 @@ describe("error codes as sets", () => {
     expect([...counts.keys()].sort()).toEqual([...list].sort());
     // Once in the list and at least once where it is thrown.
     expect(list.filter((c) => (counts.get(c) ?? 0) < 2)).toEqual([]);
+  });
+});
+
+describe("one coded error base", () => {
+  it("host/ makes its coded errors from SwitchyardError (host/util/coded-error.ts), never by assigning a code to an Error", async () => {
+    const assigned: string[] = [];
+    for (const text of await sources(join(REPO, "host"))) for (const m of text.matchAll(/Object\.assign\(new Error\([^;]*?code: "(E_[A-Z0-9_]+)"/g)) assigned.push(m[1]!);
+    expect(assigned).toEqual([]);
+    // Every layer's base is the one base.
+    const bases = [ClusterError, ConfigError, ProxyError, ReloadRefused, HostError, PushError];
+    expect(bases.filter((c) => !(c.prototype instanceof SwitchyardError)).map((c) => c.name)).toEqual([]);
+  });
+
+  it("the admin API decides the status of another layer's code, and only there", async () => {
+    expect(["E_PUSH_UNKNOWN_PLUGIN", "E_PUSH_VERSION_MISMATCH", "E_PUSH_TOO_LARGE", "E_PUSH_NOT_TEXT", "E_CLUSTER_NOT_FOUND", "E_HOST_INVALID"].map(statusOf)).toEqual([404, 409, 413, 400, 404, 400]);
+    // No error class of another layer carries an HTTP status for the admin API to read.
+    const push = new PushError("E_PUSH_TOO_LARGE", "x") as unknown as Record<string, unknown>;
+    expect(push["httpStatus"]).toBeUndefined();
+    const texts = await sources(join(REPO, "host"));
+    expect(texts.filter((t) => /endsWith\("NOT_FOUND"\)/.test(t))).toEqual([]);
   });
 });
 

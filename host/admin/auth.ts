@@ -1,6 +1,7 @@
 // Bearer-token check for every admin request that changes state. Both sides are hashed first so that the
 // comparison is constant-time whatever the lengths (timingSafeEqual needs equal lengths).
 
+import { SwitchyardError } from "../plugin/errors.js";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 
@@ -44,5 +45,5 @@ export class AdminToken {
 }
 
 function tokenFileError(file: string, why: string, cause?: unknown): Error {
-  return Object.assign(new Error(`switchyard.admin_token_file ${JSON.stringify(file)} cannot be read: ${why}`, { cause }), { code: "E_ADMIN_TOKEN_FILE" });
+  return new SwitchyardError("E_ADMIN_TOKEN_FILE", `switchyard.admin_token_file ${JSON.stringify(file)} cannot be read: ${why}`, { cause });
 }

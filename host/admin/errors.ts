@@ -14,3 +14,19 @@ export const ADMIN_ERROR_CODES = [
   "E_ADMIN_TOKEN_FILE",
   "E_ADMIN_UNAUTHORIZED",
 ] as const;
+
+/**
+ * The HTTP status of an answer refused with another layer's code: decided here and nowhere else (the layers
+ * throw codes, not statuses). A code not listed is the caller's mistake in what it sent: 400.
+ */
+const STATUS_OF: Readonly<Record<string, number>> = Object.freeze({
+  E_PUSH_UNKNOWN_PLUGIN: 404,
+  E_PUSH_VERSION_MISMATCH: 409,
+  E_PUSH_TOO_LARGE: 413,
+  E_PUSH_NOT_TEXT: 400,
+  E_CLUSTER_NOT_FOUND: 404,
+});
+
+export function statusOf(code: string): number {
+  return STATUS_OF[code] ?? 400;
+}

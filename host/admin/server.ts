@@ -11,13 +11,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MAX_CONFIG_BYTES } from "../abi/limits.js";
-import { ConfigRejected, PluginFailure } from "../plugin/errors.js";
+import { ConfigRejected, PluginFailure, SwitchyardError } from "../plugin/errors.js";
 import { ConfigPusher, PushError } from "../plugin/push.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import type { Refusal } from "../plugin/watcher.js";
 import type { Readiness } from "../server/readiness.js";
 import type { AdminToken } from "./auth.js";
 import { BodyError, json, parseJsonBody, problem, readBody, utf8 } from "./http.js";
+import { statusOf } from "./errors.js";
 
 /** What the admin API needs of the clusters; validation errors carry a code and a message naming the field. */
 export interface ClusterAdmin {
@@ -247,8 +248,9 @@ export class AdminServer {
     } catch (err) {
       if (err instanceof BodyError) return bodyProblem(res, err);
       if (err instanceof PushError) {
-        if (err.httpStatus === 413) res.setHeader("connection", "close");
-        return problem(res, err.httpStatus, err.code, err.message);
+        const status = statusOf(err.code);
+        if (status === 413) res.setHeader("connection", "close");
+        return problem(res, status, err.code, err.message);
       }
       if (err instanceof ConfigRejected) {
         this.deps.log.warn({ plugin: name, reason: err.reason, event: "config-rejected" }, "plugin rejected a pushed config");
@@ -273,9 +275,8 @@ export class AdminServer {
       const spread = (await this.deps.broadcast?.clusterHosts(name, r.version, r.hosts)) ?? SINGLE;
       return json(res, 200, { cluster: name, version: r.version, hosts: r.hosts.length, ...spreadView(spread) });
     } catch (err) {
-      const e = err as Error & { code?: string; status?: number };
-      if (e.code === undefined) throw err;
-      return problem(res, e.status ?? (e.code.endsWith("NOT_FOUND") || e.code.endsWith("UNKNOWN_CLUSTER") ? 404 : 400), e.code, e.message);
+      if (!(err instanceof SwitchyardError)) throw err;
+      return problem(res, statusOf(err.code), err.code, err.message);
     }
   }
 

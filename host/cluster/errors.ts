@@ -1,15 +1,10 @@
 // Errors of clusters, host lists and balancers. Each class has a stable `code` that callers (the config
 // loader, the admin API, the CLI) match on; messages name the cluster and the field at fault.
 
+import { SwitchyardError } from "../util/coded-error.js";
+
 /** Base of every cluster error: `code` is stable, the message is for people. */
-export class ClusterError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+export class ClusterError extends SwitchyardError {}
 
 /** One host spec of a cluster update is malformed. `index` is its position in the update, `field` the bad field. */
 export class HostSpecError extends ClusterError {

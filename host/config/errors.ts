@@ -2,16 +2,15 @@
 // found, each with its JSON path, so that a user fixes a config in one pass instead of one error per run.
 
 import type { ConfigProblem } from "./types.js";
+import { SwitchyardError } from "../util/coded-error.js";
 
-export class ConfigError extends Error {
-  readonly code: "E_CONFIG_INVALID" | "E_CONFIG_READ";
+export class ConfigError extends SwitchyardError {
+  declare readonly code: "E_CONFIG_INVALID" | "E_CONFIG_READ";
   readonly source: string;
   readonly problems: readonly ConfigProblem[];
 
   constructor(code: "E_CONFIG_INVALID" | "E_CONFIG_READ", source: string, problems: readonly ConfigProblem[], options?: { cause?: unknown }) {
-    super(formatProblems(source, problems), options);
-    this.name = "ConfigError";
-    this.code = code;
+    super(code, formatProblems(source, problems), options);
     this.source = source;
     this.problems = Object.freeze(problems.slice());
   }

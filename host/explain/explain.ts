@@ -2,6 +2,7 @@
 // each plugin of the chain in order with hosts in → out, its metadata and verdict, the fallback if it applied,
 // and the host the balancer would pick. The same code serves the CLI and POST /explain.
 
+import { SwitchyardError } from "../util/coded-error.js";
 import type { ClusterManager } from "../cluster/cluster-manager.js";
 import type { RandomSource, Subset } from "../cluster/types.js";
 import type { Config, ListenerConfig } from "../config/types.js";
@@ -61,9 +62,9 @@ export interface Explanation {
 }
 
 /** A sample that cannot be explained: E_EXPLAIN (400), or what the listener would answer to its head (request-head.ts). */
-class ExplainError extends Error {
-  constructor(message: string, readonly code: string = "E_EXPLAIN", readonly status: number = 400) {
-    super(message);
+class ExplainError extends SwitchyardError {
+  constructor(message: string, code = "E_EXPLAIN", readonly status: number = 400) {
+    super(code, message);
   }
 }
 

@@ -1,14 +1,9 @@
 // Every error of loading and running plugins: a stable code, a default message, and what it names (the
 // bundle or plugin). test/plugin-errors.test.ts checks each list against the codes the host throws.
 
-export class SwitchyardError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+import { SwitchyardError } from "../util/coded-error.js";
+
+export { SwitchyardError };
 
 /**
  * A bundle could not be loaded; `bundle` names the folder (or the plugin once known). `incomplete`: what a

@@ -15,7 +15,7 @@ import type { PluginRegistry } from "./registry.js";
 import { KeyedQueue } from "../util/keyed-queue.js";
 
 export class PushError extends SwitchyardError {
-  constructor(code: "E_PUSH_UNKNOWN_PLUGIN" | "E_PUSH_VERSION_MISMATCH" | "E_PUSH_TOO_LARGE" | "E_PUSH_NOT_TEXT", message: string, readonly httpStatus: number) {
+  constructor(code: "E_PUSH_UNKNOWN_PLUGIN" | "E_PUSH_VERSION_MISMATCH" | "E_PUSH_TOO_LARGE" | "E_PUSH_NOT_TEXT", message: string) {
     super(code, message);
   }
 }
@@ -66,12 +66,12 @@ export class ConfigPusher {
 
   private async pushNow(name: string, config: string, ifMatch: number | undefined): Promise<PushResult> {
     const current: RouterPlugin | undefined = this.registry.get(name);
-    if (current === undefined) throw new PushError("E_PUSH_UNKNOWN_PLUGIN", `no plugin named "${name}" is loaded`, 404);
+    if (current === undefined) throw new PushError("E_PUSH_UNKNOWN_PLUGIN", `no plugin named "${name}" is loaded`);
     if (ifMatch !== undefined && ifMatch !== current.configVersion) {
-      throw new PushError("E_PUSH_VERSION_MISMATCH", `plugin ${name} is at config version ${current.configVersion}, If-Match says ${ifMatch}`, 409);
+      throw new PushError("E_PUSH_VERSION_MISMATCH", `plugin ${name} is at config version ${current.configVersion}, If-Match says ${ifMatch}`);
     }
-    if (Buffer.byteLength(config) > MAX_CONFIG_BYTES) throw new PushError("E_PUSH_TOO_LARGE", `config is larger than ${MAX_CONFIG_BYTES} bytes`, 413);
-    if (config.includes("\u0000")) throw new PushError("E_PUSH_NOT_TEXT", "config contains a NUL byte; it must be text", 400);
+    if (Buffer.byteLength(config) > MAX_CONFIG_BYTES) throw new PushError("E_PUSH_TOO_LARGE", `config is larger than ${MAX_CONFIG_BYTES} bytes`);
+    if (config.includes("\u0000")) throw new PushError("E_PUSH_NOT_TEXT", "config contains a NUL byte; it must be text");
     const version = current.configVersion + 1;
     // Throws ConfigRejected with the plugin's message, or PluginFailure; the serving plugin is untouched.
     const next = current.reconfigure(config, version);

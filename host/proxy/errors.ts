@@ -2,15 +2,15 @@
 // message. The forwarder builds these only on failure paths; a request that succeeds allocates none.
 // test/plugin-errors.test.ts checks the list against the codes the host throws.
 
-export class ProxyError extends Error {
-  readonly code: ProxyErrorCode;
+import { SwitchyardError } from "../util/coded-error.js";
+
+export class ProxyError extends SwitchyardError {
+  declare readonly code: ProxyErrorCode;
   /** The status answered to the client when headers were not sent yet; 0 when no answer is sent. */
   readonly status: number;
   constructor(code: ProxyErrorCode, status: number, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.status = status;
-    this.name = new.target.name;
   }
 }
 

@@ -4,6 +4,8 @@
 
 import { EventEmitter } from "node:events";
 import { readdir } from "node:fs/promises";
+import { HostError } from "./errors.js";
+import { ClusterNotFoundError } from "../cluster/errors.js";
 import { ListenerServer } from "./listener-server.js";
 import { SniContexts } from "./sni.js";
 import { UpstreamTlsReloader } from "./upstream-tls-reloader.js";
@@ -765,7 +767,7 @@ export class SwitchyardHost {
   applyClusterHosts(name: string, version: number, hosts: unknown): Promise<boolean> {
     return this.clusterExclusive(name, async () => {
       const cluster = this.clusters.get(name);
-      if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND" });
+      if (cluster === undefined) throw new ClusterNotFoundError(name);
       if (this.hostsVersion(name) >= version) return false;
       const specs = await validateHostSpecsInSlices(name, normalizeHostList(hosts));
       await cluster.updateInSlices(specs);
@@ -795,7 +797,7 @@ export class SwitchyardHost {
   private replaceHosts(name: string, hosts: unknown, unlessSame: boolean): Promise<{ version: number; hosts: readonly HostSpec[]; changed: boolean }> {
     return this.clusterExclusive(name, async () => {
       const cluster = this.clusters.get(name);
-      if (cluster === undefined) throw Object.assign(new Error(`no cluster named "${name}"`), { code: "E_CLUSTER_NOT_FOUND", status: 404 });
+      if (cluster === undefined) throw new ClusterNotFoundError(name);
       const specs = await validateHostSpecsInSlices(name, normalizeHostList(hosts));
       if (unlessSame && sameSpecs(cluster.specs, specs)) return { version: this.hostsVersion(name), hosts: specs, changed: false };
       const version = this.hostsVersion(name) + 1;
@@ -819,7 +821,7 @@ export class SwitchyardHost {
     try {
       hosts = parseJsonBody(text, "the host list");
     } catch (err) {
-      throw Object.assign(new Error((err as Error).message), { code: "E_HOSTS_NOT_JSON" });
+      throw new HostError("E_HOSTS_NOT_JSON", (err as Error).message);
     }
     return this.replaceAndSpread(name, hosts);
   }
@@ -921,7 +923,7 @@ async function listenOrExplain(what: string, host: string, port: number, listen:
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === "EADDRINUSE" ? "the port is in use" : e.code === "EADDRNOTAVAIL" ? "the address is not one of this machine's" : e.code === "EACCES" ? "permission denied" : e.message;
-    throw Object.assign(new Error(`${what}: cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${why}`, { cause: err }), { code: "E_LISTEN" });
+    throw new HostError("E_LISTEN", `${what}: cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${why}`, { cause: err });
   }
 }
 
@@ -936,6 +938,6 @@ async function checkPluginsDir(dir: string): Promise<void> {
     const e = err as NodeJS.ErrnoException;
     if (e.code === "ENOENT") return;
     const why = e.code === "ENOTDIR" ? "it is not a folder" : e.code === "EACCES" ? "permission denied" : e.message;
-    throw Object.assign(new Error(`plugins folder ${JSON.stringify(dir)} cannot be read: ${why}`, { cause: err }), { code: "E_PLUGINS_DIR" });
+    throw new HostError("E_PLUGINS_DIR", `plugins folder ${JSON.stringify(dir)} cannot be read: ${why}`, { cause: err });
   }
 }

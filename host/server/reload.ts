@@ -2,14 +2,14 @@
 // and what the last reload came to (GET /config, the switchyard_config_* metrics). The swap itself is
 // SwitchyardHost.reload (host/server/host.ts): validate, build aside, then swap, as a plugin push does.
 
+import { SwitchyardError } from "../util/coded-error.js";
 import { isDeepStrictEqual } from "node:util";
 import type { Config, ListenerConfig } from "../config/types.js";
 
 /** Why a reload changed nothing. */
-export class ReloadRefused extends Error {
-  constructor(readonly code: string, message: string, readonly path: string | null = null, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ReloadRefused";
+export class ReloadRefused extends SwitchyardError {
+  constructor(code: string, message: string, readonly path: string | null = null, options?: ErrorOptions) {
+    super(code, message, options);
   }
 }
 

@@ -6,6 +6,7 @@
 // (`appliedWorkers`). A worker that was not running then (restarted, still starting) reads it from the state
 // folder at start or gets it queued, and versions make a late or repeated message harmless.
 
+import { SwitchyardError } from "../plugin/errors.js";
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
 import type { Broadcaster, PluginCounts, Spread } from "../admin/server.js";
@@ -270,7 +271,8 @@ export class WorkerLink {
     }
     if (m.t === "reload-config") {
       const outcome = await host.reloadFromFile();
-      if (!outcome.ok) throw Object.assign(new Error(outcome.error!.message), { code: outcome.error!.code });
+      // The reload's own coded error, passed on to the primary as it was (host/server/reload.ts).
+      if (!outcome.ok) throw new SwitchyardError(outcome.error!.code, outcome.error!.message);
       return { generation: outcome.generation };
     }
     return workerStatus(host);
