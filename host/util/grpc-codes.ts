@@ -1,4 +1,4 @@
-// gRPC's status codes by name (grpc/status.proto), for what shows or reads them: explain, the route config.
+// gRPC's status codes by the names gRPC gives them, for what shows or reads them: explain, the route config.
 
 /** The names of gRPC's status codes 0..16, by code. */
 export const GRPC_STATUS_NAMES: readonly string[] = Object.freeze([
