@@ -2,6 +2,9 @@
 
 export type TimerHandle = unknown;
 
+/** A clock that is only read, for code that sets no timer (quarantine, log rate limits): milliseconds, monotonic. */
+export type ReadClock = () => number;
+
 export interface Clock {
   /** Milliseconds; only differences matter. */
   now(): number;

@@ -10,14 +10,14 @@ import { clusterNameProblem } from "./cluster-name.js";
  * What to do when the chain leaves no host (Envoy's and MOSN's subset fallback): `none` fails the request
  * (503), `any` uses the whole cluster, `default` the hosts carrying every tag of `defaultSubset`.
  */
-export type SubsetFallback = "none" | "any" | "default";
+export type Fallback = "none" | "any" | "default";
 
-/** A cluster as a config file or a push gives it. */
-export interface ClusterConfig {
+/** A cluster as a config file or a push gives it: the input of a Cluster (its settings and hosts). */
+export interface ClusterInput {
   readonly name: string;
   /** Our names (round_robin, …) or MOSN's (LB_ROUNDROBIN, …); default round_robin. */
   readonly lbPolicy?: string;
-  readonly fallback?: SubsetFallback;
+  readonly fallback?: Fallback;
   readonly defaultSubset?: Readonly<Record<string, string>>;
   /** The request header whose value ring_hash / maglev hash on. */
   readonly hashHeader?: string;
@@ -28,14 +28,14 @@ export interface ClusterConfig {
 export interface ClusterSettings {
   readonly name: string;
   readonly lbPolicy: LbPolicy;
-  readonly fallback: SubsetFallback;
+  readonly fallback: Fallback;
   readonly defaultSubset: Readonly<Record<string, string>>;
   /** Lowercase, as header names reach plugins and balancers. */
   readonly hashHeader: string | undefined;
   readonly hashReplicas: number | undefined;
 }
 
-const FALLBACKS: readonly SubsetFallback[] = ["none", "any", "default"];
+const FALLBACKS: readonly Fallback[] = ["none", "any", "default"];
 
 export function validateClusterSettings(raw: unknown): ClusterSettings {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -55,7 +55,7 @@ export function validateClusterSettings(raw: unknown): ClusterSettings {
   }
 
   const fallback = c["fallback"] === undefined ? "none" : c["fallback"];
-  if (typeof fallback !== "string" || !FALLBACKS.includes(fallback as SubsetFallback)) {
+  if (typeof fallback !== "string" || !FALLBACKS.includes(fallback as Fallback)) {
     throw bad("fallback", `${JSON.stringify(fallback)} is not one of ${FALLBACKS.join(", ")}`);
   }
 
@@ -89,7 +89,7 @@ export function validateClusterSettings(raw: unknown): ClusterSettings {
   return Object.freeze({
     name,
     lbPolicy,
-    fallback: fallback as SubsetFallback,
+    fallback: fallback as Fallback,
     defaultSubset: Object.freeze(defaultSubset),
     hashHeader,
     hashReplicas: hashReplicas as number | undefined,

@@ -2,7 +2,7 @@
 // that took a cluster or a snapshot keeps a consistent view while a push is applied.
 
 import { Cluster, PreparedCluster, type ClusterOptions } from "./cluster.js";
-import type { ClusterConfig } from "./cluster-config.js";
+import type { ClusterInput } from "./cluster-config.js";
 import { ClusterConfigError, ClusterExistsError, ClusterNotFoundError } from "./errors.js";
 import { Listeners } from "./listeners.js";
 import type { ClusterSnapshot, Host } from "./types.js";
@@ -48,7 +48,7 @@ export class ClusterManager {
   }
 
   /** Adds a new cluster; throws E_CLUSTER_EXISTS, or a validation error, and then changes nothing. */
-  add(config: ClusterConfig | PreparedCluster): Cluster {
+  add(config: ClusterInput | PreparedCluster): Cluster {
     const prepared = config instanceof PreparedCluster ? config : PreparedCluster.from(config);
     if (this.clusters.has(prepared.settings.name)) throw new ClusterExistsError(prepared.settings.name);
     const cluster = this.create(prepared);
@@ -57,7 +57,7 @@ export class ClusterManager {
   }
 
   /** Gives an existing cluster new settings and hosts (kept hosts keep their state); throws E_CLUSTER_NOT_FOUND. */
-  replace(config: ClusterConfig | PreparedCluster): Cluster {
+  replace(config: ClusterInput | PreparedCluster): Cluster {
     const prepared = config instanceof PreparedCluster ? config : PreparedCluster.from(config);
     const cluster = this.clusters.get(prepared.settings.name);
     if (cluster === undefined) throw new ClusterNotFoundError(prepared.settings.name);
@@ -80,7 +80,7 @@ export class ClusterManager {
    * Makes the set of clusters exactly `configs` (a whole config push): every config is validated before
    * anything changes; clusters that stay keep their hosts' state; clusters not named are removed.
    */
-  replaceAll(configs: ReadonlyArray<ClusterConfig | PreparedCluster>): void {
+  replaceAll(configs: ReadonlyArray<ClusterInput | PreparedCluster>): void {
     if (!Array.isArray(configs)) throw new ClusterConfigError("?", "clusters", "expected an array of clusters");
     const prepared: PreparedCluster[] = [];
     const seen = new Map<string, number>();

@@ -1,7 +1,7 @@
 // A cluster: settings plus the host list it owns (yarpc's abstractlist, go-kit's endpoint cache). Every
 // change is validated, built aside and swapped in whole as a new frozen snapshot.
 
-import { validateClusterSettings, type ClusterConfig, type ClusterSettings } from "./cluster-config.js";
+import { validateClusterSettings, type ClusterInput, type ClusterSettings } from "./cluster-config.js";
 import { ClusterClosedError, ClusterConfigError } from "./errors.js";
 import { setImmediate } from "node:timers/promises";
 import { HOST_SLICE, isValidatedHostList, sameSpec, validateHostSpecs, validateHostSpecsInSlices } from "./host-spec.js";
@@ -57,7 +57,7 @@ export class Cluster implements HostSubscriber {
   private readonly snapshotListeners: Listeners<[ClusterSnapshot]>;
   private readonly statusListeners: Listeners<[MutableHost, HostStatus]>;
 
-  constructor(config: ClusterConfig | PreparedCluster, options: ClusterOptions = {}) {
+  constructor(config: ClusterInput | PreparedCluster, options: ClusterOptions = {}) {
     const prepared = config instanceof PreparedCluster ? config : PreparedCluster.from(config);
     this.random = options.random ?? Math.random;
     this.removedListeners = new Listeners(options.onListenerError);
@@ -138,7 +138,7 @@ export class Cluster implements HostSubscriber {
   }
 
   /** Applies new settings and hosts together; the name must stay. Builds a new balancer if its policy changed. */
-  reconfigure(config: ClusterConfig | PreparedCluster): ClusterSnapshot {
+  reconfigure(config: ClusterInput | PreparedCluster): ClusterSnapshot {
     this.assertOpen();
     const prepared = config instanceof PreparedCluster ? config : PreparedCluster.from(config);
     const { settings } = prepared;

@@ -7,14 +7,14 @@ import { FIELDS } from "./fields.js";
 import { readFallback, readTags } from "./metadata.js";
 import { indexPath, keyPath, type Reader } from "./reader.js";
 import { isIP } from "node:net";
-import { DEFAULTS, type DnsSettings, type ClusterConfig, type Fallback, type LbType, type OutlierConfig } from "./types.js";
+import { DEFAULTS, type DnsSettings, type ClusterConfig, type Fallback, type LbPolicy, type OutlierConfig } from "./types.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
 import { clusterNameProblem } from "../cluster/cluster-name.js";
 import { readClusterTls } from "./tls.js";
 import { readHealthCheck } from "./health-check.js";
 import { readCircuitBreakers } from "./circuit-breakers.js";
 
-const LB_NAMES: Record<string, LbType> = {
+const LB_NAMES: Record<string, LbPolicy> = {
   LB_ROUNDROBIN: "round_robin",
   LB_RANDOM: "random",
   LB_WEIGHTED_ROUNDROBIN: "weighted_round_robin",
@@ -29,7 +29,7 @@ const LB_NAMES: Record<string, LbType> = {
   ring_hash: "ring_hash",
 };
 // MOSN balancers we do not have, and the nearest one we use instead.
-const LB_SUBSTITUTES: Record<string, LbType> = { LB_LEAST_CONNECTION: "least_request", LB_PEAK_EWMA: "least_request" };
+const LB_SUBSTITUTES: Record<string, LbPolicy> = { LB_LEAST_CONNECTION: "least_request", LB_PEAK_EWMA: "least_request" };
 
 const DISCOVERY: Record<string, ClusterConfig["discovery"]> = { SIMPLE: "static", STRICT_DNS: "strict_dns", DNS_SRV: "dns_srv" };
 /** Envoy's default dns_refresh_rate. */
@@ -57,7 +57,7 @@ export function readCluster(r: Reader, value: unknown, path: string, baseDir: st
   const dns = discovery === "static" ? null : readDns(r, c, path);
   if (discovery === "static") for (const k of ["dns_refresh_rate", "dns_resolvers"]) if (c[k] !== undefined) r.warn(keyPath(path, k), `only a STRICT_DNS or DNS_SRV cluster resolves names; ignored`);
 
-  let lbType: LbType = DEFAULTS.lbType;
+  let lbType: LbPolicy = DEFAULTS.lbType;
   const lb = r.string(c, "lb_type", path, false);
   if (lb !== undefined) {
     const found = LB_NAMES[lb] ?? LB_NAMES[lb.toUpperCase()];

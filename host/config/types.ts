@@ -11,10 +11,10 @@ import type { CircuitBreakerSettings } from "../proxy/circuit-breaker.js";
 import type { ListenerLimits } from "./listener-limits.js";
 import type { ClusterTls, ListenerTls } from "./tls.js";
 
-export type LbType = "round_robin" | "random" | "least_request" | "weighted_round_robin" | "ring_hash" | "maglev";
-
-/** What a route does when its plugin chain keeps no host (Envoy / MOSN subset fall_back_policy). */
-export type Fallback = "none" | "any" | "default";
+/** What a route does when its plugin chain keeps no host (Envoy / MOSN subset fall_back_policy): one type. */
+import type { Fallback } from "../cluster/cluster-config.js";
+import type { LbPolicy } from "../cluster/lb/index.js";
+export type { Fallback, LbPolicy };
 export const FALLBACKS: readonly Fallback[] = ["none", "any", "default"];
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
@@ -184,7 +184,7 @@ export interface ClusterConfig {
   readonly discovery: "static" | "strict_dns" | "dns_srv";
   /** The DNS settings of a strict_dns / dns_srv cluster; null for a static one. */
   readonly dns: DnsSettings | null;
-  readonly lbType: LbType;
+  readonly lbType: LbPolicy;
   readonly hosts: readonly HostSpec[];
   readonly connectTimeoutMs: number;
   readonly fallback: Fallback;
@@ -244,5 +244,5 @@ export const DEFAULTS = {
   retryBudgetMinConcurrency: 3,
   waitMaxCount: 3,
   logLevel: "info" as LogLevel,
-  lbType: "round_robin" as LbType,
+  lbType: "round_robin" as LbPolicy,
 } as const;

@@ -7,7 +7,8 @@
 
 import type { Logger } from "pino";
 import type { GuestLogSink } from "../abi/guest.js";
-import { TokenBucket, type MonotonicClock } from "./token-bucket.js";
+import { TokenBucket } from "./token-bucket.js";
+import type { ReadClock } from "../cluster/clock.js";
 
 export interface PluginLogOptions {
   /** Sustained lines per second per plugin (default 20). */
@@ -15,7 +16,7 @@ export interface PluginLogOptions {
   /** Lines a plugin may log at once before the rate applies (default 50). */
   readonly burst?: number;
   /** Milliseconds, monotonic; performance.now by default. */
-  readonly clock?: MonotonicClock;
+  readonly clock?: ReadClock;
 }
 
 /** ABI levels 0..4 as pino level names. */
@@ -65,7 +66,7 @@ class PluginLogSink implements GuestLogSink {
  */
 export class PluginLogs {
   private readonly sinks = new Map<string, PluginLogSink>();
-  private readonly clock: MonotonicClock;
+  private readonly clock: ReadClock;
 
   constructor(
     private readonly logger: Logger,

@@ -1,7 +1,8 @@
 // A token bucket with an injected clock: `burst` lines at once, then `ratePerSec` lines a second. Refilled
 // lazily on take(), so an idle bucket costs nothing.
 
-export type MonotonicClock = () => number; // milliseconds
+
+import type { ReadClock } from "../cluster/clock.js";
 
 export class TokenBucket {
   private tokens: number;
@@ -15,7 +16,7 @@ export class TokenBucket {
   constructor(
     readonly ratePerSec: number,
     readonly burst: number,
-    private readonly clock: MonotonicClock,
+    private readonly clock: ReadClock,
   ) {
     if (!(ratePerSec >= 0) || !Number.isFinite(ratePerSec)) throw new RangeError(`ratePerSec: expected a finite number >= 0, got ${ratePerSec}`);
     if (!(burst >= 1) || !Number.isFinite(burst)) throw new RangeError(`burst: expected a finite number >= 1, got ${burst}`);

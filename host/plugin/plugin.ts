@@ -3,6 +3,7 @@
 // proxy-wasm spec and Envoy's FAIL_RELOAD with backoff: after `threshold` consecutive failures the plugin is not
 // called; after a growing delay a fresh instance is tried again.
 
+import type { ReadClock } from "../cluster/clock.js";
 import type { GuestLogSink } from "../abi/guest.js";
 import type { Bundle, BundleMetadata, FailurePolicy } from "./bundle.js";
 import { BundleError, ConfigRejected, type FailureKind, PluginFailure } from "./errors.js";
@@ -10,7 +11,6 @@ import { type CallMeter, type FailureClassifier, InstanceFailure, PluginInstance
 import { PluginCounters, type PluginCounterSet } from "./counters.js";
 import { sameHeaders } from "../abi/header-list.js";
 
-export type Clock = () => number; // milliseconds, monotonic
 
 export interface QuarantinePolicy {
   /** Consecutive failures that quarantine the plugin. */
@@ -22,7 +22,7 @@ export interface QuarantinePolicy {
 const DEFAULT_QUARANTINE: QuarantinePolicy = Object.freeze({ threshold: 5, baseDelayMs: 1000, maxDelayMs: 60_000 });
 
 export interface PluginOptions {
-  readonly clock?: Clock;
+  readonly clock?: ReadClock;
   readonly sink?: GuestLogSink;
   /** A log sink per bundle (each plugin logs under its own name, rate-limited on its own); wins over `sink`. */
   readonly sinkFor?: (metadata: BundleMetadata) => GuestLogSink;
@@ -68,7 +68,7 @@ export class RouterPlugin {
   private consecutive = 0;
   private quarantineLevel = 0;
   private quarantinedUntil = 0;
-  private readonly clock: Clock;
+  private readonly clock: ReadClock;
   private readonly opts: PluginOptions;
 
   private constructor(

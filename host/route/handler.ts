@@ -3,6 +3,7 @@
 // request now, Available routes to the (filtered) snapshot. The plugin handler runs the plugin chain over the
 // request and the cluster's snapshot and applies the route's fallback when the chain keeps nothing.
 
+import type { Fallback } from "../cluster/cluster-config.js";
 import type { ClusterSnapshot, Subset } from "../cluster/types.js";
 import type { RequestParts } from "../abi/codec.js";
 import { NO_STEPS, type ChainDecision, type ChainStep, type PluginChain } from "../plugin/chain.js";
@@ -14,8 +15,6 @@ export const enum HandlerStatus {
   Stop = 2,
 }
 
-/** What happens when the chain keeps nothing (Envoy's and MOSN's subset load balancer fallback policies). */
-export type FallbackPolicy = "none" | "any" | "default";
 
 /** The part of a cluster manager a handler needs: MOSN's GetClusterSnapshot. */
 export interface SnapshotSource {
@@ -27,7 +26,7 @@ export interface HandlerContext {
   readonly cluster: string;
   /** Route metadata_match: tags every chosen host must carry (MOSN's subset LB). */
   readonly metadataMatch: Readonly<Record<string, string>> | null;
-  readonly fallback: FallbackPolicy;
+  readonly fallback: Fallback;
   /** The cluster's default subset, for fallback "default". */
   readonly defaultSubset: Readonly<Record<string, string>> | null;
   /** Whether the result must carry the chain's steps (an access log line may be written); true if absent. */
@@ -37,7 +36,7 @@ export interface HandlerContext {
 }
 
 export type HandlerResult =
-  | { readonly status: HandlerStatus.Available; readonly subset: Subset; readonly steps: readonly ChainStep[]; readonly fallback?: FallbackPolicy }
+  | { readonly status: HandlerStatus.Available; readonly subset: Subset; readonly steps: readonly ChainStep[]; readonly fallback?: Fallback }
   | { readonly status: HandlerStatus.NotAvailable; readonly reason: string; readonly steps: readonly ChainStep[] }
   | {
       readonly status: HandlerStatus.Stop;

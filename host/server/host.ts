@@ -20,7 +20,7 @@ import type { ActiveHealthChecker } from "../cluster/health-check.js";
 import { startHealthChecks } from "./health-checks.js";
 import { CircuitBreaker } from "../proxy/circuit-breaker.js";
 import { validateHostSpecsInSlices } from "../cluster/host-spec.js";
-import type { ClusterConfig as ClusterSettingsInput } from "../cluster/cluster-config.js";
+import type { ClusterInput } from "../cluster/cluster-config.js";
 import type { HostSpec, RandomSource } from "../cluster/types.js";
 import type { ClusterConfig, Config } from "../config/types.js";
 import { normalizeHostList } from "../config/host-list.js";
@@ -105,7 +105,7 @@ export interface HostOptions {
   readonly now?: () => number;
 }
 
-export function toClusterInput(c: ClusterConfig, hosts: readonly HostSpec[] = c.hosts): ClusterSettingsInput {
+export function toClusterInput(c: ClusterConfig, hosts: readonly HostSpec[] = c.hosts): ClusterInput {
   return { name: c.name, lbPolicy: c.lbType, fallback: c.fallback, defaultSubset: c.defaultSubset, ...(c.hashHeader ? { hashHeader: c.hashHeader } : {}), hosts };
 }
 
