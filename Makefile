@@ -9,7 +9,12 @@ RAW_EXAMPLES := header-canary-c header-canary-rust
 # header-canary's rule.
 RAW_BUNDLES := $(RAW_EXAMPLES:%=build/raw-plugins/%/metadata.json)
 # header-canary as a WebAssembly component (sdk/wit): the same plugin source, built with --component.
-# header-canary-js: JavaScript made a component by jco componentize (StarlingMonkey, no WASI), then packed.
+# header-canary-js: JavaScript made a component by componentize-js 0.19.3 (StarlingMonkey, no WASI), then
+# packed. Not `jco componentize`: that runs componentize-js 0.22.0, whose embedding no longer frees what
+# cabi_realloc gave between calls (the lowered arguments, the lowered answer) and whose bindings keep up to a
+# thousand finished tasks: its guest memory grew to 169 MiB and its RSS rose ~4 MiB per 10k calls without
+# levelling; 0.19.3 frees them in cabi_post_* and levels (bench/component-js.ts, docs/other-languages.md). The
+# 0.19.3 package is the one jco 1.34.0 (pinned) installs under this alias for its older-WASI worlds.
 # header-canary-c-component: C exporting the world's functions by hand in the canonical ABI, made a
 # component by `jco embed` (the WIT in a custom section) and `jco new` (wasm-tools component new).
 COMPONENT_BUNDLES := build/component-plugins/header-canary/metadata.json build/component-plugins/header-canary-js/metadata.json \
@@ -63,9 +68,10 @@ build/raw-plugins/%/metadata.json: build/wasm/%.wasm plugins/%/plugin.json | bui
 	node bin/switchyard.js pack $< --plugin-json plugins/$*/plugin.json --out $(@D)
 
 build-component-plugins: $(COMPONENT_BUNDLES)
+COMPONENTIZE_JS := node node_modules/@bytecodealliance/componentize-js-0-19-3/src/cli.js
 build/wasm/header-canary-js.wasm: plugins/header-canary-js/header-canary.js sdk/wit/router.wit
 	@mkdir -p $(@D)
-	$(NODE_BIN)/jco componentize $< --wit sdk/wit/router.wit --world-name plugin --disable all -o $@
+	$(COMPONENTIZE_JS) $< --wit sdk/wit/router.wit --world-name plugin --disable stdio random clocks http fetch-event -o $@
 
 build/component-plugins/header-canary-js/metadata.json: build/wasm/header-canary-js.wasm plugins/header-canary-js/plugin.json | build-host
 	node bin/switchyard.js pack $< --plugin-json plugins/header-canary-js/plugin.json --out $(@D)

@@ -1,5 +1,6 @@
-// The JavaScript guest (plugins/header-canary-js, StarlingMonkey through jco componentize) per call and its
-// memory over many calls, through the host's loader and sandbox (the harness). `make bench` does not run it:
+// The JavaScript guest (plugins/header-canary-js: StarlingMonkey through componentize-js 0.19.3, see the
+// Makefile) per call and its memory over many calls, through the host's loader and sandbox (the harness).
+// `make bench` does not run it:
 //   node dist/bench/component-js.js [bundle-dir] [calls]
 // prints, every tenth of the calls, ns per route call and, after a full GC of the host's heap, the guest's
 // linear memory (each core instance's memory: SpiderMonkey's heap and malloc live there, and a wasm memory

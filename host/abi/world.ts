@@ -17,6 +17,6 @@ export const WORLD_EXPORTS: readonly string[] = Object.freeze(["name", "order", 
 
 /**
  * The largest component file a bundle may hold: a JavaScript guest carries its engine (StarlingMonkey through
- * jco componentize, ~12.5 MB for plugins/header-canary-js), past a raw module's MAX_WASM_BYTES (8 MiB).
+ * componentize-js, ~11.6 MB for plugins/header-canary-js), past a raw module's MAX_WASM_BYTES (8 MiB).
  */
 export const MAX_COMPONENT_BYTES = 32 * 1024 * 1024;

@@ -1,7 +1,8 @@
 // header-canary in JavaScript, a WebAssembly component of switchyard:router/plugin@1.0.0 (sdk/wit/router.wit)
-// made by `jco componentize`: the rule of plugins/header-canary. Requests whose header holds one of the
-// canary values keep the hosts tagged tag=tagValue (group 0) with that pair as metadata; the others keep the
-// hosts not so tagged (group 1), or every host with "others": "all". Groups are listed once per table.
+// made by componentize-js 0.19.3 (the Makefile says why not jco componentize): the rule of
+// plugins/header-canary. Requests whose header holds one of the canary values keep the hosts tagged
+// tag=tagValue (group 0) with that pair as metadata; the others keep the hosts not so tagged (group 1), or
+// every host with "others": "all". Groups are listed once per table.
 //
 // config: {"header":"x-canary","values":["1","true"],"tag":"version","tagValue":"canary","others":"non-canary"}
 
