@@ -102,5 +102,5 @@ function verdict(what: string, pick: (r: Checkpoint) => number | null): string {
 }
 console.log(verdict("guest linear memory", (r) => r.linear));
 console.log(verdict("its resident part", (r) => r.resident));
-console.log(verdict("host heapUsed + external", (r) => r.heapUsed + r.external - r.linear));
+console.log(verdict("host heap (heapUsed + external − guest linear memory)", (r) => r.heapUsed + r.external - r.linear));
 console.log(verdict("RSS", (r) => r.rss));
