@@ -68,7 +68,7 @@ describe("circuit breakers under load (cluster circuit_breakers)", () => {
     const results = await Promise.all(all);
     expect(statuses(results)).toEqual([200, 200, 200, 503, 503]);
     const body = results.find((r) => r.status === 503)!.body.toString();
-    expect(body).toBe("circuit breaker open: cluster c: 3 requests in flight, circuit_breakers max_requests is 3\n");
+    expect(body).toBe(`${JSON.stringify({ error: "E_CIRCUIT_OPEN", message: "circuit breaker open: cluster c: 3 requests in flight, circuit_breakers max_requests is 3" })}\n`);
     expect(s.accessLog().filter((l) => l.reason === "E_CIRCUIT_OPEN")).toHaveLength(2);
     expect(await overflows(s, "max_requests")).toBe(2);
     expect(s.host.circuitBreaker("c")!.requests).toBe(0);
@@ -89,7 +89,7 @@ describe("circuit breakers under load (cluster circuit_breakers)", () => {
     await answered.until(2);
     const done = answered.done;
     expect(statuses(done)).toEqual([503, 503]);
-    expect(done[0]!.body.toString()).toMatch(/^circuit breaker open: cluster c: 2 connections in use \(max_connections 2\) and 2 requests waiting, circuit_breakers max_pending_requests is 2\n$/);
+    expect(JSON.parse(done[0]!.body.toString())).toEqual({ error: "E_CIRCUIT_OPEN", message: "circuit breaker open: cluster c: 2 connections in use (max_connections 2) and 2 requests waiting, circuit_breakers max_pending_requests is 2" });
     expect([up.seen, breaker.requests, breaker.pendingRequests]).toEqual([2, 2, 2]);
     // /metrics shows the cluster at its limits (max_requests and max_retries at Envoy's defaults).
     const { body } = await s.host.metrics.scrape();
@@ -127,7 +127,7 @@ describe("circuit breakers under load (cluster circuit_breakers)", () => {
     await up.reached(1);
     const waited = await send(s.url, { path: "/waits" });
     expect(waited.status).toBe(503);
-    expect(waited.body.toString()).toBe("circuit breaker open: cluster c: no connection within the route timeout (max_connections 1)\n");
+    expect(JSON.parse(waited.body.toString())).toEqual({ error: "E_CIRCUIT_OPEN", message: "circuit breaker open: cluster c: no connection within the route timeout (max_connections 1)" });
     expect(s.host.circuitBreaker("c")!.pendingRequests).toBe(0);
     expect(up.seen).toBe(1);
     up.release(0, true);

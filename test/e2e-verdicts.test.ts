@@ -196,6 +196,6 @@ describe("fallback when the chain keeps nothing", () => {
     sy = await startCanary("default", { lb_subset_config: { default_subset: { stage: "gone" } } });
     const r = await send(sy.url, { path: "/", headers: { "x-canary": "1" } });
     expect(r.status).toBe(503);
-    expect(r.body.toString()).toMatch(/fallback default: no host carries the default_subset \{"stage":"gone"\}/);
+    expect(JSON.parse(r.body.toString())).toMatchObject({ error: "E_NO_HOST", message: expect.stringMatching(/fallback default: no host carries the default_subset \{"stage":"gone"\}/) });
   });
 });

@@ -123,6 +123,10 @@ describe("requests a proxy must refuse or correct", () => {
     const text = await rawExchange(s.url, "CONNECT b.test:443 HTTP/1.1\r\nHost: b.test:443\r\n\r\n");
     expect(text).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
     expect(text).toMatch(/\r\nallow: GET, HEAD/);
+    // The proxy's own answer, in the one shape of its answers (host/proxy/errors.ts errorAnswer), its length exact.
+    const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+    expect(JSON.parse(body)).toEqual({ error: "E_CONNECT_NOT_PROXIED", message: "CONNECT is not proxied by Switchyard" });
+    expect(text).toMatch(new RegExp(`\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`));
   });
 
   it("two Host headers, a.test and b.test: 400 before routing", async () => {

@@ -102,7 +102,7 @@ describe("h2c by prior knowledge (downstream_protocol Http2)", () => {
     // A domain no virtual host serves: the 404 an HTTP/1.1 request gets.
     const none = await h2(s, { ":path": "/", ":authority": "nowhere.example" });
     expect(none.status).toBe(404);
-    expect(none.body.toString()).toBe("no route matches this request\n");
+    expect(none.body.toString()).toBe('{"error":"E_NO_ROUTE","message":"no route matches this request"}\n');
   });
 
   it("an HTTP/1.1 client is not served by an Http2-only listener", async () => {

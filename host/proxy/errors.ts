@@ -135,3 +135,12 @@ export class PoolOptionsError extends ProxyError {
     super("E_POOL_OPTIONS_INVALID", 0, `${where}: ${detail}`);
   }
 }
+
+/**
+ * The body of every answer the proxy gives of its own (no route, no host, a breaker open, an upstream that
+ * failed: the pipeline's and the forwarder's alike), JSON with the code the access log names. What a plugin's
+ * Reject or a direct_response route answers is theirs and is sent as given.
+ */
+export function errorAnswer(code: string, message: string): string {
+  return `${JSON.stringify({ error: code, message })}\n`;
+}

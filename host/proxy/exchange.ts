@@ -21,6 +21,7 @@ import type { Host } from "../cluster/types.js";
 import { type AccessLogger, clientOf, type ForwardOutcome, writeAccessLog } from "./access-log.js";
 import {
   ClientAbortedError,
+  errorAnswer,
   NoHostError,
   type ProxyError,
   RequestInvalidError,
@@ -547,7 +548,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.status = 200;
       writeGrpcError(res, status, error.message);
     } else if (error.status !== 0 && !res.headersSent && !res.destroyed) {
-      const body = JSON.stringify({ error: error.code, message: error.message });
+      const body = errorAnswer(error.code, error.message);
       this.status = error.status;
       res.writeHead(error.status, ["content-type", "application/json", "content-length", String(Buffer.byteLength(body))]);
       res.end(body);

@@ -1,6 +1,7 @@
 // What a proxy listener does about clients that are slow, idle, too many, or that ask for a tunnel (issue 18):
 // the timeouts and connection cap of host/config/listener-limits.ts applied to a node:http Server, each close
 // told through `closed(reason)` so that metrics count it.
+import { errorAnswer } from "../proxy/errors.js";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { ListenerLimits } from "../config/listener-limits.js";
@@ -23,7 +24,8 @@ export function serverTimeouts(limits: ListenerLimits): { headersTimeout: number
 }
 
 export const TIMEOUT_408 = "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
-export const CONNECT_405 = "HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 37\r\n\r\nCONNECT is not proxied by Switchyard\n";
+const CONNECT_BODY = errorAnswer("E_CONNECT_NOT_PROXIED", "CONNECT is not proxied by Switchyard");
+export const CONNECT_405 = `HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(CONNECT_BODY)}\r\n\r\n${CONNECT_BODY}`;
 
 /** Applies the cap and answers the closes that node:http would otherwise make silently or uncounted. */
 export function guardListener(server: Server, limits: ListenerLimits, closed: (reason: ListenerClose) => void): void {

@@ -9,6 +9,7 @@
 // to an HTTP/1.1 server or an HTTP/2 server that never listen themselves: the choice is ALPN's on TLS, and on
 // cleartext whether the first bytes are the HTTP/2 connection preface (RFC 9113 §3.4).
 
+import { errorAnswer } from "../proxy/errors.js";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { constants, createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
@@ -101,8 +102,8 @@ export class ListenerServer {
     }, (req: Http2ServerRequest, res: Http2ServerResponse) => {
       const refused = asHttp1Shape(req, res);
       if (refused !== null) {
-        res.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
-        res.end(`${refused}\n`);
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(errorAnswer("E_REQUEST_INVALID", refused));
         return;
       }
       const [r, s] = asNodeHttp(req, res);

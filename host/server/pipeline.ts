@@ -3,6 +3,7 @@
 // Everything it reads per request was built when the config or a plugin changed; the state is taken once per
 // request, so a swap in the middle of a request never mixes two versions.
 
+import { errorAnswer } from "../proxy/errors.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import { headRefusal } from "./request-head.js";
@@ -163,7 +164,7 @@ export class Pipeline {
     // Refused before any plugin runs (request-head.ts). (node:http already answers 431 to oversized header
     // blocks, so MAX_REQUEST_BYTES cannot be reached.)
     const refused = headRefusal(req.rawHeaders);
-    if (refused !== null) return this.answer(req, res, refused.status, `${refused.message}\n`, started, null, null, [], refused.code);
+    if (refused !== null) return this.answer(req, res, refused.status, `${refused.message}`, started, null, null, [], refused.code);
     // x-request-id: the client's is kept; one is made for a request without, and forwarded upstream with it
     // (after the head checks, so that it never makes a request's header count the one too many).
     if (req.headers["x-request-id"] === undefined) {
@@ -188,13 +189,13 @@ export class Pipeline {
     matching = headers;
     const m = state.table.match(authority, path, lookupHeader);
     matching = null;
-    if (m === null) return this.answer(req, res, 404, "no route matches this request\n", started, null, null, [], "E_NO_ROUTE");
+    if (m === null) return this.answer(req, res, 404, "no route matches this request", started, null, null, [], "E_NO_ROUTE");
     if (m.kind === "direct") return this.answer(req, res, m.action.status, m.action.body, started, m.route.label, null, [], null);
     const action = m.action;
     const compiled = m.prepared;
     const choice = pickCluster(action, this.deps.random);
     const cluster = this.deps.clusters.get(choice.name);
-    if (cluster === undefined) return this.answer(req, res, 503, `cluster ${choice.name} not found\n`, started, m.route.label, choice.name, [], "E_NO_CLUSTER");
+    if (cluster === undefined) return this.answer(req, res, 503, `cluster ${choice.name} not found`, started, m.route.label, choice.name, [], "E_NO_CLUSTER");
     const defaultSubset = cluster.settings.defaultSubset;
     const ctx: HandlerContext = {
       request: { method: req.method ?? "GET", path, authority, rawHeaders: req.rawHeaders },
@@ -227,7 +228,7 @@ export class Pipeline {
       if (p.waits >= action.waitMaxCount || elapsed + waitMs >= deadline) {
         const exhausted = p.waits >= action.waitMaxCount;
         const why = exhausted ? `still waiting after ${p.waits} waits (wait.max_count)` : `the wait would pass ${deadlineName(action.timeoutMs, p)}`;
-        return this.answer(req, res, 503, `plugin ${result.verdict.plugin} asked to wait: ${why}\n`, started, route, ctx.cluster, result.steps, "E_WAIT_EXHAUSTED", result.verdict.plugin, exhausted ? undefined : this.pastDeadline(p));
+        return this.answer(req, res, 503, `plugin ${result.verdict.plugin} asked to wait: ${why}`, started, route, ctx.cluster, result.steps, "E_WAIT_EXHAUSTED", result.verdict.plugin, exhausted ? undefined : this.pastDeadline(p));
       }
       p.waits++;
       p.waited = true;
@@ -244,7 +245,7 @@ export class Pipeline {
       return;
     }
     if (result.status === HandlerStatus.Stop && result.failure !== undefined) {
-      return this.answer(req, res, 503, `routing failed: plugin ${result.failure.plugin} failed and its policy is fail-closed\n`, started, route, ctx.cluster, result.steps, result.failure.code, result.failure.plugin);
+      return this.answer(req, res, 503, `routing failed: plugin ${result.failure.plugin} failed and its policy is fail-closed`, started, route, ctx.cluster, result.steps, result.failure.code, result.failure.plugin);
     }
     // No host: when the cluster has hosts but none is available now (every one unreachable), wait for one
     // to come back within the request's deadline, as gRPC does without fail-fast; a request without one has
@@ -253,7 +254,7 @@ export class Pipeline {
     const cluster = this.deps.clusters.get(ctx.cluster);
     const snapshot = cluster?.snapshot();
     if (snapshot !== undefined && snapshot.hosts.length === 0) {
-      return this.answer(req, res, 503, `${result.reason}; cluster ${ctx.cluster} has no hosts\n`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
+      return this.answer(req, res, 503, `${result.reason}; cluster ${ctx.cluster} has no hosts`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
     }
     const now = this.deps.clock.now();
     const remaining = p.deadlineMs - (now - started);
@@ -273,12 +274,12 @@ export class Pipeline {
         },
         (err: Error) => {
           res.off("close", onClose);
-          if (!left) this.answer(req, res, 503, `${result.reason}; ${err.message} (${deadlineName(action.timeoutMs, p)})\n`, started, route, ctx.cluster, result.steps, "E_NO_HOST", undefined, this.pastDeadline(p));
+          if (!left) this.answer(req, res, 503, `${result.reason}; ${err.message} (${deadlineName(action.timeoutMs, p)})`, started, route, ctx.cluster, result.steps, "E_NO_HOST", undefined, this.pastDeadline(p));
         },
       );
       return;
     }
-    return this.answer(req, res, 503, `${result.reason}\n`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
+    return this.answer(req, res, 503, `${result.reason}`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, compiled: CompiledRoute, ctx: HandlerContext, subset: Subset, route: string, steps: readonly ChainStep[], p: Progress, fallback: string | undefined): void {
@@ -318,14 +319,14 @@ export class Pipeline {
       send();
     });
     if (a.kind === "go") return send();
-    if (a.kind === "refused") return this.answer(req, res, 503, `circuit breaker open: ${a.message}\n`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN");
+    if (a.kind === "refused") return this.answer(req, res, 503, `circuit breaker open: ${a.message}`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN");
     // Pending: until a connection frees, the client leaves, or the request's deadline passes.
     res.once("close", onClose);
     if (p.deadlineMs > 0) {
       timer = clock.setTimeout(() => {
         a.cancel();
         res.off("close", onClose);
-        this.answer(req, res, 503, `circuit breaker open: cluster ${cluster}: no connection within ${deadlineName(policy.timeoutMs, p)} (max_connections ${breaker.settings.maxConnections})\n`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN", undefined, this.pastDeadline(p));
+        this.answer(req, res, 503, `circuit breaker open: cluster ${cluster}: no connection within ${deadlineName(policy.timeoutMs, p)} (max_connections ${breaker.settings.maxConnections})`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN", undefined, this.pastDeadline(p));
       }, Math.max(1, p.deadlineMs - (clock.now() - p.started)));
     }
   }
@@ -356,9 +357,12 @@ export class Pipeline {
     if (!res.headersSent && !res.destroyed) {
       if (isGrpc(req.headers["content-type"])) writeGrpcError(res, grpcStatus ?? grpcStatusFor(status, reason), body);
       else {
-        bytesOut = Buffer.byteLength(body);
-        res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": bytesOut });
-        res.end(body);
+        // With a reason the answer is the proxy's own, in the forwarder's shape (proxy/errors.ts errorAnswer);
+        // without, it is a Reject's or a direct_response's body, sent as given.
+        const text = reason === null ? body : errorAnswer(reason, body);
+        bytesOut = Buffer.byteLength(text);
+        res.writeHead(status, { "content-type": reason === null ? "text/plain; charset=utf-8" : "application/json", "content-length": bytesOut });
+        res.end(text);
       }
     }
     // The request body, if any, is not wanted: drain it so that the connection can be reused.
