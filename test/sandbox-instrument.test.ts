@@ -141,6 +141,66 @@ describe("fuel", () => {
   });
 });
 
+/**
+ * An interpreter's dispatch loop: `cases` case bodies behind a br_table, each `size` instructions (adds to an
+ * accumulator, 4 instructions each), one taken per iteration; a JavaScript guest's engine is this shape.
+ * `skip`: a run of the same size after a br_if that skips it on odd iterations.
+ */
+function dispatchWat(cases: number, size: number): string {
+  const body = (k: number) => Array.from({ length: size / 4 }, () => `(local.set $acc (i32.add (local.get $acc) (i32.const ${k + 1})))`).join(" ");
+  let inner = `(br_table ${Array.from({ length: cases }, (_, k) => `$c${k}`).join(" ")} (i32.rem_u (local.get $i) (i32.const ${cases})))`;
+  for (let k = 0; k < cases; k++) inner = `(block $c${k} ${inner}) ${body(k)} (br $next)`;
+  return `(module
+    (func (export "interp") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+      (loop $top
+        (block $next ${inner})
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $top (i32.lt_u (local.get $i) (local.get $n))))
+      (local.get $acc))
+    (func (export "skip") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+      (loop $top
+        (block $odd (br_if $odd (i32.and (local.get $i) (i32.const 1))) ${body(0)})
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $top (i32.lt_u (local.get $i) (local.get $n))))
+      (local.get $acc)))`;
+}
+
+describe("fuel follows the path taken (host/sandbox/walk.ts regions)", () => {
+  test("a dispatch loop is charged about one case an iteration, not all of them, with the same results", () => {
+    const wat = dispatchWat(50, 40);
+    const plain = new WebAssembly.Instance(new WebAssembly.Module(watToWasm(wat)), {}).exports as unknown as Ex;
+    const { ex } = run(wat);
+    ex.sy_fuel_set(1e9);
+    expect(ex.interp!(1000)).toBe(plain.interp!(1000));
+    const used = 1e9 - ex.sy_fuel_left();
+    // A case is 40 instructions and the loop's own ~20; all 50 cases would be over 2,000 an iteration.
+    expect(used).toBeGreaterThan(1000 * 40);
+    expect(used).toBeLessThan(1000 * 120);
+  });
+
+  test("the run after a br_if is charged only when it runs", () => {
+    const { ex } = run(dispatchWat(2, 400));
+    const plain = new WebAssembly.Instance(new WebAssembly.Module(watToWasm(dispatchWat(2, 400))), {}).exports as unknown as Ex;
+    ex.sy_fuel_set(1e9);
+    expect(ex.skip!(1000)).toBe(plain.skip!(1000));
+    const used = 1e9 - ex.sy_fuel_left();
+    // 500 of the 1,000 iterations run the 400 instructions.
+    expect(used).toBeGreaterThan(500 * 400);
+    expect(used).toBeLessThan(500 * 400 + 1000 * 60);
+  });
+
+  test("regions smaller than a charge are paid by their enclosing site; an infinite dispatch still traps", () => {
+    const small = instrument(watToWasm(dispatchWat(50, 4)), { maxMemoryPages: 1 }).info;
+    const large = instrument(watToWasm(dispatchWat(50, 40)), { maxMemoryPages: 1 }).info;
+    expect(small.regions).toBeLessThan(large.regions);
+    expect(large.regions).toBeGreaterThanOrEqual(50);
+    const { ex } = run(dispatchWat(50, 40));
+    ex.sy_fuel_set(100_000);
+    expect(() => ex.interp!(0x7fffffff)).toThrow(WebAssembly.RuntimeError);
+    expect(ex.sy_fuel_left()).toBeLessThan(0);
+  });
+});
+
 describe("memory cap", () => {
   const GROW_WAT = `(module (memory (export "memory") 1 100)
     (func (export "grow") (param $n i32) (result i32) (memory.grow (local.get $n)))

@@ -34,6 +34,8 @@ export interface InstrumentInfo {
   readonly functions: number;
   /** Loop heads metered. */
   readonly loops: number;
+  /** Conditional regions (if arms, code after a named block) charged where they start (host/sandbox/walk.ts). */
+  readonly regions: number;
   /** memory.grow sites watched for the cap. */
   readonly growSites: number;
   /** The memory as capped, or null when the module has none. */
@@ -103,6 +105,7 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions): Instrumen
 
     const sites: { fn: number; sites: FunctionSites }[] = [];
     let loops = 0;
+    let regions = 0;
     let grows = 0;
     const count = mod.getNumFunctions();
     for (let i = 0; i < count; i++) {
@@ -112,11 +115,17 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions): Instrumen
       const s = findSites(info.body, `$${info.name}`);
       sites.push({ fn, sites: s });
       loops += s.loops.length;
+      regions += s.regions.length;
       grows += s.grows.length;
     }
     const note = memory !== null && grows > 0 ? addGrowNote(mod, denied, memory.maximum) : null;
     for (const { fn, sites: s } of sites) {
       for (const loop of s.loops) wrappers.Loop!.setBody!(loop.ref, charged(mod, fuel, loop.cost, wrappers.Loop!.getBody!(loop.ref)));
+      for (const r of s.regions) {
+        if (r.kind === "segment") wrappers.Block!.setChildAt!(r.ref, r.index, charged(mod, fuel, r.cost, wrappers.Block!.getChildAt!(r.ref, r.index)));
+        else if (r.arm === 0) wrappers.If!.setIfTrue!(r.ref, charged(mod, fuel, r.cost, wrappers.If!.getIfTrue!(r.ref)));
+        else wrappers.If!.setIfFalse!(r.ref, charged(mod, fuel, r.cost, wrappers.If!.getIfFalse!(r.ref)));
+      }
       if (note !== null) for (const g of s.grows) wrappers.MemoryGrow!.setDelta!(g, mod.call(note, [wrappers.MemoryGrow!.getDelta!(g)], binaryen.i32));
       wrappers.Function!.setBody!(fn, charged(mod, fuel, s.entryCost, wrappers.Function!.getBody!(fn)));
     }
@@ -131,6 +140,7 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions): Instrumen
       info: {
         functions: sites.length,
         loops,
+        regions,
         growSites: grows,
         memory,
         hasStart: mod.getStart() !== 0,
