@@ -87,7 +87,7 @@ describe("classification", () => {
     const ex = load(watToWasm(TRAPS_WAT), 8);
     const budget = new FuelBudget(10_000_000, 8);
     budget.arm(ex);
-    const mem = budget.classify(thrown(() => ex.hog!()), ex, ex.memory);
+    const mem = budget.classify(thrown(() => ex.hog!()), ex, [ex.memory]);
     expect(mem.kind).toBe("memory");
     expect(mem.message).toBe("memory.grow by 1 pages refused at 8 pages: past its cap of 8 pages (unreachable)");
     expect(mem.deniedPages).toBe(1);
@@ -161,7 +161,7 @@ export function add(a: i32, b: i32): i32 { return a + b; }
     budget.arm(ex);
     expect(ex.hog!(4)).toBe(4);
     budget.arm(ex);
-    const f = budget.classify(thrown(() => ex.hog!(100)), ex, ex.memory);
+    const f = budget.classify(thrown(() => ex.hog!(100)), ex, [ex.memory]);
     expect(f.kind).toBe("memory");
     expect(ex.memory!.buffer.byteLength).toBeLessThanOrEqual(16 * 65_536);
   });

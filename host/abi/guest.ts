@@ -26,10 +26,18 @@ export interface GuestExports {
   sy_drop_hosts(table: number): number;
   sy_route(table: number, len: number, subset: number): number;
   /**
-   * The plugin's own linear memories when `memory` is not one (a component: host/abi/component-guest.ts),
-   * for the harness's `linearMemoryBytes`.
+   * The plugin's own linear memories when `memory` is not one (a component: host/abi/component-guest.ts,
+   * whose `memory` is the host's scratch area for ABI v1's layouts). Read through linearMemoriesOf.
    */
   linearMemories?(): readonly WebAssembly.Memory[];
+}
+
+/**
+ * The plugin's own linear memories: a raw module's one memory, a component's core memories. What the memory
+ * cap (budget.memoryPages, per memory) bounds, what the metrics and conform report.
+ */
+export function linearMemoriesOf(exports: GuestExports): readonly WebAssembly.Memory[] {
+  return exports.linearMemories?.() ?? [exports.memory];
 }
 
 /** Where a plugin's log lines go. The level check happens before any byte is decoded. */

@@ -5,7 +5,7 @@
 // fail to load in the host, instead of hanging it.
 
 import { ABI_VERSION, REQUIRED_EXPORTS, STATUS_OK, STATUS_REJECTED } from "../abi/limits.js";
-import { Guest, type GuestSource, inspectModule } from "../abi/guest.js";
+import { Guest, type GuestSource, inspectModule, linearMemoriesOf } from "../abi/guest.js";
 import { FUEL_PER_MS, type FuelBudget } from "../sandbox/budget.js";
 import { sandboxExportsOf } from "../sandbox/exports.js";
 import { BuildError } from "./errors.js";
@@ -71,7 +71,7 @@ export function probeModule(module: GuestSource, label: string, opts: ProbeOptio
       return f();
     } catch (err) {
       if (meter !== null) {
-        const failure = sandbox!.budget.classify(err, meter, guest.exports.memory);
+        const failure = sandbox!.budget.classify(err, meter, linearMemoriesOf(guest.exports));
         if (failure.kind === "budget") throw new BuildError("E_BUILD_BUDGET", `${label}: ${what} ${failure.message}`, { cause: err });
       }
       throw new BuildError("E_BUILD_MODULE", `${label}: ${what} failed: ${(err as Error).message}`, { cause: err });

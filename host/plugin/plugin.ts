@@ -4,7 +4,7 @@
 // called; after a growing delay a fresh instance is tried again.
 
 import type { ReadClock } from "../cluster/clock.js";
-import type { GuestLogSink } from "../abi/guest.js";
+import { type GuestLogSink, linearMemoriesOf } from "../abi/guest.js";
 import type { Bundle, BundleMetadata, FailurePolicy } from "./bundle.js";
 import { BundleError, ConfigRejected, type FailureKind, PluginFailure } from "./errors.js";
 import { type CallMeter, type FailureClassifier, InstanceFailure, PluginInstance, defaultClassifier, noMeter } from "./instance.js";
@@ -127,9 +127,12 @@ export class RouterPlugin {
     return RouterPlugin.create(this.bundle, config, configVersion, this.opts);
   }
 
-  /** Bytes of linear memory of the live instance (0 when there is none): wasm memory never shrinks. */
+  /**
+   * Bytes of linear memory of the live instance (0 when there is none), a component's core memories summed
+   * (not the host's scratch area): wasm memory never shrinks.
+   */
   get memoryBytes(): number {
-    return this.current === null ? 0 : this.current.guest.exports.memory.buffer.byteLength;
+    return this.current === null ? 0 : linearMemoriesOf(this.current.guest.exports).reduce((sum, m) => sum + m.buffer.byteLength, 0);
   }
 
   get quarantined(): boolean {

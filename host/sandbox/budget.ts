@@ -122,9 +122,10 @@ export class FuelBudget {
   /**
    * Tells what a call that threw `err` ran into, by reading the instance's counters: the fuel check leaves the
    * counter below zero, and only it does; a grow refused by the cap is recorded before the plugin traps on it.
-   * `exports` null (e.g. the start function failed, so there is no instance) gives "trap".
+   * `exports` null (e.g. the start function failed, so there is no instance) gives "trap". `memories`: the
+   * plugin's own linear memories (host/abi/guest.ts linearMemoriesOf), for the size the message names.
    */
-  classify(err: unknown, exports: SandboxExports | null, memory?: WebAssembly.Memory): SandboxFailure {
+  classify(err: unknown, exports: SandboxExports | null, memories: readonly WebAssembly.Memory[] = []): SandboxFailure {
     let fuelLeft: number | null = null;
     let denied = 0;
     if (exports !== null) {
@@ -140,7 +141,8 @@ export class FuelBudget {
       return { kind: "budget", message: `out of fuel: the call used its whole budget of ${this.armed} fuel (~${formatMs(this.armed / FUEL_PER_MS)} ms) (${why})`, fuelLeft, deniedPages: denied };
     }
     if (denied > 0) {
-      const pages = memory ? Math.floor(memory.buffer.byteLength / 65_536) : null;
+      // The cap is per memory (each core module of a component has its own): the largest one met it.
+      const pages = memories.length === 0 ? null : Math.max(...memories.map((m) => Math.floor(m.buffer.byteLength / 65_536)));
       const cap = this.memoryPages === null ? "its cap" : `its cap of ${this.memoryPages} pages`;
       const at = pages === null ? "" : ` at ${pages} pages`;
       return { kind: "memory", message: `memory.grow by ${denied} pages refused${at}: past ${cap} (${why})`, fuelLeft, deniedPages: denied };

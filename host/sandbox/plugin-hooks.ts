@@ -2,7 +2,7 @@
 // and a FailureClassifier that refines a trap into "budget" or "memory" by reading the guest's counters. Kept
 // apart from budget.ts so that the budget has no dependency on the plugin layer.
 
-import type { Guest } from "../abi/guest.js";
+import { type Guest, linearMemoriesOf } from "../abi/guest.js";
 import { type FailureKind } from "../plugin/errors.js";
 import { type CallMeter, type FailureClassifier, defaultClassifier } from "../plugin/instance.js";
 import { FuelBudget, isStackOverflow } from "./budget.js";
@@ -39,7 +39,7 @@ export class SandboxClassifier implements FailureClassifier {
 
   classify(err: unknown, guest: Guest): { kind: FailureKind; detail: string } {
     const ex = sandboxExportsOf(guest.exports as unknown as WebAssembly.Exports);
-    const f = this.budget.classify(err, ex, guest.exports.memory);
+    const f = this.budget.classify(err, ex, linearMemoriesOf(guest.exports));
     if (f.kind !== "trap") return { kind: f.kind, detail: f.message };
     // host/plugin's default maps every RangeError to "memory"; a stack overflow is the plugin's own trap.
     if (isStackOverflow(err)) return { kind: "trap", detail: f.message };

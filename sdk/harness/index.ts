@@ -12,6 +12,7 @@
 //   expect(r.keptAddresses).toEqual(["127.0.10.4:80"]);
 
 import { AnswerError, encodeHostTable } from "../../host/abi/codec.js";
+import { linearMemoriesOf } from "../../host/abi/guest.js";
 import { groupOf, rejectGrpcStatus } from "../../host/abi/answer.js";
 import { loadBundle as loadVerified, type Bundle, type LoadOptions } from "../../host/plugin/bundle.js";
 import { PluginFailure } from "../../host/plugin/errors.js";
@@ -98,7 +99,7 @@ export class TestPlugin {
    */
   get linearMemoryBytes(): number[] {
     const e = this.instance.guest.exports;
-    return (e.linearMemories?.() ?? [e.memory]).map((m) => m.buffer.byteLength);
+    return linearMemoriesOf(e).map((m) => m.buffer.byteLength);
   }
 
   /** The headers the host would write per request under the current config (null: all; sdk/ABI.md §4.4). */
