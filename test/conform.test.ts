@@ -11,13 +11,27 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageModule } from "../host/build/package.js";
 import { parsePluginJson } from "../host/build/plugin-json.js";
-import { conform, type ConformReport } from "../host/conform/suite.js";
+import { conform, type ConformOptions, type ConformReport } from "../host/conform/suite.js";
 import { REPO } from "./fixtures/bundles.js";
 
 const run = promisify(execFile);
 const CLI = join(REPO, "bin/switchyard.js");
-/** Where `make build` puts the example bundles: AssemblyScript, then the other languages (Makefile). */
-const EXAMPLE_DIRS = ["build/plugins", "build/raw-plugins"];
+/** Where `make build` puts the example bundles: AssemblyScript, the other languages, components (Makefile). */
+const EXAMPLE_DIRS = ["build/plugins", "build/raw-plugins", "build/component-plugins"];
+
+/**
+ * What a bundle is run with besides the defaults, and why (docs/other-languages.md). A component receives its
+ * table lifted into its own memory (list<host> in the canonical ABI), about three times the raw ABI's bytes:
+ * at 65,536 hosts 330 (C) to 730 (Rust) pages, past the default cap of 256, as a host given
+ * `--memory-pages 1024` runs them. The JavaScript guest (an engine in wasm) loads ~1,500 hosts within the
+ * largest fuel of a call, and its collector grows its heap to ~67 MiB before it first collects.
+ */
+const RUN_WITH: Record<string, ConformOptions> = {
+  "build/component-plugins/header-canary": { sandbox: { memoryPages: 1024 } },
+  "build/component-plugins/header-canary-c-component": { sandbox: { memoryPages: 1024 } },
+  "build/component-plugins/header-canary-rust-component": { sandbox: { memoryPages: 1024 } },
+  "build/component-plugins/header-canary-js": { largeTables: [1000], calls: 60_000 },
+};
 
 let root: string;
 const broken: Record<string, string> = {};
@@ -54,17 +68,35 @@ describe("every example bundle conforms", async () => {
   const bundles: string[] = [];
   for (const d of EXAMPLE_DIRS) for (const name of await readdir(join(REPO, d))) bundles.push(join(d, name));
 
-  it("finds the AssemblyScript, C and Rust examples", () => {
-    expect(bundles).toEqual(expect.arrayContaining(["build/plugins/header-canary", "build/plugins/zone-affinity", "build/raw-plugins/header-canary-c", "build/raw-plugins/header-canary-rust"]));
+  it("finds the AssemblyScript, C and Rust examples, raw and as components, and the JavaScript one", () => {
+    expect(bundles).toEqual(expect.arrayContaining(["build/plugins/header-canary", "build/plugins/zone-affinity", "build/raw-plugins/header-canary-c", "build/raw-plugins/header-canary-rust", ...Object.keys(RUN_WITH)]));
+    expect(bundles.filter((b) => b.startsWith("build/component-plugins/")).sort()).toEqual(Object.keys(RUN_WITH).sort());
   });
 
   it.each(bundles)("%s", async (dir) => {
-    const r = await conform(join(REPO, dir));
+    const opts = RUN_WITH[dir] ?? {};
+    const r = await conform(join(REPO, dir), opts);
     expect(r.checks.filter((c) => c.status === "fail")).toEqual([]);
     expect(r.ok).toBe(true);
     // Every call kind the host makes was metered and is reported.
     expect(r.fuel.map((u) => u.kind)).toEqual(expect.arrayContaining(["configure", "set_hosts", "route (first over a new table)", "route"]));
-    expect(r.fuel.find((u) => u.kind === "set_hosts" && u.hosts === 65_536)?.maxUsed).toBeGreaterThan(0);
+    const largest = Math.max(...(opts.largeTables ?? [65_536]));
+    expect(r.fuel.find((u) => u.kind === "set_hosts" && u.hosts === largest)?.maxUsed).toBeGreaterThan(0);
+  }, 180_000);
+
+  it("a component over its memory cap fails large-65536 naming its own memory's size, not the host's scratch area", async () => {
+    const r = await conform(join(REPO, "build/component-plugins/header-canary"), { largeTables: [65_536], sandbox: { memoryPages: 256 } });
+    const c = byId(r, "large-65536");
+    expect(c.status).toBe("fail");
+    // The grow that failed asked for pages past 256 while the memory held at most 256 and more than the
+    // 96 pages a 10,000-host table takes.
+    const m = /memory\.grow by (\d+) pages refused at (\d+) pages: past its cap of 256 pages/.exec(c.seen);
+    expect(m, c.seen).not.toBeNull();
+    const [by, at] = [Number(m![1]), Number(m![2])];
+    expect(at).toBeLessThanOrEqual(256);
+    expect(at).toBeGreaterThan(96);
+    expect(at + by).toBeGreaterThan(256);
+    expect(c.seen).toContain("budget.memoryPages in plugin.json raises the memory cap of 256 pages");
   }, 120_000);
 });
 
@@ -143,5 +175,24 @@ describe("the command", () => {
     const unread = await run("node", [CLI, "conform", broken.base!, "--config", missing]).catch((e: { code: number; stderr: string }) => e);
     expect((unread as { code?: number }).code).toBe(2);
     expect(unread.stderr).toContain(`--config ${missing}: cannot read`);
+    for (const [args, says] of [
+      [["--tables", "1000,0"], '--tables 1000,0: "0" is not a host count from 1 to 1,000,000'],
+      [["--tables", "10k"], '--tables 10k: "10k" is not a host count'],
+      [["--memory-pages", "lots"], "--memory-pages lots: expected a page count from 1 to 65536"],
+      [["--calls", "5"], "--calls 5: expected a count from 100 to 10000000"],
+    ] as const) {
+      const e = await run("node", [CLI, "conform", broken.base!, ...args]).catch((x: { code: number; stderr: string }) => x);
+      expect((e as { code?: number }).code).toBe(2);
+      expect(e.stderr).toContain(says);
+    }
   });
+
+  it("--tables sets the large-table checks and --memory-pages the cap of a bundle that names none", async () => {
+    const { stdout } = await run("node", [CLI, "conform", broken.base!, "--tables", "500,2000", "--memory-pages", "64", "--calls", "1000", "--json"]);
+    const r = JSON.parse(stdout) as ConformReport;
+    expect(r.checks.map((c) => c.id)).toEqual(expect.arrayContaining(["large-500", "large-2000"]));
+    expect(r.checks.map((c) => c.id)).not.toContain("large-65536");
+    expect(byId(r, "load").seen).toContain("memory capped at 64 pages");
+    expect(byId(r, "garbage-free").seen).toMatch(/over the last 2,000 calls/);
+  }, 60_000);
 });
