@@ -9,7 +9,7 @@ import type { Config, ListenerConfig } from "../config/types.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { pickCluster } from "../router/index.js";
 import { GRPC_STATUS_NAMES } from "../util/grpc-codes.js";
-import { HandlerStatus, handlersFor, narrowByTags, runHandlers } from "../route/handler.js";
+import { HandlerStatus, handlerFor, narrowByTags } from "../route/handler.js";
 import { unparsedHeadRefusal } from "../server/request-head.js";
 import { buildRouting, type RoutingState } from "../server/routing.js";
 
@@ -130,7 +130,7 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
   out.clusterHosts = snapshot.hosts.length;
   const request = { method, path, authority, rawHeaders: headers.flat() };
 
-  // The request path's own handlers (handlersFor, as the pipeline) and chain, in a dry run: the same decision,
+  // The request path's own handler (handlerFor, as the pipeline) and chain, in a dry run: the same decision,
   // made once, with what each plugin kept on its step, and no counter or failure count of a live plugin moved
   // (chain.ts).
   const chain = deps.registry.chainFor(action.plugins);
@@ -142,7 +142,7 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
     defaultSubset: Object.keys(cluster.settings.defaultSubset).length > 0 ? cluster.settings.defaultSubset : null,
     dryRun: true,
   };
-  const r = runHandlers(handlersFor(chain), ctx, deps.clusters);
+  const r = handlerFor(chain).isAvailable(ctx, deps.clusters);
   for (const step of r.steps) {
     const e: PluginExplanation = { plugin: step.plugin, order: chain.plugins.find((p) => p.name === step.plugin)?.order ?? 0, in: step.in, out: step.out, outcome: step.outcome };
     if (step.kept) e.kept = addresses(step.kept);

@@ -1,7 +1,10 @@
 // MOSN's RouteHandler adaptor: a route handler answers IsAvailable(ctx, clusterManager) with a
-// (snapshot, status) pair. Handlers run in order: NotAvailable hands over to the next one, Stop fails the
-// request now, Available routes to the (filtered) snapshot. The plugin handler runs the plugin chain over the
-// request and the cluster's snapshot and applies the route's fallback when the chain keeps nothing.
+// (snapshot, status) pair: Available routes to the (filtered) snapshot, Stop fails the request now,
+// NotAvailable says the cluster is not there. The plugin handler runs the plugin chain over the request and
+// the cluster's snapshot and applies the route's fallback when the chain keeps nothing; a route without
+// plugins has the cluster handler. A route has one handler: MOSN's chain of them ran a second only when the
+// first was NotAvailable, which here means no cluster, where every handler is NotAvailable too, so the chain
+// (runHandlers, always of one) went (issue 17).
 
 import type { Fallback } from "../cluster/cluster-config.js";
 import type { ClusterSnapshot, Subset } from "../cluster/types.js";
@@ -147,25 +150,15 @@ function fallbackWhy(ctx: HandlerContext, snapshot: ClusterSnapshot): string {
   return `: no host carries the default_subset ${JSON.stringify(ctx.defaultSubset)}`;
 }
 
-/** MOSN's handler chain: the first Available wins, Stop ends the search, NotAvailable goes on. */
-export function runHandlers(handlers: readonly RouteHandler[], ctx: HandlerContext, clusters: SnapshotSource): HandlerResult {
-  let last: HandlerResult = { status: HandlerStatus.NotAvailable, reason: "no route handler", steps: NO_STEPS };
-  for (const h of handlers) {
-    last = h.isAvailable(ctx, clusters);
-    if (last.status !== HandlerStatus.NotAvailable) return last;
-  }
-  return last;
-}
-
 const clusterHandler = new ClusterRouteHandler();
-const handlersOf = new WeakMap<PluginChain, readonly RouteHandler[]>();
+const handlerOf = new WeakMap<PluginChain, RouteHandler>();
 
-/** The handlers a route with `chain` runs (the pipeline and explain alike), made once per chain. */
-export function handlersFor(chain: PluginChain): readonly RouteHandler[] {
-  let h = handlersOf.get(chain);
+/** The handler a route with `chain` runs (the pipeline and explain alike), made once per chain. */
+export function handlerFor(chain: PluginChain): RouteHandler {
+  let h = handlerOf.get(chain);
   if (h === undefined) {
-    h = chain.plugins.length > 0 ? [new PluginRouteHandler(chain)] : [clusterHandler];
-    handlersOf.set(chain, h);
+    h = chain.plugins.length > 0 ? new PluginRouteHandler(chain) : clusterHandler;
+    handlerOf.set(chain, h);
   }
   return h;
 }

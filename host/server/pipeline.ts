@@ -23,7 +23,7 @@ import type { Forwarder } from "../proxy/forward.js";
 import type { ForwardListener, ForwardPolicy } from "../proxy/policy.js";
 import { pickCluster } from "../router/index.js";
 import type { RoutingState } from "./routing.js";
-import { handlersFor, HandlerStatus, runHandlers, type HandlerContext, type HandlerResult } from "../route/handler.js";
+import { handlerFor, HandlerStatus, type HandlerContext, type HandlerResult } from "../route/handler.js";
 import type { CompiledRoute } from "./compiled-route.js";
 import { GrpcStatus, grpcStatusFor, isGrpc, parseGrpcTimeout, writeGrpcError } from "../proxy/grpc.js";
 
@@ -213,7 +213,7 @@ export class Pipeline {
   /** Runs the route handlers; a Wait verdict, or no available host, runs them again later within the route's bounds. */
   private decide(req: IncomingMessage, res: ServerResponse, action: RouteAction, compiled: CompiledRoute, ctx: HandlerContext, route: string, p: Progress): void {
     const chain = this.deps.registry.chainFor(action.plugins);
-    const result: HandlerResult = runHandlers(handlersFor(chain), ctx, this.deps.clusters);
+    const result: HandlerResult = handlerFor(chain).isAvailable(ctx, this.deps.clusters);
     const started = p.started;
     if (result.status === HandlerStatus.Available) return this.forward(req, res, compiled, ctx, result.subset, route, result.steps, p, result.fallback);
     if (result.status === HandlerStatus.Stop && result.verdict?.kind === "reject") {
