@@ -1,6 +1,7 @@
 // Component plugins (issue 12) per request, as the host runs them (sandboxed, through PluginChain): header-canary
 // as a raw AssemblyScript bundle against the same source as a component (sdk/wit), at 10 headers × 100 and
-// × 10,000 hosts, and the JavaScript guest at 100 hosts. Rounds interleaved, medians reported.
+// × 10,000 hosts, the same rule in C and Rust (raw ABI modules and components), and the JavaScript guest at 100
+// hosts. Rounds interleaved, medians reported; "× raw" is against the raw AssemblyScript bundle in the same run.
 
 import { join } from "node:path";
 import { loadBundle } from "../host/plugin/bundle.js";
@@ -29,6 +30,10 @@ export async function benchComponents(root: string, rounds = 5): Promise<Compone
   const component = await chainOf(join(root, "build/component-plugins/header-canary"), tables);
   const glue = await chainOf(join(root, "build/component-plugins/header-canary"), tables, true);
   const js = await chainOf(join(root, "build/component-plugins/header-canary-js"), tables);
+  const c = await chainOf(join(root, "build/raw-plugins/header-canary-c"), tables);
+  const rust = await chainOf(join(root, "build/raw-plugins/header-canary-rust"), tables);
+  const cComponent = await chainOf(join(root, "build/component-plugins/header-canary-c-component"), tables);
+  const rustComponent = await chainOf(join(root, "build/component-plugins/header-canary-rust-component"), tables);
   const rows: ComponentRow[] = [];
   for (const n of [100, 10_000]) {
     const snap = makeSnapshot(n, n);
@@ -41,8 +46,12 @@ export async function benchComponents(root: string, rounds = 5): Promise<Compone
       ["header-canary raw, canary off", () => void raw.run(off, snap, false), 20_000],
       ["header-canary component, canary off", () => void component.run(off, snap, false), 20_000],
       ["header-canary component through jco's glue, canary off", () => void glue.run(off, snap, false), 20_000],
+      ["header-canary-c raw (C)", () => void c.run(on, snap, false), 20_000],
+      ["header-canary-rust raw (Rust)", () => void rust.run(on, snap, false), 20_000],
+      ["header-canary-c-component (C)", () => void cComponent.run(on, snap, false), 20_000],
+      ["header-canary-rust-component (Rust)", () => void rustComponent.run(on, snap, false), 20_000],
     ];
-    // The JavaScript guest cannot load a 10,000-host table within the largest call budget.
+    // The JavaScript guest cannot load a 10,000-host table within the largest call budget (~2,000 hosts fit).
     if (n === 100) cases.push(["header-canary-js component (JavaScript)", () => void js.run(on, snap, false), 200]);
     for (const [, fn, it] of cases) timeNs(fn, Math.min(it, 2000));
     const samples = cases.map(() => [] as number[]);
