@@ -8,7 +8,7 @@ import { KeptChecker, rejectGrpcStatus } from "../abi/answer.js";
 import { SharedRequest } from "../abi/shared-request.js";
 import { PluginFailure } from "./errors.js";
 import { PluginCounters, TIMING_EVERY } from "./counters.js";
-import { InstanceFailure, type PluginInstance, defaultClassifier } from "./instance.js";
+import { type InstanceFailure, type PluginInstance, failureOf } from "./instance.js";
 import type { RouterPlugin } from "./plugin.js";
 import { CallSampler } from "./call-sampler.js";
 import { InstanceState } from "./instance-state.js";
@@ -194,7 +194,7 @@ export class PluginChain {
         else steps?.push(pairs ? { plugin: plugin.name, in: inCount, out: count, outcome: "accept", metadata: pairs, ms } : { plugin: plugin.name, in: inCount, out: count, outcome: "accept", ms });
       } catch (err) {
         // The chain's own checks of an answer (codec.ts) throw outside the instance: the same classifier.
-        const f = err instanceof InstanceFailure ? err : new InstanceFailure(defaultClassifier.classify(err, inst.guest).kind, (err as Error).message);
+        const f = failureOf(err);
         // A dry run's failure is its own instance's, which is dropped with the run: not counted, nothing dropped.
         const failure = dryRun ? new PluginFailure(f.kind, plugin.name, plugin.version, f.detail) : plugin.failed(f.kind, f.detail);
         if (!dryRun) {

@@ -28,17 +28,29 @@ export interface FailureClassifier {
   classify(err: unknown, guest: Guest): { kind: FailureKind; detail: string };
 }
 
-export const defaultClassifier: FailureClassifier = {
-  classify(err: unknown): { kind: FailureKind; detail: string } {
-    if (err instanceof GuestAbort) return { kind: "abort", detail: err.message };
-    if (err instanceof AnswerError) return { kind: "answer", detail: err.message };
-    if (err instanceof GuestAreaError) return { kind: "area", detail: err.message };
-    if (err instanceof WebAssembly.RuntimeError) return { kind: "trap", detail: err.message };
-    // V8 reports a wasm stack overflow as a RangeError too: that is the plugin's own trap, not memory.
-    if (err instanceof RangeError) return { kind: /call stack/i.test(err.message) ? "trap" : "memory", detail: err.message };
-    return { kind: "trap", detail: err instanceof Error ? err.message : String(err) };
-  },
-};
+/** V8 reports wasm stack exhaustion as a RangeError; it is the plugin's own trap, not a memory cap. */
+export function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && /call stack/i.test(err.message);
+}
+
+/** The kinds a failure has without the sandbox's budget and memory cap to tell more. */
+function classifyDefault(err: unknown): { kind: FailureKind; detail: string } {
+  if (err instanceof GuestAbort) return { kind: "abort", detail: err.message };
+  if (err instanceof AnswerError) return { kind: "answer", detail: err.message };
+  if (err instanceof GuestAreaError) return { kind: "area", detail: err.message };
+  if (err instanceof WebAssembly.RuntimeError) return { kind: "trap", detail: err.message };
+  if (err instanceof RangeError) return { kind: isStackOverflow(err) ? "trap" : "memory", detail: err.message };
+  return { kind: "trap", detail: err instanceof Error ? err.message : String(err) };
+}
+
+export const defaultClassifier: FailureClassifier = { classify: classifyDefault };
+
+/** What a failure outside a guest call (the chain's own answer checks, making an instance) is, by the same classifier. */
+export function failureOf(err: unknown): InstanceFailure {
+  if (err instanceof InstanceFailure) return err;
+  const { kind, detail } = classifyDefault(err);
+  return new InstanceFailure(kind, detail);
+}
 
 /** A failed call: the instance must not be used again (its memory is in an unknown state). */
 export class InstanceFailure extends Error {

@@ -7,7 +7,7 @@ import type { ReadClock } from "../cluster/clock.js";
 import { type GuestLogSink, linearMemoriesOf } from "../abi/guest.js";
 import type { Bundle, BundleMetadata, FailurePolicy } from "./bundle.js";
 import { BundleError, ConfigRejected, type FailureKind, PluginFailure } from "./errors.js";
-import { type CallMeter, type FailureClassifier, InstanceFailure, PluginInstance, defaultClassifier, noMeter } from "./instance.js";
+import { type CallMeter, type FailureClassifier, InstanceFailure, PluginInstance, defaultClassifier, failureOf, noMeter } from "./instance.js";
 import { PluginCounters, type PluginCounterSet } from "./counters.js";
 import { sameHeaders } from "../abi/header-list.js";
 
@@ -118,7 +118,8 @@ export class RouterPlugin {
     try {
       return new PluginInstance(bundle.module, m.headers, opts.sinkFor?.(m) ?? opts.sink ?? silentSink, guard?.meter ?? opts.meter ?? noMeter, guard?.classifier ?? opts.classifier ?? defaultClassifier);
     } catch (err) {
-      throw new PluginFailure("trap", m.name, m.version, `instantiation failed: ${(err as Error).message}`, { cause: err });
+      const f = failureOf(err);
+      throw new PluginFailure(f.kind, m.name, m.version, `instantiation failed: ${f.detail}`, { cause: err });
     }
   }
 
@@ -155,7 +156,7 @@ export class RouterPlugin {
       this.current = this.configuredInstance();
       return this.current;
     } catch (err) {
-      const f = err instanceof InstanceFailure ? err : new InstanceFailure("trap", (err as Error).message);
+      const f = failureOf(err);
       this.failed(f.kind, `re-instantiation: ${f.detail}`);
       return null;
     }
@@ -172,7 +173,7 @@ export class RouterPlugin {
     try {
       return this.configuredInstance();
     } catch (err) {
-      throw err instanceof InstanceFailure ? err : new InstanceFailure("trap", (err as Error).message);
+      throw failureOf(err);
     }
   }
 

@@ -2,6 +2,7 @@
 // failed call whether it ran out of fuel, was refused memory, or trapped for its own reasons. No binaryen here:
 // this is on the per-call path.
 
+import { isStackOverflow } from "../plugin/instance.js";
 import { SandboxError } from "./errors.js";
 import { MAX_FUEL, type SandboxExports } from "./exports.js";
 
@@ -77,10 +78,6 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** V8 reports wasm stack exhaustion as a RangeError; it is the plugin's own trap, not a memory cap. */
-export function isStackOverflow(err: unknown): boolean {
-  return err instanceof RangeError && /call stack/i.test(err.message);
-}
 
 /** The budget of one plugin's calls: arm it before each call, classify a failure after it. */
 export class FuelBudget {

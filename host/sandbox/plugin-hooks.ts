@@ -4,8 +4,8 @@
 
 import { type Guest, linearMemoriesOf } from "../abi/guest.js";
 import { type FailureKind } from "../plugin/errors.js";
-import { type CallMeter, type FailureClassifier, defaultClassifier } from "../plugin/instance.js";
-import { FuelBudget, isStackOverflow } from "./budget.js";
+import { type CallMeter, type FailureClassifier, defaultClassifier, isStackOverflow } from "../plugin/instance.js";
+import { FuelBudget } from "./budget.js";
 import { SandboxError } from "./errors.js";
 import { type SandboxExports, sandboxExportsOf } from "./exports.js";
 
@@ -41,7 +41,7 @@ export class SandboxClassifier implements FailureClassifier {
     const ex = sandboxExportsOf(guest.exports as unknown as WebAssembly.Exports);
     const f = this.budget.classify(err, ex, linearMemoriesOf(guest.exports));
     if (f.kind !== "trap") return { kind: f.kind, detail: f.message };
-    // host/plugin's default maps every RangeError to "memory"; a stack overflow is the plugin's own trap.
+    // The budget's own wording of a stack overflow ("stack overflow (…)") over V8's RangeError text.
     if (isStackOverflow(err)) return { kind: "trap", detail: f.message };
     return defaultClassifier.classify(err, guest);
   }
