@@ -94,7 +94,7 @@ export class SwitchyardMetrics {
     const each = function* <T>(f: (name: string, c: PluginCounters) => T): Generator<T> {
       for (const [name, c] of counters.entries()) yield f(name, c);
     };
-    new ReadCounter(`${p}plugin_calls_total`, "Calls made to a plugin (quarantined skips not included), explain's included.", () => each((plugin, c) => [{ plugin }, c.calls] as const), this.registry);
+    new ReadCounter(`${p}plugin_calls_total`, "Calls made to a plugin by requests (quarantined skips and explain's dry runs not included).", () => each((plugin, c) => [{ plugin }, c.calls] as const), this.registry);
     new ReadCounter(`${p}plugin_hosts_kept_total`, "Hosts a plugin kept, summed over calls it accepted.", () => each((plugin, c) => [{ plugin }, c.kept] as const), this.registry);
     new ReadCounter(`${p}plugin_hosts_dropped_total`, "Hosts a plugin was offered and did not keep, summed over calls it accepted.", () => each((plugin, c) => [{ plugin }, c.dropped] as const), this.registry);
     new ReadCounter(`${p}plugin_verdicts_total`, "Verdicts a plugin gave: accept, reject, wait.", function* () {

@@ -1,5 +1,5 @@
 // One view of `--workers N` (host/server/workers.ts): GET /metrics on the primary aggregates every worker's
-// registry with prom-client's AggregatorRegistry over node:cluster's IPC (prom-client lib/cluster.js: the
+// registry with prom-client's AggregatorRegistry over node:cluster's IPC (the
 // primary asks each connected worker, each answers with its registries as JSON, the primary merges them by
 // each metric's `aggregator`: counters and histograms summed, gauges as host/metrics/metrics.ts marks them).
 // The primary routes nothing, so its own registry is not part of the sum.

@@ -1,6 +1,6 @@
 // compileRoutes: a RouterConfig → a RouteTable, built aside once per config and swapped in whole by the
 // caller; nothing in it changes afterwards. What a forwarding route needs besides its match (the request
-// path's forward policies, host/route/routing.ts) is prepared by the caller's `prepare` and held by the entry,
+// path's forward policies, host/server/compiled-route.ts) is prepared by the caller's `prepare` and held by the entry,
 // so that a match hands over everything at once.
 
 import type { Config, RouteAction, RouteConfig, RouterConfig } from "../config/types.js";
