@@ -9,6 +9,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadBundle } from "../host/plugin/bundle.js";
 import { BUNDLE_ERROR_CODES } from "../host/plugin/errors.js";
+import { BUILD_ERROR_CODES } from "../host/build/errors.js";
+import { CONFIG_ERROR_CODES } from "../host/config/errors.js";
+import { SANDBOX_ERROR_CODES, SandboxError } from "../host/sandbox/errors.js";
+import { HOST_ERROR_CODES } from "../host/server/errors.js";
+import { watToWasm } from "../bench/wat.js";
 import { PROXY_ERROR_CODES } from "../host/proxy/errors.js";
 import { ADMIN_ERROR_CODES, statusOf } from "../host/admin/errors.js";
 import { ClusterError } from "../host/cluster/errors.js";
@@ -43,6 +48,10 @@ describe("error codes as sets", () => {
     ["bundle", BUNDLE_ERROR_CODES, /"(E_BUNDLE_[A-Z0-9_]+)"/g],
     ["admin", ADMIN_ERROR_CODES, /"(E_ADMIN_[A-Z0-9_]+)"/g],
     ["proxy", PROXY_ERROR_CODES, /"(E_(?:UPSTREAM|ROUTE|NO_HOST|CLIENT|POOLS?|REQUEST|FORWARD)[A-Z0-9_]*)"/g],
+    ["sandbox", SANDBOX_ERROR_CODES, /"(E_SANDBOX_[A-Z0-9_]+)"/g],
+    ["config", CONFIG_ERROR_CODES, /"(E_CONFIG_[A-Z0-9_]+)"/g],
+    ["build", BUILD_ERROR_CODES, /"(E_BUILD_[A-Z0-9_]+)"/g],
+    ["host", HOST_ERROR_CODES, /"(E_HOSTS_NOT_JSON|E_LISTEN|E_PLUGINS_DIR)"/g],
   ] as const)("the %s codes listed are the codes thrown", async (_, list, re) => {
     const counts = await literals(re);
     expect([...counts.keys()].sort()).toEqual([...list].sort());
@@ -92,5 +101,27 @@ describe("bundle codes from real bundle folders", () => {
 
   it("a metadata.json field of the wrong type is E_BUNDLE_METADATA naming the field", async () => {
     expect(await edited((m) => (m.order = "5"))).toMatchObject({ code: "E_BUNDLE_METADATA", message: expect.stringContaining("order") });
+  });
+
+  /** deny's bundle loaded with a sandbox transform of the test's own: what the sandbox hands back is what runs. */
+  async function transformed(transform: () => Uint8Array): Promise<unknown> {
+    return loadBundle(join(REPO, "build/plugins/deny"), { transform }).then(() => null, (e: unknown) => e);
+  }
+
+  it("a module the sandbox refuses is E_BUNDLE_SANDBOX naming the sandbox's own code", async () => {
+    const e = await transformed(() => {
+      throw new SandboxError("E_SANDBOX_OPTIONS", "maxMemoryPages", "expected an integer in 1..65536, got 0");
+    });
+    expect(e).toMatchObject({ code: "E_BUNDLE_SANDBOX", message: expect.stringContaining("the sandbox refused the module (E_SANDBOX_OPTIONS): sandbox: maxMemoryPages") });
+  });
+
+  it("a module whose start function traps is E_BUNDLE_START, instantiation failed; one whose sy_name traps, probing failed", async () => {
+    const startTraps = watToWasm(`(module (memory (export "memory") 1) (func $boom unreachable) (start $boom))`);
+    expect(await transformed(() => startTraps)).toMatchObject({ code: "E_BUNDLE_START", message: expect.stringContaining("instantiation failed: ") });
+    const nameTraps = watToWasm(`(module (memory (export "memory") 1)
+      (func (export "sy_abi_version") (result i32) (i32.const 1))
+      (func (export "sy_name") (result i32) unreachable)
+      (func (export "sy_order") (result i32) (i32.const 5)))`);
+    expect(await transformed(() => nameTraps)).toMatchObject({ code: "E_BUNDLE_START", message: expect.stringContaining("probing the module failed: ") });
   });
 });
