@@ -2,7 +2,7 @@
 // module compiles and passes its checks. Diagnostics come back as "file:line:col: error TSnnnn: message".
 
 import { readFileSync } from "node:fs";
-import { lineColumn } from "../config/json.js";
+import { lineColumn } from "../util/json-syntax.js";
 import { relative, resolve } from "node:path";
 import asc from "assemblyscript/asc";
 import { BuildError } from "./errors.js";

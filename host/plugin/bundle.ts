@@ -150,9 +150,9 @@ export async function readMetadataJson(dir: string, label: string): Promise<{ ra
     return { raw: JSON.parse(text) as unknown, bytes };
   } catch {
     const where = jsonSyntaxError(text);
-    const at = where ? `at byte ${where.offset} (line ${where.line}, column ${where.column}): expected ${where.expected}` : "";
+    const at = where ? `at byte ${where.offset} (line ${where.line}, column ${where.column}): ${where.message}` : "";
     // Ending before the JSON does is what a metadata.json still being written looks like.
-    const incomplete = where !== null && where.offset === bytes.length;
+    const incomplete = where !== null && where.atEnd;
     throw new BundleError("E_BUNDLE_METADATA", label, `metadata.json is not JSON ${at}`.trimEnd(), { incomplete });
   }
 }
