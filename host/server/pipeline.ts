@@ -118,6 +118,29 @@ function isHostFailure(outcome: ForwardOutcome): boolean {
   return outcome.error === null ? outcome.status >= 500 : HOST_FAILURES.has(outcome.error.code);
 }
 
+/** Where a request stands when it is answered or the client leaves: the access line's and the request event's fields. */
+interface At {
+  readonly route: string | null;
+  readonly cluster: string | null;
+  readonly steps: readonly ChainStep[];
+}
+
+const NO_STEPS: readonly ChainStep[] = Object.freeze([]);
+/** Answered before any route matched. */
+const UNROUTED: At = Object.freeze({ route: null, cluster: null, steps: NO_STEPS });
+
+/** An answer the pipeline gives without forwarding. */
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+  /** The proxy's own code (the body goes in the error shape); null: a Reject's or a direct_response's body, sent as given. */
+  readonly reason: string | null;
+  /** The plugin whose verdict or failure it is. */
+  readonly plugin?: string;
+  /** A gRPC call's status, where it is not gRPC's code for `status`. */
+  readonly grpcStatus?: number;
+}
+
 /** Per request: when it started, its deadline, and how long it has waited (Wait verdicts, no host available). */
 interface Progress {
   readonly started: number;
@@ -164,7 +187,7 @@ export class Pipeline {
     // Refused before any plugin runs (request-head.ts). (node:http already answers 431 to oversized header
     // blocks, so MAX_REQUEST_BYTES cannot be reached.)
     const refused = headRefusal(req.rawHeaders);
-    if (refused !== null) return this.answer(req, res, refused.status, `${refused.message}`, started, null, null, [], refused.code);
+    if (refused !== null) return this.answer(req, res, started, UNROUTED, { status: refused.status, body: refused.message, reason: refused.code });
     // x-request-id: the client's is kept; one is made for a request without, and forwarded upstream with it
     // (after the head checks, so that it never makes a request's header count the one too many).
     if (req.headers["x-request-id"] === undefined) {
@@ -189,13 +212,13 @@ export class Pipeline {
     matching = headers;
     const m = state.table.match(authority, path, lookupHeader);
     matching = null;
-    if (m === null) return this.answer(req, res, 404, "no route matches this request", started, null, null, [], "E_NO_ROUTE");
-    if (m.kind === "direct") return this.answer(req, res, m.action.status, m.action.body, started, m.route.label, null, [], null);
+    if (m === null) return this.answer(req, res, started, UNROUTED, { status: 404, body: "no route matches this request", reason: "E_NO_ROUTE" });
+    if (m.kind === "direct") return this.answer(req, res, started, { route: m.route.label, cluster: null, steps: NO_STEPS }, { status: m.action.status, body: m.action.body, reason: null });
     const action = m.action;
     const compiled = m.prepared;
     const choice = pickCluster(action, this.deps.random);
     const cluster = this.deps.clusters.get(choice.name);
-    if (cluster === undefined) return this.answer(req, res, 503, `cluster ${choice.name} not found`, started, m.route.label, choice.name, [], "E_NO_CLUSTER");
+    if (cluster === undefined) return this.answer(req, res, started, { route: m.route.label, cluster: choice.name, steps: NO_STEPS }, { status: 503, body: `cluster ${choice.name} not found`, reason: "E_NO_CLUSTER" });
     const defaultSubset = cluster.settings.defaultSubset;
     const ctx: HandlerContext = {
       request: { method: req.method ?? "GET", path, authority, rawHeaders: req.rawHeaders },
@@ -216,9 +239,10 @@ export class Pipeline {
     const result: HandlerResult = handlerFor(chain).isAvailable(ctx, this.deps.clusters);
     const started = p.started;
     if (result.status === HandlerStatus.Available) return this.forward(req, res, compiled, ctx, result.subset, route, result.steps, p, result.fallback);
+    const at: At = { route, cluster: ctx.cluster, steps: result.steps };
     if (result.status === HandlerStatus.Stop && result.verdict?.kind === "reject") {
       const v = result.verdict;
-      return this.answer(req, res, v.status, v.body, started, route, ctx.cluster, result.steps, null, v.plugin, v.grpcStatus ?? undefined);
+      return this.answer(req, res, started, at, { status: v.status, body: v.body, reason: null, plugin: v.plugin, grpcStatus: v.grpcStatus ?? undefined });
     }
     if (result.status === HandlerStatus.Stop && result.verdict?.kind === "wait") {
       const waitMs = result.verdict.waitMs;
@@ -228,14 +252,14 @@ export class Pipeline {
       if (p.waits >= action.waitMaxCount || elapsed + waitMs >= deadline) {
         const exhausted = p.waits >= action.waitMaxCount;
         const why = exhausted ? `still waiting after ${p.waits} waits (wait.max_count)` : `the wait would pass ${deadlineName(action.timeoutMs, p)}`;
-        return this.answer(req, res, 503, `plugin ${result.verdict.plugin} asked to wait: ${why}`, started, route, ctx.cluster, result.steps, "E_WAIT_EXHAUSTED", result.verdict.plugin, exhausted ? undefined : this.pastDeadline(p));
+        return this.answer(req, res, started, at, { status: 503, body: `plugin ${result.verdict.plugin} asked to wait: ${why}`, reason: "E_WAIT_EXHAUSTED", plugin: result.verdict.plugin, grpcStatus: exhausted ? undefined : this.pastDeadline(p) });
       }
       p.waits++;
       p.waited = true;
       // The response's 'close' (not the request's, which also fires once a body was read) says the client left.
       const onClose = () => {
         clock.clearTimeout(timer);
-        this.gone(req, started, route, ctx.cluster, result.steps);
+        this.gone(req, started, at);
       };
       const timer = clock.setTimeout(() => {
         res.off("close", onClose);
@@ -245,7 +269,7 @@ export class Pipeline {
       return;
     }
     if (result.status === HandlerStatus.Stop && result.failure !== undefined) {
-      return this.answer(req, res, 503, `routing failed: plugin ${result.failure.plugin} failed and its policy is fail-closed`, started, route, ctx.cluster, result.steps, result.failure.code, result.failure.plugin);
+      return this.answer(req, res, started, at, { status: 503, body: `routing failed: plugin ${result.failure.plugin} failed and its policy is fail-closed`, reason: result.failure.code, plugin: result.failure.plugin });
     }
     // No host: when the cluster has hosts but none is available now (every one unreachable), wait for one
     // to come back within the request's deadline, as gRPC does without fail-fast; a request without one has
@@ -254,7 +278,7 @@ export class Pipeline {
     const cluster = this.deps.clusters.get(ctx.cluster);
     const snapshot = cluster?.snapshot();
     if (snapshot !== undefined && snapshot.hosts.length === 0) {
-      return this.answer(req, res, 503, `${result.reason}; cluster ${ctx.cluster} has no hosts`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
+      return this.answer(req, res, started, at, { status: 503, body: `${result.reason}; cluster ${ctx.cluster} has no hosts`, reason: "E_NO_HOST" });
     }
     const now = this.deps.clock.now();
     const remaining = p.deadlineMs - (now - started);
@@ -263,7 +287,7 @@ export class Pipeline {
       let left = false;
       const onClose = () => {
         left = true;
-        this.gone(req, started, route, ctx.cluster, result.steps);
+        this.gone(req, started, at);
       };
       res.once("close", onClose);
       // A client that leaves does not cancel the wait: its listeners go at the deadline or the next host.
@@ -274,19 +298,19 @@ export class Pipeline {
         },
         (err: Error) => {
           res.off("close", onClose);
-          if (!left) this.answer(req, res, 503, `${result.reason}; ${err.message} (${deadlineName(action.timeoutMs, p)})`, started, route, ctx.cluster, result.steps, "E_NO_HOST", undefined, this.pastDeadline(p));
+          if (!left) this.answer(req, res, started, at, { status: 503, body: `${result.reason}; ${err.message} (${deadlineName(action.timeoutMs, p)})`, reason: "E_NO_HOST", grpcStatus: this.pastDeadline(p) });
         },
       );
       return;
     }
-    return this.answer(req, res, 503, `${result.reason}`, started, route, ctx.cluster, result.steps, "E_NO_HOST");
+    return this.answer(req, res, started, at, { status: 503, body: result.reason, reason: "E_NO_HOST" });
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, compiled: CompiledRoute, ctx: HandlerContext, subset: Subset, route: string, steps: readonly ChainStep[], p: Progress, fallback: string | undefined): void {
     const breaker = this.deps.breakers?.(ctx.cluster);
     // Without a circuit breaker, no closure per request.
     if (breaker === undefined) return this.send(req, res, compiled, ctx, subset, route, steps, p, fallback, undefined);
-    this.admit(breaker, compiled.policies.get(ctx.cluster)!, req, res, route, ctx.cluster, steps, p, () => this.send(req, res, compiled, ctx, subset, route, steps, p, fallback, breaker));
+    this.admit(breaker, compiled.policies.get(ctx.cluster)!, req, res, { route, cluster: ctx.cluster, steps }, p, () => this.send(req, res, compiled, ctx, subset, route, steps, p, fallback, breaker));
   }
 
   private send(req: IncomingMessage, res: ServerResponse, compiled: CompiledRoute, ctx: HandlerContext, subset: Subset, route: string, steps: readonly ChainStep[], p: Progress, fallback: string | undefined, breaker: CircuitBreaker | undefined): void {
@@ -295,7 +319,7 @@ export class Pipeline {
     const hv = hashHeader === undefined ? undefined : req.headers[hashHeader];
     // A request that waited starts forwarding now; any other one started when routing did (microseconds ago).
     const now = p.waited ? this.deps.clock.now() : p.started;
-    const f = new Forwarding(this.deps, cluster.balancer, subset, Array.isArray(hv) ? hv[0] : hv, route, ctx.cluster, steps, fallback, p.started, now, breaker);
+    const f = new Forwarding(this.deps, { balancer: cluster.balancer, subset, hashKey: Array.isArray(hv) ? hv[0] : hv, route, cluster: ctx.cluster, steps, fallback, started: p.started, startedAt: now, breaker });
     let policy = compiled.policies.get(ctx.cluster)!;
     // The forwarder gets the request's deadline (a gRPC call's grpc-timeout when shorter), what is left of it after waits.
     if (p.waited) policy = remainingPolicy(policy, p.deadlineMs, now - p.started);
@@ -304,13 +328,13 @@ export class Pipeline {
   }
 
   /** Forwards through the cluster's circuit breaker: now, after waiting for a connection, or 503 E_CIRCUIT_OPEN. */
-  private admit(breaker: CircuitBreaker, policy: ForwardPolicy, req: IncomingMessage, res: ServerResponse, route: string, cluster: string, steps: readonly ChainStep[], p: Progress, send: () => void): void {
+  private admit(breaker: CircuitBreaker, policy: ForwardPolicy, req: IncomingMessage, res: ServerResponse, at: At, p: Progress, send: () => void): void {
     const clock = this.deps.clock;
     let timer: TimerHandle | undefined;
     const onClose = () => {
       if (timer !== undefined) clock.clearTimeout(timer);
       if (a.kind === "pending") a.cancel();
-      this.gone(req, p.started, route, cluster, steps);
+      this.gone(req, p.started, at);
     };
     const a = breaker.admit(policy.transport !== null && policy.transport.h2 !== "none", () => {
       if (timer !== undefined) clock.clearTimeout(timer);
@@ -319,28 +343,28 @@ export class Pipeline {
       send();
     });
     if (a.kind === "go") return send();
-    if (a.kind === "refused") return this.answer(req, res, 503, `circuit breaker open: ${a.message}`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN");
+    if (a.kind === "refused") return this.answer(req, res, p.started, at, { status: 503, body: `circuit breaker open: ${a.message}`, reason: "E_CIRCUIT_OPEN" });
     // Pending: until a connection frees, the client leaves, or the request's deadline passes.
     res.once("close", onClose);
     if (p.deadlineMs > 0) {
       timer = clock.setTimeout(() => {
         a.cancel();
         res.off("close", onClose);
-        this.answer(req, res, 503, `circuit breaker open: cluster ${cluster}: no connection within ${deadlineName(policy.timeoutMs, p)} (max_connections ${breaker.settings.maxConnections})`, p.started, route, cluster, steps, "E_CIRCUIT_OPEN", undefined, this.pastDeadline(p));
+        this.answer(req, res, p.started, at, { status: 503, body: `circuit breaker open: cluster ${at.cluster}: no connection within ${deadlineName(policy.timeoutMs, p)} (max_connections ${breaker.settings.maxConnections})`, reason: "E_CIRCUIT_OPEN", grpcStatus: this.pastDeadline(p) });
       }, Math.max(1, p.deadlineMs - (clock.now() - p.started)));
     }
   }
 
   /** The client left before a decision was made (while waiting): logged as the forwarder logs it. */
-  private gone(req: IncomingMessage, started: number, route: string, cluster: string, steps: readonly ChainStep[]): void {
+  private gone(req: IncomingMessage, started: number, at: At): void {
     const durationMs = this.deps.clock.now() - started;
-    logAccess(this.deps.log, "info", req, clientOf(req.socket), { status: 0, durationMs, upstream: null, attempts: 0, bytesIn: 0, bytesOut: 0, reason: "E_CLIENT_ABORTED" }, this.lineFields(route, cluster, steps));
-    this.deps.observe?.({ listener: this.deps.listener, route, cluster, status: 0, steps, durationMs });
+    logAccess(this.deps.log, "info", req, clientOf(req.socket), { status: 0, durationMs, upstream: null, attempts: 0, bytesIn: 0, bytesOut: 0, reason: "E_CLIENT_ABORTED" }, this.lineFields(at));
+    this.deps.observe?.({ listener: this.deps.listener, route: at.route, cluster: at.cluster, status: 0, steps: at.steps, durationMs });
   }
 
-  private lineFields(route: string | null, cluster: string | null, steps: readonly ChainStep[], plugin?: string): Record<string, unknown> {
-    const fields: Record<string, unknown> = { listener: this.deps.listener, route, cluster };
-    const chain = summarize(steps);
+  private lineFields(at: At, plugin?: string): Record<string, unknown> {
+    const fields: Record<string, unknown> = { listener: this.deps.listener, route: at.route, cluster: at.cluster };
+    const chain = summarize(at.steps);
     if (chain !== undefined) fields.chain = chain;
     if (plugin !== undefined) fields.plugin = plugin;
     return fields;
@@ -352,10 +376,11 @@ export class Pipeline {
   }
 
   /** Answers the request now: `status` and `body`, or for a gRPC call `grpcStatus` (else gRPC's code for `status`) and `body` as grpc-message. */
-  private answer(req: IncomingMessage, res: ServerResponse, status: number, body: string, started: number, route: string | null, cluster: string | null, steps: readonly ChainStep[], reason: string | null, plugin?: string, grpcStatus?: number): void {
+  private answer(req: IncomingMessage, res: ServerResponse, started: number, at: At, a: Answer): void {
+    const { status, body, reason } = a;
     let bytesOut = 0;
     if (!res.headersSent && !res.destroyed) {
-      if (isGrpc(req.headers["content-type"])) writeGrpcError(res, grpcStatus ?? grpcStatusFor(status, reason), body);
+      if (isGrpc(req.headers["content-type"])) writeGrpcError(res, a.grpcStatus ?? grpcStatusFor(status, reason), body);
       else {
         // With a reason the answer is the proxy's own, in the forwarder's shape (proxy/errors.ts errorAnswer);
         // without, it is a Reject's or a direct_response's body, sent as given.
@@ -369,8 +394,8 @@ export class Pipeline {
     if (!req.complete) req.resume();
     const durationMs = this.deps.clock.now() - started;
     const level = status >= 500 ? "warn" : "info";
-    if (this.deps.log.isLevelEnabled(level)) logAccess(this.deps.log, level, req, clientOf(req.socket), { status, durationMs, upstream: null, attempts: 0, bytesIn: 0, bytesOut, reason }, this.lineFields(route, cluster, steps, plugin));
-    this.deps.observe?.({ listener: this.deps.listener, route, cluster, status, steps, durationMs });
+    if (this.deps.log.isLevelEnabled(level)) logAccess(this.deps.log, level, req, clientOf(req.socket), { status, durationMs, upstream: null, attempts: 0, bytesIn: 0, bytesOut, reason }, this.lineFields(at, a.plugin));
+    this.deps.observe?.({ listener: this.deps.listener, route: at.route, cluster: at.cluster, status, steps: at.steps, durationMs });
   }
 }
 
@@ -379,6 +404,21 @@ export class Pipeline {
  * too), outlier reports, the access log's fields and the request event. One object per request, where a
  * closure, a context object, a fields object and a promise were.
  */
+/** What a Forwarding follows: the pick's inputs, where the request stands, and its times. */
+interface ForwardingOptions {
+  readonly balancer: Balancer;
+  readonly subset: Subset;
+  readonly hashKey: string | undefined;
+  readonly route: string;
+  readonly cluster: string;
+  readonly steps: readonly ChainStep[];
+  readonly fallback: string | undefined;
+  /** When the request started (its durations), and when forwarding did (after any wait). */
+  readonly started: number;
+  readonly startedAt: number;
+  readonly breaker: CircuitBreaker | undefined;
+}
+
 class Forwarding implements ForwardListener, PickContext {
   exclude: ReadonlySet<Host> | undefined = undefined;
   private readonly outliers: OutlierDetector | undefined;
@@ -389,20 +429,30 @@ class Forwarding implements ForwardListener, PickContext {
   /** Whether this request holds a retry slot of the circuit breaker. */
   private retrying = false;
 
-  constructor(
-    private readonly deps: PipelineDeps,
-    private readonly balancer: Balancer,
-    private readonly subset: Subset,
-    readonly hashKey: string | undefined,
-    private readonly route: string,
-    private readonly cluster: string,
-    private readonly steps: readonly ChainStep[],
-    private readonly fallback: string | undefined,
-    private readonly started: number,
-    readonly startedAt: number,
-    private readonly breaker: CircuitBreaker | undefined,
-  ) {
-    this.outliers = deps.outliers?.(cluster);
+  private readonly balancer: Balancer;
+  private readonly subset: Subset;
+  readonly hashKey: string | undefined;
+  private readonly route: string;
+  private readonly cluster: string;
+  private readonly steps: readonly ChainStep[];
+  private readonly fallback: string | undefined;
+  private readonly started: number;
+  readonly startedAt: number;
+  private readonly breaker: CircuitBreaker | undefined;
+
+  constructor(private readonly deps: PipelineDeps, o: ForwardingOptions) {
+    // Copied into fields of its own: one shape for every request's object, and the options literal dies young.
+    this.balancer = o.balancer;
+    this.subset = o.subset;
+    this.hashKey = o.hashKey;
+    this.route = o.route;
+    this.cluster = o.cluster;
+    this.steps = o.steps;
+    this.fallback = o.fallback;
+    this.started = o.started;
+    this.startedAt = o.startedAt;
+    this.breaker = o.breaker;
+    this.outliers = deps.outliers?.(o.cluster);
   }
 
   pick(exclude: ReadonlySet<Host>): Host | null {
