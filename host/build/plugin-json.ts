@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BuildError } from "./errors.js";
-import { LOWERCASE_HTTP_TOKEN } from "../util/http-token.js";
+import { type BundleBudget, type FailurePolicy, readSharedFields, SHARED_FIELDS } from "../plugin/bundle-fields.js";
 
 export interface PluginJson {
   readonly version: string;
@@ -12,14 +12,13 @@ export interface PluginJson {
   readonly headers: readonly string[] | null;
   /** Config text; a JSON value in plugin.json is stringified. */
   readonly defaultConfig: string;
-  readonly failurePolicy: "open" | "closed";
-  readonly budget: Readonly<Record<string, number>> | undefined;
+  readonly failurePolicy: FailurePolicy;
+  readonly budget: BundleBudget | undefined;
 }
 
-const FIELDS = new Set(["version", "headers", "defaultConfig", "failurePolicy", "budget"]);
-const BUDGET_FIELDS = new Set(["cpuMs", "fuel", "memoryPages"]);
+const FIELDS: ReadonlySet<string> = new Set(SHARED_FIELDS);
 
-/** Parses a plugin.json text; every problem names `file` and the field. */
+/** Parses a plugin.json text; every problem names `file` and the field. The rules are metadata.json's (bundle-fields.ts). */
 export function parsePluginJson(text: string, file: string): PluginJson {
   const fail = (field: string, expected: string): never => {
     throw new BuildError("E_BUILD_PLUGIN_JSON", `${file}: ${field}: expected ${expected}`);
@@ -32,35 +31,10 @@ export function parsePluginJson(text: string, file: string): PluginJson {
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("(root)", "an object");
   const m = raw as Record<string, unknown>;
+  // The other fields of metadata.json (name, order, sha256…) come from the module: here they are typos.
   for (const key of Object.keys(m)) if (!FIELDS.has(key)) fail(key, `no such field (known: ${[...FIELDS].join(", ")})`);
-  if (typeof m.version !== "string" || m.version.length === 0 || m.version.length > 64) fail("version", "a non-empty string of at most 64 characters");
-  let headers: string[] | null = null;
-  if (m.headers !== undefined && m.headers !== null) {
-    if (!Array.isArray(m.headers)) fail("headers", "an array of header names, or null for every header");
-    headers = (m.headers as unknown[]).map((h, i) => {
-      if (typeof h !== "string" || !LOWERCASE_HTTP_TOKEN.test(h)) fail(`headers[${i}]`, "a lowercase HTTP header name");
-      return h as string;
-    });
-    const dup = headers.find((h, i) => headers!.indexOf(h) !== i);
-    if (dup !== undefined) fail("headers", `distinct names ("${dup}" is listed twice)`);
-  }
-  let defaultConfig: string;
-  if (m.defaultConfig === undefined) defaultConfig = "";
-  else if (typeof m.defaultConfig === "string") defaultConfig = m.defaultConfig;
-  else defaultConfig = JSON.stringify(m.defaultConfig);
-  const failurePolicy = m.failurePolicy ?? "open";
-  if (failurePolicy !== "open" && failurePolicy !== "closed") fail("failurePolicy", '"open" or "closed"');
-  let budget: Record<string, number> | undefined;
-  if (m.budget !== undefined) {
-    if (typeof m.budget !== "object" || m.budget === null || Array.isArray(m.budget)) fail("budget", "an object");
-    budget = {};
-    for (const [key, value] of Object.entries(m.budget as Record<string, unknown>)) {
-      if (!BUDGET_FIELDS.has(key)) fail(`budget.${key}`, `no such field (known: ${[...BUDGET_FIELDS].join(", ")})`);
-      if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) fail(`budget.${key}`, "a positive integer");
-      budget[key] = value as number;
-    }
-  }
-  return Object.freeze({ version: m.version as string, headers: headers && Object.freeze(headers), defaultConfig, failurePolicy: failurePolicy as "open" | "closed", budget });
+  const shared = readSharedFields(m, fail, { configAsJson: true });
+  return Object.freeze({ ...shared, budget: m.budget === undefined ? undefined : shared.budget });
 }
 
 export async function readPluginJson(dir: string): Promise<PluginJson> {

@@ -4,26 +4,16 @@
 
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { ABI_VERSION, MAX_CONFIG_BYTES, MAX_HEADERS, MAX_METADATA_BYTES, MAX_WASM_BYTES } from "../abi/limits.js";
+import { ABI_VERSION, MAX_HEADERS, MAX_METADATA_BYTES, MAX_WASM_BYTES } from "../abi/limits.js";
 import { Guest, type GuestSource, inspectModule } from "../abi/guest.js";
 import { type SignaturePolicy, verifyBundleSignature } from "./signature.js";
 import { readBundleFile } from "./bundle-files.js";
 import { BundleError } from "./errors.js";
 import { isComponent, loadComponent } from "./component.js";
 import { MAX_COMPONENT_BYTES, WORLD } from "../abi/world.js";
-import { HTTP_TOKEN } from "../util/http-token.js";
+import { type BundleBudget, type FailurePolicy, readSharedFields } from "./bundle-fields.js";
 import { jsonSyntaxError } from "../util/json-syntax.js";
 
-export type FailurePolicy = "open" | "closed";
-
-export interface BundleBudget {
-  /** CPU budget of one call, in milliseconds of plugin work (converted to fuel by the sandbox). */
-  readonly cpuMs?: number;
-  /** Raw fuel units, when the author prefers them to milliseconds. */
-  readonly fuel?: number;
-  /** Memory cap in 64 KiB pages. */
-  readonly memoryPages?: number;
-}
 
 export interface BundleMetadata {
   readonly name: string;
@@ -72,39 +62,18 @@ export function parseMetadata(raw: unknown, bundle: string): BundleMetadata {
   const m = raw as Record<string, unknown>;
   const name = m.name;
   if (typeof name !== "string" || !NAME_RE.test(name)) fail("name", "a lowercase name of 1-63 characters [a-z0-9._-]");
-  if (typeof m.version !== "string" || m.version.length === 0 || m.version.length > 64) fail("version", "a non-empty string of at most 64 characters");
   if (!Number.isInteger(m.order) || (m.order as number) < -1_000_000 || (m.order as number) > 1_000_000) fail("order", "an integer in -1000000..1000000");
   if (!Number.isInteger(m.abi)) fail("abi", `an integer (this host speaks ABI ${ABI_VERSION})`);
   if (m.abi !== ABI_VERSION) throw new BundleError("E_BUNDLE_ABI_VERSION", bundle, `metadata.json says ABI ${String(m.abi)}, this host speaks ABI ${ABI_VERSION}`);
   const wasm = m.wasm ?? "plugin.wasm";
   if (typeof wasm !== "string" || wasm !== basename(wasm) || !wasm.endsWith(".wasm")) fail("wasm", "a file name ending in .wasm inside the bundle folder");
   if (typeof m.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(m.sha256)) fail("sha256", "64 lowercase hex digits");
-  let headers: string[] | null = null;
-  if (m.headers !== undefined && m.headers !== null) {
-    if (!Array.isArray(m.headers)) fail("headers", "an array of header names, or null for all headers");
-    // Checked before the names are: the host matches every request against this list (sdk/ABI.md §8).
-    const count = (m.headers as unknown[]).length;
-    if (count > MAX_HEADERS) throw new BundleError("E_BUNDLE_TOO_MANY_HEADERS", bundle, `metadata.json: headers: ${count} names, over MAX_HEADERS (${MAX_HEADERS}); omit it or use null to read every header`);
-    headers = (m.headers as unknown[]).map((h, i) => {
-      if (typeof h !== "string" || !HTTP_TOKEN.test(h)) fail(`headers[${i}]`, "an HTTP header name");
-      return (h as string).toLowerCase();
-    });
-  }
-  const defaultConfig = m.defaultConfig ?? "";
-  if (typeof defaultConfig !== "string") fail("defaultConfig", "a string (the config text passed to configure)");
-  if (Buffer.byteLength(defaultConfig as string) > MAX_CONFIG_BYTES) fail("defaultConfig", `at most ${MAX_CONFIG_BYTES} bytes`);
-  const failurePolicy = m.failurePolicy ?? "open";
-  if (failurePolicy !== "open" && failurePolicy !== "closed") fail("failurePolicy", '"open" or "closed"');
-  const budget: Record<string, number> = {};
-  if (m.budget !== undefined) {
-    if (typeof m.budget !== "object" || m.budget === null || Array.isArray(m.budget)) fail("budget", "an object");
-    const b = m.budget as Record<string, unknown>;
-    for (const key of ["cpuMs", "fuel", "memoryPages"] as const) {
-      if (b[key] === undefined) continue;
-      if (typeof b[key] !== "number" || !(b[key] > 0) || !Number.isFinite(b[key])) fail(`budget.${key}`, "a positive number");
-      budget[key] = b[key] as number;
-    }
-  }
+  const shared = readSharedFields(m, fail, {
+    configAsJson: false,
+    tooManyHeaders: (count) => {
+      throw new BundleError("E_BUNDLE_TOO_MANY_HEADERS", bundle, `metadata.json: headers: ${count} names, over MAX_HEADERS (${MAX_HEADERS}); omit it or use null to read every header`);
+    },
+  });
   let world: string | null = null;
   if (m.world !== undefined && m.world !== null) {
     if (typeof m.world !== "string") fail("world", `a string, the component's WIT world (${WORLD})`);
@@ -117,15 +86,15 @@ export function parseMetadata(raw: unknown, bundle: string): BundleMetadata {
   return Object.freeze({
     world,
     name: name as string,
-    version: m.version as string,
+    version: shared.version,
     order: m.order as number,
     abi: m.abi as number,
     wasm: wasm as string,
     sha256: m.sha256 as string,
-    headers: headers === null ? null : Object.freeze(headers),
-    defaultConfig: defaultConfig as string,
-    failurePolicy: failurePolicy as FailurePolicy,
-    budget: Object.freeze(budget),
+    headers: shared.headers,
+    defaultConfig: shared.defaultConfig,
+    failurePolicy: shared.failurePolicy,
+    budget: shared.budget,
   });
 }
 

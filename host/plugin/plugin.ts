@@ -5,7 +5,8 @@
 
 import type { ReadClock } from "../cluster/clock.js";
 import { type GuestLogSink, linearMemoriesOf } from "../abi/guest.js";
-import type { Bundle, BundleMetadata, FailurePolicy } from "./bundle.js";
+import type { Bundle, BundleMetadata } from "./bundle.js";
+import type { FailurePolicy } from "./bundle-fields.js";
 import { BundleError, ConfigRejected, type FailureKind, PluginFailure } from "./errors.js";
 import { type CallMeter, type FailureClassifier, InstanceFailure, PluginInstance, defaultClassifier, failureOf, noMeter } from "./instance.js";
 import { PluginCounters, type PluginCounterSet } from "./counters.js";
