@@ -186,6 +186,8 @@ for (const [file, list] of examples) {
       } finally {
         await demo.close();
       }
-    }, 120_000);
+      // A page's commands run one after another, each within COMMAND_TIMEOUT_MS (test/helpers/doc-examples.ts):
+      // docs/other-languages.md compiles and packs four guests, about a minute on an idle machine.
+    }, 600_000);
   });
 }

@@ -17,8 +17,12 @@ import { canaryVariant } from "./helpers/host-process.js";
 class GatedStore extends StateStore {
   gate: Promise<void> = Promise.resolve();
   entered = 0;
+  private enter!: () => void;
+  /** Settles when a write first reaches the gate. */
+  readonly reached = new Promise<void>((r) => (this.enter = r));
   override async savePluginConfig(name: string, version: number, config: string): Promise<void> {
     this.entered++;
+    this.enter();
     await this.gate;
     await super.savePluginConfig(name, version, config);
   }
@@ -43,21 +47,35 @@ describe("push and bundle swap at the same moment", () => {
     const store = new GatedStore(join(root, "state"));
     const saved = new Map<string, { text: string; version: number }>();
     const pusher = new ConfigPusher(registry, store, (name, version, text) => saved.set(name, { text, version }));
-    const watcher = new BundleWatcher(join(root, "plugins"), registry, { log: silent, savedConfig: (n) => saved.get(n), exclusive: (n, fn) => pusher.exclusive(n, fn) });
+    // The watcher's swaps take the plugin's lock; `asked` settles when the first one asks for it.
+    let ask!: () => void;
+    const asked = new Promise<void>((r) => (ask = r));
+    let scanning = false;
+    const watcher = new BundleWatcher(join(root, "plugins"), registry, {
+      log: silent,
+      savedConfig: (n) => saved.get(n),
+      exclusive: (n, fn) => {
+        if (scanning) ask();
+        return pusher.exclusive(n, fn);
+      },
+    });
     expect((await watcher.scan()).loaded).toEqual(["header-canary"]);
 
     let open!: () => void;
     store.gate = new Promise((r) => (open = r));
     const push = pusher.push("header-canary", cfg("a"));
-    for (let i = 0; i < 100 && store.entered === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await store.reached;
     expect(store.entered).toBe(1);
 
     // The bundle changes while the push is between configure and install.
     const meta = JSON.parse(await readFile(join(dir, "metadata.json"), "utf8")) as Record<string, unknown>;
     await writeFile(join(dir, "metadata.json"), JSON.stringify({ ...meta, version: "1.0.1" }));
+    scanning = true;
     const scan = watcher.scan();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(registry.get("header-canary")?.version).toBe("1.0.0"); // the swap waits
+    await asked;
+    // A turn of the event loop: a swap that did not wait for the lock would have run by now.
+    await new Promise((r) => setImmediate(r));
+    expect(registry.get("header-canary")?.version).toBe("1.0.0"); // the swap waits for the push's lock
     open();
     await expect(push).resolves.toEqual({ plugin: "header-canary", version: 1 });
     expect((await scan).loaded).toEqual(["header-canary"]);

@@ -221,10 +221,18 @@ export function taggedBlocks(text: string, tag: string): Map<string, { readonly 
   return out;
 }
 
+/**
+ * How long one documented command may run. The slowest, `switchyard pack` of the 11 MB JavaScript component
+ * (docs/other-languages.md: instrumenting every core module), takes ~9 s on an idle 2-core machine and more than
+ * twice that beside the rest of make test; a command past this is killed and reported as timed out.
+ */
+const COMMAND_TIMEOUT_MS = 180_000;
+
 /** Runs a documented command with bash (pipefail) in the repository, with no admin token in its environment. */
 export function sh(command: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile("bash", ["-o", "pipefail", "-c", command], { cwd: REPO, timeout: 20_000, env: { ...process.env, SWITCHYARD_ADMIN_TOKEN: "" } }, (err, stdout, stderr) => {
+    execFile("bash", ["-o", "pipefail", "-c", command], { cwd: REPO, timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SWITCHYARD_ADMIN_TOKEN: "" } }, (err, stdout, stderr) => {
+      if (err !== null && err.killed) stderr += `\n(killed by ${err.signal ?? "a signal"} after the ${COMMAND_TIMEOUT_MS / 1000} s a documented command may run)`;
       resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
     });
   });
