@@ -2,6 +2,8 @@
 // RouterPlugin, and Prometheus counters must not restart with it. The chain adds plain numbers here on every
 // call (a field increment, where a labelled metric cost a lookup per call); the metrics read them at scrape.
 
+import type { FailureKind } from "./errors.js";
+
 /** Upper bounds (seconds) of the call-time histogram: plugin calls take microseconds. */
 export const PLUGIN_CALL_BUCKETS: readonly number[] = [0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.005, 0.025];
 
@@ -22,6 +24,10 @@ export class PluginCounters {
   dropped = 0;
   /** Requests for which the plugin was skipped because it was quarantined. */
   skipped = 0;
+  /** Failures (calls and re-instantiations), by kind, and times put in quarantine (GET /plugins shows them). */
+  failures = 0;
+  readonly failuresByKind: Partial<Record<FailureKind, number>> = {};
+  quarantines = 0;
   /** Timed calls per bucket of PLUGIN_CALL_BUCKETS (not cumulative; the last slot is +Inf), and their sum. */
   readonly timeBuckets = new Float64Array(PLUGIN_CALL_BUCKETS.length + 1);
   timedCalls = 0;

@@ -62,7 +62,15 @@ export class RouterPlugin {
   readonly policy: FailurePolicy;
   /** The headers the host writes per request (null: all), as this config's configure declared them (§4.4). */
   readonly headers: readonly string[] | null;
-  readonly stats: PluginStats = { calls: 0, failures: 0, failuresByKind: {}, quarantines: 0 };
+  /**
+   * What GET /plugins shows of this plugin: its name's counters (counters.ts), across versions and pushes, as
+   * switchyard_plugin_calls_total and the failure metrics count them. One count per concept: a push does not
+   * start them again.
+   */
+  get stats(): PluginStats {
+    const c = this.counters;
+    return { calls: c.calls, failures: c.failures, failuresByKind: c.failuresByKind, quarantines: c.quarantines };
+  }
   /** Calls, verdicts and call times by plugin name, kept across versions (what the metrics show). */
   readonly counters: PluginCounters;
   private current: PluginInstance | null;
@@ -193,7 +201,6 @@ export class RouterPlugin {
 
   /** Records a successful call: ends a quarantine probe and resets the consecutive count. */
   succeeded(): void {
-    this.stats.calls++;
     if (this.consecutive !== 0 || this.quarantinedUntil !== 0) {
       const wasQuarantined = this.quarantinedUntil !== 0;
       this.consecutive = 0;
@@ -205,9 +212,10 @@ export class RouterPlugin {
 
   /** Records a failed call; drops the instance (never reused after a failure) and may quarantine. */
   failed(kind: FailureKind, detail: string): PluginFailure {
-    this.stats.calls++;
-    this.stats.failures++;
-    this.stats.failuresByKind[kind] = (this.stats.failuresByKind[kind] ?? 0) + 1;
+    // The call itself was counted by the chain (counters.calls); a failed re-instantiation is no call.
+    const c = this.counters;
+    c.failures++;
+    c.failuresByKind[kind] = (c.failuresByKind[kind] ?? 0) + 1;
     this.current = null;
     this.consecutive++;
     const failure = new PluginFailure(kind, this.name, this.version, detail);
@@ -218,7 +226,7 @@ export class RouterPlugin {
       const delay = Math.min(q.maxDelayMs, q.baseDelayMs * 2 ** this.quarantineLevel);
       this.quarantineLevel++;
       this.quarantinedUntil = this.clock() + delay;
-      this.stats.quarantines++;
+      c.quarantines++;
       this.opts.events?.quarantined?.(this, this.quarantinedUntil, this.consecutive);
     }
     return failure;
