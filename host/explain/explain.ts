@@ -12,6 +12,8 @@ import { GRPC_STATUS_NAMES } from "../util/grpc-codes.js";
 import { HandlerStatus, handlerFor, narrowByTags } from "../route/handler.js";
 import { unparsedHeadRefusal } from "../server/request-head.js";
 import { buildRouting, type RoutingState } from "../server/routing.js";
+import { deadlineOf, decideStopped } from "../server/decision.js";
+import { isGrpc } from "../proxy/grpc.js";
 
 export interface SampleRequest {
   readonly method?: string;
@@ -159,13 +161,20 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
     if (ctx.metadataMatch) result.decision += `, narrowed by metadata_match ${JSON.stringify(ctx.metadataMatch)} (${narrowByTags(r.subset, ctx.metadataMatch).count} hosts)`;
     return result;
   }
-  if (r.status === HandlerStatus.Stop && r.verdict) {
-    const v = r.verdict;
-    if (v.kind === "wait") return { ...out, decision: `wait ${v.waitMs} ms, then decide again`, verdict: { kind: "wait", waitMs: v.waitMs, plugin: v.plugin } };
+  // The request path's own next step (server/decision.ts), for the sample as it arrives: no wait yet, no time spent.
+  const grpc = isGrpc(lower.get("content-type"));
+  const d = decideStopped(r, action, choice.name, snapshot, { waits: 0, elapsedMs: 0, deadlineMs: deadlineOf(action, grpc, lower.get("grpc-timeout")), grpc });
+  const v = r.status === HandlerStatus.Stop ? r.verdict : undefined;
+  if (d.kind === "wait") return { ...out, decision: `wait ${d.waitMs} ms, then decide again`, verdict: { kind: "wait", waitMs: d.waitMs, plugin: d.plugin } };
+  if (d.kind === "await-host") return { ...out, decision: `wait up to ${d.remainingMs} ms for a host of cluster ${choice.name} to become available (none is now), then decide again` };
+  const a = d.answer;
+  if (v?.kind === "reject") {
     if (v.grpcStatus === null) return { ...out, decision: `reject ${v.status}`, verdict: { kind: "reject", status: v.status, body: v.body, plugin: v.plugin } };
     return { ...out, decision: `reject ${v.status}, a gRPC call grpc-status ${v.grpcStatus} ${GRPC_STATUS_NAMES[v.grpcStatus]}`, verdict: { kind: "reject", status: v.status, body: v.body, grpcStatus: v.grpcStatus, plugin: v.plugin } };
   }
-  return { ...out, decision: `503: ${r.reason}` };
+  const answered: Explanation = { ...out, decision: `${a.status} ${a.reason}: ${a.body}` };
+  if (v?.kind === "wait") answered.verdict = { kind: "wait", waitMs: v.waitMs, plugin: v.plugin };
+  return answered;
 }
 
 /** A terminal rendering of an explanation. */

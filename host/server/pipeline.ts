@@ -14,7 +14,7 @@ import type { Clock, TimerHandle } from "../cluster/clock.js";
 import type { ClusterManager } from "../cluster/cluster-manager.js";
 import type { OutlierDetector } from "../cluster/outlier.js";
 import type { CircuitBreaker } from "../proxy/circuit-breaker.js";
-import { HostStatus, type Balancer, type ClusterSnapshot, type Host, type PickContext, type RandomSource, type Subset } from "../cluster/types.js";
+import { type Balancer, type Host, type PickContext, type RandomSource, type Subset } from "../cluster/types.js";
 import type { RouteAction } from "../config/types.js";
 import type { ChainStep } from "../plugin/chain.js";
 import type { PluginRegistry } from "../plugin/registry.js";
@@ -25,7 +25,8 @@ import { pickCluster } from "../router/index.js";
 import type { RoutingState } from "./routing.js";
 import { handlerFor, HandlerStatus, type HandlerContext, type HandlerResult } from "../route/handler.js";
 import type { CompiledRoute } from "./compiled-route.js";
-import { GrpcStatus, grpcStatusFor, isGrpc, parseGrpcTimeout, writeGrpcError } from "../proxy/grpc.js";
+import { type Answer, deadlineName, deadlineOf, decideStopped } from "./decision.js";
+import { GrpcStatus, grpcStatusFor, isGrpc, writeGrpcError } from "../proxy/grpc.js";
 
 
 export interface PipelineDeps {
@@ -105,12 +106,6 @@ function isEmpty(tags: Readonly<Record<string, string>>): boolean {
   return true;
 }
 
-function hasAvailableHost(snapshot: ClusterSnapshot | undefined): boolean {
-  if (snapshot === undefined) return false;
-  for (const h of snapshot.hosts) if (h.status === HostStatus.Available) return true;
-  return false;
-}
-
 /** Errors of a forwarded request that count against the host that served it (Envoy's gateway failures). */
 const HOST_FAILURES: ReadonlySet<string> = new Set(["E_UPSTREAM_CONNECT", "E_UPSTREAM_TLS", "E_UPSTREAM_RESET", "E_UPSTREAM_TIMEOUT", "E_UPSTREAM_PROTOCOL", "E_ROUTE_TIMEOUT"]);
 
@@ -129,18 +124,6 @@ const NO_STEPS: readonly ChainStep[] = Object.freeze([]);
 /** Answered before any route matched. */
 const UNROUTED: At = Object.freeze({ route: null, cluster: null, steps: NO_STEPS });
 
-/** An answer the pipeline gives without forwarding. */
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-  /** The proxy's own code (the body goes in the error shape); null: a Reject's or a direct_response's body, sent as given. */
-  readonly reason: string | null;
-  /** The plugin whose verdict or failure it is. */
-  readonly plugin?: string;
-  /** A gRPC call's status, where it is not gRPC's code for `status`. */
-  readonly grpcStatus?: number;
-}
-
 /** Per request: when it started, its deadline, and how long it has waited (Wait verdicts, no host available). */
 interface Progress {
   readonly started: number;
@@ -156,17 +139,6 @@ interface Progress {
   waited: boolean;
 }
 
-/** The deadline of a request on `action` (Progress.deadlineMs). */
-function deadlineOf(action: RouteAction, grpc: boolean, req: IncomingMessage): number {
-  const grpcTimeout = grpc ? parseGrpcTimeout(req.headers["grpc-timeout"]) : null;
-  if (grpcTimeout !== null && (action.timeoutMs === 0 || grpcTimeout < action.timeoutMs)) return grpcTimeout;
-  return action.timeoutMs;
-}
-
-/** What the request's deadline is called in an answer. */
-function deadlineName(routeTimeoutMs: number, p: Progress): string {
-  return p.deadlineMs === routeTimeoutMs ? "the route timeout" : `the call's grpc-timeout (${p.deadlineMs} ms)`;
-}
 
 export class Pipeline {
   constructor(private state: RoutingState, private readonly deps: PipelineDeps) {}
@@ -230,32 +202,24 @@ export class Pipeline {
       withSteps: this.deps.log.isLevelEnabled("warn"),
     };
     const grpc = isGrpc(headers["content-type"]);
-    this.decide(req, res, action, compiled, ctx, m.route.label, { started, deadlineMs: deadlineOf(action, grpc, req), grpc, waits: 0, waited: false });
+    this.decide(req, res, action, compiled, ctx, m.route.label, { started, deadlineMs: deadlineOf(action, grpc, headers["grpc-timeout"]), grpc, waits: 0, waited: false });
   }
 
   /** Runs the route handlers; a Wait verdict, or no available host, runs them again later within the route's bounds. */
   private decide(req: IncomingMessage, res: ServerResponse, action: RouteAction, compiled: CompiledRoute, ctx: HandlerContext, route: string, p: Progress): void {
     const chain = this.deps.registry.chainFor(action.plugins);
     const result: HandlerResult = handlerFor(chain).isAvailable(ctx, this.deps.clusters);
-    const started = p.started;
     if (result.status === HandlerStatus.Available) return this.forward(req, res, compiled, ctx, result.subset, route, result.steps, p, result.fallback);
+    const started = p.started;
+    const clock = this.deps.clock;
+    const cluster = this.deps.clusters.get(ctx.cluster);
     const at: At = { route, cluster: ctx.cluster, steps: result.steps };
-    if (result.status === HandlerStatus.Stop && result.verdict?.kind === "reject") {
-      const v = result.verdict;
-      return this.answer(req, res, started, at, { status: v.status, body: v.body, reason: null, plugin: v.plugin, grpcStatus: v.grpcStatus ?? undefined });
-    }
-    if (result.status === HandlerStatus.Stop && result.verdict?.kind === "wait") {
-      const waitMs = result.verdict.waitMs;
-      const clock = this.deps.clock;
-      const elapsed = clock.now() - started;
-      const deadline = p.deadlineMs > 0 ? p.deadlineMs : Infinity;
-      if (p.waits >= action.waitMaxCount || elapsed + waitMs >= deadline) {
-        const exhausted = p.waits >= action.waitMaxCount;
-        const why = exhausted ? `still waiting after ${p.waits} waits (wait.max_count)` : `the wait would pass ${deadlineName(action.timeoutMs, p)}`;
-        return this.answer(req, res, started, at, { status: 503, body: `plugin ${result.verdict.plugin} asked to wait: ${why}`, reason: "E_WAIT_EXHAUSTED", plugin: result.verdict.plugin, grpcStatus: exhausted ? undefined : this.pastDeadline(p) });
-      }
+    // The same step explain takes (server/decision.ts); what follows carries it out.
+    const d = decideStopped(result, action, ctx.cluster, cluster?.snapshot(), { waits: p.waits, elapsedMs: clock.now() - started, deadlineMs: p.deadlineMs, grpc: p.grpc });
+    if (d.kind === "answer") return this.answer(req, res, started, at, d.answer);
+    p.waited = true;
+    if (d.kind === "wait") {
       p.waits++;
-      p.waited = true;
       // The response's 'close' (not the request's, which also fires once a body was read) says the client left.
       const onClose = () => {
         clock.clearTimeout(timer);
@@ -264,46 +228,27 @@ export class Pipeline {
       const timer = clock.setTimeout(() => {
         res.off("close", onClose);
         this.decide(req, res, action, compiled, ctx, route, p);
-      }, waitMs);
+      }, d.waitMs);
       res.once("close", onClose);
       return;
     }
-    if (result.status === HandlerStatus.Stop && result.failure !== undefined) {
-      return this.answer(req, res, started, at, { status: 503, body: `routing failed: plugin ${result.failure.plugin} failed and its policy is fail-closed`, reason: result.failure.code, plugin: result.failure.plugin });
-    }
-    // No host: when the cluster has hosts but none is available now (every one unreachable), wait for one
-    // to come back within the request's deadline, as gRPC does without fail-fast; a request without one has
-    // nothing to wait within. A cluster with no hosts at all has nothing to come back: 503 now. When hosts
-    // are available and still none is left, the chain and fallback said no: 503 now.
-    const cluster = this.deps.clusters.get(ctx.cluster);
-    const snapshot = cluster?.snapshot();
-    if (snapshot !== undefined && snapshot.hosts.length === 0) {
-      return this.answer(req, res, started, at, { status: 503, body: `${result.reason}; cluster ${ctx.cluster} has no hosts`, reason: "E_NO_HOST" });
-    }
-    const now = this.deps.clock.now();
-    const remaining = p.deadlineMs - (now - started);
-    if (!action.failFast && cluster !== undefined && p.deadlineMs > 0 && remaining > 0 && !hasAvailableHost(snapshot)) {
-      p.waited = true;
-      let left = false;
-      const onClose = () => {
-        left = true;
-        this.gone(req, started, at);
-      };
-      res.once("close", onClose);
-      // A client that leaves does not cancel the wait: its listeners go at the deadline or the next host.
-      waitForAvailable(cluster, now + remaining, this.deps.clock).then(
-        () => {
-          res.off("close", onClose);
-          if (!left) this.decide(req, res, action, compiled, ctx, route, p);
-        },
-        (err: Error) => {
-          res.off("close", onClose);
-          if (!left) this.answer(req, res, started, at, { status: 503, body: `${result.reason}; ${err.message} (${deadlineName(action.timeoutMs, p)})`, reason: "E_NO_HOST", grpcStatus: this.pastDeadline(p) });
-        },
-      );
-      return;
-    }
-    return this.answer(req, res, started, at, { status: 503, body: result.reason, reason: "E_NO_HOST" });
+    let left = false;
+    const onClose = () => {
+      left = true;
+      this.gone(req, started, at);
+    };
+    res.once("close", onClose);
+    // A client that leaves does not cancel the wait: its listeners go at the deadline or the next host.
+    waitForAvailable(cluster!, clock.now() + d.remainingMs, clock).then(
+      () => {
+        res.off("close", onClose);
+        if (!left) this.decide(req, res, action, compiled, ctx, route, p);
+      },
+      (err: Error) => {
+        res.off("close", onClose);
+        if (!left) this.answer(req, res, started, at, { status: 503, body: `${result.reason}; ${err.message} (${deadlineName(action.timeoutMs, p.deadlineMs)})`, reason: "E_NO_HOST", grpcStatus: this.pastDeadline(p) });
+      },
+    );
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, compiled: CompiledRoute, ctx: HandlerContext, subset: Subset, route: string, steps: readonly ChainStep[], p: Progress, fallback: string | undefined): void {
@@ -350,7 +295,7 @@ export class Pipeline {
       timer = clock.setTimeout(() => {
         a.cancel();
         res.off("close", onClose);
-        this.answer(req, res, p.started, at, { status: 503, body: `circuit breaker open: cluster ${at.cluster}: no connection within ${deadlineName(policy.timeoutMs, p)} (max_connections ${breaker.settings.maxConnections})`, reason: "E_CIRCUIT_OPEN", grpcStatus: this.pastDeadline(p) });
+        this.answer(req, res, p.started, at, { status: 503, body: `circuit breaker open: cluster ${at.cluster}: no connection within ${deadlineName(policy.timeoutMs, p.deadlineMs)} (max_connections ${breaker.settings.maxConnections})`, reason: "E_CIRCUIT_OPEN", grpcStatus: this.pastDeadline(p) });
       }, Math.max(1, p.deadlineMs - (clock.now() - p.started)));
     }
   }
