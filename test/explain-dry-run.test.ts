@@ -4,22 +4,16 @@
 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { RequestParts } from "../host/abi/codec.js";
-import { HostStatus, type ClusterSnapshot, type Host } from "../host/cluster/types.js";
 import { loadBundle } from "../host/plugin/bundle.js";
 import { PluginChain } from "../host/plugin/chain.js";
 import { TableRegistry } from "../host/plugin/table-registry.js";
 import { RouterPlugin } from "../host/plugin/plugin.js";
+import { chainRequest, chainSnapshot } from "./helpers/chain-run.js";
 
 const root = new URL("../", import.meta.url).pathname;
 
-function snapshot(n: number): ClusterSnapshot {
-  const hosts: Host[] = [];
-  for (let i = 0; i < n; i++) hosts.push({ address: `127.0.1.${i}:80`, hostname: undefined, weight: 1, healthy: true, tags: { version: i % 4 === 0 ? "canary" : "v1", zone: `z${i % 2}` }, status: HostStatus.Available, pending: 0 });
-  return { cluster: "dry", version: 1, id: 1, hosts };
-}
-
-const request = (headers: Record<string, string>): RequestParts => ({ method: "GET", path: "/", authority: "a", rawHeaders: Object.entries(headers).flat() });
+const snapshot = (n: number) => chainSnapshot("dry", n, (i) => ({ version: i % 4 === 0 ? "canary" : "v1", zone: `z${i % 2}` }));
+const request = chainRequest;
 const ACCEPT = { "x-echo-verdict": "accept", "x-echo-keep": "0,1,2,4,8" };
 const FAIL = { "x-echo-verdict": "accept", "x-echo-keep": "99" };
 
