@@ -7,11 +7,11 @@ import type { ClusterManager } from "../cluster/cluster-manager.js";
 import type { RandomSource, Subset } from "../cluster/types.js";
 import type { Config, ListenerConfig } from "../config/types.js";
 import type { PluginRegistry } from "../plugin/registry.js";
-import { pickCluster } from "../router/index.js";
 import { GRPC_STATUS_NAMES } from "../util/grpc-codes.js";
 import { HandlerStatus, handlerFor, narrowByTags } from "../route/handler.js";
 import { unparsedHeadRefusal } from "../server/request-head.js";
 import { buildRouting, type RoutingState } from "../server/routing.js";
+import { routeStep } from "../server/route-step.js";
 import { deadlineOf, decideStopped } from "../server/decision.js";
 import { isGrpc } from "../proxy/grpc.js";
 
@@ -118,38 +118,29 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
   const out: Explanation = { request: { method, path, authority, headers }, listener: listener.name, route: null, plugins: [], decision: "" };
 
   const routing = deps.routing?.(listener) ?? buildRouting(deps.config, listener.routerConfigName, new Map(), listener.upstreamProtocol);
-  const m = routing.table.match(authority, path, (n) => lower.get(n));
-  if (m === null) return { ...out, decision: "404: no route matches" };
+  const request = { method, path, authority, rawHeaders: headers.flat() };
+  // The request path's own steps in a dry run: the route step (server/route-step.ts), then its handler
+  // (handlerFor, as the pipeline) and chain, the same decision made once, with what each plugin kept on its
+  // step, and no counter or failure count of a live plugin moved (chain.ts).
+  const step = routeStep(routing, deps.clusters, deps.random ?? Math.random, request, (n) => lower.get(n), { withSteps: true, dryRun: true });
+  if (step.kind === "no-route") return { ...out, decision: "404: no route matches" };
+  if (step.kind === "direct") return { ...out, route: step.route.label, virtualHost: step.virtualHost, direct: { status: step.action.status, body: step.action.body }, decision: `direct response ${step.action.status}` };
+  const m = step.match;
   out.route = m.route.label;
   out.virtualHost = m.virtualHost;
-  if (m.kind === "direct") return { ...out, direct: { status: m.action.status, body: m.action.body }, decision: `direct response ${m.action.status}` };
+  if (step.kind === "no-cluster") return { ...out, cluster: step.cluster, decision: `503: cluster ${step.cluster} not found` };
   const action = m.action;
-  const choice = pickCluster(action, deps.random ?? Math.random);
-  const cluster = deps.clusters.get(choice.name);
-  out.cluster = choice.name;
-  if (cluster === undefined) return { ...out, decision: `503: cluster ${choice.name} not found` };
+  const cluster = step.clusterState;
+  out.cluster = step.cluster;
   const snapshot = cluster.snapshot();
   out.clusterHosts = snapshot.hosts.length;
-  const request = { method, path, authority, rawHeaders: headers.flat() };
-
-  // The request path's own handler (handlerFor, as the pipeline) and chain, in a dry run: the same decision,
-  // made once, with what each plugin kept on its step, and no counter or failure count of a live plugin moved
-  // (chain.ts).
   const chain = deps.registry.chainFor(action.plugins);
-  const ctx = {
-    request,
-    cluster: choice.name,
-    metadataMatch: Object.keys(choice.metadataMatch).length > 0 ? choice.metadataMatch : null,
-    fallback: choice.fallback,
-    defaultSubset: Object.keys(cluster.settings.defaultSubset).length > 0 ? cluster.settings.defaultSubset : null,
-    dryRun: true,
-  };
-  const r = handlerFor(chain).isAvailable(ctx, deps.clusters);
-  for (const step of r.steps) {
-    const e: PluginExplanation = { plugin: step.plugin, order: chain.plugins.find((p) => p.name === step.plugin)?.order ?? 0, in: step.in, out: step.out, outcome: step.outcome };
-    if (step.kept) e.kept = addresses(step.kept);
-    if (step.metadata) e.metadata = Object.fromEntries(step.metadata);
-    if (step.failure) e.failure = step.failure.message;
+  const r = handlerFor(chain).isAvailable(step, deps.clusters);
+  for (const s of r.steps) {
+    const e: PluginExplanation = { plugin: s.plugin, order: chain.plugins.find((p) => p.name === s.plugin)?.order ?? 0, in: s.in, out: s.out, outcome: s.outcome };
+    if (s.kept) e.kept = addresses(s.kept);
+    if (s.metadata) e.metadata = Object.fromEntries(s.metadata);
+    if (s.failure) e.failure = s.failure.message;
     out.plugins.push(e);
   }
   if (r.status === HandlerStatus.Available) {
@@ -158,15 +149,15 @@ export function explain(deps: ExplainDeps, sample: SampleRequest): Explanation {
     const pick = cluster.dryRunBalancer(deps.random).pick(r.subset, { hashKey: hv });
     const result: Explanation = { ...out, decision: r.fallback ? `fallback ${r.fallback}: no plugin left a host` : "route to the kept hosts", candidates: addresses(r.subset), pick: pick?.address ?? null };
     if (r.fallback) result.fallback = r.fallback;
-    if (ctx.metadataMatch) result.decision += `, narrowed by metadata_match ${JSON.stringify(ctx.metadataMatch)} (${narrowByTags(r.subset, ctx.metadataMatch).count} hosts)`;
+    if (step.metadataMatch) result.decision += `, narrowed by metadata_match ${JSON.stringify(step.metadataMatch)} (${narrowByTags(r.subset, step.metadataMatch).count} hosts)`;
     return result;
   }
   // The request path's own next step (server/decision.ts), for the sample as it arrives: no wait yet, no time spent.
   const grpc = isGrpc(lower.get("content-type"));
-  const d = decideStopped(r, action, choice.name, snapshot, { waits: 0, elapsedMs: 0, deadlineMs: deadlineOf(action, grpc, lower.get("grpc-timeout")), grpc });
+  const d = decideStopped(r, action, step.cluster, snapshot, { waits: 0, elapsedMs: 0, deadlineMs: deadlineOf(action, grpc, lower.get("grpc-timeout")), grpc });
   const v = r.status === HandlerStatus.Stop ? r.verdict : undefined;
   if (d.kind === "wait") return { ...out, decision: `wait ${d.waitMs} ms, then decide again`, verdict: { kind: "wait", waitMs: d.waitMs, plugin: d.plugin } };
-  if (d.kind === "await-host") return { ...out, decision: `wait up to ${d.remainingMs} ms for a host of cluster ${choice.name} to become available (none is now), then decide again` };
+  if (d.kind === "await-host") return { ...out, decision: `wait up to ${d.remainingMs} ms for a host of cluster ${step.cluster} to become available (none is now), then decide again` };
   const a = d.answer;
   if (v?.kind === "reject") {
     if (v.grpcStatus === null) return { ...out, decision: `reject ${v.status}`, verdict: { kind: "reject", status: v.status, body: v.body, plugin: v.plugin } };

@@ -52,6 +52,21 @@ export function deadlineName(routeTimeoutMs: number, deadlineMs: number): string
   return deadlineMs === routeTimeoutMs ? "the route timeout" : `the call's grpc-timeout (${deadlineMs} ms)`;
 }
 
+/** The gRPC status of a call whose deadline ended a wait (DEADLINE_EXCEEDED, as the forwarder answers it); undefined for any other request. */
+function pastDeadline(s: Standing): number | undefined {
+  return s.grpc ? GrpcStatus.DEADLINE_EXCEEDED : undefined;
+}
+
+/** The wait for a host of the cluster (an "await-host" decision) ended without one: `why` is the wait's own account. */
+export function noHostInTime(reason: string, why: string, action: RouteAction, s: Standing): Answer {
+  return { status: 503, body: `${reason}; ${why} (${deadlineName(action.timeoutMs, s.deadlineMs)})`, reason: "E_NO_HOST", grpcStatus: pastDeadline(s) };
+}
+
+/** The wait for a connection of `cluster`'s circuit breaker (max_connections) ended at the request's deadline. */
+export function noConnectionInTime(cluster: string, maxConnections: number, action: RouteAction, s: Standing): Answer {
+  return { status: 503, body: `circuit breaker open: cluster ${cluster}: no connection within ${deadlineName(action.timeoutMs, s.deadlineMs)} (max_connections ${maxConnections})`, reason: "E_CIRCUIT_OPEN", grpcStatus: pastDeadline(s) };
+}
+
 function hasAvailableHost(snapshot: ClusterSnapshot | undefined): boolean {
   if (snapshot === undefined) return false;
   for (const h of snapshot.hosts) if (h.status === HostStatus.Available) return true;
@@ -73,7 +88,7 @@ export function decideStopped(result: Exclude<HandlerResult, { status: HandlerSt
     const exhausted = s.waits >= action.waitMaxCount;
     if (exhausted || s.elapsedMs + v.waitMs >= deadline) {
       const why = exhausted ? `still waiting after ${s.waits} waits (wait.max_count)` : `the wait would pass ${deadlineName(action.timeoutMs, s.deadlineMs)}`;
-      const grpcStatus = !exhausted && s.grpc ? GrpcStatus.DEADLINE_EXCEEDED : undefined;
+      const grpcStatus = exhausted ? undefined : pastDeadline(s);
       return { kind: "answer", answer: { status: 503, body: `plugin ${v.plugin} asked to wait: ${why}`, reason: "E_WAIT_EXHAUSTED", plugin: v.plugin, grpcStatus } };
     }
     return { kind: "wait", waitMs: v.waitMs, plugin: v.plugin };

@@ -15,19 +15,18 @@ import type { ClusterManager } from "../cluster/cluster-manager.js";
 import type { OutlierDetector } from "../cluster/outlier.js";
 import type { CircuitBreaker } from "../proxy/circuit-breaker.js";
 import { type Balancer, type Host, type PickContext, type RandomSource, type Subset } from "../cluster/types.js";
-import type { RouteAction } from "../config/types.js";
 import type { ChainStep } from "../plugin/chain.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { clientOf, logAccess, type ForwardOutcome } from "../proxy/access-log.js";
 import type { Forwarder } from "../proxy/forward.js";
 import type { ForwardListener, ForwardPolicy } from "../proxy/policy.js";
-import { pickCluster } from "../router/index.js";
 import type { RoutingState } from "./routing.js";
-import { handlerFor, HandlerStatus, type HandlerContext, type HandlerResult } from "../route/handler.js";
-import type { CompiledRoute } from "./compiled-route.js";
-import { type Answer, deadlineName, deadlineOf, decideStopped } from "./decision.js";
-import { GrpcStatus, grpcStatusFor, isGrpc, writeGrpcError } from "../proxy/grpc.js";
+import { handlerFor, HandlerStatus, type HandlerResult } from "../route/handler.js";
+import { type Answer, deadlineOf, decideStopped, noConnectionInTime, noHostInTime, type Standing } from "./decision.js";
+import { routeStep, type Routed } from "./route-step.js";
+import { grpcStatusFor, isGrpc, writeGrpcError } from "../proxy/grpc.js";
 
+type AvailableResult = Extract<HandlerResult, { status: HandlerStatus.Available }>;
 
 export interface PipelineDeps {
   readonly clusters: ClusterManager;
@@ -100,12 +99,6 @@ function setHost(req: IncomingMessage, authority: string): void {
   raw.push("Host", authority);
 }
 
-/** A tags map with no key (config maps are frozen and small: no Object.keys array per request). */
-function isEmpty(tags: Readonly<Record<string, string>>): boolean {
-  for (const _ in tags) return false;
-  return true;
-}
-
 /** Errors of a forwarded request that count against the host that served it (Envoy's gateway failures). */
 const HOST_FAILURES: ReadonlySet<string> = new Set(["E_UPSTREAM_CONNECT", "E_UPSTREAM_TLS", "E_UPSTREAM_RESET", "E_UPSTREAM_TIMEOUT", "E_UPSTREAM_PROTOCOL", "E_ROUTE_TIMEOUT"]);
 
@@ -124,21 +117,41 @@ const NO_STEPS: readonly ChainStep[] = Object.freeze([]);
 /** Answered before any route matched. */
 const UNROUTED: At = Object.freeze({ route: null, cluster: null, steps: NO_STEPS });
 
-/** Per request: when it started, its deadline, and how long it has waited (Wait verdicts, no host available). */
-interface Progress {
-  readonly started: number;
-  /**
-   * The request's one deadline, in ms after `started`, for every wait and the forwarding: the route timeout, or
-   * a gRPC call's grpc-timeout when that is shorter; 0: none.
-   */
-  readonly deadlineMs: number;
-  /** A gRPC call: a wait its deadline ends is answered DEADLINE_EXCEEDED, as the forwarder answers it. */
-  readonly grpc: boolean;
-  waits: number;
+/**
+ * One request on its way through the pipeline's steps (decide → forward → admit → send), from the route step
+ * on: the client's request and response, where it was routed, its times and its one deadline, and how long it
+ * has waited (Wait verdicts, no host available, the circuit breaker). One object per request, which each step
+ * takes whole.
+ */
+class Flight {
+  /** Wait verdicts waited. */
+  waits = 0;
   /** Whether time was spent waiting: the forwarder then gets what is left of the deadline. */
-  waited: boolean;
-}
+  waited = false;
 
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly routed: Routed,
+    readonly started: number,
+    /**
+     * The request's one deadline, in ms after `started`, for every wait and the forwarding: the route timeout,
+     * or a gRPC call's grpc-timeout when that is shorter; 0: none.
+     */
+    readonly deadlineMs: number,
+    /** A gRPC call: a wait its deadline ends is answered DEADLINE_EXCEEDED, as the forwarder answers it. */
+    readonly grpc: boolean,
+  ) {}
+
+  /** Where the request stands, for the access line and the request event. */
+  at(steps: readonly ChainStep[]): At {
+    return { route: this.routed.match.route.label, cluster: this.routed.cluster, steps };
+  }
+
+  standing(now: number): Standing {
+    return { waits: this.waits, elapsedMs: now - this.started, deadlineMs: this.deadlineMs, grpc: this.grpc };
+  }
+}
 
 export class Pipeline {
   constructor(private state: RoutingState, private readonly deps: PipelineDeps) {}
@@ -155,7 +168,6 @@ export class Pipeline {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const started = this.deps.clock.now();
-    const state = this.state;
     // Refused before any plugin runs (request-head.ts). (node:http already answers 431 to oversized header
     // blocks, so MAX_REQUEST_BYTES cannot be reached.)
     const refused = headRefusal(req.rawHeaders);
@@ -181,45 +193,40 @@ export class Pipeline {
         setHost(req, authority);
       }
     }
+    const request = { method: req.method ?? "GET", path, authority, rawHeaders: req.rawHeaders };
     matching = headers;
-    const m = state.table.match(authority, path, lookupHeader);
+    // The steps feed the access log's chain summary only (metrics read the plugins' counters).
+    const step = routeStep(this.state, this.deps.clusters, this.deps.random, request, lookupHeader, { withSteps: this.deps.log.isLevelEnabled("warn"), dryRun: false });
     matching = null;
-    if (m === null) return this.answer(req, res, started, UNROUTED, { status: 404, body: "no route matches this request", reason: "E_NO_ROUTE" });
-    if (m.kind === "direct") return this.answer(req, res, started, { route: m.route.label, cluster: null, steps: NO_STEPS }, { status: m.action.status, body: m.action.body, reason: null });
-    const action = m.action;
-    const compiled = m.prepared;
-    const choice = pickCluster(action, this.deps.random);
-    const cluster = this.deps.clusters.get(choice.name);
-    if (cluster === undefined) return this.answer(req, res, started, { route: m.route.label, cluster: choice.name, steps: NO_STEPS }, { status: 503, body: `cluster ${choice.name} not found`, reason: "E_NO_CLUSTER" });
-    const defaultSubset = cluster.settings.defaultSubset;
-    const ctx: HandlerContext = {
-      request: { method: req.method ?? "GET", path, authority, rawHeaders: req.rawHeaders },
-      cluster: choice.name,
-      metadataMatch: isEmpty(choice.metadataMatch) ? null : choice.metadataMatch,
-      fallback: choice.fallback,
-      defaultSubset: isEmpty(defaultSubset) ? null : defaultSubset,
-      // The steps feed the access log's chain summary only (metrics read the plugins' counters).
-      withSteps: this.deps.log.isLevelEnabled("warn"),
-    };
+    switch (step.kind) {
+      case "no-route":
+        return this.answer(req, res, started, UNROUTED, { status: 404, body: "no route matches this request", reason: "E_NO_ROUTE" });
+      case "direct":
+        return this.answer(req, res, started, { route: step.route.label, cluster: null, steps: NO_STEPS }, { status: step.action.status, body: step.action.body, reason: null });
+      case "no-cluster":
+        return this.answer(req, res, started, { route: step.match.route.label, cluster: step.cluster, steps: NO_STEPS }, { status: 503, body: `cluster ${step.cluster} not found`, reason: "E_NO_CLUSTER" });
+    }
     const grpc = isGrpc(headers["content-type"]);
-    this.decide(req, res, action, compiled, ctx, m.route.label, { started, deadlineMs: deadlineOf(action, grpc, headers["grpc-timeout"]), grpc, waits: 0, waited: false });
+    this.decide(new Flight(req, res, step, started, deadlineOf(step.match.action, grpc, headers["grpc-timeout"]), grpc));
   }
 
   /** Runs the route handlers; a Wait verdict, or no available host, runs them again later within the route's bounds. */
-  private decide(req: IncomingMessage, res: ServerResponse, action: RouteAction, compiled: CompiledRoute, ctx: HandlerContext, route: string, p: Progress): void {
+  private decide(f: Flight): void {
+    const routed = f.routed;
+    const action = routed.match.action;
     const chain = this.deps.registry.chainFor(action.plugins);
-    const result: HandlerResult = handlerFor(chain).isAvailable(ctx, this.deps.clusters);
-    if (result.status === HandlerStatus.Available) return this.forward(req, res, compiled, ctx, result.subset, route, result.steps, p, result.fallback);
-    const started = p.started;
+    const result: HandlerResult = handlerFor(chain).isAvailable(routed, this.deps.clusters);
+    if (result.status === HandlerStatus.Available) return this.forward(f, result);
     const clock = this.deps.clock;
-    const cluster = this.deps.clusters.get(ctx.cluster);
-    const at: At = { route, cluster: ctx.cluster, steps: result.steps };
+    const cluster = this.deps.clusters.get(routed.cluster);
+    const at = f.at(result.steps);
+    const { req, res, started } = f;
     // The same step explain takes (server/decision.ts); what follows carries it out.
-    const d = decideStopped(result, action, ctx.cluster, cluster?.snapshot(), { waits: p.waits, elapsedMs: clock.now() - started, deadlineMs: p.deadlineMs, grpc: p.grpc });
+    const d = decideStopped(result, action, routed.cluster, cluster?.snapshot(), f.standing(clock.now()));
     if (d.kind === "answer") return this.answer(req, res, started, at, d.answer);
-    p.waited = true;
+    f.waited = true;
     if (d.kind === "wait") {
-      p.waits++;
+      f.waits++;
       // The response's 'close' (not the request's, which also fires once a body was read) says the client left.
       const onClose = () => {
         clock.clearTimeout(timer);
@@ -227,7 +234,7 @@ export class Pipeline {
       };
       const timer = clock.setTimeout(() => {
         res.off("close", onClose);
-        this.decide(req, res, action, compiled, ctx, route, p);
+        this.decide(f);
       }, d.waitMs);
       res.once("close", onClose);
       return;
@@ -242,61 +249,64 @@ export class Pipeline {
     waitForAvailable(cluster!, clock.now() + d.remainingMs, clock).then(
       () => {
         res.off("close", onClose);
-        if (!left) this.decide(req, res, action, compiled, ctx, route, p);
+        if (!left) this.decide(f);
       },
       (err: Error) => {
         res.off("close", onClose);
-        if (!left) this.answer(req, res, started, at, { status: 503, body: `${result.reason}; ${err.message} (${deadlineName(action.timeoutMs, p.deadlineMs)})`, reason: "E_NO_HOST", grpcStatus: this.pastDeadline(p) });
+        if (!left) this.answer(req, res, started, at, noHostInTime(result.reason, err.message, action, f.standing(clock.now())));
       },
     );
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, compiled: CompiledRoute, ctx: HandlerContext, subset: Subset, route: string, steps: readonly ChainStep[], p: Progress, fallback: string | undefined): void {
-    const breaker = this.deps.breakers?.(ctx.cluster);
+  private forward(f: Flight, kept: AvailableResult): void {
+    const breaker = this.deps.breakers?.(f.routed.cluster);
     // Without a circuit breaker, no closure per request.
-    if (breaker === undefined) return this.send(req, res, compiled, ctx, subset, route, steps, p, fallback, undefined);
-    this.admit(breaker, compiled.policies.get(ctx.cluster)!, req, res, { route, cluster: ctx.cluster, steps }, p, () => this.send(req, res, compiled, ctx, subset, route, steps, p, fallback, breaker));
+    if (breaker === undefined) return this.send(f, kept, undefined);
+    this.admit(f, breaker, f.at(kept.steps), () => this.send(f, kept, breaker));
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, compiled: CompiledRoute, ctx: HandlerContext, subset: Subset, route: string, steps: readonly ChainStep[], p: Progress, fallback: string | undefined, breaker: CircuitBreaker | undefined): void {
-    const cluster = this.deps.clusters.get(ctx.cluster)!;
+  private send(f: Flight, kept: AvailableResult, breaker: CircuitBreaker | undefined): void {
+    const routed = f.routed;
+    const cluster = routed.clusterState;
     const hashHeader = cluster.settings.hashHeader;
-    const hv = hashHeader === undefined ? undefined : req.headers[hashHeader];
+    const hv = hashHeader === undefined ? undefined : f.req.headers[hashHeader];
     // A request that waited starts forwarding now; any other one started when routing did (microseconds ago).
-    const now = p.waited ? this.deps.clock.now() : p.started;
-    const f = new Forwarding(this.deps, { balancer: cluster.balancer, subset, hashKey: Array.isArray(hv) ? hv[0] : hv, route, cluster: ctx.cluster, steps, fallback, started: p.started, startedAt: now, breaker });
-    let policy = compiled.policies.get(ctx.cluster)!;
+    const now = f.waited ? this.deps.clock.now() : f.started;
+    const forwarding = new Forwarding(this.deps, { balancer: cluster.balancer, subset: kept.subset, hashKey: Array.isArray(hv) ? hv[0] : hv, route: routed.match.route.label, cluster: routed.cluster, steps: kept.steps, fallback: kept.fallback, started: f.started, startedAt: now, breaker });
+    let policy = routed.match.prepared.policies.get(routed.cluster)!;
     // The forwarder gets the request's deadline (a gRPC call's grpc-timeout when shorter), what is left of it after waits.
-    if (p.waited) policy = remainingPolicy(policy, p.deadlineMs, now - p.started);
-    else if (p.deadlineMs !== policy.timeoutMs) policy = Object.freeze({ ...policy, timeoutMs: p.deadlineMs });
-    this.deps.forwarder.dispatch(req, res, policy, f);
+    if (f.waited) policy = remainingPolicy(policy, f.deadlineMs, now - f.started);
+    else if (f.deadlineMs !== policy.timeoutMs) policy = Object.freeze({ ...policy, timeoutMs: f.deadlineMs });
+    this.deps.forwarder.dispatch(f.req, f.res, policy, forwarding);
   }
 
   /** Forwards through the cluster's circuit breaker: now, after waiting for a connection, or 503 E_CIRCUIT_OPEN. */
-  private admit(breaker: CircuitBreaker, policy: ForwardPolicy, req: IncomingMessage, res: ServerResponse, at: At, p: Progress, send: () => void): void {
+  private admit(f: Flight, breaker: CircuitBreaker, at: At, send: () => void): void {
     const clock = this.deps.clock;
+    const { req, res, started } = f;
+    const policy = f.routed.match.prepared.policies.get(f.routed.cluster)!;
     let timer: TimerHandle | undefined;
     const onClose = () => {
       if (timer !== undefined) clock.clearTimeout(timer);
       if (a.kind === "pending") a.cancel();
-      this.gone(req, p.started, at);
+      this.gone(req, started, at);
     };
     const a = breaker.admit(policy.transport !== null && policy.transport.h2 !== "none", () => {
       if (timer !== undefined) clock.clearTimeout(timer);
       res.off("close", onClose);
-      p.waited = true;
+      f.waited = true;
       send();
     });
     if (a.kind === "go") return send();
-    if (a.kind === "refused") return this.answer(req, res, p.started, at, { status: 503, body: `circuit breaker open: ${a.message}`, reason: "E_CIRCUIT_OPEN" });
+    if (a.kind === "refused") return this.answer(req, res, started, at, { status: 503, body: `circuit breaker open: ${a.message}`, reason: "E_CIRCUIT_OPEN" });
     // Pending: until a connection frees, the client leaves, or the request's deadline passes.
     res.once("close", onClose);
-    if (p.deadlineMs > 0) {
+    if (f.deadlineMs > 0) {
       timer = clock.setTimeout(() => {
         a.cancel();
         res.off("close", onClose);
-        this.answer(req, res, p.started, at, { status: 503, body: `circuit breaker open: cluster ${at.cluster}: no connection within ${deadlineName(policy.timeoutMs, p.deadlineMs)} (max_connections ${breaker.settings.maxConnections})`, reason: "E_CIRCUIT_OPEN", grpcStatus: this.pastDeadline(p) });
-      }, Math.max(1, p.deadlineMs - (clock.now() - p.started)));
+        this.answer(req, res, started, at, noConnectionInTime(f.routed.cluster, breaker.settings.maxConnections, f.routed.match.action, f.standing(clock.now())));
+      }, Math.max(1, f.deadlineMs - (clock.now() - started)));
     }
   }
 
@@ -313,11 +323,6 @@ export class Pipeline {
     if (chain !== undefined) fields.chain = chain;
     if (plugin !== undefined) fields.plugin = plugin;
     return fields;
-  }
-
-  /** The gRPC status of a gRPC call whose deadline ended a wait; undefined for any other request. */
-  private pastDeadline(p: Progress): number | undefined {
-    return p.grpc ? GrpcStatus.DEADLINE_EXCEEDED : undefined;
   }
 
   /** Answers the request now: `status` and `body`, or for a gRPC call `grpcStatus` (else gRPC's code for `status`) and `body` as grpc-message. */
@@ -344,11 +349,6 @@ export class Pipeline {
   }
 }
 
-/**
- * One forwarded request as the pipeline follows it: the balancer's pick for every attempt (its PickContext
- * too), outlier reports, the access log's fields and the request event. One object per request, where a
- * closure, a context object, a fields object and a promise were.
- */
 /** What a Forwarding follows: the pick's inputs, where the request stands, and its times. */
 interface ForwardingOptions {
   readonly balancer: Balancer;
@@ -364,6 +364,11 @@ interface ForwardingOptions {
   readonly breaker: CircuitBreaker | undefined;
 }
 
+/**
+ * One forwarded request as the pipeline follows it: the balancer's pick for every attempt (its PickContext
+ * too), outlier reports, the access log's fields and the request event. One object per request, where a
+ * closure, a context object, a fields object and a promise were.
+ */
 class Forwarding implements ForwardListener, PickContext {
   exclude: ReadonlySet<Host> | undefined = undefined;
   private readonly outliers: OutlierDetector | undefined;
