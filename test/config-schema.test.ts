@@ -6,11 +6,54 @@ import { run as check } from "../host/cli/check.js";
 import { run as schemaCommand } from "../host/cli/schema.js";
 import { FIELDS } from "../host/config/fields.js";
 import { CONFIG_SCHEMA } from "../host/config/schema.js";
+import { parseConfig } from "../host/config/parse.js";
+import { ConfigError } from "../host/config/errors.js";
+import type { ConfigProblem } from "../host/config/types.js";
 import { checkAgainstSchema } from "./helpers/schema-check.js";
 
 const EXAMPLES = "examples/configs";
 const examples = readdirSync(EXAMPLES).filter((f) => f.endsWith(".json"));
 const read = (f: string) => JSON.parse(readFileSync(join(EXAMPLES, f), "utf8")) as unknown;
+
+interface NumberNode {
+  type?: string;
+  minimum?: number;
+  maximum?: number;
+  items?: NumberNode;
+  anyOf?: NumberNode[];
+  oneOf?: NumberNode[];
+}
+
+/** The number schema of `kind`.`key` as the schema writes it (inside items, anyOf, oneOf), read here on its own. */
+function boundsOf(kind: string, key: string): NumberNode {
+  const find = (n: NumberNode): NumberNode | undefined =>
+    n.type === "integer" || n.type === "number" ? n : n.items ? find(n.items) : [...(n.anyOf ?? []), ...(n.oneOf ?? [])].map(find).find((x) => x !== undefined);
+  const prop = (CONFIG_SCHEMA.$defs as unknown as Record<string, { properties: Record<string, NumberNode> }>)[kind]!.properties[key]!;
+  return find(prop)!;
+}
+
+/** Sets `path` (the parser's notation: a.b[0].c) in `doc`, making the objects and arrays on the way. */
+function setAt(doc: any, path: string, value: unknown): void {
+  const parts = [...path.matchAll(/([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
+  let at = doc;
+  parts.forEach((part, i) => {
+    if (i === parts.length - 1) at[part] = value;
+    else {
+      if (at[part] === undefined || typeof at[part] !== "object") at[part] = typeof parts[i + 1] === "number" ? [] : {};
+      at = at[part];
+    }
+  });
+}
+
+function problemsOf(text: string): readonly ConfigProblem[] {
+  try {
+    parseConfig(text, "demo.json");
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+}
 
 describe("the JSON Schema", () => {
   it("is draft 2020-12 and every $ref resolves", () => {
@@ -20,13 +63,86 @@ describe("the JSON Schema", () => {
     for (const r of refs) expect(Object.keys(CONFIG_SCHEMA.$defs)).toContain(r.slice(9, -1));
   });
 
-  it("documents exactly the fields the parser reads, object by object", () => {
-    expect(Object.keys(CONFIG_SCHEMA.properties).sort()).toEqual([...FIELDS.root].sort());
-    for (const [kind, fields] of Object.entries(FIELDS)) {
-      if (kind === "root") continue;
-      const def = (CONFIG_SCHEMA.$defs as Record<string, { properties?: Record<string, unknown> }>)[kind];
-      expect(def, `$defs.${kind}`).toBeDefined();
-      expect(Object.keys(def!.properties ?? {}).sort(), `$defs.${kind}`).toEqual([...fields].sort());
+  it("gives the parser its field lists: the schema's properties, object by object", () => {
+    expect(FIELDS.root).toEqual(Object.keys(CONFIG_SCHEMA.properties));
+    for (const [kind, def] of Object.entries(CONFIG_SCHEMA.$defs as Record<string, { properties?: Record<string, unknown> }>)) {
+      if (def.properties === undefined) expect(FIELDS, kind).not.toHaveProperty(kind);
+      else expect((FIELDS as Record<string, readonly string[]>)[kind], `$defs.${kind}`).toEqual(Object.keys(def.properties));
+    }
+  });
+
+  it("a field outside the schema: the parser warns with the schema's nearest field, the validator names it", () => {
+    const doc = read("demo.json") as any;
+    doc.servers[0].listeners[0].switchyard = { max_conections: 10 };
+    const { warnings } = parseConfig(JSON.stringify(doc), "demo.json");
+    expect(warnings).toEqual([{ path: "servers[0].listeners[0].switchyard.max_conections", message: 'unknown field; ignored (did you mean "max_connections"?)' }]);
+    expect(checkAgainstSchema(doc, CONFIG_SCHEMA, { strict: true })).toEqual([{ path: "servers[0].listeners[0].switchyard.max_conections", message: "not in the schema" }]);
+  });
+
+  // Every number bound the readers take from the schema (host/config/fields.ts numberRule), each put at its
+  // place in the demo config: the parser and a JSON Schema validator (ajv) must accept its bounds and refuse
+  // one past them, at the same path. The bounds are read from the schema, so a reader with a bound of its own
+  // disagrees with the validator here.
+  const listener = "servers[0].listeners[0]";
+  const route = "servers[0].routers[0].virtual_hosts[0].routers[0]";
+  const cluster = "cluster_manager.clusters[0]";
+  const bounded: { kind: string; key: string; at: string; setup?: (d: any) => void }[] = [
+    { kind: "listenerSwitchyard", key: "max_connections", at: `${listener}.switchyard.max_connections` },
+    { kind: "listenerHttp2", key: "max_concurrent_streams", at: `${listener}.switchyard.http2.max_concurrent_streams` },
+    { kind: "listenerHttp2", key: "max_header_list_size", at: `${listener}.switchyard.http2.max_header_list_size` },
+    { kind: "listenerHttp2", key: "initial_window_size", at: `${listener}.switchyard.http2.initial_window_size` },
+    { kind: "listenerHttp2", key: "max_stream_resets_per_second", at: `${listener}.switchyard.http2.max_stream_resets_per_second` },
+    { kind: "retryPolicy", key: "num_retries", at: `${route}.route.retry_policy.num_retries` },
+    { kind: "retryPolicy", key: "retry_on_statuses", at: `${route}.route.retry_policy.retry_on_statuses[0]` },
+    { kind: "retryPolicy", key: "retry_on_grpc_statuses", at: `${route}.route.retry_policy.retry_on_grpc_statuses[0]` },
+    { kind: "wait", key: "max_count", at: `${route}.route.switchyard.wait.max_count` },
+    { kind: "directResponse", key: "status", at: `${route}.direct_response.status`, setup: (d) => (d.servers[0].routers[0].virtual_hosts[0].routers[0] = { match: { prefix: "/" }, direct_response: {} }) },
+    { kind: "clusterWeight", key: "weight", at: `${route}.route.weighted_clusters[0].cluster.weight`, setup: (d) => (d.servers[0].routers[0].virtual_hosts[0].routers[0].route = { weighted_clusters: [{ cluster: { name: "demo" } }, { cluster: { name: "demo", weight: 1 } }] }) },
+    { kind: "host", key: "weight", at: `${cluster}.hosts[0].weight` },
+    { kind: "outlierDetection", key: "consecutive_5xx", at: `${cluster}.outlier_detection.consecutive_5xx` },
+    { kind: "healthCheck", key: "healthy_threshold", at: `${cluster}.health_check.healthy_threshold` },
+    { kind: "healthCheck", key: "unhealthy_threshold", at: `${cluster}.health_check.unhealthy_threshold` },
+    { kind: "httpCheckConfig", key: "port", at: `${cluster}.health_check.check_config.http_check_config.port`, setup: (d) => (d.cluster_manager.clusters[0].health_check = { protocol: "Http1" }) },
+    { kind: "httpCheckConfig", key: "expected_statuses", at: `${cluster}.health_check.check_config.http_check_config.expected_statuses[0]`, setup: (d) => (d.cluster_manager.clusters[0].health_check = { protocol: "Http1" }) },
+    { kind: "thresholds", key: "max_connections", at: `${cluster}.circuit_breakers[0].max_connections` },
+    { kind: "thresholds", key: "max_pending_requests", at: `${cluster}.circuit_breakers[0].max_pending_requests` },
+    { kind: "thresholds", key: "max_requests", at: `${cluster}.circuit_breakers[0].max_requests` },
+    { kind: "thresholds", key: "max_retries", at: `${cluster}.circuit_breakers[0].max_retries` },
+    { kind: "retryBudget", key: "budget_percent", at: `${cluster}.circuit_breakers[0].retry_budget.budget_percent` },
+    { kind: "percent", key: "value", at: `${cluster}.circuit_breakers[0].retry_budget.budget_percent.value` },
+    { kind: "retryBudget", key: "min_retry_concurrency", at: `${cluster}.circuit_breakers[0].retry_budget.min_retry_concurrency` },
+    { kind: "socketAddress", key: "port_value", at: "admin.address.socket_address.port_value", setup: (d) => (d.admin.address = { socket_address: { address: "127.0.0.1" } }) },
+  ];
+
+  it("covers every number bound the readers take from the schema", () => {
+    const sources = readdirSync("host/config").filter((f) => f.endsWith(".ts")).map((f) => readFileSync(join("host/config", f), "utf8")).join("\n");
+    const used = [...sources.matchAll(/numberRule\("(\w+)", "(\w+)"\)/g)].map((m) => `${m[1]}.${m[2]}`);
+    expect(used.length).toBeGreaterThan(20);
+    // Envoy's {"value": n} form of budget_percent is read with budget_percent's own rule; it is checked too.
+    expect(new Set(bounded.map((b) => `${b.kind}.${b.key}`))).toEqual(new Set([...used, "percent.value"]));
+  });
+
+  it.each(bounded)("$key at $at: the parser and the validator agree on its bounds", ({ kind, key, at, setup }) => {
+    const node = boundsOf(kind, key);
+    const values: [number, boolean][] = [];
+    if (node.minimum !== undefined) values.push([node.minimum, true], [node.minimum - 1, false]);
+    if (node.maximum !== undefined) values.push([node.maximum, true], [node.maximum + 1, false]);
+    if (node.type === "integer") values.push([(node.minimum ?? 0) + 0.5, false]);
+    expect(values.length).toBeGreaterThanOrEqual(2);
+    for (const [value, ok] of values) {
+      const doc = read("demo.json") as any;
+      setup?.(doc);
+      setAt(doc, at, value);
+      const parsed = problemsOf(JSON.stringify(doc));
+      const schema = checkAgainstSchema(doc, CONFIG_SCHEMA).map((p) => p.path);
+      if (ok) {
+        expect(parsed, `parser, ${at} = ${value}`).toEqual([]);
+        expect(schema, `schema, ${at} = ${value}`).toEqual([]);
+      } else {
+        expect(parsed.map((p) => p.path), `parser, ${at} = ${value}`).toEqual([at]);
+        expect(parsed[0]!.message).toMatch(new RegExp(`^expected an? (integer|number)\\b.*got ${String(value).replace(".", "\\.")}$`));
+        expect(schema, `schema, ${at} = ${value}`).toContain(at);
+      }
     }
   });
 

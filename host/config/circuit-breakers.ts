@@ -5,11 +5,20 @@
 // default, as MOSN does for a zero.
 
 import type { CircuitBreakerSettings, RetryBudget } from "../proxy/circuit-breaker.js";
-import { FIELDS } from "./fields.js";
+import { FIELDS, numberRule } from "./fields.js";
 import { indexPath, keyPath, type Json, type Reader } from "./reader.js";
 import { DEFAULTS } from "./types.js";
 
-const MAX = 1_000_000_000;
+// Number bounds from the schema (host/config/fields.ts).
+const BUDGET_PERCENT = numberRule("retryBudget", "budget_percent");
+const MIN_RETRY_CONCURRENCY = numberRule("retryBudget", "min_retry_concurrency");
+const LIMITS = {
+  max_connections: numberRule("thresholds", "max_connections"),
+  max_pending_requests: numberRule("thresholds", "max_pending_requests"),
+  max_requests: numberRule("thresholds", "max_requests"),
+  max_retries: numberRule("thresholds", "max_retries"),
+};
+
 
 function readBudget(r: Reader, value: unknown, path: string): RetryBudget | undefined {
   const o = r.object(value, path, FIELDS.retryBudget);
@@ -18,21 +27,21 @@ function readBudget(r: Reader, value: unknown, path: string): RetryBudget | unde
   let raw = o["budget_percent"];
   let at = keyPath(path, "budget_percent");
   if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) {
-    r.object(raw, at, ["value"]);
+    r.object(raw, at, FIELDS.percent);
     raw = (raw as Json)["value"];
     at = keyPath(at, "value");
   }
-  const budgetPercent = raw === undefined ? DEFAULTS.retryBudgetPercent : r.numberValue(raw, at, { min: 0, max: 100 });
-  const minRetryConcurrency = r.number(o, "min_retry_concurrency", path, { integer: true, min: 0, max: MAX }) ?? DEFAULTS.retryBudgetMinConcurrency;
+  const budgetPercent = raw === undefined ? DEFAULTS.retryBudgetPercent : r.numberValue(raw, at, BUDGET_PERCENT);
+  const minRetryConcurrency = r.number(o, "min_retry_concurrency", path, MIN_RETRY_CONCURRENCY) ?? DEFAULTS.retryBudgetMinConcurrency;
   return budgetPercent === undefined ? undefined : Object.freeze({ budgetPercent, minRetryConcurrency });
 }
 
 function readThresholds(r: Reader, o: Json, path: string): CircuitBreakerSettings {
-  const limit = (key: string, min: number, fallback: number) => r.number(o, key, path, { integer: true, min, max: MAX }) ?? fallback;
-  const maxConnections = limit("max_connections", 1, DEFAULTS.breakerMaxConnections);
-  const maxPendingRequests = limit("max_pending_requests", 0, DEFAULTS.breakerMaxPendingRequests);
-  const maxRequests = limit("max_requests", 1, DEFAULTS.breakerMaxRequests);
-  const maxRetries = limit("max_retries", 0, DEFAULTS.breakerMaxRetries);
+  const limit = (key: keyof typeof LIMITS, fallback: number) => r.number(o, key, path, LIMITS[key]) ?? fallback;
+  const maxConnections = limit("max_connections", DEFAULTS.breakerMaxConnections);
+  const maxPendingRequests = limit("max_pending_requests", DEFAULTS.breakerMaxPendingRequests);
+  const maxRequests = limit("max_requests", DEFAULTS.breakerMaxRequests);
+  const maxRetries = limit("max_retries", DEFAULTS.breakerMaxRetries);
   const retryBudget = o["retry_budget"] === undefined ? null : readBudget(r, o["retry_budget"], keyPath(path, "retry_budget")) ?? null;
   return Object.freeze({ maxConnections, maxPendingRequests, maxRequests, maxRetries, retryBudget });
 }

@@ -1,9 +1,9 @@
 // cluster_manager.clusters[] → ClusterConfig.
 
 import type { HostSpec } from "../cluster/types.js";
-import { MAX_HOSTS, MAX_TAGS_PER_HOST, MAX_WEIGHT } from "../abi/limits.js";
+import { MAX_HOSTS, MAX_TAGS_PER_HOST } from "../abi/limits.js";
 import { parseHostPort } from "./address.js";
-import { FIELDS } from "./fields.js";
+import { FIELDS, numberRule } from "./fields.js";
 import { readFallback, readTags } from "./metadata.js";
 import { indexPath, keyPath, type Reader } from "./reader.js";
 import { isIP } from "node:net";
@@ -13,6 +13,10 @@ import { clusterNameProblem } from "../cluster/cluster-name.js";
 import { readClusterTls } from "./tls.js";
 import { readHealthCheck } from "./health-check.js";
 import { readCircuitBreakers } from "./circuit-breakers.js";
+
+// Number bounds from the schema (host/config/fields.ts).
+const CONSECUTIVE_5XX = numberRule("outlierDetection", "consecutive_5xx");
+const HOST_WEIGHT = numberRule("host", "weight");
 
 const LB_NAMES: Record<string, LbPolicy> = {
   LB_ROUNDROBIN: "round_robin",
@@ -124,7 +128,7 @@ const MAX_EJECTION_MS = 86_400_000;
 function readOutlier(r: Reader, value: unknown, path: string): OutlierConfig | null {
   const o = r.object(value, path, FIELDS.outlierDetection);
   if (o === undefined) return null;
-  const consecutiveFailures = r.number(o, "consecutive_5xx", path, { integer: true, min: 1, max: 1000 }) ?? DEFAULTS.outlierConsecutive5xx;
+  const consecutiveFailures = r.number(o, "consecutive_5xx", path, CONSECUTIVE_5XX) ?? DEFAULTS.outlierConsecutive5xx;
   const base = r.duration(o, "base_ejection_time", path);
   const max = r.duration(o, "max_ejection_time", path);
   for (const [key, ms] of [["base_ejection_time", base], ["max_ejection_time", max]] as const) {
@@ -178,7 +182,7 @@ function readHost(r: Reader, value: unknown, path: string, srv = false): HostSpe
     if (typeof parsed === "string") r.error(keyPath(path, "address"), parsed);
   }
   const hostname = r.string(h, "hostname", path, false);
-  const weight = r.number(h, "weight", path, { integer: true, min: 1, max: MAX_WEIGHT }) ?? 1;
+  const weight = r.number(h, "weight", path, HOST_WEIGHT) ?? 1;
   const tags = h["metadata"] === undefined ? {} : readTags(r, h["metadata"], keyPath(path, "metadata"));
   if (Object.keys(tags).length > MAX_TAGS_PER_HOST) r.error(keyPath(path, "metadata"), `at most ${MAX_TAGS_PER_HOST} tags per host`);
   if (address === undefined) return undefined;

@@ -1,51 +1,62 @@
-// The fields Switchyard reads, per kind of object. The normalizer warns about any other field, and
-// test/config-schema.test.ts checks that host/config/schema.ts documents exactly these, so the two cannot
-// drift apart.
+// What the config's readers take from the one schema (host/config/schema.ts) rather than write again: the
+// fields of each kind of object (the normalizer warns about any other field, with a did-you-mean among these)
+// and the bounds of each number. The exported JSON Schema, the parser's field lists, its number checks and its
+// messages are then one description; test/config-schema.test.ts holds the parser and a JSON Schema validator
+// (ajv) on the same schema to the same answers.
 
-export const FIELDS = {
-  root: ["servers", "cluster_manager", "admin", "switchyard"],
-  server: ["listeners", "routers"],
-  listener: ["name", "address", "filter_chains", "switchyard"],
-  listenerSwitchyard: ["header_timeout", "request_timeout", "idle_timeout", "max_connections", "http2", "http1_codec"],
-  listenerHttp2: ["max_concurrent_streams", "max_header_list_size", "initial_window_size", "max_stream_resets_per_second"],
-  filterChain: ["filters", "tls_context", "tls_context_set"],
-  tlsContext: ["status", "cert_chain", "private_key", "ca_cert", "server_name", "insecure_skip", "verify_client", "require_client_cert"],
-  filter: ["type", "config"],
-  proxyConfig: ["downstream_protocol", "upstream_protocol", "router_config_name"],
-  connectionManagerConfig: ["router_config_name", "virtual_hosts"],
-  routerConfig: ["router_config_name", "virtual_hosts"],
-  virtualHost: ["name", "domains", "routers"],
-  router: ["name", "match", "route", "direct_response"],
-  match: ["prefix", "path", "regex", "headers"],
-  headerMatcher: ["name", "value", "regex"],
-  route: [
-    "cluster_name", "weighted_clusters", "metadata_match", "timeout", "retry_policy", "prefix_rewrite",
-    "host_rewrite", "request_headers_to_add", "switchyard",
-  ],
-  weightedCluster: ["cluster"],
-  clusterWeight: ["name", "weight", "metadata_match"],
-  retryPolicy: ["retry_on", "retry_timeout", "num_retries", "retry_on_statuses", "retry_on_grpc_statuses"],
-  headerToAdd: ["header", "append"],
-  headerValue: ["key", "value"],
-  directResponse: ["status", "body"],
-  routeSwitchyard: ["plugins", "optional_plugins", "fallback", "wait", "fail_fast"],
-  wait: ["max_count"],
-  clusterManager: ["clusters"],
-  cluster: ["name", "Name", "type", "lb_type", "hosts", "lb_subset_config", "connect_timeout", "hash_header", "outlier_detection", "health_check", "circuit_breakers", "tls_context", "http2_protocol_options", "dns_refresh_rate", "dns_resolvers"],
-  dnsResolvers: ["servers", "port"],
-  http2ProtocolOptions: [],
-  outlierDetection: ["consecutive_5xx", "base_ejection_time", "max_ejection_time"],
-  healthCheck: ["protocol", "timeout", "interval", "interval_jitter", "healthy_threshold", "unhealthy_threshold", "service_name", "check_config"],
-  checkConfig: ["http_check_config"],
-  httpCheckConfig: ["path", "port", "timeout", "expected_statuses"],
-  circuitBreakers: ["thresholds"],
-  thresholds: ["priority", "max_connections", "max_pending_requests", "max_requests", "max_retries", "retry_budget"],
-  retryBudget: ["budget_percent", "min_retry_concurrency"],
-  host: ["address", "hostname", "weight", "metadata"],
-  lbSubsetConfig: ["fall_back_policy", "default_subset"],
-  admin: ["address"],
-  adminAddress: ["socket_address"],
-  socketAddress: ["address", "port_value"],
-  switchyard: ["plugins_dir", "state_dir", "admin_token_file", "log_level", "signatures", "access_log", "upstream_client"],
-  signatures: ["trusted_keys", "required"],
-} as const satisfies Record<string, readonly string[]>;
+import { CONFIG_SCHEMA } from "./schema.js";
+import type { NumberRule } from "./reader.js";
+
+type Defs = typeof CONFIG_SCHEMA.$defs;
+/** The kinds of object the schema gives properties to, and the root document. */
+type Kind = { [K in keyof Defs]: Defs[K] extends { readonly properties: object } ? K : never }[keyof Defs];
+type PropsOf<K extends Kind> = Defs[K] extends { readonly properties: infer P } ? P : never;
+
+interface SchemaNode {
+  readonly type?: string | readonly string[];
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly items?: SchemaNode;
+  readonly anyOf?: readonly SchemaNode[];
+  readonly oneOf?: readonly SchemaNode[];
+  readonly properties?: Readonly<Record<string, SchemaNode>>;
+}
+
+const defs = CONFIG_SCHEMA.$defs as unknown as Readonly<Record<string, SchemaNode>>;
+
+function fieldsOfDefs(): { readonly [K in Kind | "root"]: readonly string[] } {
+  const out: Record<string, readonly string[]> = { root: Object.freeze(Object.keys(CONFIG_SCHEMA.properties)) };
+  for (const [kind, def] of Object.entries(defs)) if (def.properties !== undefined) out[kind] = Object.freeze(Object.keys(def.properties));
+  return Object.freeze(out) as { readonly [K in Kind | "root"]: readonly string[] };
+}
+
+/** The fields Switchyard reads, per kind of object: the schema's properties of each $defs entry. */
+export const FIELDS = fieldsOfDefs();
+
+/** The first number (or integer) schema of `node`, looking into an array's items and into anyOf / oneOf. */
+function numberNode(node: SchemaNode): SchemaNode | undefined {
+  if (node.type === "integer" || node.type === "number") return node;
+  if (node.items !== undefined) return numberNode(node.items);
+  for (const alt of [...(node.anyOf ?? []), ...(node.oneOf ?? [])]) {
+    const found = numberNode(alt);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The bounds of number field `key` of `kind` (of its items, for an array of numbers), as the schema gives them.
+ * Called when a reader module loads, so that a field the schema does not describe as a number fails every
+ * start and every test, not one config.
+ * @throws Error when the schema has no number schema for that field
+ */
+export function numberRule<K extends Kind>(kind: K, key: keyof PropsOf<K> & string): NumberRule {
+  const prop = defs[kind]?.properties?.[key];
+  const node = prop === undefined ? undefined : numberNode(prop);
+  if (node === undefined) throw new Error(`host/config/schema.ts: $defs.${kind}.properties.${key} has no number schema`);
+  const rule: { integer?: boolean; min?: number; max?: number } = {};
+  if (node.type === "integer") rule.integer = true;
+  if (node.minimum !== undefined) rule.min = node.minimum;
+  if (node.maximum !== undefined) rule.max = node.maximum;
+  return Object.freeze(rule);
+}

@@ -4,9 +4,15 @@
 // HTTP and no protocol checks by TCP connect; expected_statuses is Switchyard's (MOSN passes only a 200).
 
 import type { HealthCheckSettings } from "../cluster/health-check.js";
-import { FIELDS } from "./fields.js";
+import { FIELDS, numberRule } from "./fields.js";
 import { keyPath, type Reader } from "./reader.js";
 import { DEFAULTS } from "./types.js";
+
+// Number bounds from the schema (host/config/fields.ts).
+const HEALTHY_THRESHOLD = numberRule("healthCheck", "healthy_threshold");
+const UNHEALTHY_THRESHOLD = numberRule("healthCheck", "unhealthy_threshold");
+const CHECK_PORT = numberRule("httpCheckConfig", "port");
+const EXPECTED_STATUS = numberRule("httpCheckConfig", "expected_statuses");
 
 const MAX_MS = 86_400_000;
 const HTTP_PROTOCOLS = new Set(["http1", "http"]);
@@ -32,8 +38,8 @@ export function readHealthCheck(r: Reader, value: unknown, path: string): Health
   const timeoutMs = readMs(r, o, "timeout", path, 1) ?? DEFAULTS.healthCheckTimeoutMs;
   const intervalMs = readMs(r, o, "interval", path, 1) ?? DEFAULTS.healthCheckIntervalMs;
   const intervalJitterMs = readMs(r, o, "interval_jitter", path, 0) ?? 0;
-  const healthyThreshold = r.number(o, "healthy_threshold", path, { integer: true, min: 1, max: 1000 }) ?? DEFAULTS.healthCheckHealthyThreshold;
-  const unhealthyThreshold = r.number(o, "unhealthy_threshold", path, { integer: true, min: 1, max: 1000 }) ?? DEFAULTS.healthCheckUnhealthyThreshold;
+  const healthyThreshold = r.number(o, "healthy_threshold", path, HEALTHY_THRESHOLD) ?? DEFAULTS.healthCheckHealthyThreshold;
+  const unhealthyThreshold = r.number(o, "unhealthy_threshold", path, UNHEALTHY_THRESHOLD) ?? DEFAULTS.healthCheckUnhealthyThreshold;
   const serviceName = r.string(o, "service_name", path, false) ?? null;
 
   let http: HealthCheckSettings["http"] = null;
@@ -48,13 +54,13 @@ export function readHealthCheck(r: Reader, value: unknown, path: string): Health
   if (kind === "http") {
     const p = r.string(hc ?? {}, "path", hcPath, false) ?? "/";
     if (!PATH.test(p)) r.error(keyPath(hcPath, "path"), `expected a path starting with "/" without spaces or control characters, got ${JSON.stringify(p)}`);
-    const port = hc === undefined ? undefined : r.number(hc, "port", hcPath, { integer: true, min: 1, max: 65535 });
+    const port = hc === undefined ? undefined : r.number(hc, "port", hcPath, CHECK_PORT);
     httpTimeoutMs = hc === undefined ? undefined : readMs(r, hc, "timeout", hcPath, 1);
     const expectedStatuses: number[] = [];
     const list = hc === undefined ? undefined : r.array(hc, "expected_statuses", hcPath);
     if (list !== undefined && list.length === 0) r.error(keyPath(hcPath, "expected_statuses"), "expected at least one status");
     (list ?? [200]).forEach((v, i) => {
-      const s = r.numberValue(v, `${keyPath(hcPath, "expected_statuses")}[${i}]`, { integer: true, min: 100, max: 599 });
+      const s = r.numberValue(v, `${keyPath(hcPath, "expected_statuses")}[${i}]`, EXPECTED_STATUS);
       if (s !== undefined) expectedStatuses.push(s);
     });
     http = Object.freeze({ path: p, port: port ?? null, expectedStatuses: Object.freeze(expectedStatuses) });

@@ -1,9 +1,18 @@
 // servers[].listeners[].switchyard → ListenerLimits: how long a client may take and how many connections a
 // listener keeps (issue 18, slowloris). Defaults are nginx's: client_header_timeout 60s, keepalive_timeout 75s;
 // the whole request (headers and body) gets Node's own default of 300s; 10,000 connections per listener.
-import { FIELDS } from "./fields.js";
+import { FIELDS, numberRule } from "./fields.js";
 import { keyPath, type Json, type Reader } from "./reader.js";
 import type { Http1Codec } from "./types.js";
+
+// Number bounds from the schema (host/config/fields.ts).
+const MAX_CONNECTIONS = numberRule("listenerSwitchyard", "max_connections");
+const H2 = {
+  maxConcurrentStreams: numberRule("listenerHttp2", "max_concurrent_streams"),
+  maxHeaderListSize: numberRule("listenerHttp2", "max_header_list_size"),
+  initialWindowSize: numberRule("listenerHttp2", "initial_window_size"),
+  maxStreamResetsPerSecond: numberRule("listenerHttp2", "max_stream_resets_per_second"),
+};
 
 export interface ListenerLimits {
   /** Until the request head is complete, counted from the connection or the previous response (408 after). */
@@ -64,7 +73,7 @@ export function readListenerLimits(r: Reader, value: unknown, path: string): Lis
   const headerTimeoutMs = timeout("header_timeout", LISTENER_LIMIT_DEFAULTS.headerTimeoutMs, false);
   const requestTimeoutMs = timeout("request_timeout", LISTENER_LIMIT_DEFAULTS.requestTimeoutMs, true);
   const idleTimeoutMs = timeout("idle_timeout", LISTENER_LIMIT_DEFAULTS.idleTimeoutMs, false);
-  const maxConnections = r.number(o, "max_connections", path, { integer: true, min: 1, max: 1_000_000 }) ?? LISTENER_LIMIT_DEFAULTS.maxConnections;
+  const maxConnections = r.number(o, "max_connections", path, MAX_CONNECTIONS) ?? LISTENER_LIMIT_DEFAULTS.maxConnections;
   // Node refuses a request timeout shorter than the header timeout: the head is part of the request.
   if (requestTimeoutMs !== 0 && requestTimeoutMs < headerTimeoutMs) {
     r.error(keyPath(path, "request_timeout"), `${requestTimeoutMs} ms is below header_timeout ${headerTimeoutMs} ms`);
@@ -94,9 +103,9 @@ function readHttp2Limits(r: Reader, value: unknown, path: string): Http2Limits {
   if (o === undefined) return HTTP2_LIMIT_DEFAULTS;
   const d = HTTP2_LIMIT_DEFAULTS;
   return {
-    maxConcurrentStreams: r.number(o, "max_concurrent_streams", path, { integer: true, min: 1, max: 10_000 }) ?? d.maxConcurrentStreams,
-    maxHeaderListSize: r.number(o, "max_header_list_size", path, { integer: true, min: 1024, max: 16_777_216 }) ?? d.maxHeaderListSize,
-    initialWindowSize: r.number(o, "initial_window_size", path, { integer: true, min: 65_535, max: 2_147_483_647 }) ?? d.initialWindowSize,
-    maxStreamResetsPerSecond: r.number(o, "max_stream_resets_per_second", path, { integer: true, min: 1, max: 100_000 }) ?? d.maxStreamResetsPerSecond,
+    maxConcurrentStreams: r.number(o, "max_concurrent_streams", path, H2.maxConcurrentStreams) ?? d.maxConcurrentStreams,
+    maxHeaderListSize: r.number(o, "max_header_list_size", path, H2.maxHeaderListSize) ?? d.maxHeaderListSize,
+    initialWindowSize: r.number(o, "initial_window_size", path, H2.initialWindowSize) ?? d.initialWindowSize,
+    maxStreamResetsPerSecond: r.number(o, "max_stream_resets_per_second", path, H2.maxStreamResetsPerSecond) ?? d.maxStreamResetsPerSecond,
   };
 }

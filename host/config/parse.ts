@@ -5,7 +5,7 @@ import { dirname, resolve } from "node:path";
 import { parseHostPort } from "./address.js";
 import { readCluster } from "./cluster.js";
 import { ConfigError } from "./errors.js";
-import { FIELDS } from "./fields.js";
+import { FIELDS, numberRule } from "./fields.js";
 import { deepFreeze } from "./freeze.js";
 import { parseJsonText } from "./json.js";
 import { readListener, type InlineRouterConfig } from "./listener.js";
@@ -15,6 +15,9 @@ import {
   DEFAULTS, LOG_LEVELS,
   type AdminConfig, type ClusterConfig, type Config, type ConfigWarning, type ListenerConfig, type LogLevel, type RouterConfig, type SwitchyardSettings,
 } from "./types.js";
+
+// Number bounds from the schema (host/config/fields.ts).
+const ADMIN_PORT = numberRule("socketAddress", "port_value");
 
 export interface ParseOptions {
   /** Folder that relative paths (the `switchyard` block, tls_context files) are resolved against; default: the source's folder. */
@@ -131,7 +134,7 @@ function readAdmin(r: Reader, value: unknown): AdminConfig | undefined {
   const sa = o === undefined ? undefined : r.object(o["socket_address"], "admin.address.socket_address", FIELDS.socketAddress);
   if (sa === undefined) return undefined;
   const host = r.string(sa, "address", "admin.address.socket_address", true);
-  const port = r.number(sa, "port_value", "admin.address.socket_address", { integer: true, min: 0, max: 65535 }, true);
+  const port = r.number(sa, "port_value", "admin.address.socket_address", ADMIN_PORT, true);
   if (host === undefined || port === undefined) return undefined;
   return { address: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, host, port };
 }

@@ -1,7 +1,7 @@
 // Router configs (servers[].routers[] and inline connection_manager configs) → RouterConfig: virtual
 // hosts, their domains, and each router entry's match and action.
 
-import { FIELDS } from "./fields.js";
+import { FIELDS, numberRule } from "./fields.js";
 import { readFallback, readTags } from "./metadata.js";
 import { indexPath, keyPath, type Json, type Reader } from "./reader.js";
 import { compileFullMatch } from "./regex.js";
@@ -12,6 +12,14 @@ import {
 } from "./types.js";
 import { GRPC_RETRY_NAMES } from "../util/grpc-codes.js";
 import { HTTP_TOKEN } from "../util/http-token.js";
+
+// Number bounds from the schema (host/config/fields.ts).
+const DIRECT_STATUS = numberRule("directResponse", "status");
+const CLUSTER_WEIGHT = numberRule("clusterWeight", "weight");
+const NUM_RETRIES = numberRule("retryPolicy", "num_retries");
+const RETRY_STATUS = numberRule("retryPolicy", "retry_on_statuses");
+const RETRY_GRPC_STATUS = numberRule("retryPolicy", "retry_on_grpc_statuses");
+const WAIT_MAX_COUNT = numberRule("wait", "max_count");
 
 /** Reads `virtual_hosts` of a router config whose name is already read; `clusters` resolves cluster_name. */
 export function readRouterConfig(r: Reader, name: string, obj: Json, path: string, clusters: ReadonlyMap<string, ClusterConfig>): RouterConfig {
@@ -152,7 +160,7 @@ function readMatch(r: Reader, value: unknown, path: string): RouteMatchConfig | 
 function readDirect(r: Reader, value: unknown, path: string): DirectResponse | undefined {
   const d = r.object(value, path, FIELDS.directResponse);
   if (d === undefined) return undefined;
-  const status = r.number(d, "status", path, { integer: true, min: 200, max: 599 }, true);
+  const status = r.number(d, "status", path, DIRECT_STATUS, true);
   const body = r.string(d, "body", path, false) ?? "";
   return status === undefined ? undefined : { kind: "direct", status, body };
 }
@@ -190,7 +198,7 @@ function readAction(r: Reader, value: unknown, path: string, clusters: ReadonlyM
       if (inner === undefined) return;
       const cw = keyPath(where, "cluster");
       const name = r.string(inner, "name", cw, true);
-      const weight = r.number(inner, "weight", cw, { integer: true, min: 0, max: 1_000_000 }, true);
+      const weight = r.number(inner, "weight", cw, CLUSTER_WEIGHT, true);
       const tags = inner["metadata_match"] === undefined ? {} : readTags(r, inner["metadata_match"], keyPath(cw, "metadata_match"));
       if (weight === 0) zeroWeights++;
       if (name !== undefined && weight !== undefined && weight > 0) choose(name, weight, tags, keyPath(cw, "name"));
@@ -240,7 +248,7 @@ function grpcRetryCode(r: Reader, value: unknown, where: string): number | undef
     if (code > 0) return code;
     return r.error(where, `expected a gRPC status code 1..16 or one of ${GRPC_RETRY_NAMES.map((n) => `"${n}"`).join(", ")}, got ${JSON.stringify(value)}`);
   }
-  return r.numberValue(value, where, { integer: true, min: 1, max: 16 });
+  return r.numberValue(value, where, RETRY_GRPC_STATUS);
 }
 
 function readRetry(r: Reader, value: unknown, path: string): RetryPolicy {
@@ -249,11 +257,11 @@ function readRetry(r: Reader, value: unknown, path: string): RetryPolicy {
   if (o === undefined) return NO_RETRY;
   const on = r.boolean(o, "retry_on", path);
   const perTry = r.duration(o, "retry_timeout", path);
-  const num = r.number(o, "num_retries", path, { integer: true, min: 0, max: 10 });
+  const num = r.number(o, "num_retries", path, NUM_RETRIES);
   const statusList = r.array(o, "retry_on_statuses", path);
   const statuses: number[] = [];
   statusList?.forEach((s, i) => {
-    const st = r.numberValue(s, indexPath(keyPath(path, "retry_on_statuses"), i), { integer: true, min: 400, max: 599 });
+    const st = r.numberValue(s, indexPath(keyPath(path, "retry_on_statuses"), i), RETRY_STATUS);
     if (st !== undefined && !statuses.includes(st)) statuses.push(st);
   });
   const grpcList = r.array(o, "retry_on_grpc_statuses", path);
@@ -309,7 +317,7 @@ function readRouteExtension(r: Reader, value: unknown, path: string): RouteExten
   }
   if (o["wait"] !== undefined) {
     const w = r.object(o["wait"], keyPath(path, "wait"), FIELDS.wait);
-    if (w !== undefined) out.waitMaxCount = r.number(w, "max_count", keyPath(path, "wait"), { integer: true, min: 0, max: 100 }) ?? DEFAULTS.waitMaxCount;
+    if (w !== undefined) out.waitMaxCount = r.number(w, "max_count", keyPath(path, "wait"), WAIT_MAX_COUNT) ?? DEFAULTS.waitMaxCount;
   }
   out.failFast = r.boolean(o, "fail_fast", path) ?? false;
   return out;

@@ -1,9 +1,12 @@
 // The JSON Schema (draft 2020-12) of the config, printed by `switchyard schema` for editors and CI.
 // It describes structure; parseConfig also checks what a schema cannot (cross-references, regexes,
 // addresses, durations). Objects allow other properties because a MOSN config carries many fields we
-// ignore with a warning. test/config-schema.test.ts keeps it in step with host/config/fields.ts.
+// ignore with a warning. It is the one description of the config: the readers take their field lists and
+// number bounds from it (host/config/fields.ts), and test/config-schema.test.ts holds the parser and ajv on it
+// to the same answers.
 
 import { GRPC_RETRY_NAMES } from "../util/grpc-codes.js";
+import { MAX_WEIGHT } from "../abi/limits.js";
 
 const ref = (name: string) => ({ $ref: `#/$defs/${name}` });
 const str = { type: "string" } as const;
@@ -12,6 +15,8 @@ const duration = {
   description: 'A duration: a Go duration string ("10s", "500ms", "1m30s") or a number of milliseconds.',
   oneOf: [{ type: "string", pattern: "^(0|((\\d+(\\.\\d*)?|\\.\\d+)(ns|us|µs|ms|s|m|h))+)$" }, { type: "number", minimum: 0 }],
 };
+/** The largest circuit-breaker limit accepted: no threshold is near it, so a typo with extra digits is refused. */
+const MAX_BREAKER_LIMIT = 1_000_000_000;
 const tagValue = { type: ["string", "number", "boolean"] };
 const tagMap = { type: "object", additionalProperties: tagValue };
 
@@ -251,10 +256,10 @@ export const CONFIG_SCHEMA = {
       type: "object",
       properties: {
         priority: { enum: ["DEFAULT", "HIGH"] },
-        max_connections: { type: "integer", minimum: 1, default: 1024 },
-        max_pending_requests: { type: "integer", minimum: 0, default: 1024 },
-        max_requests: { type: "integer", minimum: 1, default: 1024 },
-        max_retries: { type: "integer", minimum: 0, default: 3 },
+        max_connections: { type: "integer", minimum: 1, maximum: MAX_BREAKER_LIMIT, default: 1024 },
+        max_pending_requests: { type: "integer", minimum: 0, maximum: MAX_BREAKER_LIMIT, default: 1024 },
+        max_requests: { type: "integer", minimum: 1, maximum: MAX_BREAKER_LIMIT, default: 1024 },
+        max_retries: { type: "integer", minimum: 0, maximum: MAX_BREAKER_LIMIT, default: 3 },
         retry_budget: ref("retryBudget"),
       },
     },
@@ -262,10 +267,11 @@ export const CONFIG_SCHEMA = {
       type: "object",
       description: "Envoy's retry budget, replacing max_retries: retries in flight at most budget_percent % of the requests in flight and pending, and at least min_retry_concurrency.",
       properties: {
-        budget_percent: { oneOf: [{ type: "number", minimum: 0, maximum: 100 }, { type: "object", properties: { value: { type: "number", minimum: 0, maximum: 100 } } }], default: 20 },
-        min_retry_concurrency: { type: "integer", minimum: 0, default: 3 },
+        budget_percent: { oneOf: [{ type: "number", minimum: 0, maximum: 100 }, ref("percent")], default: 20 },
+        min_retry_concurrency: { type: "integer", minimum: 0, maximum: MAX_BREAKER_LIMIT, default: 3 },
       },
     },
+    percent: { type: "object", description: "Envoy's Percent message.", properties: { value: { type: "number", minimum: 0, maximum: 100 } } },
     checkConfig: { type: "object", properties: { http_check_config: ref("httpCheckConfig") } },
     httpCheckConfig: {
       type: "object",
@@ -282,7 +288,7 @@ export const CONFIG_SCHEMA = {
       properties: {
         address: { type: "string", pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]\\s]+):\\d{1,5}$" },
         hostname: str,
-        weight: { type: "integer", minimum: 1, maximum: 1000000 },
+        weight: { type: "integer", minimum: 1, maximum: MAX_WEIGHT },
         metadata: ref("metadata"),
       },
     },
