@@ -6,6 +6,7 @@ import { attachMetrics, type SwitchyardMetrics } from "../host/metrics/metrics.j
 import { rawExchange } from "./helpers/raw.js";
 import { anyHost, mosnConfig, type RunningSwitchyard, startSwitchyard, upstreamOf } from "./helpers/switchyard.js";
 import { startUpstreams, type Upstreams, waitFor } from "./helpers/upstreams.js";
+import { fixtureChanges } from "./helpers/changes.js";
 
 let sy: RunningSwitchyard | undefined;
 let ups: Upstreams | undefined;
@@ -43,7 +44,10 @@ function open(url: string): Promise<{ socket: Socket; text: () => string; closed
     sockets.push(socket);
     let text = "";
     const opened = Date.now();
-    socket.on("data", (c) => (text += c.toString("latin1")));
+    socket.on("data", (c) => {
+      text += c.toString("latin1");
+      fixtureChanges.notify();
+    });
     socket.on("error", () => undefined);
     const closed = new Promise<number>((r) => socket.on("close", () => r(Date.now() - opened)));
     socket.once("connect", () => resolve({ socket, text: () => text, closed }));

@@ -4,6 +4,7 @@
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { fixtureChanges } from "./helpers/changes.js";
 import { finalWithBody, rawExchange } from "./helpers/raw.js";
 import { anyHost, mosnConfig, type RunningSwitchyard, startSwitchyard } from "./helpers/switchyard.js";
 
@@ -36,6 +37,7 @@ async function startUpstream(opts: { head?: string; unit?: string; answer?: (req
     socket.on("close", () => {
       sockets.delete(socket);
       if (written < FLOOD_BYTES && opts.unit !== undefined) up.cut[index] = written;
+      fixtureChanges.notify();
     });
     const flood = (): void => {
       const unit = Buffer.from(opts.unit!, "latin1");
@@ -95,14 +97,9 @@ async function proxyTo(u: FloodUpstream): Promise<RunningSwitchyard> {
 
 const GET = "GET /x HTTP/1.1\r\nHost: a.test\r\n\r\n";
 
-/** Waits until the upstream saw its flood cut, or fails after `ms`. */
-async function cutWithin(u: FloodUpstream, ms: number): Promise<number> {
-  const t0 = performance.now();
-  while (u.cut[0] === undefined || u.cut[0] < 0) {
-    if (performance.now() - t0 > ms) throw new Error(`the proxy did not close the flooding upstream within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return u.cut[0];
+/** Waits until the upstream saw its flood cut (told at each close), or fails after `ms`. */
+function cutWithin(u: FloodUpstream, ms: number): Promise<number> {
+  return fixtureChanges.until(`the proxy to close the flooding upstream within ${ms} ms`, () => (u.cut[0] !== undefined && u.cut[0] >= 0 ? u.cut[0] : undefined), ms);
 }
 
 describe("upstreams that send without end", () => {

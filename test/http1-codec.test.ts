@@ -9,7 +9,7 @@ import { LISTENER_LIMIT_DEFAULTS } from "../host/config/listener-limits.js";
 import type { ListenerClose } from "../host/server/listener-guard.js";
 import { Http1Codec } from "../host/server/http1/server.js";
 import { ManualClock } from "./helpers/manual-clock.js";
-import { waitFor } from "./helpers/upstreams.js";
+import { fixtureChanges, waitFor } from "./helpers/changes.js";
 
 let server: Server | undefined;
 let codec: Http1Codec | undefined;
@@ -33,7 +33,10 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
   const socket = connect((server.address() as AddressInfo).port, "127.0.0.1");
   sockets.push(socket);
   let text = "";
-  socket.on("data", (d: Buffer) => (text += d.toString("latin1")));
+  socket.on("data", (d: Buffer) => {
+    text += d.toString("latin1");
+    fixtureChanges.notify();
+  });
   socket.on("error", () => undefined);
   const closed = new Promise<void>((r) => socket.on("close", () => r()));
   await Promise.all([once(socket, "connect"), accepted]);
@@ -87,7 +90,10 @@ describe("llhttp codec pipelining", () => {
     let answerSlow: (() => void) | null = null;
     const c = await serve((req, res) => {
       seen.push(req.url!);
-      if (req.url === "/slow") answerSlow = () => ok(req, res);
+      if (req.url === "/slow") {
+        answerSlow = () => ok(req, res);
+        fixtureChanges.notify();
+      }
       else {
         res.writeHead(200, { "content-length": 4 });
         res.end("fast");
@@ -109,7 +115,10 @@ describe("llhttp codec when the listener stops", () => {
   it("a request being answered when the idle connections are closed: answered with connection: close, then closed", async () => {
     const clock = new ManualClock(0);
     let answer: (() => void) | null = null;
-    const c = await serve((req, res) => (answer = () => ok(req, res)), clock, []);
+    const c = await serve((req, res) => {
+      answer = () => ok(req, res);
+      fixtureChanges.notify();
+    }, clock, []);
     c.socket.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
     await waitFor("the request handed on", () => answer !== null);
     codec!.closeIdleConnections();

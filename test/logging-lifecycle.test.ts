@@ -11,6 +11,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../host/config/index.js";
 import { SwitchyardHost } from "../host/server/host.js";
+import { Changes } from "./helpers/changes.js";
 import { memoryLog } from "./helpers/memory-log.js";
 
 const REPO = new URL("../", import.meta.url).pathname;
@@ -26,6 +27,7 @@ const upstreams: Server[] = [];
 const addresses: string[] = [];
 const lines: Record<string, unknown>[] = [];
 const startLines: Record<string, unknown>[] = [];
+const changes = new Changes();
 
 async function get(path: string, headers: Record<string, string> = {}): Promise<number> {
   const r = await fetch(proxyUrl + path, { headers });
@@ -37,14 +39,9 @@ function byEvent(event: string): Record<string, unknown>[] {
   return lines.filter((l) => l.event === event);
 }
 
-/** The access log line of the last request, once written (it follows the answer). */
-async function lastAccess(): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 200; i++) {
-    const l = lines.filter((x) => x.msg === "request").at(-1);
-    if (l !== undefined) return l;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error("no access log line");
+/** The access log line of the last request, once written (it follows the answer): waited for as lines arrive. */
+function lastAccess(): Promise<Record<string, unknown>> {
+  return changes.until("an access log line", () => lines.filter((x) => x.msg === "request").at(-1), 2_000);
 }
 
 beforeAll(async () => {
@@ -78,7 +75,7 @@ beforeAll(async () => {
     admin: { address: "127.0.0.1:0" },
   };
   const { config } = parseConfig(JSON.stringify(cfg), "lifecycle.json");
-  const logger = pino({ level: "info" }, memoryLog(lines));
+  const logger = pino({ level: "info" }, memoryLog(lines, changes));
   host = new SwitchyardHost({
     config,
     logger,

@@ -3,6 +3,7 @@
 // real AdminServer given `metrics: () => metrics.scrape()` on port 0, because the host's own admin server
 // cannot be handed the metrics after start until host.ts wires them (see host/metrics/metrics.ts).
 
+import { once } from "node:events";
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -55,9 +56,18 @@ async function get(path: string, headers: Record<string, string> = {}): Promise<
   return r.status;
 }
 
-/** Waits until the host has reported `n` more requests (the event follows the answer by a tick). */
-async function settle(before: number, n: number, counted: () => number): Promise<void> {
-  for (let i = 0; i < 200 && counted() < before + n; i++) await new Promise((r) => setTimeout(r, 5));
+/** Waits until the host has reported `n` more requests than `before` (the event follows the answer by a tick). */
+function settle(before: number, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (requestEvents < before + n) return;
+      host.events.off("request", check);
+      resolve();
+    };
+    // After the counting listener (beforeAll), so that the count is already up when this one looks.
+    host.events.on("request", check);
+    check();
+  });
 }
 
 let requestEvents = 0;
@@ -168,7 +178,7 @@ describe("GET /metrics", () => {
     expect(await get("/a")).toBe(200);
     expect(await get("/b")).toBe(200);
     expect(await get("/c", { "x-client": "bad-bot" })).toBe(403);
-    await settle(n0, 3, () => requestEvents);
+    await settle(n0, 3);
     const after = (await scrape()).values;
     const ok = `switchyard_requests_total{listener="main",route="${ROUTE}",cluster="c",status_class="2xx"}`;
     const denied = `switchyard_requests_total{listener="main",route="${ROUTE}",cluster="c",status_class="4xx"}`;
@@ -189,7 +199,7 @@ describe("GET /metrics", () => {
     expect(await get("/", { "x-canary": "1" })).toBe(200); // canary keeps 1 of 3
     expect(await get("/")).toBe(200); // header-canary drops the canary: keeps 2 of 3
     expect(await get("/", { "x-client": "bad-bot" })).toBe(403); // deny rejects; header-canary not called
-    await settle(n0, 3, () => requestEvents);
+    await settle(n0, 3);
     const after = (await scrape()).values;
     const d = (k: string) => value(after, k) - value(before, k);
     expect(d('switchyard_plugin_calls_total{plugin="deny"}')).toBe(3);
@@ -248,25 +258,21 @@ describe("GET /metrics", () => {
     const address = `127.0.0.1:${(slow.address() as AddressInfo).port}`;
     try {
       await host.clusterAdmin().replaceHosts("c", [{ address, metadata: { version: "v1" } }]);
+      // The host counts a request pending when it picks the host, before the upstream has it.
+      const arrived = once(slow, "request");
       const pending = fetch(proxyUrl + "/slow").then((r) => r.text());
-      let seen = 0;
-      for (let i = 0; i < 200 && seen === 0; i++) {
-        seen = (await scrape()).values.get(`switchyard_host_pending_requests{cluster="c",host="${address}"}`) ?? 0;
-        if (seen === 0) await new Promise((r) => setTimeout(r, 5));
-      }
-      expect(seen).toBe(1);
+      await arrived;
+      expect((await scrape()).values.get(`switchyard_host_pending_requests{cluster="c",host="${address}"}`)).toBe(1);
       const values = (await scrape()).values;
       // Hosts no longer in the cluster are gone from the gauges.
       expect(values.has(`switchyard_host_pending_requests{cluster="c",host="${addresses[0]}"}`)).toBe(false);
       expect(values.get('switchyard_cluster_snapshot_version{cluster="c"}')).toBeGreaterThan(0);
+      // The request's event comes once the forwarder is done with it, the host's pending count given back.
+      const done = settle(requestEvents, 1);
       release();
       expect(await pending).toBe("late");
-      let after = 1;
-      for (let i = 0; i < 200 && after !== 0; i++) {
-        after = (await scrape()).values.get(`switchyard_host_pending_requests{cluster="c",host="${address}"}`) ?? -1;
-        if (after !== 0) await new Promise((r) => setTimeout(r, 5));
-      }
-      expect(after).toBe(0);
+      await done;
+      expect((await scrape()).values.get(`switchyard_host_pending_requests{cluster="c",host="${address}"}`)).toBe(0);
     } finally {
       await new Promise<void>((r) => { slow.close(() => r()); slow.closeAllConnections(); });
     }

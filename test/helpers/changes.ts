@@ -37,3 +37,18 @@ export class Changes {
     });
   }
 }
+
+/**
+ * What the fixtures of this test process change: the upstreams' recorded requests and connections
+ * (upstreams.ts), log lines (memory-log.ts), the forwarder harness's outcomes, TestHost's pending count; a test
+ * that waits on a variable of its own calls fixtureChanges.notify() where it sets it.
+ */
+export const fixtureChanges = new Changes();
+
+/**
+ * Waits until `condition` holds, looking again at each change a fixture reports (fixtureChanges), not on a
+ * timer; rejects naming `what` after timeoutMs, the bound of a wait that would otherwise hang the test.
+ */
+export function waitFor(what: string, condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  return fixtureChanges.until(what, () => condition() || undefined, timeoutMs).then(() => undefined);
+}

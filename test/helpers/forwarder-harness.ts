@@ -10,6 +10,7 @@ import { TEST_UPSTREAM_CLIENT } from "./codec.js";
 import { type FrontServer, startFront } from "./front.js";
 import { RoundRobinPicker, TestHost } from "./hosts.js";
 import { memoryLog } from "./memory-log.js";
+import { fixtureChanges } from "./changes.js";
 
 export interface Harness {
   readonly front: FrontServer;
@@ -54,7 +55,10 @@ export async function startHarness(
     },
   };
   (h as { front: FrontServer }).front = await startFront((req, res) => {
-    void forwarder.forward(req, res, h.policy, chosen, { route: "test" }).then((o) => outcomes.push(o));
+    void forwarder.forward(req, res, h.policy, chosen, { route: "test" }).then((o) => {
+      outcomes.push(o);
+      fixtureChanges.notify();
+    });
   });
   return h;
 }

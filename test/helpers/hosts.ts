@@ -2,6 +2,7 @@
 // requests and records status changes, as the cluster's MutableHost does.
 
 import { HostStatus, type Host } from "../../host/cluster/types.js";
+import { fixtureChanges } from "./changes.js";
 
 export class TestHost implements Host {
   readonly hostname = undefined;
@@ -17,9 +18,11 @@ export class TestHost implements Host {
   onStart(): void {
     this.pending++;
     this.started++;
+    fixtureChanges.notify();
   }
   onFinish(): void {
     this.pending--;
+    fixtureChanges.notify();
   }
   setStatus(status: HostStatus): void {
     this.status = status;

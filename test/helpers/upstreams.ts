@@ -11,6 +11,10 @@ import { once } from "node:events";
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import net from "node:net";
+import { fixtureChanges } from "./changes.js";
+
+// Tests import waitFor with the upstreams they wait on.
+export { waitFor } from "./changes.js";
 
 export interface UpstreamBehaviour {
   /** Status of the answer; 200 by default. */
@@ -84,6 +88,7 @@ async function drainBody(req: IncomingMessage, rec: RecordedRequest, b: Upstream
   let stall = b.readStall;
   for await (const chunk of req) {
     rec.bodyBytes += (chunk as Buffer).length;
+    fixtureChanges.notify();
     if (b.readIntervalMs) await sleep(b.readIntervalMs);
     if (stall !== undefined && rec.bodyBytes >= stall.afterBytes) {
       await sleep(stall.ms);
@@ -142,11 +147,14 @@ export async function startUpstream(name: string, behaviour: Upstream["behaviour
       completed: false,
     };
     requests.push(rec);
+    fixtureChanges.notify();
     res.on("close", () => {
       if (!res.writableFinished) rec.aborted = true;
+      fixtureChanges.notify();
     });
     res.on("finish", () => {
       rec.completed = true;
+      fixtureChanges.notify();
     });
     const b = typeof upstream.behaviour === "function" ? upstream.behaviour(req) : upstream.behaviour;
     void answer(req, res, rec, b).catch(() => res.destroy());
@@ -164,6 +172,7 @@ export async function startUpstream(name: string, behaviour: Upstream["behaviour
       res.writeHead(status, { "content-type": "application/octet-stream", ...extra });
       for await (const chunk of req) {
         rec.bodyBytes += (chunk as Buffer).length;
+        fixtureChanges.notify();
         count((chunk as Buffer).length);
         if (!res.write(chunk)) await drainOrClose(res);
         if (res.destroyed) return;
@@ -198,7 +207,11 @@ export async function startUpstream(name: string, behaviour: Upstream["behaviour
   server.on("connection", (socket: Socket) => {
     connections++;
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    fixtureChanges.notify();
+    socket.on("close", () => {
+      sockets.delete(socket);
+      fixtureChanges.notify();
+    });
   });
   server.listen(at.port, at.host);
   await once(server, "listening");
@@ -292,13 +305,4 @@ export async function refusingAddress(): Promise<string> {
   const port = (server.address() as AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `127.0.0.1:${port}`;
-}
-
-/** Polls `condition` every intervalMs until it holds; throws naming `what` after timeoutMs. */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 2_000, intervalMs = 5): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
 }
