@@ -23,7 +23,7 @@ import { WorkerLink, WorkerPool } from "../server/workers.js";
 import { parseArgs, str, UsageError } from "./args.js";
 import { errorLine } from "./error-line.js";
 import { createLogger, type LoggerOptions } from "../logging/logger.js";
-import { defaultHostId, EtcdConfigSource } from "../fleet/etcd-source.js";
+import { defaultHostId } from "../fleet/keys.js";
 import { parseSource, type SourceSettings } from "../fleet/source-url.js";
 import { ConfigFileWatcher } from "../server/config-watcher.js";
 import { answerMetricsFromWorker, WorkersMetrics } from "../metrics/workers.js";
@@ -84,7 +84,7 @@ export async function startFromArgs(args: string[]): Promise<RunningHost> {
   const { logger, workers, base, source, watchConfig } = await parse(args);
   if (cluster.isWorker) return startWorker(base);
   let running = workers > 1 ? await startPrimary(base, workers, logger) : await startSingle(base, logger);
-  if (source !== null) running = withSource(running, source.settings, source.hostId);
+  if (source !== null) running = await withSource(running, source.settings, source.hostId);
   return watchConfig ? await withConfigWatch(running) : running;
 }
 
@@ -109,8 +109,13 @@ async function startSingle(base: HostOptions, logger: Logger): Promise<RunningHo
   return { host, stop: () => host.stop(), reload: () => host.reloadFromFile() };
 }
 
-/** Watches etcd once the host serves from its state folder; the source stops first, so the host leaves the list. */
-function withSource(running: RunningHost, settings: SourceSettings, hostId: string): RunningHost {
+/**
+ * Watches etcd once the host serves from its state folder; the source stops first, so the host leaves the list.
+ * etcd-source.js (and etcd3 and the gRPC client under it) is loaded here, so that a host without --source
+ * never carries them (test/startup-imports.test.ts).
+ */
+async function withSource(running: RunningHost, settings: SourceSettings, hostId: string): Promise<RunningHost> {
+  const { EtcdConfigSource } = await import("../fleet/etcd-source.js");
   const { host } = running;
   const source = new EtcdConfigSource(settings, hostId, {
     current: (name) => host.registry.get(name),

@@ -4,7 +4,8 @@
 
 import { explainEtcdError } from "../fleet/etcd-errors.js";
 import { readFleet } from "../fleet/fleet-view.js";
-import { etcdClient, parseSource } from "../fleet/source-url.js";
+import { etcdClient } from "../fleet/etcd-client.js";
+import { parseSource } from "../fleet/source-url.js";
 import { parseArgs, str, UsageError } from "./args.js";
 
 export async function run(args: string[]): Promise<number> {

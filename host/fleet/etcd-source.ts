@@ -17,13 +17,13 @@
 // Who wins against the admin API (PUT /plugins/<name>/config, PUT /clusters/<name>/hosts): etcd's value, each
 // time its key changes and each time a host starts; an admin change lasts until then (docs/fleet.md).
 
-import { hostname } from "node:os";
 import type { Etcd3, IKeyValue, Lease, Watcher } from "etcd3";
 import { ConfigRejected, PluginFailure } from "../plugin/errors.js";
 import { PushError } from "../plugin/push.js";
 import { clusterOfKey, clustersPrefix, hostsStatusKey, memberKey, pluginsPrefix, statusKey, type HostsStatus, type Member, type PluginStatus } from "./keys.js";
 import { explainEtcdError } from "./etcd-errors.js";
-import { etcdClient, MAX_BACKOFF_MS, MIN_BACKOFF_MS, type SourceSettings } from "./source-url.js";
+import { etcdClient } from "./etcd-client.js";
+import { MAX_BACKOFF_MS, MIN_BACKOFF_MS, type SourceSettings } from "./source-url.js";
 
 /** The host as a config source sees it: what each plugin runs, and the push path. */
 export interface ConfigTarget {
@@ -49,8 +49,6 @@ export interface SourceLog {
   info(o: object, m: string): void;
   warn(o: object, m: string): void;
 }
-
-export const defaultHostId = (): string => `${hostname()}-${process.pid}`;
 
 export class EtcdConfigSource {
   private readonly client: Etcd3;

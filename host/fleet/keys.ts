@@ -7,6 +7,11 @@
 //                                             (written by `switchyard hosts --source`)
 //   <prefix>/hosts-status/<host-id>/<cluster> what that host did with <prefix>/clusters/<cluster>/hosts (lease-bound)
 
+import { hostname } from "node:os";
+
+/** A host's id in the fleet when --host-id does not name one: its hostname and process id. */
+export const defaultHostId = (): string => `${hostname()}-${process.pid}`;
+
 export const pluginsPrefix = (prefix: string) => `${prefix}/plugins/`;
 export const pluginKey = (prefix: string, name: string) => `${prefix}/plugins/${name}`;
 export const membersPrefix = (prefix: string) => `${prefix}/members/`;

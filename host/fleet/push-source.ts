@@ -7,7 +7,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pendingHosts, readFleet, reportsFor, writeKey } from "./fleet-view.js";
 import { explainEtcdError } from "./etcd-errors.js";
 import { hostsKey, pluginKey } from "./keys.js";
-import { etcdClient, parseSource, SourceError } from "./source-url.js";
+import { etcdClient } from "./etcd-client.js";
+import { parseSource, SourceError } from "./source-url.js";
 
 export interface SourcePush {
   readonly source: string;

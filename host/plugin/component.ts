@@ -8,7 +8,6 @@
 // metadata names, never from a file in the bundle, which anyone who can write the plugins folder controls.
 // It costs ~1 s of jco per load (not per instance, not per push: the bundle keeps the compiled code).
 
-import { componentWit, transpile, types } from "@bytecodealliance/jco";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ComponentGuestExports, type ComponentExports, worldImports } from "../abi/component-guest.js";
@@ -74,10 +73,15 @@ function witExports(wit: string): Map<string, string> {
   return out;
 }
 
+type Jco = typeof import("@bytecodealliance/jco");
+let jcoModule: Promise<Jco> | undefined;
+/** jco (~15 MiB of RSS) is loaded with the first component bundle, not with every host (test/startup-imports.test.ts). */
+const jco = (): Promise<Jco> => (jcoModule ??= import("@bytecodealliance/jco"));
+
 /** The world as sdk/wit/router.wit says and jco types it, made once per process. */
 function expectedWorld(): Promise<ExpectedWorld> {
   expected ??= (async () => {
-    const files = await types(WIT, { worldName: "plugin", instantiation: { tag: "sync" } } as never) as Record<string, Uint8Array>;
+    const files = await (await jco()).types(WIT, { worldName: "plugin", instantiation: { tag: "sync" } } as never) as Record<string, Uint8Array>;
     return {
       types: declarations(decoder.decode(files["interfaces/switchyard-router-types.d.ts"])),
       exports: witExports(await readFile(WIT, "utf8")),
@@ -108,7 +112,7 @@ export async function loadComponent(bytes: Uint8Array, bundle: string, opts: Com
   if (!isComponent(bytes)) throw new BundleError("E_BUNDLE_NOT_WASM", bundle, `metadata.json says world ${WORLD}, but the file is not a WebAssembly component (no component header)`);
   let files: Record<string, Uint8Array>;
   try {
-    ({ files } = await transpile(bytes, {
+    ({ files } = await (await jco()).transpile(bytes, {
       name: "plugin",
       instantiation: { tag: "sync" },
       wasiShim: false,
@@ -194,7 +198,7 @@ async function checkWorld(bytes: Uint8Array, files: Record<string, Uint8Array>, 
   const want = await expectedWorld();
   let printed: string;
   try {
-    printed = await componentWit(bytes);
+    printed = await (await jco()).componentWit(bytes);
   } catch (err) {
     throw new BundleError("E_BUNDLE_NOT_WASM", bundle, `jco cannot print the component's world: ${firstLine(err)}`, { cause: err });
   }

@@ -9,7 +9,8 @@ import { once } from "node:events";
 import { rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { readFleet, type FleetView } from "../../host/fleet/fleet-view.js";
-import { etcdClient, parseSource } from "../../host/fleet/source-url.js";
+import { etcdClient } from "../../host/fleet/etcd-client.js";
+import { parseSource } from "../../host/fleet/source-url.js";
 
 export interface EtcdProcess {
   readonly clientPort: number;
